@@ -1,0 +1,5 @@
+//! Xeno's domain: the rules that hold whatever the storage or transport. Pure, no I/O.
+
+pub mod account;
+pub mod ids;
+pub mod validation;

@@ -1,0 +1,167 @@
+//! Sign-in tokens (JWT, HS256) and password hashing (argon2id).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+use jsonwebtoken::{errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use xeno_domain::ids::{TenantId, UserId};
+
+use crate::error::ApiError;
+
+/// Keys and lifetime for session tokens.
+#[derive(Clone)]
+pub struct TokenKeys(Arc<KeysInner>);
+
+struct KeysInner {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl: Duration,
+}
+
+impl std::fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenKeys")
+            .field("ttl", &self.0.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a token says.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user.
+    pub sub: Uuid,
+    /// The user's tenant.
+    pub tid: Uuid,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+impl TokenKeys {
+    pub fn new(secret: &[u8], ttl: Duration) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Self(Arc::new(KeysInner {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            ttl,
+        }))
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.0.ttl
+    }
+
+    /// A token for `user` of `tenant`, valid for the configured lifetime.
+    pub fn issue(&self, tenant: TenantId, user: UserId) -> Result<String, ApiError> {
+        let now = chrono::Utc::now().timestamp();
+        let ttl = i64::try_from(self.0.ttl.as_secs()).unwrap_or(i64::MAX);
+        let claims = Claims {
+            sub: user.0,
+            tid: tenant.0,
+            iat: now,
+            exp: now.saturating_add(ttl),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.0.encoding)
+            .map_err(|e| ApiError::Internal(e.into()))
+    }
+
+    fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        jsonwebtoken::decode::<Claims>(token, &self.0.decoding, &self.0.validation)
+            .map(|data| data.claims)
+            .map_err(|err| match err.kind() {
+                ErrorKind::ExpiredSignature => ApiError::Unauthenticated("the token has expired"),
+                ErrorKind::InvalidSignature => {
+                    ApiError::Unauthenticated("the token's signature is not valid")
+                }
+                _ => ApiError::Unauthenticated("the token is malformed"),
+            })
+    }
+}
+
+/// The signed-in caller, from `Authorization: Bearer <token>`.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthUser {
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
+}
+
+impl<S> FromRequestParts<S> for AuthUser
+where
+    S: Send + Sync,
+    TokenKeys: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or(ApiError::Unauthenticated(
+                "send Authorization: Bearer <token>",
+            ))?;
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(ApiError::Unauthenticated(
+                "the Authorization header must be 'Bearer <token>'",
+            ))?;
+        let claims = TokenKeys::from_ref(state).verify(token)?;
+        Ok(Self {
+            tenant_id: TenantId(claims.tid),
+            user_id: UserId(claims.sub),
+        })
+    }
+}
+
+/// Hashes a password with argon2id off the async runtime (it is deliberately slow).
+pub async fn hash_password(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?
+    .map_err(ApiError::Internal)
+}
+
+/// Checks a password against a stored hash. With no hash (unknown email) it still does the
+/// work of one check, so response time does not reveal whether the email exists.
+pub async fn verify_password(password: String, stored: Option<String>) -> Result<bool, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let stored = stored.unwrap_or_else(|| DUMMY_HASH.to_owned());
+        let Ok(hash) = PasswordHash::new(&stored) else {
+            return false;
+        };
+        let ok = Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok();
+        ok && stored != DUMMY_HASH
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))
+}
+
+/// An argon2id hash of a random string nobody knows, with the default parameters.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$W7Ib6oEA0uWCvwbbVuoCQ9PZNE1gFaBoSgWzqjOKkmo";

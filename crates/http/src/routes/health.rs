@@ -1,0 +1,83 @@
+//! Liveness and readiness.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::Json;
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthOut {
+    status: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadyOut {
+    status: &'static str,
+    /// Each dependency: `ok`, `not_configured` or why it failed.
+    checks: serde_json::Value,
+}
+
+/// The process is alive and serving.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, body = HealthOut)))]
+pub async fn healthz() -> Json<HealthOut> {
+    Json(HealthOut { status: "ok" })
+}
+
+/// Ready to serve: PostgreSQL answers, and Redis too when configured.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, body = ReadyOut),
+        (status = 503, description = "a dependency is down; `context.checks` says which", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<ReadyOut>, ApiError> {
+    let (postgres, redis) = tokio::join!(check_postgres(&state), check_redis(&state));
+    let checks = json!({ "postgres": postgres, "redis": redis });
+    let failed: Vec<&str> = [("postgres", &postgres), ("redis", &redis)]
+        .into_iter()
+        .filter(|(_, status)| !matches!(status.as_str(), "ok" | "not_configured"))
+        .map(|(name, _)| name)
+        .collect();
+    if failed.is_empty() {
+        Ok(Json(ReadyOut {
+            status: "ready",
+            checks,
+        }))
+    } else {
+        Err(ApiError::Unavailable {
+            detail: format!("unreachable: {}", failed.join(", ")),
+            context: Some(json!({ "checks": checks })),
+        })
+    }
+}
+
+async fn check_postgres(state: &AppState) -> String {
+    match tokio::time::timeout(CHECK_TIMEOUT, state.db.ping()).await {
+        Ok(Ok(())) => "ok".to_owned(),
+        Ok(Err(err)) => format!("error: {err}"),
+        Err(_) => "error: timed out".to_owned(),
+    }
+}
+
+async fn check_redis(state: &AppState) -> String {
+    let Some(client) = &state.redis else {
+        return "not_configured".to_owned();
+    };
+    let ping = async {
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        redis::cmd("PING").query_async::<String>(&mut conn).await
+    };
+    match tokio::time::timeout(CHECK_TIMEOUT, ping).await {
+        Ok(Ok(_)) => "ok".to_owned(),
+        Ok(Err(err)) => format!("error: {err}"),
+        Err(_) => "error: timed out".to_owned(),
+    }
+}

@@ -1,0 +1,3 @@
+pub mod accounts;
+pub mod docs;
+pub mod health;

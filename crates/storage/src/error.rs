@@ -1,0 +1,34 @@
+use thiserror::Error;
+
+/// What can go wrong in storage, sorted by what the caller should do about it.
+#[derive(Debug, Error)]
+pub enum StorageError {
+    /// PostgreSQL cannot be reached or the pool is exhausted: retry later (503).
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    /// A uniqueness rule refused the write; the string names what already exists.
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// Anything else: a bug or a schema mismatch.
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StorageError {
+    fn from(err: sqlx::Error) -> Self {
+        match err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => Self::Unavailable(err),
+            other => Self::Database(other),
+        }
+    }
+}
+
+/// True when `err` is a unique-constraint violation on `constraint`.
+pub(crate) fn is_unique_violation(err: &sqlx::Error, constraint: &str) -> bool {
+    matches!(err, sqlx::Error::Database(db)
+        if db.code().as_deref() == Some("23505") && db.constraint() == Some(constraint))
+}

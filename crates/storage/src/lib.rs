@@ -1,0 +1,59 @@
+//! Xeno's PostgreSQL storage.
+//!
+//! Every tenant-owned row is reached through [`Db::tenant_tx`], which sets the transaction's
+//! tenant for row-level security; the application's own `tenant_id` filters sit on top.
+
+pub mod accounts;
+mod error;
+pub mod setup;
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
+use xeno_domain::ids::TenantId;
+
+pub use error::StorageError;
+
+/// A transaction whose row-level security is bound to one tenant.
+pub type TenantTx = Transaction<'static, Postgres>;
+
+/// The service's connection pool, connected as the runtime role (no table ownership, no
+/// superuser), so row-level security always applies.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: PgPool,
+}
+
+impl Db {
+    /// Connects lazily: the service starts even while PostgreSQL is down, and `/readyz` says so.
+    pub fn connect_lazy(options: PgConnectOptions, max_connections: u32) -> Self {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            // Fail fast under pressure or outage: the caller answers 503, not a hung request.
+            .acquire_timeout(Duration::from_secs(3))
+            .connect_lazy_with(options);
+        Self { pool }
+    }
+
+    /// Opens a transaction scoped to `tenant`: every tenant-owned table shows only its rows.
+    pub async fn tenant_tx(&self, tenant: TenantId) -> Result<TenantTx, StorageError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+            .bind(tenant.0.to_string())
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
+    /// Checks that PostgreSQL answers.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The pool, for reads of global directories that no tenant owns.
+    fn global(&self) -> &PgPool {
+        &self.pool
+    }
+}

@@ -1,0 +1,344 @@
+//! Configuration from the environment, checked once at start.
+//!
+//! Every variable has a default that works on a developer machine; production mode
+//! (`XENO_ENV=production`) refuses development secrets and names the one at fault.
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use sqlx::postgres::PgConnectOptions;
+use url::Url;
+use xeno_storage::setup::DbRoles;
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://xeno_app@127.0.0.1:5432/xeno";
+pub const DEFAULT_OWNER_ROLE: &str = "xeno_owner";
+pub const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_SHOP_URL_TEMPLATE: &str = "https://{shop}";
+const DEV_JWT_SECRET: &str = "xeno-development-jwt-secret-do-not-use-in-production";
+/// 32 zero-ish bytes, base64: fine for a laptop, refused in production.
+const DEV_ENCRYPTION_KEY: &str = "eGVuby1kZXZlbG9wbWVudC1rZXktMzItYnl0ZXMhISE=";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Everything the service reads from its environment.
+#[derive(Clone)]
+pub struct Config {
+    pub environment: Environment,
+    pub database: DbRoles,
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub bind: SocketAddr,
+    pub public_url: Url,
+    pub jwt_secret: String,
+    pub token_ttl: Duration,
+    pub encryption_key: [u8; 32],
+    pub shopify_api_key: Option<String>,
+    pub shopify_api_secret: Option<String>,
+    pub shop_url_template: String,
+    pub log_format: LogFormat,
+    pub shutdown_timeout: Duration,
+}
+
+// Secrets stay out of debug output (and so out of logs).
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("environment", &self.environment)
+            .field("bind", &self.bind)
+            .field("public_url", &self.public_url.as_str())
+            .field("redis", &self.redis_url.is_some())
+            .field("shop_url_template", &self.shop_url_template)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A configuration problem, phrased as one line for the operator.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+fn invalid(name: &str, why: impl std::fmt::Display) -> ConfigError {
+    ConfigError(format!("{name}: {why}"))
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Reads configuration through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let environment = match lookup("XENO_ENV").as_deref() {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => {
+                return Err(invalid(
+                    "XENO_ENV",
+                    format!("{other:?} is not development or production"),
+                ))
+            }
+        };
+        let production = environment == Environment::Production;
+
+        let database_url =
+            lookup("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let runtime = parse_pg("DATABASE_URL", &database_url)?;
+        if runtime.get_database().is_none() {
+            return Err(invalid("DATABASE_URL", "must name a database, e.g. …/xeno"));
+        }
+        let owner = match lookup("DATABASE_OWNER_URL") {
+            Some(url) => parse_pg("DATABASE_OWNER_URL", &url)?,
+            None => runtime.clone().username(DEFAULT_OWNER_ROLE),
+        };
+        let admin = match lookup("DATABASE_ADMIN_URL") {
+            Some(url) if url == "none" => None,
+            Some(url) => Some(parse_pg("DATABASE_ADMIN_URL", &url)?),
+            // Production databases and roles are created by their operator.
+            None if production => None,
+            None => Some(parse_pg("DATABASE_ADMIN_URL", DEFAULT_ADMIN_URL)?),
+        };
+        if runtime.get_username() == owner.get_username() {
+            return Err(invalid(
+                "DATABASE_OWNER_URL",
+                "the owner role must differ from the service's role in DATABASE_URL \
+                 (row-level security does not bind a table's owner)",
+            ));
+        }
+
+        let bind_text = lookup("XENO_BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
+        let bind = SocketAddr::from_str(&bind_text).map_err(|_| {
+            invalid(
+                "XENO_BIND",
+                format!("{bind_text:?} is not host:port, e.g. {DEFAULT_BIND}"),
+            )
+        })?;
+
+        let public_text = lookup("XENO_PUBLIC_URL").unwrap_or_else(|| format!("http://{bind}"));
+        let public_url = Url::parse(&public_text)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https"))
+            .ok_or_else(|| {
+                invalid(
+                    "XENO_PUBLIC_URL",
+                    format!("{public_text:?} is not an http(s) URL"),
+                )
+            })?;
+
+        let jwt_secret = secret(&lookup, production, "JWT_SECRET", DEV_JWT_SECRET)?;
+        if jwt_secret.len() < 32 {
+            return Err(invalid("JWT_SECRET", "must be at least 32 characters"));
+        }
+        let key_text = secret(
+            &lookup,
+            production,
+            "XENO_ENCRYPTION_KEY",
+            DEV_ENCRYPTION_KEY,
+        )?;
+        let encryption_key: [u8; 32] = BASE64
+            .decode(key_text.trim())
+            .ok()
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or_else(|| {
+                invalid(
+                    "XENO_ENCRYPTION_KEY",
+                    "must be 32 bytes in base64 (openssl rand -base64 32)",
+                )
+            })?;
+
+        let shopify_api_key = lookup("SHOPIFY_API_KEY");
+        let shopify_api_secret = lookup("SHOPIFY_API_SECRET");
+        if production {
+            for (name, value) in [
+                ("SHOPIFY_API_KEY", &shopify_api_key),
+                ("SHOPIFY_API_SECRET", &shopify_api_secret),
+            ] {
+                if value.is_none() {
+                    return Err(invalid(name, "is required when XENO_ENV=production"));
+                }
+            }
+        }
+        let shop_url_template = lookup("SHOPIFY_SHOP_URL_TEMPLATE")
+            .unwrap_or_else(|| DEFAULT_SHOP_URL_TEMPLATE.to_owned());
+        if !shop_url_template.contains("{shop}")
+            || Url::parse(&shop_url_template.replace("{shop}", "example.myshopify.com")).is_err()
+        {
+            return Err(invalid(
+                "SHOPIFY_SHOP_URL_TEMPLATE",
+                format!("{shop_url_template:?} must be a URL containing {{shop}}"),
+            ));
+        }
+
+        let log_format = match lookup("XENO_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(invalid(
+                    "XENO_LOG_FORMAT",
+                    format!("{other:?} is not text or json"),
+                ))
+            }
+        };
+        let shutdown_timeout = Duration::from_secs(seconds(&lookup, "XENO_SHUTDOWN_TIMEOUT", 30)?);
+        let token_ttl = Duration::from_secs(seconds(&lookup, "XENO_TOKEN_TTL", 12 * 3600)?);
+
+        Ok(Self {
+            environment,
+            database: DbRoles {
+                runtime,
+                owner,
+                admin,
+            },
+            database_url,
+            redis_url: lookup("REDIS_URL"),
+            bind,
+            public_url,
+            jwt_secret,
+            token_ttl,
+            encryption_key,
+            shopify_api_key,
+            shopify_api_secret,
+            shop_url_template,
+            log_format,
+            shutdown_timeout,
+        })
+    }
+}
+
+fn parse_pg(name: &str, url: &str) -> Result<PgConnectOptions, ConfigError> {
+    PgConnectOptions::from_str(url)
+        .map_err(|_| invalid(name, "is not a postgres:// URL"))
+        // The service names itself in pg_stat_activity.
+        .map(|options| options.application_name("xeno"))
+}
+
+fn secret(
+    lookup: &impl Fn(&str) -> Option<String>,
+    production: bool,
+    name: &str,
+    development_default: &str,
+) -> Result<String, ConfigError> {
+    match lookup(name) {
+        Some(value) if production && value == development_default => Err(invalid(
+            name,
+            "is the development default; set a real secret when XENO_ENV=production",
+        )),
+        Some(value) => Ok(value),
+        None if production => Err(invalid(name, "is required when XENO_ENV=production")),
+        None => Ok(development_default.to_owned()),
+    }
+}
+
+fn seconds(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    lookup(name).map_or(Ok(default), |text| {
+        text.parse()
+            .map_err(|_| invalid(name, format!("{text:?} is not a whole number of seconds")))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_work_for_development() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.bind.to_string(), DEFAULT_BIND);
+        assert_eq!(config.database.runtime.get_username(), "xeno_app");
+        assert_eq!(config.database.owner.get_username(), DEFAULT_OWNER_ROLE);
+        assert!(config.database.admin.is_some());
+        assert_eq!(config.public_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(config.shop_url_template, DEFAULT_SHOP_URL_TEMPLATE);
+    }
+
+    #[test]
+    fn production_names_the_missing_or_default_secret() {
+        let err = config(&[("XENO_ENV", "production")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("JWT_SECRET:"), "{err}");
+        let err = config(&[("XENO_ENV", "production"), ("JWT_SECRET", DEV_JWT_SECRET)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("development default"), "{err}");
+        let strong = "s".repeat(40);
+        let err = config(&[("XENO_ENV", "production"), ("JWT_SECRET", &strong)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("XENO_ENCRYPTION_KEY:"), "{err}");
+        let key = BASE64.encode([7u8; 32]);
+        let err = config(&[
+            ("XENO_ENV", "production"),
+            ("JWT_SECRET", &strong),
+            ("XENO_ENCRYPTION_KEY", &key),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("SHOPIFY_API_KEY:"), "{err}");
+        let ok = config(&[
+            ("XENO_ENV", "production"),
+            ("JWT_SECRET", &strong),
+            ("XENO_ENCRYPTION_KEY", &key),
+            ("SHOPIFY_API_KEY", "key"),
+            ("SHOPIFY_API_SECRET", "secret"),
+        ])
+        .unwrap();
+        assert!(ok.database.admin.is_none());
+        assert_eq!(ok.encryption_key, [7u8; 32]);
+    }
+
+    #[test]
+    fn invalid_values_are_one_line_naming_the_variable() {
+        for (name, value) in [
+            ("XENO_BIND", "localhost"),
+            ("DATABASE_URL", "mysql://x"),
+            ("XENO_ENCRYPTION_KEY", "c2hvcnQ="),
+            ("SHOPIFY_SHOP_URL_TEMPLATE", "https://example.com"),
+            ("XENO_LOG_FORMAT", "xml"),
+            ("XENO_SHUTDOWN_TIMEOUT", "soon"),
+            ("XENO_PUBLIC_URL", "ftp://x"),
+        ] {
+            let err = config(&[(name, value)]).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("{name}:")), "{name}: {err}");
+            assert!(!err.contains('\n'), "{err}");
+        }
+    }
+
+    #[test]
+    fn owner_and_runtime_roles_must_differ() {
+        let err = config(&[
+            ("DATABASE_URL", "postgres://same@localhost/xeno"),
+            ("DATABASE_OWNER_URL", "postgres://same@localhost/xeno"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().starts_with("DATABASE_OWNER_URL:"));
+    }
+}

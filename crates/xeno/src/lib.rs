@@ -1,0 +1,96 @@
+//! The `xeno` service: configuration, start-up and shutdown around the library crates.
+
+pub mod config;
+
+use std::future::Future;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use xeno_http::auth::TokenKeys;
+use xeno_http::AppState;
+use xeno_storage::Db;
+
+use crate::config::Config;
+
+/// Connections per process; PostgreSQL's default limit is 100, leave room for workers.
+const DB_POOL_SIZE: u32 = 20;
+
+/// Creates roles and the database when missing, then applies pending migrations.
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    xeno_storage::setup::prepare(&config.database).await?;
+    Ok(())
+}
+
+/// Builds the application's shared state. Nothing connects yet: PostgreSQL and Redis are
+/// reached on first use, so `/readyz` can report an outage instead of the process dying.
+pub fn app_state(config: &Config) -> anyhow::Result<AppState> {
+    let redis = config
+        .redis_url
+        .as_deref()
+        .map(redis::Client::open)
+        .transpose()
+        .context("REDIS_URL is not a redis:// URL")?;
+    Ok(AppState {
+        db: Db::connect_lazy(config.database.runtime.clone(), DB_POOL_SIZE),
+        redis,
+        tokens: TokenKeys::new(config.jwt_secret.as_bytes(), config.token_ttl),
+    })
+}
+
+/// Serves the HTTP API on `listener` until `shutdown` completes, then lets in-flight requests
+/// finish for up to the configured deadline.
+pub async fn serve(
+    config: &Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = xeno_http::router(app_state(config)?);
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutting down: no new connections, finishing in-flight requests");
+        let _ = stopping_tx.send(());
+    });
+    let deadline = config.shutdown_timeout;
+    tokio::select! {
+        result = server => result.context("HTTP server failed")?,
+        () = async {
+            if stopping_rx.await.is_ok() {
+                tokio::time::sleep(deadline).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        } => {
+            tracing::warn!(?deadline, "shutdown deadline passed; dropping remaining requests");
+        }
+    }
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,499 @@
+//! End-to-end tests of the foundation: a real PostgreSQL, the real HTTP server.
+
+mod support;
+
+use chrono::Utc;
+use jsonwebtoken::{encode, EncodingKey, Header};
+use serde_json::{json, Value};
+use sqlx::Row;
+use support::{expect_problem, fresh_database_name, test_config, TestApp};
+
+#[tokio::test]
+async fn register_login_me() {
+    let app = TestApp::spawn().await;
+    let registered = app.register("Acme Goods", "  Owner@Example.COM ").await;
+    assert_eq!(registered["token_type"], "Bearer");
+    assert!(registered["expires_in"].as_u64().unwrap() > 0);
+
+    let login = app
+        .post_json(
+            "/api/auth/login",
+            &json!({"email": "owner@example.com", "password": "correct horse 9"}),
+        )
+        .await;
+    assert_eq!(login.status(), 200);
+    let login: Value = login.json().await.unwrap();
+    assert_eq!(login["tenant_id"], registered["tenant_id"]);
+    assert_eq!(login["user_id"], registered["user_id"]);
+
+    let me = app
+        .get_authed("/api/auth/me", login["token"].as_str().unwrap())
+        .await;
+    assert_eq!(me.status(), 200);
+    let me: Value = me.json().await.unwrap();
+    assert_eq!(
+        me["user"]["email"], "owner@example.com",
+        "email is normalised"
+    );
+    assert_eq!(me["user"]["role"], "owner");
+    assert_eq!(me["user"]["id"], registered["user_id"]);
+    assert_eq!(me["tenant"]["name"], "Acme Goods");
+    assert_eq!(me["tenant"]["id"], registered["tenant_id"]);
+}
+
+#[tokio::test]
+async fn duplicate_email_is_409_even_with_other_case() {
+    let app = TestApp::spawn().await;
+    app.register("First", "dup@example.com").await;
+    let again = app
+        .post_json(
+            "/api/auth/register",
+            &json!({"tenant_name": "Second", "email": "DUP@example.com", "password": "another pass 1"}),
+        )
+        .await;
+    expect_problem(again, 409, "conflict").await;
+}
+
+#[tokio::test]
+async fn login_failures_do_not_reveal_whether_the_email_exists() {
+    let app = TestApp::spawn().await;
+    app.register("Shop", "known@example.com").await;
+    let wrong_password = app
+        .post_json(
+            "/api/auth/login",
+            &json!({"email": "known@example.com", "password": "wrong password 1"}),
+        )
+        .await;
+    let wrong_password = expect_problem(wrong_password, 401, "unauthenticated").await;
+    let unknown = app
+        .post_json(
+            "/api/auth/login",
+            &json!({"email": "nobody@example.com", "password": "wrong password 1"}),
+        )
+        .await;
+    let unknown = expect_problem(unknown, 401, "unauthenticated").await;
+    assert_eq!(wrong_password, unknown, "the two answers are identical");
+}
+
+#[tokio::test]
+async fn every_kind_of_bad_token_is_401() {
+    let app = TestApp::spawn().await;
+    let registered = app.register("Shop", "tokens@example.com").await;
+    let (tenant, user) = (
+        registered["tenant_id"].clone(),
+        registered["user_id"].clone(),
+    );
+    let now = Utc::now().timestamp();
+    let sign = |secret: &str, exp: i64| {
+        encode(
+            &Header::default(),
+            &json!({"sub": user, "tid": tenant, "iat": now - 7200, "exp": exp}),
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
+    };
+    let valid = sign(&app.config.jwt_secret, now + 600);
+    assert_eq!(
+        app.get_authed("/api/auth/me", &valid).await.status(),
+        200,
+        "control"
+    );
+
+    let missing = app
+        .client
+        .get(app.url("/api/auth/me"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        missing.headers().get("www-authenticate").unwrap(),
+        "Bearer",
+        "401 names the scheme"
+    );
+    expect_problem(missing, 401, "unauthenticated").await;
+
+    let not_bearer = app
+        .client
+        .get(app.url("/api/auth/me"))
+        .header("authorization", "Basic dXNlcjpwYXNz")
+        .send()
+        .await
+        .unwrap();
+    expect_problem(not_bearer, 401, "unauthenticated").await;
+
+    let malformed = app.get_authed("/api/auth/me", "not.a.jwt").await;
+    let body = expect_problem(malformed, 401, "unauthenticated").await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("malformed"),
+        "{body}"
+    );
+
+    let wrong_key = sign("another-secret-that-is-long-enough-0123456789", now + 600);
+    let body = expect_problem(
+        app.get_authed("/api/auth/me", &wrong_key).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("signature"),
+        "{body}"
+    );
+
+    let expired = sign(&app.config.jwt_secret, now - 3600);
+    let body = expect_problem(
+        app.get_authed("/api/auth/me", &expired).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("expired"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn invalid_fields_are_422_with_names() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .post_json(
+            "/api/auth/register",
+            &json!({"tenant_name": "", "email": "not-an-email", "password": "short"}),
+        )
+        .await;
+    let body = expect_problem(response, 422, "invalid_fields").await;
+    let mut fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["email", "password", "tenant_name"]);
+
+    let letters_only = app
+        .post_json(
+            "/api/auth/register",
+            &json!({"tenant_name": "Shop", "email": "a@example.com", "password": "onlyletterslong"}),
+        )
+        .await;
+    let body = expect_problem(letters_only, 422, "invalid_fields").await;
+    assert_eq!(body["errors"][0]["field"], "password");
+
+    let wrong_type = app
+        .post_json(
+            "/api/auth/register",
+            &json!({"tenant_name": "Shop", "email": 5, "password": "abcdefghij1"}),
+        )
+        .await;
+    let body = expect_problem(wrong_type, 422, "invalid_fields").await;
+    assert_eq!(body["errors"][0]["field"], "email");
+}
+
+#[tokio::test]
+async fn malformed_requests_are_problems() {
+    let app = TestApp::spawn().await;
+    let broken = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .header("content-type", "application/json")
+        .body("{\"email\": ")
+        .send()
+        .await
+        .unwrap();
+    expect_problem(broken, 400, "bad_request").await;
+
+    let not_json = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .header("content-type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    expect_problem(not_json, 415, "unsupported_media_type").await;
+
+    let huge = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .header("content-type", "application/json")
+        .body(vec![b' '; xeno_http::MAX_BODY_BYTES + 1])
+        .send()
+        .await
+        .unwrap();
+    expect_problem(huge, 413, "payload_too_large").await;
+
+    let unknown = app.client.get(app.url("/api/nope")).send().await.unwrap();
+    expect_problem(unknown, 404, "not_found").await;
+
+    let wrong_method = app
+        .client
+        .delete(app.url("/api/auth/login"))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(wrong_method, 405, "method_not_allowed").await;
+}
+
+#[tokio::test]
+async fn every_request_gets_a_request_id() {
+    let app = TestApp::spawn().await;
+    let response = app.client.get(app.url("/healthz")).send().await.unwrap();
+    let generated = response
+        .headers()
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert_eq!(generated.len(), 36, "a UUID: {generated}");
+    let response = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "caller-chosen-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers().get("x-request-id").unwrap(),
+        "caller-chosen-42"
+    );
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = TestApp::spawn_with(&[("REDIS_URL", "redis://127.0.0.1:6379")]).await;
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready["checks"], json!({"postgres": "ok", "redis": "ok"}));
+}
+
+#[tokio::test]
+async fn readyz_is_503_naming_postgres_when_it_is_unreachable() {
+    let database = fresh_database_name();
+    // Port 9 (discard) has no PostgreSQL on it.
+    let config = test_config(
+        &database,
+        &[(
+            "DATABASE_URL",
+            &format!("postgres://xeno_app@127.0.0.1:9/{database}"),
+        )],
+    );
+    let app = TestApp::start(config, database).await;
+    let response = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert!(response.headers().contains_key("retry-after"));
+    let body = expect_problem(response, 503, "unavailable").await;
+    assert!(body["context"]["checks"]["postgres"]
+        .as_str()
+        .unwrap()
+        .starts_with("error"));
+    assert_eq!(body["context"]["checks"]["redis"], "not_configured");
+    assert!(body["detail"].as_str().unwrap().contains("postgres"));
+
+    // Requests that need the database answer 503 too, not 500.
+    let login = app
+        .post_json(
+            "/api/auth/login",
+            &json!({"email": "a@example.com", "password": "whatever 12"}),
+        )
+        .await;
+    expect_problem(login, 503, "unavailable").await;
+}
+
+/// Global directories are keyed by what a caller holds before it knows its tenant.
+const GLOBAL_TABLES: [&str; 3] = ["_sqlx_migrations", "user_emails", "shop_domains"];
+
+#[tokio::test]
+async fn every_key_and_index_of_a_tenant_table_leads_with_tenant_id() {
+    let app = TestApp::spawn().await;
+    let mut conn = app.connect_as("xeno_owner").await;
+    let tables: Vec<(String, bool, bool)> = sqlx::query_as(
+        "SELECT c.relname, \
+                EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped), \
+                c.relrowsecurity AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid) \
+         FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(tables.len() >= 15, "schema v1 is present: {tables:?}");
+    for (table, has_tenant, has_rls) in &tables {
+        if GLOBAL_TABLES.contains(&table.as_str()) {
+            continue;
+        }
+        assert!(has_tenant, "{table} has no tenant_id column");
+        assert!(has_rls, "{table} lacks row-level security");
+    }
+
+    // Constraints (primary, unique, foreign) and indexes whose first column is not tenant_id.
+    let offenders: Vec<(String, String)> = sqlx::query_as(
+        "WITH tenant_tables AS ( \
+             SELECT c.oid, c.relname, a.attnum AS tenant_col FROM pg_class c \
+             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' \
+             WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' \
+               AND NOT (c.relname = ANY($1))) \
+         SELECT t.relname::text, con.conname::text FROM pg_constraint con JOIN tenant_tables t ON t.oid = con.conrelid \
+         WHERE con.contype IN ('p', 'u', 'f') AND con.conkey[1] <> t.tenant_col \
+         UNION ALL \
+         SELECT t.relname::text, ic.relname::text FROM pg_index i JOIN tenant_tables t ON t.oid = i.indrelid \
+         JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indkey[0] <> t.tenant_col",
+    )
+    .bind(GLOBAL_TABLES.map(str::to_owned).to_vec())
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(
+        offenders.is_empty(),
+        "keys not led by tenant_id: {offenders:?}"
+    );
+
+    // Foreign keys must also point at the referenced table's tenant_id first.
+    let cross: Vec<(String, String)> = sqlx::query_as(
+        "SELECT con.conrelid::regclass::text, con.conname::text FROM pg_constraint con \
+         JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = con.confkey[1] \
+         WHERE con.contype = 'f' AND con.connamespace = 'public'::regnamespace AND a.attname <> 'tenant_id'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(
+        cross.is_empty(),
+        "foreign keys not led by tenant_id: {cross:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_service_role_sees_nothing_without_a_tenant_and_only_its_own_with_one() {
+    let app = TestApp::spawn().await;
+    let a = app.register("Tenant A", "a@example.com").await;
+    let b = app.register("Tenant B", "b@example.com").await;
+    let (a_id, b_id) = (
+        a["tenant_id"].as_str().unwrap(),
+        b["tenant_id"].as_str().unwrap(),
+    );
+
+    let mut conn = app.connect_as("xeno_app").await;
+    let role: (bool, bool) =
+        sqlx::query_as("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(
+        role,
+        (false, false),
+        "the service role is neither superuser nor BYPASSRLS"
+    );
+
+    // A query that forgets its tenant sees nothing.
+    for table in ["tenants", "users"] {
+        let count: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(count, 0, "{table} without a tenant setting");
+    }
+
+    // With tenant A's setting, only A's rows, whatever the query asks for.
+    let mut tx = sqlx::Connection::begin(&mut conn).await.unwrap();
+    sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+        .bind(a_id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let rows = sqlx::query(
+        "SELECT tenant_id::text AS t FROM users UNION ALL SELECT tenant_id::text FROM tenants",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    let seen: Vec<String> = rows.iter().map(|r| r.get("t")).collect();
+    assert_eq!(seen, [a_id, a_id], "A sees its user and tenant only");
+    let b_rows: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE tenant_id = $1::uuid")
+        .bind(b_id)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(b_rows, 0, "asking for B by id finds nothing");
+
+    // Nor can A write a row into B.
+    let write = sqlx::query("INSERT INTO tenants (tenant_id, name) VALUES ($1::uuid, 'intruder')")
+        .bind(uuid::Uuid::now_v7().to_string())
+        .execute(&mut *tx)
+        .await;
+    assert!(
+        write.is_err(),
+        "row-level security refuses a row for another tenant"
+    );
+    tx.rollback().await.unwrap();
+}
+
+#[tokio::test]
+async fn openapi_is_valid_and_lists_every_route() {
+    let app = TestApp::spawn().await;
+    let spec: Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert_eq!(spec, serde_json::to_value(xeno_http::openapi()).unwrap());
+
+    let paths = spec["paths"].as_object().unwrap();
+    for path in [
+        "/api/auth/register",
+        "/api/auth/login",
+        "/api/auth/me",
+        "/healthz",
+        "/readyz",
+        "/api/openapi.json",
+        "/api/docs",
+    ] {
+        assert!(paths.contains_key(path), "{path} is documented");
+    }
+    // Every documented operation is mounted: it answers something other than the fallback.
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            assert!(
+                !responses.is_empty(),
+                "{method} {path} documents its responses"
+            );
+            for response in responses.values() {
+                if let Some(schema_ref) = response.pointer("/content/application~1json/schema/$ref")
+                {
+                    let name = schema_ref.as_str().unwrap().rsplit('/').next().unwrap();
+                    assert!(
+                        spec["components"]["schemas"][name].is_object(),
+                        "{name} is defined"
+                    );
+                }
+            }
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let answer = app
+                .client
+                .request(method.clone(), app.url(path))
+                .send()
+                .await
+                .unwrap();
+            assert_ne!(answer.status(), 405, "{method} {path} is mounted");
+            if answer.status() == 404 {
+                let body: Value = answer.json().await.unwrap();
+                assert_ne!(
+                    body["detail"], "no such route",
+                    "{method} {path} is mounted"
+                );
+            }
+        }
+    }
+
+    let docs = app.client.get(app.url("/api/docs")).send().await.unwrap();
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.unwrap().contains("/api/openapi.json"));
+}

@@ -1,0 +1,137 @@
+//! A real service per test: its own PostgreSQL database, the real router on a random port.
+
+use std::collections::HashMap;
+
+use reqwest::{Client, Response};
+use serde_json::{json, Value};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use xeno::config::Config;
+
+pub const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub config: Config,
+    pub database: String,
+    _stop: oneshot::Sender<()>,
+}
+
+/// A configuration for a fresh database, with `extra` variables on top.
+pub fn test_config(database: &str, extra: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = HashMap::from([
+        (
+            "DATABASE_URL".to_owned(),
+            format!("postgres://xeno_app@127.0.0.1:5432/{database}"),
+        ),
+        ("DATABASE_ADMIN_URL".to_owned(), ADMIN_URL.to_owned()),
+    ]);
+    for (name, value) in extra {
+        vars.insert((*name).to_owned(), (*value).to_owned());
+    }
+    Config::from_lookup(|name| vars.get(name).cloned()).expect("test configuration is valid")
+}
+
+pub fn fresh_database_name() -> String {
+    format!("xeno_test_{}", uuid::Uuid::now_v7().simple())
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    pub async fn spawn_with(extra: &[(&str, &str)]) -> Self {
+        let database = fresh_database_name();
+        let config = test_config(&database, extra);
+        xeno::migrate(&config).await.expect("migrations apply");
+        Self::start(config, database).await
+    }
+
+    /// Serves `config` without migrating (for outage tests).
+    pub async fn start(config: Config, database: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let served = config.clone();
+        tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            xeno::serve(&served, listener, shutdown)
+                .await
+                .expect("server runs");
+        });
+        Self {
+            base,
+            client: Client::new(),
+            config,
+            database,
+            _stop: stop,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_authed(&self, path: &str, token: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Registers a tenant and returns its sign-up answer.
+    pub async fn register(&self, tenant: &str, email: &str) -> Value {
+        let response = self
+            .post_json(
+                "/api/auth/register",
+                &json!({"tenant_name": tenant, "email": email, "password": "correct horse 9"}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "register {email}");
+        response.json().await.expect("json")
+    }
+
+    /// A direct connection to this test's database as `user`.
+    pub async fn connect_as(&self, user: &str) -> PgConnection {
+        let options = PgConnectOptions::new()
+            .host("127.0.0.1")
+            .port(5432)
+            .username(user)
+            .database(&self.database);
+        PgConnection::connect_with(&options).await.expect("connect")
+    }
+}
+
+/// Asserts a problem+json answer with `status` and `code`, and returns its body.
+pub async fn expect_problem(response: Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status(), status, "status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.expect("problem body");
+    assert_eq!(body["status"], status);
+    assert_eq!(body["code"], code, "{body}");
+    assert!(body["title"].is_string());
+    body
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every test: Rust unit and integration tests against a real PostgreSQL and Redis.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/services.sh
+ensure_services
+
+# Each test creates its own database; drop those left by earlier runs.
+psql -h 127.0.0.1 -U postgres -d postgres -Atqc \
+  "SELECT datname FROM pg_database WHERE datname LIKE 'xeno\_test\_%'" |
+  while read -r db; do psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null; done
+
+if ! command -v cargo-nextest >/dev/null; then cargo install cargo-nextest --locked; fi
+cargo nextest run --workspace --no-fail-fast "$@"

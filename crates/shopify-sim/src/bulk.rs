@@ -8,26 +8,32 @@ use bytes::Bytes;
 use chrono::Utc;
 use serde_json::{json, Map, Value};
 
-use crate::graphql::{BulkOperationNode, RequestData};
+use crate::graphql::{BulkOperationNode, BulkOperationUserErrorCode, RequestData};
 use crate::model::gid;
 use crate::shop::Change;
 use crate::state::{lock, BulkOperation, ShopEntry, Sim};
 use crate::webhooks;
 
 /// Validates and starts a bulk query; the error is a `userErrors` message.
-pub fn start(request: &RequestData, query: String) -> Result<BulkOperationNode, String> {
+pub fn start(
+    request: &RequestData,
+    query: String,
+) -> Result<BulkOperationNode, (BulkOperationUserErrorCode, String)> {
+    let invalid = |message: String| (BulkOperationUserErrorCode::Invalid, message);
     let document = async_graphql::parser::parse_query(&query)
-        .map_err(|err| format!("Invalid bulk query: {err}"))?;
+        .map_err(|err| invalid(format!("Invalid bulk query: {err}")))?;
     let op = match &document.operations {
         DocumentOperations::Single(op) => &op.node,
         DocumentOperations::Multiple(_) => {
-            return Err("Bulk queries must contain exactly one operation".to_owned())
+            return Err(invalid(
+                "Bulk queries must contain exactly one operation".to_owned(),
+            ))
         }
     };
     if op.ty != OperationType::Query {
-        return Err(
+        return Err(invalid(
             "Bulk queries must be queries; use bulkOperationRunMutation for mutations".to_owned(),
-        );
+        ));
     }
     let roots: Vec<_> = op
         .selection_set
@@ -41,9 +47,9 @@ pub fn start(request: &RequestData, query: String) -> Result<BulkOperationNode, 
         .collect();
     const CONNECTIONS: [&str; 4] = ["orders", "customers", "products", "abandonedCheckouts"];
     if roots.len() != 1 || !CONNECTIONS.contains(&roots[0].as_str()) {
-        return Err(format!(
+        return Err(invalid(format!(
             "Bulk queries must select exactly one top-level connection, one of {CONNECTIONS:?}"
-        ));
+        )));
     }
 
     // Up to API 2025-10 one bulk query runs at a time; from 2026-01, five.
@@ -61,9 +67,10 @@ pub fn start(request: &RequestData, query: String) -> Result<BulkOperationNode, 
             .filter(|op| matches!(op.status, "CREATED" | "RUNNING"))
             .count();
         if running >= limit {
-            return Err(
+            return Err((
+                BulkOperationUserErrorCode::OperationInProgress,
                 "A bulk query operation for this app and shop is already in progress".to_owned(),
-            );
+            ));
         }
         let operation = BulkOperation {
             id,

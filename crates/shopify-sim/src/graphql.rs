@@ -224,7 +224,7 @@ pub struct Page {
     pub after: Option<String>,
     pub last: Option<i32>,
     pub before: Option<String>,
-    pub reverse: bool,
+    pub reverse: Option<bool>,
 }
 
 const MAX_PAGE: i32 = 250;
@@ -268,10 +268,10 @@ pub fn paginate<T, N: OutputType>(
         }
     }
     items.sort_unstable_by_key(|(key, id, _)| (*key, *id));
-    if page.reverse {
+    let reverse = page.reverse.unwrap_or(false);
+    if reverse {
         items.reverse();
     }
-    let reverse = page.reverse;
     let after_pos = |(k, i): (i64, i64)| {
         move |item: &(i64, i64, T)| {
             let ord = (item.0, item.1).cmp(&(k, i));
@@ -534,7 +534,7 @@ impl ProductNode {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-        #[graphql(default)] reverse: bool,
+        #[graphql(default_with = "Some(false)")] reverse: Option<bool>,
     ) -> Result<Connection<String, VariantNode>> {
         let items = self
             .0
@@ -591,13 +591,14 @@ impl VariantNode {
     async fn updated_at(&self) -> DateTime {
         DateTime(self.0.updated_at)
     }
-    async fn product(&self, ctx: &Context<'_>) -> Result<Option<ProductNode>> {
-        Ok(data(ctx)?
+    async fn product(&self, ctx: &Context<'_>) -> Result<ProductNode> {
+        data(ctx)?
             .shop
             .products
             .get(&self.0.product_id)
             .cloned()
-            .map(ProductNode))
+            .map(ProductNode)
+            .ok_or_else(|| Error::new("the variant's product was deleted"))
     }
 }
 
@@ -734,14 +735,14 @@ impl OrderNode {
     async fn total_price_set(&self) -> MoneyBag {
         money_bag(self.0.total_price, &self.0.currency)
     }
-    async fn subtotal_price_set(&self) -> MoneyBag {
-        money_bag(self.0.subtotal_price, &self.0.currency)
+    async fn subtotal_price_set(&self) -> Option<MoneyBag> {
+        Some(money_bag(self.0.subtotal_price, &self.0.currency))
     }
-    async fn total_tax_set(&self) -> MoneyBag {
-        money_bag(self.0.total_tax, &self.0.currency)
+    async fn total_tax_set(&self) -> Option<MoneyBag> {
+        Some(money_bag(self.0.total_tax, &self.0.currency))
     }
-    async fn total_discounts_set(&self) -> MoneyBag {
-        money_bag(self.0.total_discounts, &self.0.currency)
+    async fn total_discounts_set(&self) -> Option<MoneyBag> {
+        Some(money_bag(self.0.total_discounts, &self.0.currency))
     }
     async fn total_shipping_price_set(&self) -> MoneyBag {
         money_bag(
@@ -783,7 +784,7 @@ impl OrderNode {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-        #[graphql(default)] reverse: bool,
+        #[graphql(default_with = "Some(false)")] reverse: Option<bool>,
     ) -> Result<Connection<String, LineItemNode>> {
         let currency = self.0.currency.clone();
         let items = self
@@ -940,7 +941,7 @@ impl RefundNode {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-        #[graphql(default)] reverse: bool,
+        #[graphql(default_with = "Some(false)")] reverse: Option<bool>,
     ) -> Result<Connection<String, RefundLineItemNode>> {
         let items = self
             .refund
@@ -1031,8 +1032,8 @@ impl CheckoutNode {
     async fn subtotal_price_set(&self) -> MoneyBag {
         money_bag(self.0.subtotal_price, &self.0.currency)
     }
-    async fn total_tax_set(&self) -> MoneyBag {
-        money_bag(self.0.total_tax, &self.0.currency)
+    async fn total_tax_set(&self) -> Option<MoneyBag> {
+        Some(money_bag(self.0.total_tax, &self.0.currency))
     }
     async fn total_discount_set(&self) -> MoneyBag {
         money_bag(self.0.total_discounts, &self.0.currency)
@@ -1055,7 +1056,7 @@ impl CheckoutNode {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-        #[graphql(default)] reverse: bool,
+        #[graphql(default_with = "Some(false)")] reverse: Option<bool>,
     ) -> Result<Connection<String, CheckoutLineItemNode>> {
         let currency = self.0.currency.clone();
         let base = self.0.id;
@@ -1483,11 +1484,29 @@ impl BulkOperationNode {
     }
 }
 
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(
+    name = "BulkOperationUserErrorCode",
+    rename_items = "SCREAMING_SNAKE_CASE"
+)]
+pub enum BulkOperationUserErrorCode {
+    Invalid,
+    OperationInProgress,
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "BulkOperationUserError")]
+pub struct BulkOperationUserError {
+    code: Option<BulkOperationUserErrorCode>,
+    field: Option<Vec<String>>,
+    message: String,
+}
+
 #[derive(SimpleObject)]
 #[graphql(name = "BulkOperationRunQueryPayload")]
 pub struct BulkOperationRunQueryPayload {
     bulk_operation: Option<BulkOperationNode>,
-    user_errors: Vec<UserError>,
+    user_errors: Vec<BulkOperationUserError>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1618,8 +1637,10 @@ impl QueryRoot {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-        #[graphql(default)] reverse: bool,
-        #[graphql(default_with = "OrderSortKeys::Id")] sort_key: OrderSortKeys,
+        #[graphql(default_with = "Some(false)")] reverse: Option<bool>,
+        #[graphql(default_with = "Some(OrderSortKeys::ProcessedAt)")] sort_key: Option<
+            OrderSortKeys,
+        >,
         query: Option<String>,
     ) -> Result<Connection<String, OrderNode>> {
         let search = search(ctx, query.as_deref())?;
@@ -1644,7 +1665,7 @@ impl QueryRoot {
                 )
             })
             .map(|o| {
-                let key = match sort_key {
+                let key = match sort_key.unwrap_or(OrderSortKeys::ProcessedAt) {
                     OrderSortKeys::Id => o.id,
                     OrderSortKeys::CreatedAt => millis(&o.created_at),
                     OrderSortKeys::UpdatedAt => millis(&o.updated_at),
@@ -1683,8 +1704,8 @@ impl QueryRoot {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-        #[graphql(default)] reverse: bool,
-        #[graphql(default_with = "CustomerSortKeys::Id")] sort_key: CustomerSortKeys,
+        #[graphql(default_with = "Some(false)")] reverse: Option<bool>,
+        #[graphql(default_with = "Some(CustomerSortKeys::Id)")] sort_key: Option<CustomerSortKeys>,
         query: Option<String>,
     ) -> Result<Connection<String, CustomerNode>> {
         let search = search(ctx, query.as_deref())?;
@@ -1706,7 +1727,7 @@ impl QueryRoot {
                 )
             })
             .map(|c| {
-                let key = match sort_key {
+                let key = match sort_key.unwrap_or(CustomerSortKeys::Id) {
                     CustomerSortKeys::Id => c.id,
                     CustomerSortKeys::CreatedAt => millis(&c.created_at),
                     CustomerSortKeys::UpdatedAt => millis(&c.updated_at),
@@ -1744,8 +1765,8 @@ impl QueryRoot {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-        #[graphql(default)] reverse: bool,
-        #[graphql(default_with = "ProductSortKeys::Id")] sort_key: ProductSortKeys,
+        #[graphql(default_with = "Some(false)")] reverse: Option<bool>,
+        #[graphql(default_with = "Some(ProductSortKeys::Id)")] sort_key: Option<ProductSortKeys>,
         query: Option<String>,
     ) -> Result<Connection<String, ProductNode>> {
         let search = search(ctx, query.as_deref())?;
@@ -1767,7 +1788,7 @@ impl QueryRoot {
                 )
             })
             .map(|p| {
-                let key = match sort_key {
+                let key = match sort_key.unwrap_or(ProductSortKeys::Id) {
                     ProductSortKeys::Id => p.id,
                     ProductSortKeys::CreatedAt => millis(&p.created_at),
                     ProductSortKeys::UpdatedAt => millis(&p.updated_at),
@@ -1806,9 +1827,10 @@ impl QueryRoot {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-        #[graphql(default)] reverse: bool,
-        #[graphql(default_with = "AbandonedCheckoutSortKeys::Id")]
-        sort_key: AbandonedCheckoutSortKeys,
+        #[graphql(default_with = "Some(false)")] reverse: Option<bool>,
+        #[graphql(default_with = "Some(AbandonedCheckoutSortKeys::Id)")] sort_key: Option<
+            AbandonedCheckoutSortKeys,
+        >,
         query: Option<String>,
     ) -> Result<Connection<String, CheckoutNode>> {
         let search = search(ctx, query.as_deref())?;
@@ -1828,7 +1850,7 @@ impl QueryRoot {
                 )
             })
             .map(|c| {
-                let key = match sort_key {
+                let key = match sort_key.unwrap_or(AbandonedCheckoutSortKeys::Id) {
                     AbandonedCheckoutSortKeys::Id => c.id,
                     AbandonedCheckoutSortKeys::CreatedAt => millis(&c.created_at),
                 };
@@ -1857,7 +1879,7 @@ impl QueryRoot {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-        #[graphql(default)] reverse: bool,
+        #[graphql(default_with = "Some(false)")] reverse: Option<bool>,
         subject_types: Option<Vec<DeletionEventSubjectType>>,
         query: Option<String>,
     ) -> Result<Connection<String, DeletionEventNode>> {
@@ -1914,9 +1936,10 @@ impl QueryRoot {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-        #[graphql(default)] reverse: bool,
-        #[graphql(default_with = "WebhookSubscriptionSortKeys::Id")]
-        sort_key: WebhookSubscriptionSortKeys,
+        #[graphql(default_with = "Some(false)")] reverse: Option<bool>,
+        #[graphql(default_with = "Some(WebhookSubscriptionSortKeys::CreatedAt)")] sort_key: Option<
+            WebhookSubscriptionSortKeys,
+        >,
         topics: Option<Vec<WebhookSubscriptionTopic>>,
     ) -> Result<Connection<String, WebhookSubscriptionNode>> {
         let wanted: Option<Vec<String>> =
@@ -1930,7 +1953,7 @@ impl QueryRoot {
             .into_iter()
             .filter(|s| wanted.as_ref().is_none_or(|w| w.contains(&s.topic)))
             .map(|s| {
-                let key = match sort_key {
+                let key = match sort_key.unwrap_or(WebhookSubscriptionSortKeys::CreatedAt) {
                     WebhookSubscriptionSortKeys::Id => s.id,
                     WebhookSubscriptionSortKeys::CreatedAt => s.created_at.timestamp_millis(),
                 };
@@ -1954,8 +1977,9 @@ impl QueryRoot {
     async fn current_bulk_operation(
         &self,
         ctx: &Context<'_>,
-        #[graphql(name = "type", default_with = "BulkOperationType::Query")]
-        _kind: BulkOperationType,
+        #[graphql(name = "type", default_with = "Some(BulkOperationType::Query)")] _kind: Option<
+            BulkOperationType,
+        >,
     ) -> Result<Option<BulkOperationNode>> {
         let request = data(ctx)?;
         let grant = lock(&request.entry.grant);
@@ -1968,9 +1992,8 @@ impl QueryRoot {
 
 pub struct MutationRoot;
 
-#[Object]
 impl MutationRoot {
-    async fn webhook_subscription_create(
+    async fn create_subscription(
         &self,
         ctx: &Context<'_>,
         topic: WebhookSubscriptionTopic,
@@ -2026,7 +2049,7 @@ impl MutationRoot {
         })
     }
 
-    async fn webhook_subscription_delete(
+    async fn delete_subscription(
         &self,
         ctx: &Context<'_>,
         id: ID,
@@ -2047,7 +2070,7 @@ impl MutationRoot {
         })
     }
 
-    async fn bulk_operation_run_query(
+    async fn run_bulk_query(
         &self,
         ctx: &Context<'_>,
         query: String,
@@ -2058,11 +2081,46 @@ impl MutationRoot {
                 bulk_operation: Some(node),
                 user_errors: Vec::new(),
             }),
-            Err(message) => Ok(BulkOperationRunQueryPayload {
+            Err((code, message)) => Ok(BulkOperationRunQueryPayload {
                 bulk_operation: None,
-                user_errors: vec![user_error(&["query"], message)],
+                user_errors: vec![BulkOperationUserError {
+                    code: Some(code),
+                    field: Some(vec!["query".to_owned()]),
+                    message,
+                }],
             }),
         }
+    }
+}
+
+/// Shopify's mutation payloads are nullable.
+#[Object(name = "Mutation")]
+impl MutationRoot {
+    async fn webhook_subscription_create(
+        &self,
+        ctx: &Context<'_>,
+        topic: WebhookSubscriptionTopic,
+        webhook_subscription: WebhookSubscriptionInput,
+    ) -> Result<Option<WebhookSubscriptionCreatePayload>> {
+        self.create_subscription(ctx, topic, webhook_subscription)
+            .await
+            .map(Some)
+    }
+
+    async fn webhook_subscription_delete(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<Option<WebhookSubscriptionDeletePayload>> {
+        self.delete_subscription(ctx, id).await.map(Some)
+    }
+
+    async fn bulk_operation_run_query(
+        &self,
+        ctx: &Context<'_>,
+        query: String,
+    ) -> Result<Option<BulkOperationRunQueryPayload>> {
+        self.run_bulk_query(ctx, query).await.map(Some)
     }
 }
 

@@ -19,6 +19,9 @@ struct Cli {
     /// Divide platform durations (token lifetimes, webhook retries) by this.
     #[arg(long, default_value_t = 1.0)]
     time_scale: f64,
+    /// Print the Admin GraphQL schema (SDL) and exit.
+    #[arg(long)]
+    print_schema: bool,
 }
 
 #[tokio::main]
@@ -30,6 +33,10 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
+    if cli.print_schema {
+        print!("{}", shopify_sim::graphql::schema().sdl());
+        return Ok(());
+    }
     if cli.time_scale <= 0.0 {
         anyhow::bail!("--time-scale must be positive");
     }

@@ -142,6 +142,7 @@ pub async fn graphql(
         sim: Arc::clone(&sim),
         entry: Arc::clone(&entry),
         bulk: false,
+        partition: None,
         version,
     };
     let mut gql = async_graphql::Request::new(request.query)

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use async_graphql::parser::types::{DocumentOperations, OperationType, Selection};
+use async_graphql::Value as GqlValue;
 use bytes::Bytes;
 use chrono::Utc;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::graphql::{BulkOperationNode, BulkOperationUserErrorCode, RequestData};
 use crate::model::gid;
@@ -98,37 +99,58 @@ async fn run(sim: Arc<Sim>, entry: Arc<ShopEntry>, id: i64, query: String, versi
     set(&entry, id, |op| op.status = "RUNNING");
     let shop = Arc::new(Arc::clone(&entry.data).read_owned().await);
     let domain = shop.domain.clone();
-    let data = RequestData {
-        shop,
-        sim: Arc::clone(&sim),
-        entry: Arc::clone(&entry),
-        bulk: true,
-        version,
-    };
-    let response = crate::admin::schema_once()
-        .execute(async_graphql::Request::new(query).data(data))
-        .await;
-    let outcome = if response.errors.is_empty() {
-        serde_json::to_value(&response.data)
-            .ok()
-            .map(|data| tokio::task::spawn_blocking(move || to_jsonl(&data)))
-    } else {
-        tracing::warn!(errors = ?response.errors, "bulk query failed");
-        None
-    };
-    let result = match outcome {
-        Some(task) => task.await.ok(),
-        None => None,
-    };
+    let started = std::time::Instant::now();
+    // Export the root connection in contiguous parts, one per core, then join them in order.
+    let parts = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4);
+    let mut tasks = Vec::with_capacity(parts);
+    for part in 0..parts {
+        let data = RequestData {
+            shop: Arc::clone(&shop),
+            sim: Arc::clone(&sim),
+            entry: Arc::clone(&entry),
+            bulk: true,
+            partition: Some((part, parts)),
+            version: version.clone(),
+        };
+        let request = async_graphql::Request::new(query.clone()).data(data);
+        tasks.push(tokio::spawn(async move {
+            let response = crate::admin::schema_once().execute(request).await;
+            if response.errors.is_empty() {
+                Some(to_jsonl(&response.data))
+            } else {
+                tracing::warn!(errors = ?response.errors, "bulk query failed");
+                None
+            }
+        }));
+    }
+    let mut result = Some((Vec::new(), 0, 0));
+    for task in tasks {
+        match (task.await.ok().flatten(), result.as_mut()) {
+            (Some((bytes, objects, roots)), Some((all, all_objects, all_roots))) => {
+                all.extend_from_slice(&bytes);
+                *all_objects += objects;
+                *all_roots += roots;
+            }
+            _ => result = None,
+        }
+    }
+    drop(shop);
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        parts,
+        "bulk file written"
+    );
     let now = Utc::now();
     set(&entry, id, |op| {
         op.completed_at = Some(now);
-        match &result {
+        match result {
             Some((bytes, objects, roots)) => {
                 op.status = "COMPLETED";
-                op.object_count = *objects;
-                op.root_object_count = *roots;
-                op.result = Some(bytes.clone());
+                op.object_count = objects;
+                op.root_object_count = roots;
+                op.result = Some(Bytes::from(bytes));
             }
             None => {
                 op.status = "FAILED";
@@ -136,12 +158,16 @@ async fn run(sim: Arc<Sim>, entry: Arc<ShopEntry>, id: i64, query: String, versi
             }
         }
     });
+    let completed = lock(&entry.grant)
+        .bulk
+        .iter()
+        .any(|op| op.id == id && op.status == "COMPLETED");
     let payload = json!({
         "admin_graphql_api_id": gid("BulkOperation", id),
         "completed_at": now.to_rfc3339(),
         "created_at": now.to_rfc3339(),
-        "error_code": if result.is_some() { Value::Null } else { json!("internal_server_error") },
-        "status": if result.is_some() { "completed" } else { "failed" },
+        "error_code": if completed { Value::Null } else { json!("internal_server_error") },
+        "status": if completed { "completed" } else { "failed" },
         "type": "query",
     });
     let deliveries = webhooks::plan(
@@ -161,58 +187,73 @@ fn set(entry: &ShopEntry, id: i64, change: impl FnOnce(&mut BulkOperation)) {
     }
 }
 
-fn connection_nodes(connection: &Value) -> Vec<&Value> {
-    if let Some(Value::Array(edges)) = connection.get("edges") {
-        edges.iter().filter_map(|edge| edge.get("node")).collect()
-    } else if let Some(Value::Array(nodes)) = connection.get("nodes") {
-        nodes.iter().collect()
-    } else {
-        Vec::new()
+fn connection_nodes(connection: &GqlValue) -> Vec<&GqlValue> {
+    let GqlValue::Object(map) = connection else {
+        return Vec::new();
+    };
+    match (map.get("edges"), map.get("nodes")) {
+        (Some(GqlValue::List(edges)), _) => edges
+            .iter()
+            .filter_map(|edge| match edge {
+                GqlValue::Object(edge) => edge.get("node"),
+                _ => None,
+            })
+            .collect(),
+        (_, Some(GqlValue::List(nodes))) => nodes.iter().collect(),
+        _ => Vec::new(),
     }
 }
 
-fn is_connection(value: &Value) -> bool {
-    matches!(value.get("edges"), Some(Value::Array(_)))
-        || matches!(value.get("nodes"), Some(Value::Array(_)))
+fn is_connection(value: &GqlValue) -> bool {
+    matches!(value, GqlValue::Object(map)
+        if matches!(map.get("edges"), Some(GqlValue::List(_))) || matches!(map.get("nodes"), Some(GqlValue::List(_))))
 }
 
-/// Flattens the response: one line per node, children after their parent.
-/// Returns the file, the number of objects and the number of root objects.
-pub fn to_jsonl(data: &Value) -> (Bytes, u64, u64) {
+/// Flattens a response: one line per node, children after their parent, written straight
+/// from the response tree. Returns the file, the number of objects and of root objects.
+pub fn to_jsonl(data: &GqlValue) -> (Vec<u8>, u64, u64) {
     let mut out = Vec::new();
     let mut objects = 0;
     let mut roots = 0;
-    if let Some(root) = data.as_object().and_then(|map| map.values().next()) {
+    if let Some(root) = match data {
+        GqlValue::Object(map) => map.values().next(),
+        _ => None,
+    } {
         for node in connection_nodes(root) {
             roots += 1;
             emit(node, None, &mut out, &mut objects);
         }
     }
-    (Bytes::from(out), objects, roots)
+    (out, objects, roots)
 }
 
-fn emit(node: &Value, parent: Option<&Value>, out: &mut Vec<u8>, objects: &mut u64) {
-    let Some(map) = node.as_object() else { return };
-    let mut line = Map::with_capacity(map.len() + 1);
-    let mut children = Vec::new();
+fn emit(node: &GqlValue, parent: Option<&GqlValue>, out: &mut Vec<u8>, objects: &mut u64) {
+    let GqlValue::Object(map) = node else { return };
+    out.push(b'{');
+    let mut first = true;
+    let mut field = |out: &mut Vec<u8>, key: &str, value: &GqlValue| {
+        if !std::mem::take(&mut first) {
+            out.push(b',');
+        }
+        // Writing to a Vec cannot fail, and every GraphQL value serialises.
+        let _ = serde_json::to_writer(&mut *out, key);
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut *out, value);
+    };
     for (key, value) in map {
-        if is_connection(value) {
-            children.push(value);
-        } else {
-            line.insert(key.clone(), value.clone());
+        if !is_connection(value) {
+            field(out, key.as_str(), value);
         }
     }
     if let Some(parent) = parent {
-        line.insert("__parentId".to_owned(), parent.clone());
+        field(out, "__parentId", parent);
     }
-    let id = line.get("id").cloned();
-    if serde_json::to_writer(&mut *out, &line).is_ok() {
-        out.push(b'\n');
-        *objects += 1;
-    }
-    for child in children {
-        for item in connection_nodes(child) {
-            emit(item, id.as_ref(), out, objects);
+    out.extend_from_slice(b"}\n");
+    *objects += 1;
+    let id = map.get("id");
+    for value in map.values().filter(|value| is_connection(value)) {
+        for child in connection_nodes(value) {
+            emit(child, id, out, objects);
         }
     }
 }

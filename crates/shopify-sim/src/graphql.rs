@@ -34,6 +34,8 @@ pub struct RequestData {
     pub entry: Arc<ShopEntry>,
     /// Inside a bulk operation: connections need no `first` and have no page limit.
     pub bulk: bool,
+    /// In a bulk export: which part of the root connection this execution covers.
+    pub partition: Option<(usize, usize)>,
     pub version: String,
 }
 
@@ -225,6 +227,8 @@ pub struct Page {
     pub last: Option<i32>,
     pub before: Option<String>,
     pub reverse: Option<bool>,
+    /// A top-level connection: the one a bulk query exports and may split in parts.
+    pub root: bool,
 }
 
 const MAX_PAGE: i32 = 250;
@@ -271,6 +275,13 @@ pub fn paginate<T, N: OutputType>(
     let reverse = page.reverse.unwrap_or(false);
     if reverse {
         items.reverse();
+    }
+    // A bulk export runs in parts concurrently; each part takes a contiguous slice.
+    if let (true, Some((part, parts))) = (page.root, data(ctx)?.partition) {
+        let size = items.len().div_ceil(parts.max(1));
+        let start = (part * size).min(items.len());
+        items.truncate((start + size).min(items.len()));
+        items.drain(..start);
     }
     let after_pos = |(k, i): (i64, i64)| {
         move |item: &(i64, i64, T)| {
@@ -551,6 +562,7 @@ impl ProductNode {
                 last,
                 before,
                 reverse,
+                root: false,
             },
             VariantNode,
         )
@@ -802,6 +814,7 @@ impl OrderNode {
                 last,
                 before,
                 reverse,
+                root: false,
             },
             |line| LineItemNode {
                 line,
@@ -959,6 +972,7 @@ impl RefundNode {
                 last,
                 before,
                 reverse,
+                root: false,
             },
             |item| {
                 let line = order
@@ -1076,6 +1090,7 @@ impl CheckoutNode {
                 last,
                 before,
                 reverse,
+                root: false,
             },
             |line| CheckoutLineItemNode {
                 line,
@@ -1683,6 +1698,7 @@ impl QueryRoot {
                 last,
                 before,
                 reverse,
+                root: true,
             },
             |o| OrderNode(o.clone()),
         )
@@ -1744,6 +1760,7 @@ impl QueryRoot {
                 last,
                 before,
                 reverse,
+                root: true,
             },
             |c| CustomerNode(c.clone()),
         )
@@ -1805,6 +1822,7 @@ impl QueryRoot {
                 last,
                 before,
                 reverse,
+                root: true,
             },
             |p| ProductNode(p.clone()),
         )
@@ -1866,6 +1884,7 @@ impl QueryRoot {
                 last,
                 before,
                 reverse,
+                root: true,
             },
             |c| CheckoutNode(c.clone()),
         )
@@ -1911,6 +1930,7 @@ impl QueryRoot {
                 last,
                 before,
                 reverse,
+                root: true,
             },
             DeletionEventNode,
         )
@@ -1969,6 +1989,7 @@ impl QueryRoot {
                 last,
                 before,
                 reverse,
+                root: true,
             },
             WebhookSubscriptionNode,
         )

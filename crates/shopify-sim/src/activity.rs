@@ -23,6 +23,39 @@ pub struct ActivitySpec {
     pub product_updates: usize,
     pub checkouts: usize,
     pub deletions: usize,
+    /// Changes per second. Without it everything happens at once and the call returns when
+    /// deliveries have been attempted; with it the changes trickle out in the background.
+    pub rate: Option<f64>,
+}
+
+impl ActivitySpec {
+    /// The spec as single changes, kinds interleaved, for paced activity.
+    pub fn units(&self) -> Vec<ActivitySpec> {
+        let kinds: [(usize, fn(&mut ActivitySpec)); 10] = [
+            (self.orders, |s| s.orders = 1),
+            (self.order_updates, |s| s.order_updates = 1),
+            (self.refunds, |s| s.refunds = 1),
+            (self.cancellations, |s| s.cancellations = 1),
+            (self.customers, |s| s.customers = 1),
+            (self.customer_updates, |s| s.customer_updates = 1),
+            (self.products, |s| s.products = 1),
+            (self.product_updates, |s| s.product_updates = 1),
+            (self.checkouts, |s| s.checkouts = 1),
+            (self.deletions, |s| s.deletions = 1),
+        ];
+        let most = kinds.iter().map(|(n, _)| *n).max().unwrap_or(0);
+        let mut units = Vec::new();
+        for round in 0..most {
+            for (count, set) in &kinds {
+                if round < *count {
+                    let mut unit = ActivitySpec::default();
+                    set(&mut unit);
+                    units.push(unit);
+                }
+            }
+        }
+        units
+    }
 }
 
 fn payload<T: serde::Serialize>(value: &T) -> serde_json::Value {

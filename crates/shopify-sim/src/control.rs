@@ -102,6 +102,30 @@ pub async fn run_activity(
     let Some(entry) = sim.shop(&domain) else {
         return error(StatusCode::NOT_FOUND, "no such shop");
     };
+    if let Some(rate) = spec.rate {
+        if !(rate > 0.0 && rate.is_finite()) {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "rate must be a positive number of changes per second",
+            );
+        }
+        let units = spec.units();
+        let scheduled = units.len();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs_f64(1.0 / rate));
+            for unit in units {
+                tick.tick().await;
+                let changes = entry.data.write().await.apply_activity(&unit);
+                let deliveries = webhooks::plan(&sim, &domain, &changes);
+                webhooks::deliver_all(&sim, deliveries).await;
+            }
+        });
+        return (
+            StatusCode::ACCEPTED,
+            Json(json!({ "scheduled": scheduled, "seconds": scheduled as f64 / rate })),
+        )
+            .into_response();
+    }
     let changes = entry.data.write().await.apply_activity(&spec);
     let deliveries = webhooks::plan(&sim, &domain, &changes);
     let planned = deliveries.len();

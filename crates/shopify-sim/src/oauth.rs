@@ -139,7 +139,12 @@ struct TokenRequest {
     grant_type: Option<String>,
     refresh_token: Option<String>,
     expiring: Option<serde_json::Value>,
+    subject_token: Option<String>,
+    subject_token_type: Option<String>,
 }
+
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const OFFLINE_TOKEN_TYPE: &str = "urn:shopify:params:oauth:token-type:offline-access-token";
 
 /// `POST /{shop}/admin/oauth/access_token`: code exchange and refresh, JSON or form body.
 pub async fn access_token(
@@ -203,6 +208,28 @@ pub async fn access_token(
                     )
                 }
             }
+        }
+        // Migrating a non-expiring offline token to an expiring one; the old token is retired.
+        Some(TOKEN_EXCHANGE) => {
+            let subject = request.subject_token.unwrap_or_default();
+            let valid = request.subject_token_type.as_deref() == Some(OFFLINE_TOKEN_TYPE)
+                && grant
+                    .tokens
+                    .get(&subject)
+                    .is_some_and(|t| t.expires.is_none());
+            if !valid || !expiring {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_subject_token",
+                    "subject_token must be a live non-expiring offline token, with expiring=1",
+                );
+            }
+            let scopes = grant
+                .tokens
+                .remove(&subject)
+                .map(|t| t.scopes)
+                .unwrap_or_default();
+            return issue_expiring(&sim, &mut grant, scopes, now, false);
         }
         Some("refresh_token") => {
             let presented = request.refresh_token.unwrap_or_default();
@@ -303,6 +330,8 @@ fn serde_urlencoded_parse(body: &[u8]) -> Option<TokenRequest> {
             "code" => request.code = Some(value),
             "grant_type" => request.grant_type = Some(value),
             "refresh_token" => request.refresh_token = Some(value),
+            "subject_token" => request.subject_token = Some(value),
+            "subject_token_type" => request.subject_token_type = Some(value),
             "expiring" => request.expiring = Some(serde_json::Value::String(value)),
             _ => {}
         }

@@ -961,3 +961,87 @@ async fn failing_deliveries_are_retried_then_the_subscription_is_deleted() {
         .collect();
     assert_eq!(ids.len(), 1, "retries keep the webhook id");
 }
+
+#[tokio::test]
+async fn a_non_expiring_token_migrates_once_to_an_expiring_one() {
+    let sim = start(1.0).await;
+    let shop = "migrate.myshopify.com";
+    create_shop(&sim, shop, json!({ "orders": 5 })).await;
+    let (_, token) = install(&sim, shop, false).await;
+    let old = token["access_token"].as_str().unwrap().to_owned();
+    let exchange = |subject: String| {
+        let url = format!("{}/{shop}/admin/oauth/access_token", sim.base_url());
+        async move {
+            client()
+                .post(url)
+                .json(&json!({
+                    "client_id": KEY, "client_secret": SECRET, "expiring": 1,
+                    "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+                    "subject_token": subject,
+                    "subject_token_type": "urn:shopify:params:oauth:token-type:offline-access-token",
+                    "requested_token_type": "urn:shopify:params:oauth:token-type:offline-access-token",
+                }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let migrated = exchange(old.clone()).await;
+    assert_eq!(migrated.status(), 200);
+    let migrated: Value = migrated.json().await.unwrap();
+    assert_eq!(migrated["expires_in"], 3600);
+    assert!(migrated["refresh_token"].is_string());
+    assert_eq!(
+        graphql(&sim, shop, &old, "{ shop { name } }", json!({}))
+            .await
+            .0,
+        401,
+        "the old token is retired"
+    );
+    assert_eq!(exchange(old).await.status(), 400, "and migrates only once");
+    assert_eq!(
+        graphql(
+            &sim,
+            shop,
+            migrated["access_token"].as_str().unwrap(),
+            "{ shop { name } }",
+            json!({})
+        )
+        .await
+        .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn paced_activity_trickles_out_in_the_background() {
+    let sim = start(1.0).await;
+    let shop = "paced.myshopify.com";
+    create_shop(&sim, shop, json!({ "orders": 5 })).await;
+    let before = truth_orders(&sim, shop).await.len();
+    let response = client()
+        .post(format!("{}/_sim/shops/{shop}/activity", sim.base_url()))
+        .json(&json!({ "orders": 4, "customers": 2, "rate": 40.0 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["scheduled"], 6);
+    let mut orders = before;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        orders = truth_orders(&sim, shop).await.len();
+        if orders == before + 4 {
+            break;
+        }
+    }
+    assert_eq!(orders, before + 4);
+    let bad = client()
+        .post(format!("{}/_sim/shops/{shop}/activity", sim.base_url()))
+        .json(&json!({ "orders": 1, "rate": 0 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+}

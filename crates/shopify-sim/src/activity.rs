@@ -31,7 +31,8 @@ pub struct ActivitySpec {
 impl ActivitySpec {
     /// The spec as single changes, kinds interleaved, for paced activity.
     pub fn units(&self) -> Vec<ActivitySpec> {
-        let kinds: [(usize, fn(&mut ActivitySpec)); 10] = [
+        type SetOne = fn(&mut ActivitySpec);
+        let kinds: [(usize, SetOne); 10] = [
             (self.orders, |s| s.orders = 1),
             (self.order_updates, |s| s.order_updates = 1),
             (self.refunds, |s| s.refunds = 1),

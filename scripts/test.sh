@@ -13,7 +13,8 @@ psql -h 127.0.0.1 -U postgres -d postgres -Atqc \
 if ! command -v cargo-nextest >/dev/null; then cargo install cargo-nextest --locked; fi
 cargo nextest run --workspace --no-fail-fast "$@"
 
-# The simulator's schema must be a faithful subset of Shopify's published Admin schema.
+# The simulator's schema must be a faithful subset of Shopify's published Admin schema, and
+# every document Xeno sends must validate against both.
 cargo build --quiet -p shopify-sim --bin shopify-sim
 (cd tools/shopify-schema && npm ci --no-audit --no-fund --silent)
-node tools/shopify-schema/check.mjs --sim target/debug/shopify-sim
+node tools/shopify-schema/check.mjs --sim target/debug/shopify-sim --documents crates/shopify/queries

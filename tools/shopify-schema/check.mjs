@@ -126,9 +126,11 @@ function documentsIn(dir) {
 const options = args();
 const real = shopifySchema();
 let failures = 0;
+let simSchema = null;
 if (options.sim) {
   const sdl = execFileSync(options.sim, ['--print-schema'], { encoding: 'utf8' });
-  const problems = compareSim(real, buildSchema(sdl));
+  simSchema = buildSchema(sdl);
+  const problems = compareSim(real, simSchema);
   for (const p of problems) console.error(`simulator: ${p}`);
   failures += problems.length;
   console.log(`simulator schema: ${problems.length ? `${problems.length} differences` : 'a faithful subset of Shopify Admin 2025-01'}`);
@@ -136,10 +138,15 @@ if (options.sim) {
 for (const dir of options.documents) {
   const files = documentsIn(dir);
   for (const file of files) {
-    const errors = validate(real, parse(readFileSync(file, 'utf8')));
+    const document = parse(readFileSync(file, 'utf8'));
+    const errors = validate(real, document);
     for (const e of errors) console.error(`${file}: ${e.message}`);
     failures += errors.length;
+    // The simulator must accept every document Xeno sends, too.
+    const simErrors = simSchema ? validate(simSchema, document) : [];
+    for (const e of simErrors) console.error(`${file} (simulator): ${e.message}`);
+    failures += simErrors.length;
   }
-  console.log(`${files.length} documents in ${dir} checked against Shopify Admin 2025-01`);
+  console.log(`${files.length} documents in ${dir} checked against Shopify Admin 2025-01${simSchema ? ' and the simulator' : ''}`);
 }
 process.exit(failures ? 1 : 0);

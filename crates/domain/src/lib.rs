@@ -2,4 +2,5 @@
 
 pub mod account;
 pub mod ids;
+pub mod records;
 pub mod validation;

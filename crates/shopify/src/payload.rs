@@ -1,0 +1,561 @@
+//! Webhook payloads (Shopify's REST resource JSON) mapped to Xeno's records.
+//!
+//! Lenient where Shopify varies (absent versus `null`, protected customer data withheld),
+//! strict where a wrong value would corrupt figures (ids, money, timestamps).
+
+use chrono::{DateTime, FixedOffset, Utc};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::Value;
+use xeno_domain::records::*;
+
+/// A payload that cannot become a record: the event is kept and marked failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{topic} payload: {reason}")]
+pub struct PayloadError {
+    pub topic: String,
+    pub reason: String,
+}
+
+fn utc(at: DateTime<FixedOffset>) -> DateTime<Utc> {
+    at.with_timezone(&Utc)
+}
+
+fn opt_utc(at: Option<DateTime<FixedOffset>>) -> Option<DateTime<Utc>> {
+    at.map(utc)
+}
+
+/// A decimal sent as a JSON number or string. Numbers are read from their shortest decimal
+/// form (`45.99`), never through binary floating point.
+fn lenient_decimal<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        Value::Number(n) => n
+            .to_string()
+            .parse()
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+        Value::String(s) => s.parse().map(Some).map_err(serde::de::Error::custom),
+        other => Err(serde::de::Error::custom(format!(
+            "expected a decimal, got {other}"
+        ))),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RestCustomer {
+    id: i64,
+    email: Option<String>,
+    phone: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    state: Option<String>,
+    verified_email: Option<bool>,
+    #[serde(default)]
+    tags: Option<String>,
+    currency: Option<String>,
+    created_at: Option<DateTime<FixedOffset>>,
+    updated_at: Option<DateTime<FixedOffset>>,
+    default_address: Option<Value>,
+    email_marketing_consent: Option<Value>,
+}
+
+impl RestCustomer {
+    fn record(self, fallback: DateTime<Utc>) -> CustomerRecord {
+        let created_at = self.created_at.map_or(fallback, utc);
+        CustomerRecord {
+            customer_id: self.id,
+            email: self.email,
+            phone: self.phone,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            state: self.state,
+            verified_email: self.verified_email,
+            tags: split_tags(self.tags.as_deref().unwrap_or_default()),
+            currency: self.currency,
+            email_marketing_state: self
+                .email_marketing_consent
+                .as_ref()
+                .and_then(|c| c["state"].as_str())
+                .map(str::to_owned),
+            default_address: self.default_address.filter(|a| !a.is_null()),
+            created_at,
+            updated_at: self.updated_at.map_or(created_at, utc),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RestVariant {
+    id: i64,
+    title: Option<String>,
+    sku: Option<String>,
+    price: Decimal,
+    compare_at_price: Option<Decimal>,
+    position: Option<i32>,
+    inventory_quantity: Option<i64>,
+    created_at: Option<DateTime<FixedOffset>>,
+    updated_at: Option<DateTime<FixedOffset>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RestProduct {
+    id: i64,
+    title: String,
+    handle: Option<String>,
+    vendor: Option<String>,
+    product_type: Option<String>,
+    status: Option<String>,
+    tags: Option<String>,
+    created_at: DateTime<FixedOffset>,
+    updated_at: Option<DateTime<FixedOffset>>,
+    published_at: Option<DateTime<FixedOffset>>,
+    #[serde(default)]
+    variants: Vec<RestVariant>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RestLineItem {
+    id: i64,
+    product_id: Option<i64>,
+    variant_id: Option<i64>,
+    title: String,
+    variant_title: Option<String>,
+    sku: Option<String>,
+    vendor: Option<String>,
+    quantity: i32,
+    current_quantity: Option<i32>,
+    price: Decimal,
+    #[serde(default)]
+    total_discount: Option<Decimal>,
+    #[serde(default)]
+    gift_card: Option<bool>,
+    #[serde(default)]
+    taxable: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RestRefundLine {
+    line_item_id: i64,
+    quantity: i32,
+    /// A JSON number in Shopify's payloads.
+    #[serde(deserialize_with = "lenient_decimal", default)]
+    subtotal: Option<Decimal>,
+    #[serde(deserialize_with = "lenient_decimal", default)]
+    total_tax: Option<Decimal>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RestTransaction {
+    kind: Option<String>,
+    status: Option<String>,
+    amount: Decimal,
+}
+
+#[derive(Debug, Deserialize)]
+struct RestRefund {
+    id: i64,
+    order_id: i64,
+    created_at: DateTime<FixedOffset>,
+    processed_at: Option<DateTime<FixedOffset>>,
+    note: Option<String>,
+    #[serde(default)]
+    refund_line_items: Vec<RestRefundLine>,
+    #[serde(default)]
+    transactions: Vec<RestTransaction>,
+}
+
+impl RestRefund {
+    fn record(self) -> RefundRecord {
+        let amount = self
+            .transactions
+            .iter()
+            .filter(|t| t.kind.as_deref().is_none_or(|k| k == "refund"))
+            .filter(|t| t.status.as_deref().is_none_or(|s| s == "success"))
+            .map(|t| t.amount)
+            .sum();
+        RefundRecord {
+            refund_id: self.id,
+            order_id: self.order_id,
+            created_at: utc(self.created_at),
+            processed_at: opt_utc(self.processed_at),
+            amount,
+            note: self.note,
+            lines: self
+                .refund_line_items
+                .into_iter()
+                .map(|l| RefundLineRecord {
+                    line_item_id: l.line_item_id,
+                    quantity: l.quantity,
+                    subtotal: l.subtotal.unwrap_or_default(),
+                    total_tax: l.total_tax.unwrap_or_default(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RestShippingLine {
+    price: Decimal,
+}
+
+#[derive(Debug, Deserialize)]
+struct RestOrder {
+    id: i64,
+    name: Option<String>,
+    order_number: Option<i64>,
+    email: Option<String>,
+    customer: Option<RestCustomer>,
+    created_at: DateTime<FixedOffset>,
+    updated_at: Option<DateTime<FixedOffset>>,
+    processed_at: Option<DateTime<FixedOffset>>,
+    cancelled_at: Option<DateTime<FixedOffset>>,
+    cancel_reason: Option<String>,
+    closed_at: Option<DateTime<FixedOffset>>,
+    currency: String,
+    presentment_currency: Option<String>,
+    total_price: Decimal,
+    subtotal_price: Option<Decimal>,
+    total_tax: Option<Decimal>,
+    total_discounts: Option<Decimal>,
+    total_line_items_price: Option<Decimal>,
+    current_total_price: Option<Decimal>,
+    current_subtotal_price: Option<Decimal>,
+    current_total_tax: Option<Decimal>,
+    current_total_discounts: Option<Decimal>,
+    financial_status: Option<String>,
+    fulfillment_status: Option<String>,
+    #[serde(default)]
+    test: bool,
+    source_name: Option<String>,
+    tags: Option<String>,
+    #[serde(default)]
+    line_items: Vec<RestLineItem>,
+    #[serde(default)]
+    refunds: Vec<RestRefund>,
+    #[serde(default)]
+    shipping_lines: Vec<RestShippingLine>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RestCheckout {
+    id: i64,
+    token: Option<String>,
+    cart_token: Option<String>,
+    email: Option<String>,
+    customer: Option<Value>,
+    created_at: DateTime<FixedOffset>,
+    updated_at: Option<DateTime<FixedOffset>>,
+    completed_at: Option<DateTime<FixedOffset>>,
+    currency: String,
+    total_price: Decimal,
+    subtotal_price: Option<Decimal>,
+    #[serde(default)]
+    line_items: Value,
+    abandoned_checkout_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RestCart {
+    id: Option<String>,
+    token: Option<String>,
+    #[serde(default)]
+    line_items: Value,
+    created_at: DateTime<FixedOffset>,
+    updated_at: Option<DateTime<FixedOffset>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RestDeleted {
+    id: Value,
+}
+
+/// What one webhook asks Xeno to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Customer(CustomerRecord),
+    CustomerDeleted(i64),
+    Product(ProductRecord),
+    ProductDeleted(i64),
+    Order(Box<OrderRecord>),
+    OrderDeleted(i64),
+    Refund(RefundRecord),
+    Checkout(CheckoutRecord),
+    CheckoutDeleted(i64),
+    Cart(CartRecord),
+    AppUninstalled,
+    /// `customers/redact`: erase this customer's personal data; these orders too.
+    CustomerRedact {
+        customer_id: Option<i64>,
+        email: Option<String>,
+        orders: Vec<i64>,
+    },
+    /// `customers/data_request`: the merchant must be able to export this customer's data.
+    CustomerDataRequest {
+        customer_id: Option<i64>,
+        email: Option<String>,
+        orders: Vec<i64>,
+        payload: Value,
+    },
+    /// `shop/redact`: erase the store's data.
+    ShopRedact,
+    /// A topic Xeno does not act on (it is still recorded).
+    Ignored,
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(topic: &str, payload: &Value) -> Result<T, PayloadError> {
+    T::deserialize(payload).map_err(|err| PayloadError {
+        topic: topic.to_owned(),
+        reason: err.to_string(),
+    })
+}
+
+fn deleted_id(topic: &str, payload: &Value) -> Result<i64, PayloadError> {
+    let deleted: RestDeleted = parse(topic, payload)?;
+    match deleted.id {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| PayloadError {
+        topic: topic.to_owned(),
+        reason: "id is not an integer".to_owned(),
+    })
+}
+
+fn ids(value: &Value) -> Vec<i64> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_i64)
+        .collect()
+}
+
+/// Maps a webhook to the change it describes. `received_at` stands in for timestamps a
+/// payload lacks.
+pub fn change(
+    topic: &str,
+    payload: &Value,
+    received_at: DateTime<Utc>,
+) -> Result<Change, PayloadError> {
+    Ok(match topic {
+        "customers/create" | "customers/update" | "customers/enable" | "customers/disable" => {
+            Change::Customer(parse::<RestCustomer>(topic, payload)?.record(received_at))
+        }
+        "customers/delete" => Change::CustomerDeleted(deleted_id(topic, payload)?),
+        "products/create" | "products/update" => Change::Product(product(parse(topic, payload)?)),
+        "products/delete" => Change::ProductDeleted(deleted_id(topic, payload)?),
+        "orders/create"
+        | "orders/updated"
+        | "orders/paid"
+        | "orders/cancelled"
+        | "orders/fulfilled"
+        | "orders/partially_fulfilled"
+        | "orders/edited" => Change::Order(Box::new(order(parse(topic, payload)?, received_at))),
+        "orders/delete" => Change::OrderDeleted(deleted_id(topic, payload)?),
+        "refunds/create" => Change::Refund(parse::<RestRefund>(topic, payload)?.record()),
+        "checkouts/create" | "checkouts/update" => {
+            Change::Checkout(checkout(parse(topic, payload)?))
+        }
+        "checkouts/delete" => Change::CheckoutDeleted(deleted_id(topic, payload)?),
+        "carts/create" | "carts/update" => {
+            let cart: RestCart = parse(topic, payload)?;
+            let token = cart.token.or(cart.id).ok_or_else(|| PayloadError {
+                topic: topic.to_owned(),
+                reason: "a cart needs a token".to_owned(),
+            })?;
+            let created_at = utc(cart.created_at);
+            Change::Cart(CartRecord {
+                cart_token: token,
+                line_items: cart.line_items,
+                created_at,
+                updated_at: cart.updated_at.map_or(created_at, utc),
+            })
+        }
+        "app/uninstalled" => Change::AppUninstalled,
+        "customers/redact" => Change::CustomerRedact {
+            customer_id: payload["customer"]["id"].as_i64(),
+            email: payload["customer"]["email"].as_str().map(str::to_owned),
+            orders: ids(&payload["orders_to_redact"]),
+        },
+        "customers/data_request" => Change::CustomerDataRequest {
+            customer_id: payload["customer"]["id"].as_i64(),
+            email: payload["customer"]["email"].as_str().map(str::to_owned),
+            orders: ids(&payload["orders_requested"]),
+            payload: payload.clone(),
+        },
+        "shop/redact" => Change::ShopRedact,
+        _ => Change::Ignored,
+    })
+}
+
+fn product(p: RestProduct) -> ProductRecord {
+    let created_at = utc(p.created_at);
+    ProductRecord {
+        product_id: p.id,
+        title: p.title,
+        handle: p.handle,
+        vendor: p.vendor,
+        product_type: p.product_type,
+        status: p.status,
+        tags: split_tags(p.tags.as_deref().unwrap_or_default()),
+        created_at,
+        updated_at: p.updated_at.map_or(created_at, utc),
+        published_at: opt_utc(p.published_at),
+        variants: p
+            .variants
+            .into_iter()
+            .map(|v| VariantRecord {
+                variant_id: v.id,
+                title: v.title,
+                sku: v.sku,
+                price: v.price,
+                compare_at_price: v.compare_at_price,
+                position: v.position,
+                inventory_quantity: v.inventory_quantity.and_then(|q| i32::try_from(q).ok()),
+                created_at: opt_utc(v.created_at),
+                updated_at: opt_utc(v.updated_at),
+            })
+            .collect(),
+    }
+}
+
+fn order(o: RestOrder, received_at: DateTime<Utc>) -> OrderRecord {
+    let created_at = utc(o.created_at);
+    let line_total = o
+        .line_items
+        .iter()
+        .map(|l| l.price * Decimal::from(l.quantity))
+        .sum();
+    OrderRecord {
+        order_id: o.id,
+        name: o.name,
+        order_number: o.order_number,
+        email: o.email,
+        customer: o.customer.map(|c| c.record(received_at)),
+        created_at,
+        updated_at: o.updated_at.map_or(created_at, utc),
+        processed_at: o.processed_at.map_or(created_at, utc),
+        cancelled_at: opt_utc(o.cancelled_at),
+        cancel_reason: o.cancel_reason,
+        closed_at: opt_utc(o.closed_at),
+        total_price: o.total_price,
+        subtotal_price: o.subtotal_price.unwrap_or(o.total_price),
+        total_tax: o.total_tax.unwrap_or_default(),
+        total_discounts: o.total_discounts.unwrap_or_default(),
+        total_line_items_price: o.total_line_items_price.unwrap_or(line_total),
+        total_shipping: o.shipping_lines.iter().map(|s| s.price).sum(),
+        current_total_price: o.current_total_price.unwrap_or(o.total_price),
+        current_subtotal_price: o.current_subtotal_price,
+        current_total_tax: o.current_total_tax,
+        current_total_discounts: o.current_total_discounts,
+        currency: o.currency,
+        presentment_currency: o.presentment_currency,
+        financial_status: o.financial_status,
+        fulfillment_status: o.fulfillment_status,
+        test: o.test,
+        source_name: o.source_name,
+        tags: split_tags(o.tags.as_deref().unwrap_or_default()),
+        line_items: o
+            .line_items
+            .into_iter()
+            .map(|l| LineItemRecord {
+                line_item_id: l.id,
+                product_id: l.product_id,
+                variant_id: l.variant_id,
+                title: l.title,
+                variant_title: l.variant_title,
+                sku: l.sku,
+                vendor: l.vendor,
+                quantity: l.quantity,
+                current_quantity: l.current_quantity,
+                price: l.price,
+                total_discount: l.total_discount.unwrap_or_default(),
+                gift_card: l.gift_card.unwrap_or(false),
+                taxable: l.taxable.unwrap_or(true),
+            })
+            .collect(),
+        refunds: o.refunds.into_iter().map(RestRefund::record).collect(),
+    }
+}
+
+fn checkout(c: RestCheckout) -> CheckoutRecord {
+    let created_at = utc(c.created_at);
+    CheckoutRecord {
+        checkout_id: c.id,
+        token: c.token,
+        cart_token: c.cart_token,
+        email: c.email,
+        customer_id: c.customer.as_ref().and_then(|c| c["id"].as_i64()),
+        created_at,
+        updated_at: c.updated_at.map_or(created_at, utc),
+        completed_at: opt_utc(c.completed_at),
+        currency: c.currency,
+        total_price: c.total_price,
+        subtotal_price: c.subtotal_price,
+        line_items: if c.line_items.is_null() {
+            Value::Array(Vec::new())
+        } else {
+            c.line_items
+        },
+        abandoned_checkout_url: c.abandoned_checkout_url,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn an_order_maps_with_big_ids_string_money_and_float_refund_lines() {
+        let payload = json!({
+            "id": 9_007_199_254_740_993_i64, "name": "#1001", "order_number": 1001,
+            "email": "a@example.com", "created_at": "2026-11-20T23:30:00-05:00",
+            "updated_at": "2026-11-21T10:00:00-05:00", "processed_at": "2026-11-20T23:30:00-05:00",
+            "currency": "USD", "total_price": "108.00", "subtotal_price": "90.00", "total_tax": "8.00",
+            "total_discounts": "10.00", "total_line_items_price": "100.00", "current_total_price": "54.00",
+            "financial_status": "partially_refunded", "test": false, "tags": "vip, gift",
+            "customer": null,
+            "line_items": [{ "id": 1, "product_id": null, "variant_id": null, "title": "Mug", "quantity": 2, "price": "50.00", "total_discount": "10.00" }],
+            "refunds": [{ "id": 5, "order_id": 9_007_199_254_740_993_i64, "created_at": "2026-11-22T09:00:00-05:00",
+                          "refund_line_items": [{ "line_item_id": 1, "quantity": 1, "subtotal": 45.0, "total_tax": 4.0 }],
+                          "transactions": [{ "kind": "refund", "status": "success", "amount": "49.00" }, { "kind": "refund", "status": "failure", "amount": "49.00" }] }],
+            "shipping_lines": [{ "price": "10.00" }],
+        });
+        let Change::Order(order) = change("orders/updated", &payload, Utc::now()).unwrap() else {
+            panic!("an order")
+        };
+        assert_eq!(order.order_id, 9_007_199_254_740_993);
+        assert_eq!(order.processed_at.to_rfc3339(), "2026-11-21T04:30:00+00:00");
+        assert_eq!(order.total_shipping, Decimal::new(1000, 2));
+        assert_eq!(order.tags, ["vip", "gift"]);
+        assert!(order.customer.is_none(), "a guest");
+        assert_eq!(
+            order.refunds[0].amount,
+            Decimal::new(4900, 2),
+            "failed transactions do not count"
+        );
+        assert_eq!(order.refunds[0].lines[0].subtotal, Decimal::new(45, 0));
+    }
+
+    #[test]
+    fn bad_payloads_say_why_and_deletes_carry_only_ids() {
+        let err = change("orders/create", &json!({ "id": "x" }), Utc::now()).unwrap_err();
+        assert!(
+            err.to_string().starts_with("orders/create payload:"),
+            "{err}"
+        );
+        assert_eq!(
+            change("products/delete", &json!({ "id": 42 }), Utc::now()).unwrap(),
+            Change::ProductDeleted(42)
+        );
+        assert_eq!(
+            change("shop/update", &json!({}), Utc::now()).unwrap(),
+            Change::Ignored
+        );
+    }
+}

@@ -165,3 +165,51 @@ pub async fn verify_password(password: String, stored: Option<String>) -> Result
 /// An argon2id hash of a random string nobody knows, with the default parameters.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$W7Ib6oEA0uWCvwbbVuoCQ9PZNE1gFaBoSgWzqjOKkmo";
+
+/// What an OAuth install `state` carries: who started it, for which shop, and the nonce
+/// that makes it single-use. Signed with a key of its own, so a session token can never pass
+/// for a state or the other way round.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct InstallState {
+    pub tid: Uuid,
+    pub sub: Uuid,
+    pub shop: String,
+    pub nonce: String,
+    pub exp: i64,
+}
+
+#[derive(Clone)]
+pub struct StateKeys(Arc<(EncodingKey, DecodingKey, Validation)>);
+
+impl std::fmt::Debug for StateKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StateKeys")
+    }
+}
+
+impl StateKeys {
+    pub fn new(secret: &[u8]) -> Self {
+        let mut key = secret.to_vec();
+        key.extend_from_slice(b"/shopify-install-state");
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp"]);
+        Self(Arc::new((
+            EncodingKey::from_secret(&key),
+            DecodingKey::from_secret(&key),
+            validation,
+        )))
+    }
+
+    pub fn issue(&self, state: &InstallState) -> Result<String, ApiError> {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), state, &self.0 .0)
+            .map_err(|e| ApiError::Internal(e.into()))
+    }
+
+    /// The state's claims, if it is ours and unexpired.
+    pub fn verify(&self, token: &str) -> Option<InstallState> {
+        jsonwebtoken::decode::<InstallState>(token, &self.0 .1, &self.0 .2)
+            .ok()
+            .map(|data| data.claims)
+    }
+}

@@ -22,6 +22,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
+pub use crate::routes::webhooks::UNROUTED_WEBHOOKS;
 pub use crate::state::AppState;
 
 /// Requests larger than this are refused with 413 before a handler sees them.
@@ -39,6 +40,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Accounts and tokens"),
+        (name = "stores", description = "Connecting Shopify stores"),
+        (name = "webhooks", description = "Webhook intake, the event log and replay"),
         (name = "operations", description = "Health and documentation"),
     )
 )]
@@ -69,6 +72,18 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::accounts::me))
         .routes(routes!(routes::health::healthz))
         .routes(routes!(routes::health::readyz))
+        .routes(routes!(routes::stores::install))
+        .routes(routes!(routes::stores::callback))
+        .routes(routes!(routes::stores::create, routes::stores::list))
+        .routes(routes!(routes::stores::get, routes::stores::delete))
+        .routes(routes!(routes::webhooks::events))
+        .routes(routes!(routes::webhooks::replay))
+        .merge(
+            // Shopify's payloads can be larger than other requests.
+            OpenApiRouter::new()
+                .routes(routes!(routes::webhooks::receive))
+                .layer(DefaultBodyLimit::max(routes::webhooks::MAX_WEBHOOK_BYTES)),
+        )
 }
 
 /// The OpenAPI document, generated from the route annotations.

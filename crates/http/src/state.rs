@@ -1,7 +1,11 @@
+use std::sync::Arc;
+
 use axum::extract::FromRef;
+use xeno_ingest::connect::ShopifySettings;
+use xeno_ingest::secrets::Cipher;
 use xeno_storage::Db;
 
-use crate::auth::TokenKeys;
+use crate::auth::{StateKeys, TokenKeys};
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -10,6 +14,13 @@ pub struct AppState {
     /// Optional: without it, rate limits and the cache live in-process.
     pub redis: Option<redis::Client>,
     pub tokens: TokenKeys,
+    /// Signs OAuth install `state` values.
+    pub install_states: StateKeys,
+    /// Seals store secrets at rest.
+    pub cipher: Cipher,
+    pub shopify: Arc<ShopifySettings>,
+    /// Outbound HTTP to Shopify.
+    pub http: reqwest::Client,
 }
 
 impl FromRef<AppState> for TokenKeys {

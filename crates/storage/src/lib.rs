@@ -5,7 +5,10 @@
 
 pub mod accounts;
 mod error;
+pub mod events;
+pub mod records;
 pub mod setup;
+pub mod stores;
 
 use std::time::Duration;
 
@@ -55,5 +58,16 @@ impl Db {
     /// The pool, for reads of global directories that no tenant owns.
     fn global(&self) -> &PgPool {
         &self.pool
+    }
+
+    fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// A listener on a notification channel, reconnecting as needed.
+    pub async fn listen(&self, channel: &str) -> Result<sqlx::postgres::PgListener, StorageError> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen(channel).await?;
+        Ok(listener)
     }
 }

@@ -18,6 +18,9 @@ pub const DEFAULT_OWNER_ROLE: &str = "xeno_owner";
 pub const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_SHOP_URL_TEMPLATE: &str = "https://{shop}";
+/// What Xeno reads; `read_all_orders` lifts the 60-day limit on order history.
+pub const DEFAULT_SCOPES: &str =
+    "read_customers,read_orders,read_all_orders,read_products,read_checkouts";
 const DEV_JWT_SECRET: &str = "xeno-development-jwt-secret-do-not-use-in-production";
 /// 32 zero-ish bytes, base64: fine for a laptop, refused in production.
 const DEV_ENCRYPTION_KEY: &str = "eGVuby1kZXZlbG9wbWVudC1rZXktMzItYnl0ZXMhISE=";
@@ -46,8 +49,13 @@ pub struct Config {
     pub jwt_secret: String,
     pub token_ttl: Duration,
     pub encryption_key: [u8; 32],
+    pub previous_encryption_key: Option<[u8; 32]>,
     pub shopify_api_key: Option<String>,
     pub shopify_api_secret: Option<String>,
+    pub shopify_previous_secret: Option<String>,
+    pub shopify_scopes: Vec<String>,
+    pub shopify_api_version: String,
+    pub shopify_expiring_tokens: bool,
     pub shop_url_template: String,
     pub log_format: LogFormat,
     pub shutdown_timeout: Duration,
@@ -149,16 +157,10 @@ impl Config {
             "XENO_ENCRYPTION_KEY",
             DEV_ENCRYPTION_KEY,
         )?;
-        let encryption_key: [u8; 32] = BASE64
-            .decode(key_text.trim())
-            .ok()
-            .and_then(|bytes| bytes.try_into().ok())
-            .ok_or_else(|| {
-                invalid(
-                    "XENO_ENCRYPTION_KEY",
-                    "must be 32 bytes in base64 (openssl rand -base64 32)",
-                )
-            })?;
+        let encryption_key = parse_key("XENO_ENCRYPTION_KEY", &key_text)?;
+        let previous_encryption_key = lookup("XENO_ENCRYPTION_KEY_PREVIOUS")
+            .map(|text| parse_key("XENO_ENCRYPTION_KEY_PREVIOUS", &text))
+            .transpose()?;
 
         let shopify_api_key = lookup("SHOPIFY_API_KEY");
         let shopify_api_secret = lookup("SHOPIFY_API_SECRET");
@@ -172,6 +174,30 @@ impl Config {
                 }
             }
         }
+        let shopify_scopes: Vec<String> = lookup("SHOPIFY_SCOPES")
+            .unwrap_or_else(|| DEFAULT_SCOPES.to_owned())
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let shopify_api_version = lookup("SHOPIFY_API_VERSION")
+            .unwrap_or_else(|| xeno_shopify::DEFAULT_API_VERSION.to_owned());
+        if !is_api_version(&shopify_api_version) {
+            return Err(invalid(
+                "SHOPIFY_API_VERSION",
+                format!("{shopify_api_version:?} is not a version like 2026-10"),
+            ));
+        }
+        let shopify_expiring_tokens = match lookup("SHOPIFY_EXPIRING_TOKENS").as_deref() {
+            None | Some("true" | "1") => true,
+            Some("false" | "0") => false,
+            Some(other) => {
+                return Err(invalid(
+                    "SHOPIFY_EXPIRING_TOKENS",
+                    format!("{other:?} is not true or false"),
+                ))
+            }
+        };
         let shop_url_template = lookup("SHOPIFY_SHOP_URL_TEMPLATE")
             .unwrap_or_else(|| DEFAULT_SHOP_URL_TEMPLATE.to_owned());
         if !shop_url_template.contains("{shop}")
@@ -210,13 +236,33 @@ impl Config {
             jwt_secret,
             token_ttl,
             encryption_key,
+            previous_encryption_key,
             shopify_api_key,
             shopify_api_secret,
+            shopify_previous_secret: lookup("SHOPIFY_API_SECRET_PREVIOUS"),
+            shopify_scopes,
+            shopify_api_version,
+            shopify_expiring_tokens,
             shop_url_template,
             log_format,
             shutdown_timeout,
         })
     }
+}
+
+fn parse_key(name: &str, text: &str) -> Result<[u8; 32], ConfigError> {
+    BASE64
+        .decode(text.trim())
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| invalid(name, "must be 32 bytes in base64 (openssl rand -base64 32)"))
+}
+
+/// Shopify's quarterly versions: `2026-01`, `2026-04`, `2026-07`, `2026-10`.
+fn is_api_version(version: &str) -> bool {
+    version.len() == 7
+        && version[..4].chars().all(|c| c.is_ascii_digit())
+        && matches!(&version[4..], "-01" | "-04" | "-07" | "-10")
 }
 
 fn parse_pg(name: &str, url: &str) -> Result<PgConnectOptions, ConfigError> {

@@ -5,9 +5,14 @@ pub mod config;
 use std::future::Future;
 
 use anyhow::Context;
+use std::sync::Arc;
 use tokio::net::TcpListener;
-use xeno_http::auth::TokenKeys;
+
+use xeno_http::auth::{StateKeys, TokenKeys};
 use xeno_http::AppState;
+use xeno_ingest::connect::ShopifySettings;
+use xeno_ingest::secrets::Cipher;
+use xeno_shopify::oauth::AppCredentials;
 use xeno_storage::Db;
 
 use crate::config::Config;
@@ -30,11 +35,47 @@ pub fn app_state(config: &Config) -> anyhow::Result<AppState> {
         .map(redis::Client::open)
         .transpose()
         .context("REDIS_URL is not a redis:// URL")?;
+    let http = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .context("cannot build the HTTP client")?;
     Ok(AppState {
-        db: Db::connect_lazy(config.database.runtime.clone(), DB_POOL_SIZE),
+        db: db(config),
         redis,
         tokens: TokenKeys::new(config.jwt_secret.as_bytes(), config.token_ttl),
+        install_states: StateKeys::new(config.jwt_secret.as_bytes()),
+        cipher: Cipher::new(
+            &config.encryption_key,
+            config.previous_encryption_key.as_ref(),
+        ),
+        shopify: Arc::new(shopify_settings(config)),
+        http,
     })
+}
+
+/// The service's connection pool.
+pub fn db(config: &Config) -> Db {
+    Db::connect_lazy(config.database.runtime.clone(), DB_POOL_SIZE)
+}
+
+pub fn shopify_settings(config: &Config) -> ShopifySettings {
+    ShopifySettings {
+        app: config
+            .shopify_api_key
+            .clone()
+            .zip(config.shopify_api_secret.clone())
+            .map(|(api_key, api_secret)| AppCredentials {
+                api_key,
+                api_secret,
+            }),
+        previous_secret: config.shopify_previous_secret.clone(),
+        shop_url_template: config.shop_url_template.clone(),
+        api_version: config.shopify_api_version.clone(),
+        scopes: config.shopify_scopes.clone(),
+        public_url: config.public_url.as_str().trim_end_matches('/').to_owned(),
+        expiring_tokens: config.shopify_expiring_tokens,
+    }
 }
 
 /// Serves the HTTP API on `listener` until `shutdown` completes, then lets in-flight requests
@@ -65,6 +106,16 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// Applies webhook events until `shutdown` turns true.
+pub async fn run_worker(config: &Config, shutdown: tokio::sync::watch::Receiver<bool>) {
+    xeno_ingest::worker::run(db(config), worker_config(), shutdown).await;
+}
+
+/// The worker's settings (fixed for now; the defaults suit one machine).
+pub fn worker_config() -> xeno_ingest::worker::WorkerConfig {
+    xeno_ingest::worker::WorkerConfig::default()
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

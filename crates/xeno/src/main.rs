@@ -17,8 +17,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Apply migrations, then serve the HTTP API and dashboard (the default).
+    /// Apply migrations, then serve the HTTP API and the worker together (the default; right
+    /// for one machine).
+    All,
+    /// Apply migrations, then serve the HTTP API and dashboard only.
     Serve,
+    /// Apply migrations, then apply webhook events only (run as many as needed).
+    Worker,
     /// Create the database roles and database when missing and apply migrations, then exit.
     Migrate,
 }
@@ -47,7 +52,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), config)) {
+    match runtime.block_on(run(cli.command.unwrap_or(Command::All), config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(error = format!("{err:#}"), "xeno stopped");
@@ -63,13 +68,32 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             xeno::migrate(&config).await?;
             tracing::info!("database is up to date");
         }
-        Command::Serve => {
+        Command::Serve | Command::Worker | Command::All => {
             xeno::migrate(&config).await?;
-            let listener = TcpListener::bind(config.bind).await.map_err(|err| {
-                anyhow::anyhow!("cannot listen on {} (XENO_BIND): {err}", config.bind)
-            })?;
-            tracing::info!(url = %config.public_url, bind = %config.bind, "xeno is serving");
-            xeno::serve(&config, listener, xeno::shutdown_signal()).await?;
+            let (stop, stopping) = tokio::sync::watch::channel(false);
+            tokio::spawn(async move {
+                xeno::shutdown_signal().await;
+                let _ = stop.send(true);
+            });
+            let worker = matches!(command, Command::Worker | Command::All).then(|| {
+                let config = config.clone();
+                let stopping = stopping.clone();
+                tokio::spawn(async move { xeno::run_worker(&config, stopping).await })
+            });
+            if matches!(command, Command::Serve | Command::All) {
+                let listener = TcpListener::bind(config.bind).await.map_err(|err| {
+                    anyhow::anyhow!("cannot listen on {} (XENO_BIND): {err}", config.bind)
+                })?;
+                tracing::info!(url = %config.public_url, bind = %config.bind, "xeno is serving");
+                let mut stopping = stopping.clone();
+                xeno::serve(&config, listener, async move {
+                    let _ = stopping.wait_for(|stop| *stop).await;
+                })
+                .await?;
+            }
+            if let Some(worker) = worker {
+                worker.await?;
+            }
             tracing::info!("stopped cleanly");
         }
     }

@@ -1,3 +1,5 @@
 pub mod accounts;
 pub mod docs;
 pub mod health;
+pub mod stores;
+pub mod webhooks;

@@ -1,0 +1,477 @@
+//! Connecting Shopify stores: OAuth install and callback, custom-app tokens, the store list.
+
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use xeno_domain::ids::{StoreId, TenantId};
+use xeno_ingest::connect::{self, seal_grant};
+use xeno_shopify::admin::AdminClient;
+use xeno_shopify::oauth::{self, TokenGrant};
+use xeno_shopify::signature::verify_oauth_query;
+use xeno_shopify::{valid_shop_domain, ShopifyError};
+use xeno_storage::stores::{NewStore, StoreRow};
+
+use crate::auth::{AuthUser, InstallState};
+use crate::error::{ApiError, Problem};
+use crate::extract::ApiJson;
+use crate::state::AppState;
+
+/// How long an install may take from Xeno to Shopify and back.
+const INSTALL_WINDOW_SECS: i64 = 10 * 60;
+/// The most clock skew tolerated on the callback's timestamp.
+const CALLBACK_SKEW_SECS: i64 = 5 * 60;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoreOut {
+    id: Uuid,
+    shop_domain: String,
+    /// Shopify's numeric shop id, as a string (it exceeds JavaScript's safe integers).
+    shopify_shop_id: Option<String>,
+    name: Option<String>,
+    currency: Option<String>,
+    iana_timezone: Option<String>,
+    /// `active`, `needs_reauth`, `uninstalled` or `disconnected`.
+    status: String,
+    /// Why the store is not active, when it is not.
+    status_reason: Option<String>,
+    connection_kind: String,
+    scopes: Vec<String>,
+    token_expires_at: Option<DateTime<Utc>>,
+    installed_at: Option<DateTime<Utc>>,
+    uninstalled_at: Option<DateTime<Utc>>,
+    last_webhook_at: Option<DateTime<Utc>>,
+    counts: StoreCounts,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoreCounts {
+    customers: i64,
+    orders: i64,
+    products: i64,
+}
+
+impl From<StoreRow> for StoreOut {
+    fn from(row: StoreRow) -> Self {
+        Self {
+            id: row.store_id,
+            shop_domain: row.shop_domain,
+            shopify_shop_id: row.shopify_shop_id.map(|id| id.to_string()),
+            name: row.name,
+            currency: row.currency,
+            iana_timezone: row.iana_timezone,
+            status: row.status,
+            status_reason: row.status_reason,
+            connection_kind: row.connection_kind,
+            scopes: row.scopes,
+            token_expires_at: row.access_token_expires_at,
+            installed_at: row.installed_at,
+            uninstalled_at: row.uninstalled_at,
+            last_webhook_at: row.last_webhook_at,
+            counts: StoreCounts {
+                customers: row.customers,
+                orders: row.orders,
+                products: row.products,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoreList {
+    data: Vec<StoreOut>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct InstallQuery {
+    /// The shop's `name.myshopify.com` domain.
+    shop: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InstallOut {
+    /// Send the merchant's browser here to approve the app.
+    authorize_url: String,
+}
+
+fn shopify_error(err: ShopifyError) -> ApiError {
+    match err {
+        ShopifyError::Network(_) | ShopifyError::Status { .. } | ShopifyError::Throttled => {
+            ApiError::Unavailable {
+                detail: format!("Shopify could not be reached: {err}"),
+                context: None,
+            }
+        }
+        other => ApiError::BadRequest(other.to_string()),
+    }
+}
+
+/// Start connecting a store through OAuth: answers with (or redirects to) Shopify's
+/// authorize page. The `state` is single-use, bound to the caller's tenant, and expires.
+#[utoipa::path(get, path = "/api/shopify/install", tag = "stores",
+    params(InstallQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "with `Accept: application/json`", body = InstallOut),
+        (status = 302, description = "to the shop's authorize page"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn install(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    headers: HeaderMap,
+    Query(query): Query<InstallQuery>,
+) -> Result<Response, ApiError> {
+    let app = state.shopify.app.as_ref().ok_or_else(|| {
+        ApiError::Conflict(
+            "OAuth is not configured: set SHOPIFY_API_KEY and SHOPIFY_API_SECRET".to_owned(),
+        )
+    })?;
+    let shop = query.shop.trim().to_ascii_lowercase();
+    if !valid_shop_domain(&shop) {
+        return Err(ApiError::invalid(
+            "shop",
+            "must be the shop's name.myshopify.com domain",
+        ));
+    }
+    let nonce = hex_nonce();
+    let expires_at = Utc::now() + chrono::Duration::seconds(INSTALL_WINDOW_SECS);
+    state
+        .db
+        .save_oauth_nonce(
+            caller.tenant_id,
+            caller.user_id.0,
+            &nonce,
+            &shop,
+            expires_at,
+        )
+        .await?;
+    let signed = state.install_states.issue(&InstallState {
+        tid: caller.tenant_id.0,
+        sub: caller.user_id.0,
+        shop: shop.clone(),
+        nonce,
+        exp: expires_at.timestamp(),
+    })?;
+    let url = oauth::authorize_url(
+        &state.shopify.base_url(&shop),
+        &app.api_key,
+        &state.shopify.scopes,
+        &state.shopify.callback_url(),
+        &signed,
+    );
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    Ok(if wants_json {
+        Json(InstallOut { authorize_url: url }).into_response()
+    } else {
+        Redirect::to(&url).into_response()
+    })
+}
+
+fn hex_nonce() -> String {
+    format!("{:032x}", rand::thread_rng().gen::<u128>())
+}
+
+/// Shopify's redirect back after the merchant approved: verified (hmac, state, timestamp,
+/// shop), the code exchanged, the store saved and subscribed, the browser sent to the
+/// dashboard. Anything wrong stores nothing.
+#[utoipa::path(get, path = "/api/shopify/callback", tag = "stores",
+    responses(
+        (status = 302, description = "to the dashboard's page for the store"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "bad hmac or state", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the shop belongs to another account", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn callback(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let app = state
+        .shopify
+        .app
+        .as_ref()
+        .ok_or_else(|| ApiError::Conflict("OAuth is not configured".to_owned()))?;
+    let params: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if !verify_oauth_query(&app.api_secret, &params) {
+        return Err(ApiError::Unauthenticated(
+            "the callback's hmac does not verify",
+        ));
+    }
+    let shop = param("shop").unwrap_or_default().to_owned();
+    if !valid_shop_domain(&shop) {
+        return Err(ApiError::BadRequest(
+            "shop is not a myshopify.com domain".to_owned(),
+        ));
+    }
+    let timestamp: i64 = param("timestamp").and_then(|t| t.parse().ok()).unwrap_or(0);
+    if (Utc::now().timestamp() - timestamp).abs() > CALLBACK_SKEW_SECS {
+        return Err(ApiError::BadRequest(
+            "the callback is stale (timestamp too old)".to_owned(),
+        ));
+    }
+    let install = param("state")
+        .and_then(|s| state.install_states.verify(s))
+        .ok_or(ApiError::Unauthenticated(
+            "the install state is invalid or expired",
+        ))?;
+    if install.shop != shop {
+        return Err(ApiError::BadRequest(
+            "the install was started for another shop".to_owned(),
+        ));
+    }
+    let tenant = TenantId(install.tid);
+    if !state
+        .db
+        .take_oauth_nonce(tenant, &install.nonce, &shop)
+        .await?
+    {
+        return Err(ApiError::Unauthenticated(
+            "the install state was already used or has expired",
+        ));
+    }
+    let code = param("code").ok_or_else(|| ApiError::BadRequest("code is missing".to_owned()))?;
+    let base = state.shopify.base_url(&shop);
+    let grant = oauth::exchange_code(&state.http, &base, app, code, state.shopify.expiring_tokens)
+        .await
+        .map_err(shopify_error)?;
+    let store = save_store(&state, tenant, &shop, &grant, "oauth", None).await?;
+    let target = format!(
+        "{}/stores/{}?connected=1",
+        state.shopify.public_url, store.0
+    );
+    Ok(Redirect::to(&target).into_response())
+}
+
+/// Reads the shop, saves the store with its sealed secrets, and subscribes its webhooks.
+async fn save_store(
+    state: &AppState,
+    tenant: TenantId,
+    shop: &str,
+    grant: &TokenGrant,
+    kind: &'static str,
+    webhook_secret: Option<&str>,
+) -> Result<StoreId, ApiError> {
+    let admin = AdminClient::new(
+        state.http.clone(),
+        &state.shopify.base_url(shop),
+        &state.shopify.api_version,
+        &grant.access_token,
+    );
+    let info = admin.shop().await.map_err(|err| match err {
+        ShopifyError::Unauthorized { .. } | ShopifyError::Refused(_) => ApiError::invalid(
+            "access_token",
+            "Shopify refused this access token for this shop",
+        ),
+        other => shopify_error(other),
+    })?;
+    let store = state
+        .db
+        .connect_store(
+            tenant,
+            &NewStore {
+                shop_domain: shop.to_owned(),
+                connection_kind: kind,
+                scopes: grant
+                    .scope
+                    .split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+                secrets: seal_grant(&state.cipher, grant, webhook_secret),
+                shopify_shop_id: info.numeric_id(),
+                name: info.name.clone(),
+                currency: info.currency_code.clone(),
+                iana_timezone: info.iana_timezone.clone(),
+                api_version: state.shopify.api_version.clone(),
+            },
+        )
+        .await?;
+    if let Err(err) = connect::subscribe_all(&admin, &state.shopify).await {
+        // The store is connected; reconciliation repairs missing subscriptions.
+        tracing::warn!(%tenant, %store, error = %err, "webhook subscription failed");
+        state
+            .db
+            .set_store_status(
+                tenant,
+                store,
+                "active",
+                Some(&format!("webhook subscription failed: {err}")),
+            )
+            .await?;
+    }
+    tracing::info!(%tenant, %store, shop, kind, "store connected");
+    Ok(store)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CustomStoreIn {
+    /// The shop's `name.myshopify.com` domain.
+    shop_domain: String,
+    /// The custom app's Admin API access token (`shpat_…`).
+    access_token: String,
+    /// The custom app's API secret, which signs its webhooks.
+    webhook_secret: Option<String>,
+}
+
+/// Connect a store with a custom app's Admin API token; the token is checked against the
+/// shop before anything is saved.
+#[utoipa::path(post, path = "/api/stores", tag = "stores",
+    request_body = CustomStoreIn,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = StoreOut),
+        (status = 409, description = "the shop belongs to another account", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "bad domain, or Shopify refused the token", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiJson(input): ApiJson<CustomStoreIn>,
+) -> Result<(StatusCode, Json<StoreOut>), ApiError> {
+    let shop = input.shop_domain.trim().to_ascii_lowercase();
+    let mut errors = xeno_domain::validation::FieldErrors::default();
+    if !valid_shop_domain(&shop) {
+        errors.add(
+            "shop_domain",
+            "must be the shop's name.myshopify.com domain",
+        );
+    }
+    if input.access_token.trim().is_empty() {
+        errors.add("access_token", "is required");
+    }
+    errors.finish().map_err(ApiError::InvalidFields)?;
+    let grant = TokenGrant {
+        access_token: input.access_token.trim().to_owned(),
+        scope: String::new(),
+        expires_in: None,
+        refresh_token: None,
+        refresh_token_expires_in: None,
+    };
+    let store = save_store(
+        &state,
+        caller.tenant_id,
+        &shop,
+        &grant,
+        "custom_app",
+        input.webhook_secret.as_deref(),
+    )
+    .await?;
+    let row = state
+        .db
+        .get_store(caller.tenant_id, store)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("store vanished after connecting")))?;
+    Ok((StatusCode::CREATED, Json(row.into())))
+}
+
+/// The caller's stores.
+#[utoipa::path(get, path = "/api/stores", tag = "stores",
+    security(("bearer" = [])),
+    responses((status = 200, body = StoreList)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: AuthUser,
+) -> Result<Json<StoreList>, ApiError> {
+    let rows = state.db.list_stores(caller.tenant_id).await?;
+    Ok(Json(StoreList {
+        data: rows.into_iter().map(StoreOut::from).collect(),
+    }))
+}
+
+/// One store: status, scopes, time zone, currency, last webhook, counts.
+#[utoipa::path(get, path = "/api/stores/{id}", tag = "stores",
+    params(("id" = Uuid, Path, description = "store id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = StoreOut),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<StoreOut>, ApiError> {
+    state
+        .db
+        .get_store(caller.tenant_id, StoreId(id))
+        .await?
+        .map(|row| Json(row.into()))
+        .ok_or_else(|| ApiError::NotFound("no such store".to_owned()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DeleteQuery {
+    /// Also delete the store's customers, products, orders, checkouts and carts.
+    #[serde(default)]
+    purge: bool,
+}
+
+/// Disconnect a store: its webhook subscriptions are deleted at Shopify, it takes no more
+/// data, and its data is kept unless `purge=true`.
+#[utoipa::path(delete, path = "/api/stores/{id}", tag = "stores",
+    params(("id" = Uuid, Path, description = "store id"), DeleteQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "disconnected"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    Path(id): Path<Uuid>,
+    Query(query): Query<DeleteQuery>,
+) -> Result<StatusCode, ApiError> {
+    let store = StoreId(id);
+    let row = state
+        .db
+        .get_store(caller.tenant_id, store)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such store".to_owned()))?;
+    // Best effort: a revoked token or an unreachable shop must not keep the store connected.
+    match connect::access_token(
+        &state.db,
+        &state.cipher,
+        &state.shopify,
+        &state.http,
+        caller.tenant_id,
+        store,
+        &row.shop_domain,
+    )
+    .await
+    {
+        Ok(token) => {
+            let admin = AdminClient::new(
+                state.http.clone(),
+                &state.shopify.base_url(&row.shop_domain),
+                &state.shopify.api_version,
+                &token,
+            );
+            if let Err(err) = connect::unsubscribe_all(&admin, &state.shopify).await {
+                tracing::warn!(%store, error = %err, "could not delete webhook subscriptions at Shopify");
+            }
+        }
+        Err(err) => tracing::warn!(%store, error = %err, "no usable token to unsubscribe"),
+    }
+    state
+        .db
+        .disconnect_store(caller.tenant_id, store, query.purge)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

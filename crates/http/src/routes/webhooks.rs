@@ -1,0 +1,265 @@
+//! Webhook intake (the hot path: verify, store, answer) and the event log with replay.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use xeno_shopify::signature::verify_webhook;
+use xeno_storage::events::{EventFilter, EventRow, NewEvent};
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+
+/// Shopify's largest payloads (orders with hundreds of lines) stay well under this.
+pub const MAX_WEBHOOK_BYTES: usize = 5 * 1024 * 1024;
+
+/// Deliveries for shops Xeno does not (or no longer) serve, answered 200 so Shopify stops.
+pub static UNROUTED_WEBHOOKS: AtomicU64 = AtomicU64::new(0);
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Accepted {
+    /// False when this delivery was a duplicate of one already stored.
+    stored: bool,
+}
+
+/// A header in either spelling: `X-Shopify-Topic` (classic) or `Shopify-Topic` (events).
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(format!("x-shopify-{name}"))
+        .or_else(|| headers.get(format!("shopify-{name}")))
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// Receive any webhook topic. The HMAC is checked over the raw body before anything is
+/// parsed; the event is committed before the 200. Nothing else happens here.
+#[utoipa::path(post, path = "/api/webhooks/shopify", tag = "webhooks",
+    request_body(content = String, content_type = "application/json", description = "Shopify's payload, signed in X-Shopify-Hmac-Sha256"),
+    responses(
+        (status = 200, description = "stored (or a duplicate, or a shop Xeno does not serve)", body = Accepted),
+        (status = 400, description = "a required header is missing", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "the HMAC does not verify; nothing stored", body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "the database is down; Shopify will retry", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn receive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Accepted>, ApiError> {
+    let signature = header(&headers, "hmac-sha256").ok_or(ApiError::Unauthenticated(
+        "X-Shopify-Hmac-Sha256 is missing",
+    ))?;
+    let shop = header(&headers, "shop-domain")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let route = if shop.is_empty() {
+        None
+    } else {
+        state.db.route_shop(&shop).await?
+    };
+    // The app's secrets, and a custom app's own secret for its store.
+    let store_secret = route
+        .as_ref()
+        .and_then(|r| r.webhook_secret.as_ref())
+        .and_then(|(key_id, sealed)| state.cipher.open(key_id, sealed).ok());
+    let mut secrets: Vec<&str> = Vec::with_capacity(3);
+    if let Some(app) = &state.shopify.app {
+        secrets.push(&app.api_secret);
+    }
+    if let Some(previous) = &state.shopify.previous_secret {
+        secrets.push(previous);
+    }
+    if let Some(secret) = &store_secret {
+        secrets.push(secret);
+    }
+    if !verify_webhook(&secrets, &body, signature) {
+        return Err(ApiError::Unauthenticated(
+            "the webhook's HMAC does not verify",
+        ));
+    }
+    let topic = header(&headers, "topic")
+        .ok_or_else(|| ApiError::BadRequest("X-Shopify-Topic is missing".to_owned()))?;
+    let webhook_id = header(&headers, "webhook-id")
+        .ok_or_else(|| ApiError::BadRequest("X-Shopify-Webhook-Id is missing".to_owned()))?;
+    let Some(route) = route.filter(|r| r.accepting) else {
+        UNROUTED_WEBHOOKS.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            shop,
+            topic,
+            "webhook for a shop Xeno does not serve; acknowledged"
+        );
+        return Ok(Json(Accepted { stored: false }));
+    };
+    let event = NewEvent {
+        webhook_id: webhook_id.to_owned(),
+        shopify_event_id: header(&headers, "event-id").map(str::to_owned),
+        topic: topic.to_owned(),
+        api_version: header(&headers, "api-version").map(str::to_owned),
+        triggered_at: header(&headers, "triggered-at")
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc)),
+        // A body that is not JSON is still kept (and failed by the worker), never dropped.
+        payload: serde_json::from_slice(&body).ok(),
+        body: body.to_vec(),
+    };
+    let stored = state.db.accept_event(&route, &event).await?;
+    Ok(Json(Accepted { stored }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct EventsQuery {
+    /// `pending`, `done`, `failed` (will retry) or `dead` (gave up).
+    status: Option<String>,
+    topic: Option<String>,
+    store_id: Option<Uuid>,
+    cursor: Option<String>,
+    /// 1 to 250, default 50.
+    limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventOut {
+    id: Uuid,
+    store_id: Uuid,
+    webhook_id: String,
+    shopify_event_id: Option<String>,
+    topic: String,
+    api_version: Option<String>,
+    triggered_at: Option<DateTime<Utc>>,
+    received_at: DateTime<Utc>,
+    status: String,
+    attempts: i32,
+    next_attempt_at: DateTime<Utc>,
+    last_error: Option<String>,
+    processed_at: Option<DateTime<Utc>>,
+}
+
+impl From<EventRow> for EventOut {
+    fn from(e: EventRow) -> Self {
+        Self {
+            id: e.event_id,
+            store_id: e.store_id,
+            webhook_id: e.webhook_id,
+            shopify_event_id: e.shopify_event_id,
+            topic: e.topic,
+            api_version: e.api_version,
+            triggered_at: e.triggered_at,
+            received_at: e.received_at,
+            status: e.status,
+            attempts: e.attempts,
+            next_attempt_at: e.next_attempt_at,
+            last_error: e.last_error,
+            processed_at: e.processed_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventPage {
+    data: Vec<EventOut>,
+    next_cursor: Option<String>,
+}
+
+fn decode_cursor(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
+    let text = String::from_utf8(B64.decode(cursor).ok()?).ok()?;
+    let (at, id) = text.split_once('|')?;
+    Some((
+        DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
+        id.parse().ok()?,
+    ))
+}
+
+fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
+    B64.encode(format!("{}|{id}", at.to_rfc3339()))
+}
+
+/// The webhook event log, newest first: see failures and dead letters.
+#[utoipa::path(get, path = "/api/webhooks/events", tag = "webhooks",
+    params(EventsQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = EventPage),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn events(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    Query(query): Query<EventsQuery>,
+) -> Result<Json<EventPage>, ApiError> {
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=250).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be between 1 and 250"));
+    }
+    if let Some(status) = &query.status {
+        if !matches!(status.as_str(), "pending" | "done" | "failed" | "dead") {
+            return Err(ApiError::invalid(
+                "status",
+                "must be pending, done, failed or dead",
+            ));
+        }
+    }
+    let after = match &query.cursor {
+        Some(cursor) => Some(
+            decode_cursor(cursor)
+                .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor from this API"))?,
+        ),
+        None => None,
+    };
+    let rows = state
+        .db
+        .list_events(
+            caller.tenant_id,
+            &EventFilter {
+                status: query.status,
+                topic: query.topic,
+                store_id: query.store_id,
+                after,
+                limit: limit + 1,
+            },
+        )
+        .await?;
+    let more = rows.len() as i64 > limit;
+    let data: Vec<EventOut> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(EventOut::from)
+        .collect();
+    let next_cursor = if more {
+        data.last().map(|e| encode_cursor(e.received_at, e.id))
+    } else {
+        None
+    };
+    Ok(Json(EventPage { data, next_cursor }))
+}
+
+/// Apply an event again (after fixing what made it fail).
+#[utoipa::path(post, path = "/api/webhooks/events/{id}/replay", tag = "webhooks",
+    params(("id" = Uuid, Path, description = "event id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, body = EventOut),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn replay(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<(StatusCode, Json<EventOut>), ApiError> {
+    let event = state
+        .db
+        .replay_event(caller.tenant_id, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such event".to_owned()))?;
+    Ok((StatusCode::ACCEPTED, Json(event.into())))
+}

@@ -1,0 +1,6 @@
+//! Ingestion: applying webhook events through the one upsert path, and sealing store secrets.
+
+pub mod apply;
+pub mod connect;
+pub mod secrets;
+pub mod worker;

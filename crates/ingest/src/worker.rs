@@ -1,0 +1,143 @@
+//! The worker: claims due events in batches, applies each in a savepoint, retries failures
+//! with exponential backoff and jitter, and dead-letters after the last attempt.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use rand::Rng;
+use sqlx::Connection;
+use tokio::sync::watch;
+use xeno_storage::events::{fail_event, finish_event, load_event, set_tenant, EVENTS_CHANNEL};
+use xeno_storage::{Db, StorageError};
+
+use crate::apply::apply_event;
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Events claimed per transaction.
+    pub batch: i32,
+    /// Attempts before an event is dead-lettered.
+    pub max_attempts: i32,
+    /// The first retry's delay; each later one doubles, with jitter, up to an hour.
+    pub base_backoff: Duration,
+    /// How often to look for due work when no notification arrives.
+    pub poll_interval: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            batch: 200,
+            max_attempts: 8,
+            base_backoff: Duration::from_secs(5),
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// When to try again after `attempts` failed attempts: doubling, jittered ±25 %, capped.
+pub fn backoff(config: &WorkerConfig, attempts: i32) -> Duration {
+    let exponent = u32::try_from(attempts.clamp(0, 20)).unwrap_or(0);
+    let base = config
+        .base_backoff
+        .saturating_mul(2_u32.saturating_pow(exponent))
+        .min(Duration::from_secs(3600));
+    base.mul_f64(rand::thread_rng().gen_range(0.75..1.25))
+}
+
+/// What one batch did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BatchOutcome {
+    pub applied: usize,
+    pub failed: usize,
+}
+
+impl BatchOutcome {
+    pub fn is_empty(&self) -> bool {
+        self.applied + self.failed == 0
+    }
+}
+
+/// Claims and applies one batch of due events.
+pub async fn run_batch(db: &Db, config: &WorkerConfig) -> Result<BatchOutcome, StorageError> {
+    let (mut tx, claimed) = db.claim_events(config.batch).await?;
+    let mut outcome = BatchOutcome::default();
+    for (tenant, event_id) in claimed {
+        let mut savepoint = tx.begin().await?;
+        let result = async {
+            let Some(event) = load_event(&mut savepoint, tenant, event_id).await? else {
+                return Ok(None);
+            };
+            apply_event(&mut savepoint, tenant, &event).await?;
+            finish_event(&mut savepoint, tenant, event_id).await?;
+            Ok::<_, crate::apply::ApplyError>(Some(event))
+        }
+        .await;
+        match result {
+            Ok(_) => {
+                savepoint.commit().await?;
+                outcome.applied += 1;
+            }
+            Err(err) => {
+                savepoint.rollback().await?;
+                // The rollback also undid the tenant setting.
+                set_tenant(&mut tx, tenant).await?;
+                let attempts: i32 = sqlx::query_scalar(
+                    "SELECT attempts FROM webhook_events WHERE tenant_id = $1 AND event_id = $2",
+                )
+                .bind(tenant.0)
+                .bind(event_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .unwrap_or(0);
+                let retry_at =
+                    (err.is_retryable() && attempts + 1 < config.max_attempts).then(|| {
+                        Utc::now()
+                            + chrono::Duration::from_std(backoff(config, attempts))
+                                .unwrap_or_default()
+                    });
+                tracing::warn!(%tenant, %event_id, attempts = attempts + 1, dead = retry_at.is_none(), error = %err, "event failed");
+                fail_event(&mut tx, tenant, event_id, &err.to_string(), retry_at).await?;
+                outcome.failed += 1;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Applies events until `shutdown` turns true: drains what is due, then waits for a
+/// notification or the poll interval.
+pub async fn run(db: Db, config: WorkerConfig, mut shutdown: watch::Receiver<bool>) {
+    let mut listener = match db.listen(EVENTS_CHANNEL).await {
+        Ok(listener) => Some(listener),
+        Err(err) => {
+            tracing::warn!(%err, "cannot LISTEN; polling only");
+            None
+        }
+    };
+    tracing::info!("worker started");
+    while !*shutdown.borrow() {
+        match run_batch(&db, &config).await {
+            Ok(outcome) if !outcome.is_empty() => continue,
+            Ok(_) => {}
+            Err(err) => tracing::warn!(%err, "worker batch failed; retrying"),
+        }
+        let notified = async {
+            match listener.as_mut() {
+                Some(listener) => {
+                    if listener.recv().await.is_err() {
+                        tokio::time::sleep(config.poll_interval).await;
+                    }
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = notified => {}
+            () = tokio::time::sleep(config.poll_interval) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+    tracing::info!("worker stopped");
+}

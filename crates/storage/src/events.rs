@@ -1,0 +1,270 @@
+//! Webhook events: durable acceptance on the hot path, claiming and settling by the worker,
+//! the event log and replay.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, Postgres, Transaction};
+use uuid::Uuid;
+use xeno_domain::ids::{StoreId, TenantId};
+
+use crate::stores::StoreRoute;
+use crate::{Db, StorageError};
+
+/// The channel the worker listens on; every accepted event notifies it.
+pub const EVENTS_CHANNEL: &str = "xeno_webhook_events";
+
+/// A verified delivery, as received.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub webhook_id: String,
+    pub shopify_event_id: Option<String>,
+    pub topic: String,
+    pub api_version: Option<String>,
+    pub triggered_at: Option<DateTime<Utc>>,
+    pub body: Vec<u8>,
+    /// The parsed body; `None` when it was not JSON (kept, and failed by the worker).
+    pub payload: Option<serde_json::Value>,
+}
+
+/// An event claimed for applying, with what applying needs from its store.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedEvent {
+    pub event_id: Uuid,
+    pub store_id: Uuid,
+    pub topic: String,
+    pub payload: Option<serde_json::Value>,
+    pub attempts: i32,
+    pub received_at: DateTime<Utc>,
+    pub store_currency: Option<String>,
+    pub store_status: String,
+}
+
+/// One line of the event log.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub event_id: Uuid,
+    pub store_id: Uuid,
+    pub webhook_id: String,
+    pub shopify_event_id: Option<String>,
+    pub topic: String,
+    pub api_version: Option<String>,
+    pub triggered_at: Option<DateTime<Utc>>,
+    pub received_at: DateTime<Utc>,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub processed_at: Option<DateTime<Utc>>,
+}
+
+/// Filters for the event log; `after` is the last row of the previous page.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub status: Option<String>,
+    pub topic: Option<String>,
+    pub store_id: Option<Uuid>,
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: i64,
+}
+
+/// Binds the rest of a transaction to `tenant` for row-level security.
+pub async fn set_tenant(conn: &mut PgConnection, tenant: TenantId) -> Result<(), StorageError> {
+    sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+        .bind(tenant.0.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+impl Db {
+    /// Stores a verified delivery and wakes the worker; a duplicate delivery (same webhook id)
+    /// stores nothing. True when the event is new.
+    pub async fn accept_event(
+        &self,
+        route: &StoreRoute,
+        event: &NewEvent,
+    ) -> Result<bool, StorageError> {
+        let mut tx = self.tenant_tx(route.tenant_id).await?;
+        let inserted = sqlx::query(
+            "INSERT INTO webhook_events (tenant_id, store_id, event_id, webhook_id, shopify_event_id, topic, \
+                 api_version, triggered_at, body, payload) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (tenant_id, store_id, webhook_id) DO NOTHING",
+        )
+        .bind(route.tenant_id.0)
+        .bind(route.store_id.0)
+        .bind(Uuid::now_v7())
+        .bind(&event.webhook_id)
+        .bind(&event.shopify_event_id)
+        .bind(&event.topic)
+        .bind(&event.api_version)
+        .bind(event.triggered_at)
+        .bind(&event.body)
+        .bind(&event.payload)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if inserted {
+            // Delivered at commit, so the worker never wakes for an event it cannot see.
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(EVENTS_CHANNEL)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    /// Opens the worker's transaction and claims up to `batch` due events across tenants.
+    /// They stay locked until the transaction ends.
+    pub async fn claim_events(
+        &self,
+        batch: i32,
+    ) -> Result<(Transaction<'static, Postgres>, Vec<(TenantId, Uuid)>), StorageError> {
+        let mut tx = self.pool().begin().await?;
+        let claimed: Vec<(Uuid, Uuid)> =
+            sqlx::query_as("SELECT tenant_id, event_id FROM xeno_claim_webhook_events($1)")
+                .bind(batch)
+                .fetch_all(&mut *tx)
+                .await?;
+        Ok((
+            tx,
+            claimed.into_iter().map(|(t, e)| (TenantId(t), e)).collect(),
+        ))
+    }
+
+    pub async fn list_events(
+        &self,
+        tenant: TenantId,
+        filter: &EventFilter,
+    ) -> Result<Vec<EventRow>, StorageError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let (after_at, after_id) = filter
+            .after
+            .map_or((None, None), |(at, id)| (Some(at), Some(id)));
+        let rows = sqlx::query_as(
+            "SELECT event_id, store_id, webhook_id, shopify_event_id, topic, api_version, triggered_at, received_at, \
+                 status, attempts, next_attempt_at, last_error, processed_at \
+             FROM webhook_events \
+             WHERE tenant_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR topic = $3) \
+                 AND ($4::uuid IS NULL OR store_id = $4) \
+                 AND ($5::timestamptz IS NULL OR (received_at, event_id) < ($5, $6)) \
+             ORDER BY received_at DESC, event_id DESC LIMIT $7",
+        )
+        .bind(tenant.0)
+        .bind(&filter.status)
+        .bind(&filter.topic)
+        .bind(filter.store_id)
+        .bind(after_at)
+        .bind(after_id)
+        .bind(filter.limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// Queues an event to be applied again. False if the tenant has no such event.
+    pub async fn replay_event(
+        &self,
+        tenant: TenantId,
+        event_id: Uuid,
+    ) -> Result<Option<EventRow>, StorageError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let row = sqlx::query_as(
+            "UPDATE webhook_events SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL \
+             WHERE tenant_id = $1 AND event_id = $2 \
+             RETURNING event_id, store_id, webhook_id, shopify_event_id, topic, api_version, triggered_at, \
+                 received_at, status, attempts, next_attempt_at, last_error, processed_at",
+        )
+        .bind(tenant.0)
+        .bind(event_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if row.is_some() {
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(EVENTS_CHANNEL)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(row)
+    }
+}
+
+/// Reads a claimed event under its tenant.
+pub async fn load_event(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    event_id: Uuid,
+) -> Result<Option<ClaimedEvent>, StorageError> {
+    set_tenant(&mut *conn, tenant).await?;
+    Ok(sqlx::query_as(
+        "SELECT e.event_id, e.store_id, e.topic, e.payload, e.attempts, e.received_at, \
+             s.currency::text AS store_currency, s.status AS store_status \
+         FROM webhook_events e JOIN stores s ON s.tenant_id = e.tenant_id AND s.store_id = e.store_id \
+         WHERE e.tenant_id = $1 AND e.event_id = $2",
+    )
+    .bind(tenant.0)
+    .bind(event_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Marks an event applied (in the same transaction as its effect).
+pub async fn finish_event(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    event_id: Uuid,
+) -> Result<(), StorageError> {
+    sqlx::query(
+        "UPDATE webhook_events SET status = 'done', attempts = attempts + 1, processed_at = now(), last_error = NULL \
+         WHERE tenant_id = $1 AND event_id = $2",
+    )
+    .bind(tenant.0)
+    .bind(event_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a failed attempt: retried at `retry_at`, or dead-lettered when `None`.
+pub async fn fail_event(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    event_id: Uuid,
+    error: &str,
+    retry_at: Option<DateTime<Utc>>,
+) -> Result<(), StorageError> {
+    sqlx::query(
+        "UPDATE webhook_events SET attempts = attempts + 1, last_error = $3, \
+             status = CASE WHEN $4::timestamptz IS NULL THEN 'dead' ELSE 'failed' END, \
+             next_attempt_at = COALESCE($4, next_attempt_at) \
+         WHERE tenant_id = $1 AND event_id = $2",
+    )
+    .bind(tenant.0)
+    .bind(event_id)
+    .bind(error)
+    .bind(retry_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks a store uninstalled from inside the worker's transaction.
+pub async fn mark_uninstalled(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    store: StoreId,
+) -> Result<(), StorageError> {
+    sqlx::query(
+        "UPDATE stores SET status = 'uninstalled', status_reason = 'the app was uninstalled from the shop', \
+             uninstalled_at = now(), access_token = NULL, refresh_token = NULL, updated_at = now() \
+         WHERE tenant_id = $1 AND store_id = $2",
+    )
+    .bind(tenant.0)
+    .bind(store.0)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -22,7 +22,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
-pub use crate::routes::webhooks::UNROUTED_WEBHOOKS;
+pub use crate::routes::webhooks::{MAX_WEBHOOK_BYTES, UNROUTED_WEBHOOKS};
 pub use crate::state::AppState;
 
 /// Requests larger than this are refused with 413 before a handler sees them.

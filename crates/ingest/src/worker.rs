@@ -136,7 +136,12 @@ pub async fn run(db: Db, config: WorkerConfig, mut shutdown: watch::Receiver<boo
         tokio::select! {
             () = notified => {}
             () = tokio::time::sleep(config.poll_interval) => {}
-            _ = shutdown.changed() => {}
+            changed = shutdown.changed() => {
+                // A dropped sender means nobody can ask us to stop any more: stop now.
+                if changed.is_err() {
+                    break;
+                }
+            }
         }
     }
     tracing::info!("worker stopped");

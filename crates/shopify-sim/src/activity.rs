@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::model::Deletion;
-use crate::shop::{Change, Shop};
+use crate::shop::{later, Change, Shop};
 
 /// What `POST /_sim/shops/{domain}/activity` asks for: how many of each kind of change.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -124,7 +124,7 @@ impl Shop {
                 } else {
                     String::new()
                 };
-                order.updated_at = ts;
+                order.updated_at = later(order.updated_at, ts);
                 if order.fulfillment_status.is_none() && order.cancelled_at.is_none() {
                     order.fulfillment_status = Some("fulfilled".to_owned());
                     changes.push(Change {
@@ -199,7 +199,7 @@ impl Shop {
             let tag = self.rng().gen_range(1..100);
             if let Some(customer) = self.customers.get_mut(&id) {
                 customer.tags = format!("segment-{tag}");
-                customer.updated_at = ts;
+                customer.updated_at = later(customer.updated_at, ts);
                 changes.push(Change {
                     topic: "customers/update",
                     payload: payload(&*customer),
@@ -212,10 +212,11 @@ impl Shop {
             };
             let ts = self.local(now);
             if let Some(product) = self.products.get_mut(&id) {
-                product.updated_at = ts;
+                product.updated_at = later(product.updated_at, ts);
+                let stamp = product.updated_at;
                 for variant in &mut product.variants {
                     variant.inventory_quantity = (variant.inventory_quantity - 1).max(0);
-                    variant.updated_at = ts;
+                    variant.updated_at = stamp;
                 }
                 changes.push(Change {
                     topic: "products/update",

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveTime, SubsecRound, TimeZone, Utc};
 use chrono_tz::Tz;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -237,9 +237,10 @@ impl Shop {
         self.next_id
     }
 
+    /// `at` in the shop's offset, to the second, as Shopify's REST payloads give it.
     pub fn local(&self, at: DateTime<Utc>) -> Timestamp {
         self.timezone
-            .from_utc_datetime(&at.naive_utc())
+            .from_utc_datetime(&at.trunc_subsecs(0).naive_utc())
             .fixed_offset()
     }
 
@@ -562,25 +563,25 @@ impl Shop {
     /// Ages a freshly generated order up to `end`: fulfilment, refunds, cancellations.
     fn age_order(&mut self, order_id: i64, at: DateTime<Utc>, end: DateTime<Utc>) {
         let roll = self.rng.gen_range(0..100);
-        let later = |rng: &mut ChaCha8Rng| {
+        let some_time_after = |rng: &mut ChaCha8Rng| {
             let room = (end - at).num_seconds().max(2);
             at + Duration::seconds(rng.gen_range(1..room.min(30 * 86_400)))
         };
         if roll < 4 {
-            let when = later(&mut self.rng);
+            let when = some_time_after(&mut self.rng);
             self.cancel_order(order_id, when);
         } else if roll < 12 {
-            let when = later(&mut self.rng);
+            let when = some_time_after(&mut self.rng);
             let full = self.rng.gen_bool(0.3);
             self.refund_order(order_id, when, full);
         } else if roll < 90 {
-            let when = later(&mut self.rng);
+            let when = some_time_after(&mut self.rng);
             let ts = self.local(when);
             if let Some(order) = self.orders.get_mut(&order_id) {
                 if order.financial_status == "paid" {
                     order.fulfillment_status = Some("fulfilled".to_owned());
                     order.closed_at = Some(ts);
-                    order.updated_at = ts;
+                    order.updated_at = later(order.updated_at, ts);
                 }
             }
         }
@@ -664,7 +665,7 @@ impl Shop {
             order_adjustments: Vec::new(),
         };
         order.refunds.push(refund.clone());
-        order.updated_at = ts;
+        order.updated_at = later(order.updated_at, ts);
         recompute(order);
         Some(refund)
     }
@@ -686,7 +687,7 @@ impl Shop {
         order.cancelled_at = Some(ts);
         order.cancel_reason = Some("customer".to_owned());
         order.closed_at = Some(ts);
-        order.updated_at = ts;
+        order.updated_at = later(order.updated_at, ts);
         for line in &mut order.line_items {
             line.current_quantity = 0;
         }
@@ -780,7 +781,8 @@ impl Shop {
             cart_token,
             email: customer.as_ref().and_then(|c| c.email.clone()),
             created_at: ts,
-            updated_at: ts,
+            // Completing a checkout updates it.
+            updated_at: completed.unwrap_or(ts),
             completed_at: completed,
             currency: self.currency.clone(),
             presentment_currency: self.currency.clone(),
@@ -794,6 +796,16 @@ impl Shop {
         };
         self.checkouts.insert(id, checkout);
         id
+    }
+}
+
+/// A record's next `updated_at`: `now`, or a second after the last one when `now` is not
+/// later (timestamps have whole seconds, and two versions of a record never share one).
+pub fn later(previous: Timestamp, now: Timestamp) -> Timestamp {
+    if now > previous {
+        now
+    } else {
+        previous + Duration::seconds(1)
     }
 }
 

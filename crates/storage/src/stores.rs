@@ -136,7 +136,7 @@ pub struct StoreRow {
 pub struct StoreRoute {
     pub tenant_id: TenantId,
     pub store_id: StoreId,
-    /// Only `active` and `needs_reauth` stores take webhooks.
+    /// Disconnected stores take no webhooks.
     pub accepting: bool,
     /// A custom app's own webhook secret (sealed), and the key that sealed it.
     pub webhook_secret: Option<(String, Vec<u8>)>,
@@ -374,7 +374,8 @@ impl Db {
         Ok(row.map(|(status, key_id, secret)| StoreRoute {
             tenant_id: TenantId(tenant_id),
             store_id: StoreId(store_id),
-            accepting: matches!(status.as_str(), "active" | "needs_reauth"),
+            // An uninstalled store still takes webhooks: `shop/redact` comes days later.
+            accepting: status != "disconnected",
             webhook_secret: key_id.zip(secret),
         }))
     }

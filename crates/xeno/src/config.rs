@@ -59,6 +59,9 @@ pub struct Config {
     pub shop_url_template: String,
     pub log_format: LogFormat,
     pub shutdown_timeout: Duration,
+    /// The first retry delay of a failed webhook event (doubling after).
+    pub worker_backoff: Duration,
+    pub worker_max_attempts: i32,
 }
 
 // Secrets stay out of debug output (and so out of logs).
@@ -221,6 +224,12 @@ impl Config {
         };
         let shutdown_timeout = Duration::from_secs(seconds(&lookup, "XENO_SHUTDOWN_TIMEOUT", 30)?);
         let token_ttl = Duration::from_secs(seconds(&lookup, "XENO_TOKEN_TTL", 12 * 3600)?);
+        let worker_backoff =
+            Duration::from_millis(seconds(&lookup, "XENO_WORKER_BACKOFF_MS", 5000)?);
+        let worker_max_attempts = i32::try_from(seconds(&lookup, "XENO_WORKER_MAX_ATTEMPTS", 8)?)
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| invalid("XENO_WORKER_MAX_ATTEMPTS", "must be a whole number from 1"))?;
 
         Ok(Self {
             environment,
@@ -246,6 +255,8 @@ impl Config {
             shop_url_template,
             log_format,
             shutdown_timeout,
+            worker_backoff,
+            worker_max_attempts,
         })
     }
 }
@@ -289,6 +300,7 @@ fn secret(
     }
 }
 
+/// A whole number from the environment (seconds, milliseconds or a count, as named).
 fn seconds(
     lookup: &impl Fn(&str) -> Option<String>,
     name: &str,
@@ -296,7 +308,7 @@ fn seconds(
 ) -> Result<u64, ConfigError> {
     lookup(name).map_or(Ok(default), |text| {
         text.parse()
-            .map_err(|_| invalid(name, format!("{text:?} is not a whole number of seconds")))
+            .map_err(|_| invalid(name, format!("{text:?} is not a whole number")))
     })
 }
 

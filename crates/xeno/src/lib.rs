@@ -110,12 +110,15 @@ pub async fn serve(
 
 /// Applies webhook events until `shutdown` turns true.
 pub async fn run_worker(config: &Config, shutdown: tokio::sync::watch::Receiver<bool>) {
-    xeno_ingest::worker::run(db(config), worker_config(), shutdown).await;
+    xeno_ingest::worker::run(db(config), worker_config(config), shutdown).await;
 }
 
-/// The worker's settings (fixed for now; the defaults suit one machine).
-pub fn worker_config() -> xeno_ingest::worker::WorkerConfig {
-    xeno_ingest::worker::WorkerConfig::default()
+pub fn worker_config(config: &Config) -> xeno_ingest::worker::WorkerConfig {
+    xeno_ingest::worker::WorkerConfig {
+        base_backoff: config.worker_backoff,
+        max_attempts: config.worker_max_attempts,
+        ..xeno_ingest::worker::WorkerConfig::default()
+    }
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -246,6 +246,14 @@ pub async fn callback(
             "the install state was already used or has expired",
         ));
     }
+    // Refuse before a token is minted for a shop another account holds.
+    if let Some(owner) = state.db.route_shop(&shop).await? {
+        if owner.tenant_id != tenant {
+            return Err(ApiError::Conflict(
+                "this shop is connected to another account".to_owned(),
+            ));
+        }
+    }
     let code = param("code").ok_or_else(|| ApiError::BadRequest("code is missing".to_owned()))?;
     let base = state.shopify.base_url(&shop);
     let grant = oauth::exchange_code(&state.http, &base, app, code, state.shopify.expiring_tokens)

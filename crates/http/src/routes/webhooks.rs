@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -55,8 +56,17 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 pub async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Accepted>, ApiError> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(format!(
+                "webhook bodies are limited to {MAX_WEBHOOK_BYTES} bytes"
+            ))
+        } else {
+            ApiError::BadRequest(rejection.body_text())
+        }
+    })?;
     let signature = header(&headers, "hmac-sha256").ok_or(ApiError::Unauthenticated(
         "X-Shopify-Hmac-Sha256 is missing",
     ))?;

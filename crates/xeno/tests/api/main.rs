@@ -1,5 +1,9 @@
-//! End-to-end tests of the foundation: a real PostgreSQL, the real HTTP server.
+//! End-to-end tests: a real PostgreSQL, the real HTTP server, the Shopify simulator.
 
+// Test helpers may panic: a failed expectation is the test failing.
+#![allow(clippy::unwrap_used)]
+
+mod ingest;
 mod support;
 
 use chrono::Utc;

@@ -18,6 +18,7 @@ pub struct TestApp {
     pub config: Config,
     pub database: String,
     _stop: oneshot::Sender<()>,
+    _stop_worker: Option<tokio::sync::watch::Sender<bool>>,
 }
 
 /// A configuration for a fresh database, with `extra` variables on top.
@@ -44,16 +45,31 @@ impl TestApp {
         Self::spawn_with(&[]).await
     }
 
+    /// A migrated database, the HTTP server and the worker; `XENO_PUBLIC_URL` is the server.
     pub async fn spawn_with(extra: &[(&str, &str)]) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let mut vars: Vec<(&str, &str)> =
+            vec![("XENO_PUBLIC_URL", &base), ("XENO_WORKER_BACKOFF_MS", "50")];
+        vars.extend_from_slice(extra);
         let database = fresh_database_name();
-        let config = test_config(&database, extra);
+        let config = test_config(&database, &vars);
         xeno::migrate(&config).await.expect("migrations apply");
-        Self::start(config, database).await
+        let (stop_worker, stopping) = tokio::sync::watch::channel(false);
+        let worker_config = config.clone();
+        tokio::spawn(async move { xeno::run_worker(&worker_config, stopping).await });
+        let mut app = Self::serve_on(listener, config, database).await;
+        app._stop_worker = Some(stop_worker);
+        app
     }
 
-    /// Serves `config` without migrating (for outage tests).
+    /// Serves `config` without migrating or a worker (for outage tests).
     pub async fn start(config: Config, database: String) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        Self::serve_on(listener, config, database).await
+    }
+
+    async fn serve_on(listener: TcpListener, config: Config, database: String) -> Self {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, stopped) = oneshot::channel::<()>();
         let served = config.clone();
@@ -71,6 +87,7 @@ impl TestApp {
             config,
             database,
             _stop: stop,
+            _stop_worker: None,
         }
     }
 

@@ -1,0 +1,1329 @@
+//! Connecting stores and ingesting their webhooks, against the Shopify simulator.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use shopify_sim::{RunningSim, SimOptions};
+use sqlx::Row;
+
+use crate::support::{expect_problem, TestApp};
+
+const KEY: &str = "xeno-test-key";
+const SECRET: &str = "xeno-test-secret";
+
+pub struct Connected {
+    pub app: TestApp,
+    pub sim: RunningSim,
+    pub token: String,
+    pub store_id: String,
+    pub shop: String,
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub async fn sim(time_scale: f64) -> RunningSim {
+    shopify_sim::spawn(
+        "127.0.0.1:0".parse().unwrap(),
+        SimOptions {
+            api_key: KEY.to_owned(),
+            api_secret: SECRET.to_owned(),
+            time_scale,
+        },
+    )
+    .await
+    .unwrap()
+}
+
+pub async fn app_for(sim: &RunningSim, extra: &[(&str, &str)]) -> TestApp {
+    let template = sim.shop_url_template();
+    let mut vars = vec![
+        ("SHOPIFY_API_KEY", KEY),
+        ("SHOPIFY_API_SECRET", SECRET),
+        ("SHOPIFY_SHOP_URL_TEMPLATE", template.as_str()),
+    ];
+    vars.extend_from_slice(extra);
+    TestApp::spawn_with(&vars).await
+}
+
+pub async fn create_shop(sim: &RunningSim, shop: &str, spec: Value) {
+    let mut body = json!({ "domain": shop, "seed": 3, "customers": 40, "products": 10, "orders": 60,
+                           "history_end": "2026-11-01T00:00:00Z" });
+    for (k, v) in spec.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let response = reqwest::Client::new()
+        .post(format!("{}/_sim/shops", sim.base_url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+}
+
+/// Runs the install as a browser would: Xeno → Shopify's authorize page → Xeno's callback.
+/// Returns the callback URL Shopify redirected to, without following it.
+pub async fn authorize(app: &TestApp, token: &str, shop: &str) -> String {
+    let install: Value = app
+        .client
+        .get(app.url(&format!("/api/shopify/install?shop={shop}")))
+        .bearer_auth(token)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let authorize_url = install["authorize_url"].as_str().unwrap();
+    let approved = no_redirects().get(authorize_url).send().await.unwrap();
+    assert_eq!(approved.status(), 302);
+    approved.headers()["location"].to_str().unwrap().to_owned()
+}
+
+pub async fn connect(shop_spec: Value, extra: &[(&str, &str)], time_scale: f64) -> Connected {
+    let sim = sim(time_scale).await;
+    let shop = "acme.myshopify.com".to_owned();
+    create_shop(&sim, &shop, shop_spec).await;
+    let app = app_for(&sim, extra).await;
+    let token = app.register("Acme", "owner@acme.example").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let callback = authorize(&app, &token, &shop).await;
+    assert!(
+        callback.starts_with(&app.url("/api/shopify/callback")),
+        "{callback}"
+    );
+    let done = no_redirects().get(&callback).send().await.unwrap();
+    assert_eq!(done.status(), 303, "{}", done.text().await.unwrap());
+    let location = done.headers()["location"].to_str().unwrap().to_owned();
+    let store_id = location
+        .split("/stores/")
+        .nth(1)
+        .and_then(|rest| rest.split('?').next())
+        .unwrap()
+        .to_owned();
+    Connected {
+        app,
+        sim,
+        token,
+        store_id,
+        shop,
+    }
+}
+
+async fn stores(app: &TestApp, token: &str) -> Vec<Value> {
+    let list: Value = app
+        .get_authed("/api/stores", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    list["data"].as_array().unwrap().clone()
+}
+
+async fn store_rows(app: &TestApp) -> i64 {
+    let mut conn = app.connect_as("xeno_owner").await;
+    sqlx::query_scalar("SELECT count(*) FROM stores")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn oauth_install_connects_the_store_and_subscribes_its_webhooks() {
+    let c = connect(
+        json!({ "currency": "JPY", "timezone": "Asia/Tokyo" }),
+        &[],
+        1.0,
+    )
+    .await;
+    let list = stores(&c.app, &c.token).await;
+    assert_eq!(list.len(), 1);
+    let store = &list[0];
+    assert_eq!(store["id"], c.store_id.as_str());
+    assert_eq!(store["shop_domain"], "acme.myshopify.com");
+    assert_eq!(store["status"], "active");
+    assert_eq!(store["currency"], "JPY");
+    assert_eq!(store["iana_timezone"], "Asia/Tokyo");
+    assert_eq!(store["connection_kind"], "oauth");
+    assert!(
+        store["shopify_shop_id"].is_string(),
+        "big ids travel as strings"
+    );
+    assert!(
+        store["token_expires_at"].is_string(),
+        "an expiring offline token by default"
+    );
+    let scopes: Vec<&str> = store["scopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(scopes.contains(&"read_all_orders"));
+
+    let subscriptions: Value = reqwest::get(format!(
+        "{}/_sim/shops/{}/subscriptions",
+        c.sim.base_url(),
+        c.shop
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let subscriptions = subscriptions.as_array().unwrap();
+    assert_eq!(subscriptions.len(), xeno_ingest::connect::TOPICS.len());
+    assert!(subscriptions
+        .iter()
+        .all(|s| s["callback_url"] == c.app.url("/api/webhooks/shopify")));
+
+    // The token at rest is sealed, not the token.
+    let mut conn = c.app.connect_as("xeno_owner").await;
+    let sealed: Vec<u8> = sqlx::query_scalar("SELECT access_token FROM stores")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(!sealed.windows(6).any(|w| w == b"shpat_"));
+
+    // Another account cannot take the shop over.
+    let other = c.app.register("Rival", "rival@example.com").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let callback = authorize(&c.app, &other, &c.shop).await;
+    let refused = no_redirects().get(&callback).send().await.unwrap();
+    expect_problem(refused, 409, "conflict").await;
+    assert!(stores(&c.app, &other).await.is_empty());
+}
+
+fn sign_query(params: &[(&str, String)]) -> String {
+    let mut pairs: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    pairs.sort();
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(pairs.join("&").as_bytes());
+    hex_encode(&mac.finalize().into_bytes())
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn query_of(url: &str) -> Vec<(String, String)> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+fn with_params(app: &TestApp, params: &[(&str, String)], hmac: &str) -> String {
+    let mut url = url::Url::parse(&app.url("/api/shopify/callback")).unwrap();
+    {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in params {
+            q.append_pair(k, v);
+        }
+        q.append_pair("hmac", hmac);
+    }
+    url.to_string()
+}
+
+#[tokio::test]
+async fn tampered_callbacks_are_refused_and_store_nothing() {
+    let sim = sim(1.0).await;
+    let shop = "acme.myshopify.com";
+    create_shop(&sim, shop, json!({})).await;
+    let app = app_for(&sim, &[]).await;
+    let token = app.register("Acme", "a@acme.example").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other = app.register("Other", "o@other.example").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let http = no_redirects();
+
+    // A wrong hmac.
+    let callback = authorize(&app, &token, shop).await;
+    let mut params = query_of(&callback);
+    let tampered: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| {
+            if k == "hmac" {
+                (k.clone(), "00".repeat(32))
+            } else {
+                (k.clone(), v.clone())
+            }
+        })
+        .collect();
+    let url = with_params(
+        &app,
+        &tampered
+            .iter()
+            .filter(|(k, _)| k != "hmac")
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect::<Vec<_>>(),
+        &"00".repeat(32),
+    );
+    expect_problem(http.get(url).send().await.unwrap(), 401, "unauthenticated").await;
+
+    // A shop that is not a myshopify.com host, correctly signed.
+    params.retain(|(k, _)| k != "hmac");
+    let mut evil: Vec<(&str, String)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    for (k, v) in &mut evil {
+        if *k == "shop" {
+            *v = "acme.evil.com".to_owned();
+        }
+    }
+    let hmac = sign_query(&evil);
+    expect_problem(
+        http.get(with_params(&app, &evil, &hmac))
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "bad_request",
+    )
+    .await;
+
+    // A stale timestamp, correctly signed.
+    let mut stale: Vec<(&str, String)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    for (k, v) in &mut stale {
+        if *k == "timestamp" {
+            *v = (chrono::Utc::now().timestamp() - 3600).to_string();
+        }
+    }
+    let hmac = sign_query(&stale);
+    expect_problem(
+        http.get(with_params(&app, &stale, &hmac))
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "bad_request",
+    )
+    .await;
+
+    // An expired state, signed with the service's own key.
+    let state_keys = xeno_http::auth::StateKeys::new(app.config.jwt_secret.as_bytes());
+    let claims: Value = {
+        let state = params.iter().find(|(k, _)| k == "state").unwrap().1.clone();
+        let payload = state.split('.').nth(1).unwrap();
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let expired = state_keys
+        .issue(&xeno_http::auth::InstallState {
+            tid: claims["tid"].as_str().unwrap().parse().unwrap(),
+            sub: claims["sub"].as_str().unwrap().parse().unwrap(),
+            shop: shop.to_owned(),
+            nonce: claims["nonce"].as_str().unwrap().to_owned(),
+            exp: chrono::Utc::now().timestamp() - 10,
+        })
+        .unwrap();
+    let mut old: Vec<(&str, String)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    for (k, v) in &mut old {
+        if *k == "state" {
+            *v = expired.clone();
+        }
+    }
+    let hmac = sign_query(&old);
+    expect_problem(
+        http.get(with_params(&app, &old, &hmac))
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "unauthenticated",
+    )
+    .await;
+
+    // The right state, but claiming another tenant: that tenant never issued the nonce.
+    let other_me: Value = app
+        .get_authed("/api/auth/me", &other)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let hijack = state_keys
+        .issue(&xeno_http::auth::InstallState {
+            tid: other_me["tenant"]["id"].as_str().unwrap().parse().unwrap(),
+            sub: other_me["user"]["id"].as_str().unwrap().parse().unwrap(),
+            shop: shop.to_owned(),
+            nonce: claims["nonce"].as_str().unwrap().to_owned(),
+            exp: chrono::Utc::now().timestamp() + 300,
+        })
+        .unwrap();
+    let mut wrong_tenant: Vec<(&str, String)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    for (k, v) in &mut wrong_tenant {
+        if *k == "state" {
+            *v = hijack.clone();
+        }
+    }
+    let hmac = sign_query(&wrong_tenant);
+    expect_problem(
+        http.get(with_params(&app, &wrong_tenant, &hmac))
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "unauthenticated",
+    )
+    .await;
+    assert_eq!(
+        store_rows(&app).await,
+        0,
+        "nothing stored by any refused callback"
+    );
+
+    // The genuine callback works once; replaying it is refused.
+    let first = http.get(&callback).send().await.unwrap();
+    assert_eq!(first.status(), 303);
+    let again = http.get(&callback).send().await.unwrap();
+    expect_problem(again, 401, "unauthenticated").await;
+    assert_eq!(store_rows(&app).await, 1);
+}
+
+fn signature(body: &[u8], secret: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    BASE64.encode(mac.finalize().into_bytes())
+}
+
+async fn post_webhook(app: &TestApp, headers: &[(&str, &str)], body: Vec<u8>) -> reqwest::Response {
+    let mut request = app.client.post(app.url("/api/webhooks/shopify")).body(body);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    request.send().await.unwrap()
+}
+
+async fn event_count(app: &TestApp) -> i64 {
+    let mut conn = app.connect_as("xeno_owner").await;
+    sqlx::query_scalar("SELECT count(*) FROM webhook_events")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn intake_answers_every_bad_delivery_as_documented() {
+    let c = connect(json!({}), &[], 1.0).await;
+    let app = &c.app;
+    let body = br#"{"id": 123, "email": "x@example.com", "created_at": "2026-11-20T10:00:00-05:00", "updated_at": "2026-11-20T10:00:00-05:00"}"#.to_vec();
+    let good = signature(&body, SECRET);
+    let base = |sig: &str| {
+        vec![
+            ("content-type", "application/json".to_owned()),
+            ("x-shopify-topic", "customers/create".to_owned()),
+            ("x-shopify-hmac-sha256", sig.to_owned()),
+            ("x-shopify-shop-domain", c.shop.clone()),
+            ("x-shopify-webhook-id", "wh-1".to_owned()),
+        ]
+    };
+    let as_refs = |h: &Vec<(&'static str, String)>| {
+        h.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>()
+    };
+    let send = |headers: Vec<(&'static str, String)>, body: Vec<u8>| async move {
+        let refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        post_webhook(app, &refs, body).await
+    };
+
+    let wrong = send(
+        as_refs(&base(&signature(&body, "wrong-secret"))),
+        body.clone(),
+    )
+    .await;
+    expect_problem(wrong, 401, "unauthenticated").await;
+    let mut missing = as_refs(&base(&good));
+    missing.retain(|(k, _)| *k != "x-shopify-hmac-sha256");
+    expect_problem(send(missing, body.clone()).await, 401, "unauthenticated").await;
+    let mut no_id = as_refs(&base(&good));
+    no_id.retain(|(k, _)| *k != "x-shopify-webhook-id");
+    expect_problem(send(no_id, body.clone()).await, 400, "bad_request").await;
+    assert_eq!(
+        event_count(app).await,
+        0,
+        "nothing stored for refused deliveries"
+    );
+
+    // A good delivery is stored once, however often it arrives.
+    for _ in 0..3 {
+        let ok = send(as_refs(&base(&good)), body.clone()).await;
+        assert_eq!(ok.status(), 200);
+    }
+    assert_eq!(event_count(app).await, 1);
+
+    // The newer header spelling works too.
+    let events_style: Vec<(&'static str, String)> = vec![
+        ("shopify-topic", "customers/create".to_owned()),
+        ("shopify-hmac-sha256", good.clone()),
+        ("shopify-shop-domain", c.shop.clone()),
+        ("shopify-webhook-id", "wh-events-1".to_owned()),
+    ];
+    assert_eq!(send(events_style, body.clone()).await.status(), 200);
+    assert_eq!(event_count(app).await, 2);
+
+    // An unknown shop with a valid signature: acknowledged so Shopify stops, nothing stored.
+    let mut unknown = as_refs(&base(&good));
+    for (k, v) in &mut unknown {
+        if *k == "x-shopify-shop-domain" {
+            *v = "stranger.myshopify.com".to_owned();
+        }
+    }
+    let before = xeno_http::UNROUTED_WEBHOOKS.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(send(unknown, body.clone()).await.status(), 200);
+    assert!(xeno_http::UNROUTED_WEBHOOKS.load(std::sync::atomic::Ordering::Relaxed) > before);
+    assert_eq!(event_count(app).await, 2);
+
+    // Malformed JSON with a valid HMAC is kept and fails, never dropped.
+    let broken = b"{not json".to_vec();
+    let mut headers = as_refs(&base(&signature(&broken, SECRET)));
+    for (k, v) in &mut headers {
+        if *k == "x-shopify-webhook-id" {
+            *v = "wh-broken".to_owned();
+        }
+    }
+    assert_eq!(send(headers, broken).await.status(), 200);
+    let dead = wait_for_status(app, &c.token, "wh-broken", "dead").await;
+    assert!(
+        dead["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("not valid JSON"),
+        "{dead}"
+    );
+
+    // Oversize bodies are 413 before anything else.
+    let huge = vec![b' '; xeno_http::MAX_WEBHOOK_BYTES + 1];
+    let headers = as_refs(&base(&signature(&huge, SECRET)));
+    expect_problem(send(headers, huge).await, 413, "payload_too_large").await;
+}
+
+async fn wait_for_status(app: &TestApp, token: &str, webhook_id: &str, status: &str) -> Value {
+    for _ in 0..200 {
+        let page: Value = app
+            .get_authed(&format!("/api/webhooks/events?status={status}"), token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        if let Some(event) = page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["webhook_id"] == webhook_id)
+        {
+            return event.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("{webhook_id} never became {status}");
+}
+
+/// Waits until no event is pending or failed (dead letters are final).
+pub async fn drain(app: &TestApp) {
+    let mut conn = app.connect_as("xeno_owner").await;
+    for _ in 0..1200 {
+        let open: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM webhook_events WHERE status IN ('pending', 'failed')",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        if open == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the worker did not drain");
+}
+
+fn dec(v: &Value) -> String {
+    // Normalise decimals: "10.50" and 10.5 compare equal.
+    let text = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let trimmed = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    };
+    if trimmed.is_empty() {
+        "0".to_owned()
+    } else {
+        trimmed
+    }
+}
+
+fn ts(v: &Value) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap())
+        .unwrap()
+        .timestamp()
+}
+
+#[tokio::test]
+async fn two_thousand_activities_with_duplicates_and_reordering_match_the_shop_exactly() {
+    let c = connect(
+        json!({ "customers": 100, "products": 20, "orders": 150 }),
+        &[],
+        1.0,
+    )
+    .await;
+    let http = reqwest::Client::new();
+    http.put(format!("{}/_sim/faults", c.sim.base_url()))
+        .json(&json!({ "duplicate_rate": 0.2, "reorder_window": 10 }))
+        .send()
+        .await
+        .unwrap();
+    let started = chrono::Utc::now().timestamp() - 1;
+    let activity: Value = http
+        .post(format!("{}/_sim/shops/{}/activity", c.sim.base_url(), c.shop))
+        .json(&json!({ "orders": 600, "order_updates": 300, "refunds": 200, "cancellations": 100,
+                       "customers": 300, "customer_updates": 200, "products": 50, "product_updates": 100,
+                       "checkouts": 140, "deletions": 10 }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(activity["changes"].as_u64().unwrap() > 2000, "{activity}");
+    drain(&c.app).await;
+
+    let truth: Value = http
+        .get(format!("{}/_sim/shops/{}/truth", c.sim.base_url(), c.shop))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut conn = c.app.connect_as("xeno_owner").await;
+    let dead: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_events WHERE status = 'dead'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(dead, 0, "no event was dead-lettered");
+
+    // Every record the activity touched is in Xeno, equal field by field; nothing else is.
+    let touched = |record: &Value| ts(&record["updated_at"]) >= started;
+
+    let customers: BTreeMap<i64, Value> = truth["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["id"].as_i64().unwrap(), c.clone()))
+        .collect();
+    let rows = sqlx::query(
+        "SELECT customer_id, email, first_name, last_name, state, tags, updated_at FROM customers",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let mut seen = 0;
+    for row in &rows {
+        let id: i64 = row.get("customer_id");
+        let Some(expected) = customers.get(&id) else {
+            panic!("customer {id} is not in the shop")
+        };
+        if !touched(expected) {
+            continue; // Known only from an order's embedded snapshot of an untouched customer.
+        }
+        seen += 1;
+        assert_eq!(
+            row.get::<Option<String>, _>("email").as_deref(),
+            expected["email"].as_str(),
+            "customer {id}"
+        );
+        assert_eq!(
+            row.get::<Option<String>, _>("first_name").as_deref(),
+            expected["first_name"].as_str()
+        );
+        assert_eq!(
+            row.get::<Option<String>, _>("state").as_deref(),
+            expected["state"].as_str()
+        );
+        let tags: Vec<String> = row.get("tags");
+        assert_eq!(
+            tags.join(","),
+            expected["tags"].as_str().unwrap().replace(", ", ","),
+            "customer {id} tags"
+        );
+        assert_eq!(
+            row.get::<chrono::DateTime<chrono::Utc>, _>("updated_at")
+                .timestamp(),
+            ts(&expected["updated_at"])
+        );
+    }
+    let touched_customers = customers.values().filter(|c| touched(c)).count();
+    assert_eq!(seen, touched_customers, "every touched customer arrived");
+
+    let orders: BTreeMap<i64, Value> = truth["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["id"].as_i64().unwrap(), o.clone()))
+        .collect();
+    let rows = sqlx::query(
+        "SELECT order_id, total_price::text AS total, current_total_price::text AS current, financial_status, \
+             cancelled_at, updated_at, customer_id, test FROM orders",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let touched_orders = orders.values().filter(|o| touched(o)).count();
+    assert_eq!(rows.len(), touched_orders, "exactly the touched orders");
+    for row in &rows {
+        let id: i64 = row.get("order_id");
+        let expected = &orders[&id];
+        assert_eq!(
+            dec(&json!(row.get::<String, _>("total"))),
+            dec(&expected["total_price"]),
+            "order {id}"
+        );
+        assert_eq!(
+            dec(&json!(row.get::<String, _>("current"))),
+            dec(&expected["current_total_price"]),
+            "order {id} current"
+        );
+        assert_eq!(
+            row.get::<Option<String>, _>("financial_status").as_deref(),
+            expected["financial_status"].as_str(),
+            "order {id}"
+        );
+        assert_eq!(
+            row.get::<Option<chrono::DateTime<chrono::Utc>>, _>("cancelled_at")
+                .map(|t| t.timestamp()),
+            expected["cancelled_at"]
+                .as_str()
+                .map(|_| ts(&expected["cancelled_at"]))
+        );
+        assert_eq!(
+            row.get::<chrono::DateTime<chrono::Utc>, _>("updated_at")
+                .timestamp(),
+            ts(&expected["updated_at"]),
+            "order {id}"
+        );
+        assert_eq!(
+            row.get::<Option<i64>, _>("customer_id"),
+            expected["customer"]["id"].as_i64()
+        );
+        assert_eq!(
+            row.get::<bool, _>("test"),
+            expected["test"].as_bool().unwrap()
+        );
+    }
+    // Line items and refunds, compared as sets.
+    let lines: Vec<(i64, i64, i32, Option<i32>, String)> =
+        sqlx::query_as("SELECT order_id, line_item_id, quantity, current_quantity, price::text FROM order_line_items ORDER BY 1, 2")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    let mut expected_lines = Vec::new();
+    let mut expected_refunds = Vec::new();
+    for order in orders.values().filter(|o| touched(o)) {
+        let id = order["id"].as_i64().unwrap();
+        for l in order["line_items"].as_array().unwrap() {
+            expected_lines.push((
+                id,
+                l["id"].as_i64().unwrap(),
+                l["quantity"].as_i64().unwrap() as i32,
+                Some(l["current_quantity"].as_i64().unwrap() as i32),
+                dec(&l["price"]),
+            ));
+        }
+        for r in order["refunds"].as_array().unwrap() {
+            let amount: f64 = r["transactions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["amount"].as_str().unwrap().parse::<f64>().unwrap())
+                .sum();
+            expected_refunds.push((r["id"].as_i64().unwrap(), id, format!("{amount:.2}")));
+        }
+    }
+    expected_lines.sort();
+    let lines: Vec<_> = lines
+        .into_iter()
+        .map(|(o, l, q, c, p)| (o, l, q, c, dec(&json!(p))))
+        .collect();
+    assert_eq!(lines, expected_lines);
+    let mut refunds: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT refund_id, order_id, to_char(amount, 'FM999999990.00') FROM refunds",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    refunds.sort();
+    expected_refunds.sort();
+    assert_eq!(refunds, expected_refunds);
+
+    // Products (deleted ones gone), with variants.
+    let products: BTreeMap<i64, Value> = truth["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["id"].as_i64().unwrap(), p.clone()))
+        .collect();
+    let rows: Vec<(i64, String, Option<String>, chrono::DateTime<chrono::Utc>)> =
+        sqlx::query_as("SELECT product_id, title, status, updated_at FROM products")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), products.values().filter(|p| touched(p)).count());
+    for (id, title, status, updated_at) in &rows {
+        let expected = products
+            .get(id)
+            .unwrap_or_else(|| panic!("product {id} was deleted in the shop"));
+        assert_eq!(title, expected["title"].as_str().unwrap());
+        assert_eq!(status.as_deref(), expected["status"].as_str());
+        assert_eq!(updated_at.timestamp(), ts(&expected["updated_at"]));
+        let variants: Vec<(i64, String, Option<i32>)> = sqlx::query_as(
+            "SELECT variant_id, price::text, inventory_quantity FROM product_variants WHERE product_id = $1 ORDER BY 1",
+        )
+        .bind(id)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        let expected_variants: Vec<(i64, String, Option<i32>)> = expected["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                (
+                    v["id"].as_i64().unwrap(),
+                    dec(&v["price"]),
+                    Some(v["inventory_quantity"].as_i64().unwrap() as i32),
+                )
+            })
+            .collect();
+        let variants: Vec<_> = variants
+            .into_iter()
+            .map(|(i, p, q)| (i, dec(&json!(p)), q))
+            .collect();
+        assert_eq!(variants, expected_variants, "product {id} variants");
+    }
+    let tombstones: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM tombstones WHERE resource = 'product'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(tombstones, 10);
+
+    // Checkouts and carts that the activity created.
+    let checkouts: BTreeMap<i64, Value> = truth["checkouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["id"].as_i64().unwrap(), c.clone()))
+        .collect();
+    let rows: Vec<(i64, String, Option<chrono::DateTime<chrono::Utc>>)> =
+        sqlx::query_as("SELECT checkout_id, total_price::text, completed_at FROM checkouts")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(
+        rows.len(),
+        checkouts.values().filter(|c| touched(c)).count()
+    );
+    for (id, total, completed) in rows {
+        let expected = &checkouts[&id];
+        assert_eq!(dec(&json!(total)), dec(&expected["total_price"]));
+        assert_eq!(
+            completed.map(|t| t.timestamp()),
+            expected["completed_at"]
+                .as_str()
+                .map(|_| ts(&expected["completed_at"]))
+        );
+    }
+    let carts: i64 = sqlx::query_scalar("SELECT count(*) FROM carts")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(carts, 140);
+}
+
+#[tokio::test]
+async fn privacy_webhooks_erase_what_they_must_and_uninstall_stops_ingestion() {
+    let c = connect(json!({}), &[], 1.0).await;
+    let http = reqwest::Client::new();
+    http.post(format!(
+        "{}/_sim/shops/{}/activity",
+        c.sim.base_url(),
+        c.shop
+    ))
+    .json(&json!({ "customers": 5, "orders": 20 }))
+    .send()
+    .await
+    .unwrap();
+    drain(&c.app).await;
+    let mut conn = c.app.connect_as("xeno_owner").await;
+    let (customer_id, email): (i64, String) = sqlx::query_as(
+        "SELECT c.customer_id, c.email FROM customers c WHERE EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.customer_id) LIMIT 1",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    let totals_before: String = sqlx::query_scalar("SELECT sum(total_price)::text FROM orders")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+
+    let callback = c.app.url("/api/webhooks/shopify");
+    for topic in ["customers/data_request", "customers/redact"] {
+        let sent = http
+            .post(format!(
+                "{}/_sim/shops/{}/privacy",
+                c.sim.base_url(),
+                c.shop
+            ))
+            .json(&json!({ "topic": topic, "callback_url": callback, "customer_id": customer_id }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sent.status(), 200);
+    }
+    drain(&c.app).await;
+    let (left_email, first_name): (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT email, first_name FROM customers WHERE customer_id = $1")
+            .bind(customer_id)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(
+        (left_email, first_name),
+        (None, None),
+        "personal data erased"
+    );
+    let mentions: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE email = $1")
+        .bind(&email)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(mentions, 0, "orders no longer carry the email");
+    let totals_after: String = sqlx::query_scalar("SELECT sum(total_price)::text FROM orders")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(totals_before, totals_after, "anonymous order totals stay");
+    let requests: Vec<String> =
+        sqlx::query_scalar("SELECT topic FROM privacy_requests ORDER BY topic")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(requests, ["customers/data_request", "customers/redact"]);
+    let others: i64 = sqlx::query_scalar("SELECT count(*) FROM customers WHERE email IS NOT NULL")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(others > 0, "other customers are untouched");
+
+    // Uninstall: the store is marked, data kept, and later deliveries are not applied.
+    http.post(format!(
+        "{}/_sim/shops/{}/uninstall",
+        c.sim.base_url(),
+        c.shop
+    ))
+    .send()
+    .await
+    .unwrap();
+    drain(&c.app).await;
+    let store: Value = c
+        .app
+        .get_authed(&format!("/api/stores/{}", c.store_id), &c.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(store["status"], "uninstalled");
+    assert!(
+        store["counts"]["orders"].as_i64().unwrap() > 0,
+        "data is kept"
+    );
+    let orders_before: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let late = br#"{"id": 77, "created_at": "2026-11-20T10:00:00Z", "updated_at": "2026-11-20T10:00:00Z", "currency": "USD", "total_price": "1.00"}"#.to_vec();
+    let response = post_webhook(
+        &c.app,
+        &[
+            ("x-shopify-topic", "orders/create"),
+            ("x-shopify-hmac-sha256", &signature(&late, SECRET)),
+            ("x-shopify-shop-domain", &c.shop),
+            ("x-shopify-webhook-id", "after-uninstall"),
+        ],
+        late,
+    )
+    .await;
+    assert_eq!(response.status(), 200, "acknowledged so Shopify stops");
+    drain(&c.app).await;
+    let orders_after: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(orders_before, orders_after);
+
+    // shop/redact, about 48 hours after the uninstall, erases the store's data.
+    http.post(format!(
+        "{}/_sim/shops/{}/privacy",
+        c.sim.base_url(),
+        c.shop
+    ))
+    .json(&json!({ "topic": "shop/redact", "callback_url": callback }))
+    .send()
+    .await
+    .unwrap();
+    drain(&c.app).await;
+    let left: i64 = sqlx::query_scalar("SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM customers) + (SELECT count(*) FROM order_line_items)")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "the shop's data is erased");
+}
+
+#[tokio::test]
+async fn failed_events_retry_then_dead_letter_and_replay() {
+    let c = connect(json!({}), &[("XENO_WORKER_MAX_ATTEMPTS", "3")], 1.0).await;
+    // A refund for an order Xeno has never seen fails until the order arrives.
+    let refund = br#"{"id": 501, "order_id": 999, "created_at": "2026-11-20T10:00:00Z", "refund_line_items": [], "transactions": [{"kind": "refund", "status": "success", "amount": "5.00"}]}"#.to_vec();
+    let response = post_webhook(
+        &c.app,
+        &[
+            ("x-shopify-topic", "refunds/create"),
+            ("x-shopify-hmac-sha256", &signature(&refund, SECRET)),
+            ("x-shopify-shop-domain", &c.shop),
+            ("x-shopify-webhook-id", "refund-first"),
+        ],
+        refund,
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let dead = wait_for_status(&c.app, &c.token, "refund-first", "dead").await;
+    assert_eq!(dead["attempts"], 3);
+    assert!(
+        dead["last_error"].as_str().unwrap().contains("order 999"),
+        "{dead}"
+    );
+
+    // The order arrives; replaying the refund now applies it.
+    let order = br#"{"id": 999, "created_at": "2026-11-20T09:00:00Z", "updated_at": "2026-11-20T09:00:00Z", "currency": "USD", "total_price": "5.00", "line_items": []}"#.to_vec();
+    post_webhook(
+        &c.app,
+        &[
+            ("x-shopify-topic", "orders/create"),
+            ("x-shopify-hmac-sha256", &signature(&order, SECRET)),
+            ("x-shopify-shop-domain", &c.shop),
+            ("x-shopify-webhook-id", "order-999"),
+        ],
+        order,
+    )
+    .await;
+    let replay = c
+        .app
+        .client
+        .post(c.app.url(&format!(
+            "/api/webhooks/events/{}/replay",
+            dead["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&c.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 202);
+    wait_for_status(&c.app, &c.token, "refund-first", "done").await;
+    let mut conn = c.app.connect_as("xeno_owner").await;
+    let amount: String =
+        sqlx::query_scalar("SELECT amount::text FROM refunds WHERE refund_id = 501")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(amount, "5.00");
+
+    // Another tenant cannot see or replay it.
+    let other = c.app.register("Other", "other@example.com").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page: Value = c
+        .app
+        .get_authed("/api/webhooks/events", &other)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(page["data"].as_array().unwrap().is_empty());
+    let foreign = c
+        .app
+        .client
+        .post(c.app.url(&format!(
+            "/api/webhooks/events/{}/replay",
+            dead["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    expect_problem(foreign, 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn stale_updates_never_overwrite_newer_data_and_deletes_are_final() {
+    let c = connect(json!({}), &[], 1.0).await;
+    let send = |id: &'static str, topic: &'static str, body: Value| {
+        let body = serde_json::to_vec(&body).unwrap();
+        let app = &c.app;
+        let shop = c.shop.clone();
+        async move {
+            let sig = signature(&body, SECRET);
+            post_webhook(
+                app,
+                &[
+                    ("x-shopify-topic", topic),
+                    ("x-shopify-hmac-sha256", &sig),
+                    ("x-shopify-shop-domain", &shop),
+                    ("x-shopify-webhook-id", id),
+                ],
+                body,
+            )
+            .await
+        }
+    };
+    let customer = |updated: &str, name: &str| json!({ "id": 42, "first_name": name, "created_at": "2026-11-01T00:00:00Z", "updated_at": updated });
+    send(
+        "c-new",
+        "customers/update",
+        customer("2026-11-20T12:00:00Z", "Newer"),
+    )
+    .await;
+    drain(&c.app).await;
+    send(
+        "c-old",
+        "customers/update",
+        customer("2026-11-20T11:00:00Z", "Older"),
+    )
+    .await;
+    drain(&c.app).await;
+    let mut conn = c.app.connect_as("xeno_owner").await;
+    let name: String =
+        sqlx::query_scalar("SELECT first_name FROM customers WHERE customer_id = 42")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(name, "Newer");
+
+    send("p-del", "products/delete", json!({ "id": 7 })).await;
+    send("p-late", "products/update", json!({ "id": 7, "title": "Zombie", "created_at": "2026-11-01T00:00:00Z", "updated_at": "2030-01-01T00:00:00Z", "variants": [] })).await;
+    drain(&c.app).await;
+    let products: i64 = sqlx::query_scalar("SELECT count(*) FROM products WHERE product_id = 7")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(products, 0, "a delete is final");
+}
+
+#[tokio::test]
+async fn custom_app_tokens_are_verified_before_saving() {
+    let sim = sim(1.0).await;
+    let shop = "custom.myshopify.com";
+    create_shop(
+        &sim,
+        shop,
+        json!({ "currency": "EUR", "timezone": "Europe/Berlin" }),
+    )
+    .await;
+    let app = app_for(&sim, &[]).await;
+    let token = app.register("Custom", "c@custom.example").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let post = |body: Value| {
+        let request = app
+            .client
+            .post(app.url("/api/stores"))
+            .bearer_auth(&token)
+            .json(&body);
+        async move { request.send().await.unwrap() }
+    };
+    let wrong = post(json!({ "shop_domain": shop, "access_token": "shpat_wrong" })).await;
+    let body = expect_problem(wrong, 422, "invalid_fields").await;
+    assert_eq!(body["errors"][0]["field"], "access_token");
+    let bad_domain =
+        post(json!({ "shop_domain": "custom.example.com", "access_token": "x" })).await;
+    expect_problem(bad_domain, 422, "invalid_fields").await;
+    assert_eq!(store_rows(&app).await, 0);
+
+    // A real custom-app token (issued by the simulator's OAuth, non-expiring).
+    let callback = {
+        let url = format!("{}/{shop}/admin/oauth/authorize?client_id={KEY}&scope=read_orders&redirect_uri=http://127.0.0.1:1/cb&state=s", sim.base_url());
+        no_redirects().get(url).send().await.unwrap().headers()["location"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let code = query_of(&callback)
+        .into_iter()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1;
+    let granted: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/{shop}/admin/oauth/access_token",
+            sim.base_url()
+        ))
+        .json(&json!({ "client_id": KEY, "client_secret": SECRET, "code": code }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let created = post(json!({ "shop_domain": shop, "access_token": granted["access_token"], "webhook_secret": "custom-secret" })).await;
+    assert_eq!(created.status(), 201);
+    let store: Value = created.json().await.unwrap();
+    assert_eq!(store["connection_kind"], "custom_app");
+    assert_eq!(store["currency"], "EUR");
+    assert!(
+        store["token_expires_at"].is_null(),
+        "custom-app tokens do not expire"
+    );
+
+    // Its webhooks verify with its own secret.
+    let body =
+        br#"{"id": 5, "created_at": "2026-11-01T00:00:00Z", "updated_at": "2026-11-01T00:00:00Z"}"#
+            .to_vec();
+    let ok = post_webhook(
+        &app,
+        &[
+            ("x-shopify-topic", "customers/create"),
+            ("x-shopify-hmac-sha256", &signature(&body, "custom-secret")),
+            ("x-shopify-shop-domain", shop),
+            ("x-shopify-webhook-id", "custom-1"),
+        ],
+        body,
+    )
+    .await;
+    assert_eq!(ok.status(), 200);
+
+    // Disconnecting deletes the subscriptions at Shopify and purges on request.
+    drain(&app).await;
+    let deleted = app
+        .client
+        .delete(app.url(&format!(
+            "/api/stores/{}?purge=true",
+            store["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let subscriptions: Value = reqwest::get(format!(
+        "{}/_sim/shops/{shop}/subscriptions",
+        sim.base_url()
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(subscriptions, json!([]));
+    let after: Value = app
+        .get_authed(
+            &format!("/api/stores/{}", store["id"].as_str().unwrap()),
+            &token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["status"], "disconnected");
+    assert_eq!(after["counts"]["customers"], 0);
+}
+
+#[tokio::test]
+async fn expiring_tokens_refresh_through_many_expiries_with_two_workers_racing() {
+    // One-second access tokens.
+    let c = connect(json!({}), &[], 3600.0).await;
+    let tenant: Value = c
+        .app
+        .get_authed("/api/auth/me", &c.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let tenant =
+        xeno_domain::ids::TenantId(tenant["tenant"]["id"].as_str().unwrap().parse().unwrap());
+    let store = xeno_domain::ids::StoreId(c.store_id.parse().unwrap());
+    let state = xeno::app_state(&c.app.config).unwrap();
+    let mut workers = Vec::new();
+    for _ in 0..2 {
+        let state = state.clone();
+        let shop = c.shop.clone();
+        workers.push(tokio::spawn(async move {
+            for _ in 0..8 {
+                let token = xeno_ingest::connect::access_token(
+                    &state.db,
+                    &state.cipher,
+                    &state.shopify,
+                    &state.http,
+                    tenant,
+                    store,
+                    &shop,
+                )
+                .await
+                .expect("a live token");
+                let admin = xeno_shopify::admin::AdminClient::new(
+                    state.http.clone(),
+                    &state.shopify.base_url(&shop),
+                    &state.shopify.api_version,
+                    &token,
+                );
+                admin.shop().await.expect("every API call succeeds");
+                tokio::time::sleep(Duration::from_millis(400)).await;
+            }
+        }));
+    }
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let store: Value = c
+        .app
+        .get_authed(&format!("/api/stores/{}", c.store_id), &c.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(store["status"], "active");
+}

@@ -3,6 +3,7 @@
 // Test helpers may panic: a failed expectation is the test failing.
 #![allow(clippy::unwrap_used)]
 
+mod crash;
 mod ingest;
 mod support;
 

@@ -1,0 +1,246 @@
+//! Webhook benchmarks (see BENCHMARKS.md):
+//! `cargo run --release -p xeno --example bench_webhooks`
+//!
+//! Starts Xeno in-process on a fresh database, connects a store, then sends correctly signed,
+//! realistic `orders/create` payloads over many connections:
+//! 1. as fast as possible (accepted per second, latency percentiles);
+//! 2. at a fixed 5,000 per second (latency percentiles);
+//! then starts one worker and measures events applied per second.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use shopify_sim::shop::{Shop, ShopSpec};
+use shopify_sim::SimOptions;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+const SECRET: &str = "bench-secret";
+const SHOP: &str = "bench.myshopify.com";
+const MAX_RATE_COUNT: usize = 30_000;
+const FIXED_RATE: u64 = 5_000;
+const FIXED_RATE_SECONDS: u64 = 4;
+const CONNECTIONS: usize = 64;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let sim = shopify_sim::spawn(
+        "127.0.0.1:0".parse()?,
+        SimOptions {
+            api_key: "bench-key".into(),
+            api_secret: SECRET.into(),
+            time_scale: 1.0,
+        },
+    )
+    .await?;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    http.post(format!("{}/_sim/shops", sim.base_url()))
+        .json(&json!({ "domain": SHOP, "orders": 10, "customers": 10, "products": 5 }))
+        .send()
+        .await?;
+
+    // Xeno, in-process, on a fresh database.
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let database = format!("xeno_bench_{}", uuid::Uuid::now_v7().simple());
+    let vars: HashMap<&str, String> = HashMap::from([
+        (
+            "DATABASE_URL",
+            format!("postgres://xeno_app@127.0.0.1:5432/{database}"),
+        ),
+        ("XENO_PUBLIC_URL", base.clone()),
+        ("SHOPIFY_API_KEY", "bench-key".into()),
+        ("SHOPIFY_API_SECRET", SECRET.into()),
+        ("SHOPIFY_SHOP_URL_TEMPLATE", sim.shop_url_template()),
+    ]);
+    let config = xeno::config::Config::from_lookup(|name| vars.get(name).cloned())?;
+    xeno::migrate(&config).await?;
+    let served = config.clone();
+    tokio::spawn(async move { xeno::serve(&served, listener, std::future::pending()).await });
+
+    // A tenant and a store connected through OAuth against the simulator.
+    register_and_connect(&http, &base).await?;
+
+    // Realistic payloads: generated orders, each signed as Shopify signs them.
+    let spec: ShopSpec = serde_json::from_value(json!({
+        "domain": SHOP, "seed": 9, "customers": 5000, "products": 200,
+        "orders": MAX_RATE_COUNT + (FIXED_RATE * FIXED_RATE_SECONDS) as usize,
+        "history_end": "2026-11-01T00:00:00Z",
+    }))?;
+    let shop = Shop::generate(&spec).map_err(anyhow::Error::msg)?;
+    let bodies: Vec<Arc<(Vec<u8>, String)>> = shop
+        .orders
+        .values()
+        .map(|order| {
+            let body = serde_json::to_vec(order).unwrap_or_default();
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            mac.update(&body);
+            Ok(Arc::new((body, BASE64.encode(mac.finalize().into_bytes()))))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let average = bodies.iter().map(|b| b.0.len()).sum::<usize>() / bodies.len().max(1);
+    println!(
+        "payloads: {} orders/create bodies, {average} bytes on average",
+        bodies.len()
+    );
+
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONNECTIONS)
+        .build()?;
+    let url = format!("{base}/api/webhooks/shopify");
+
+    // 1. As fast as the service takes them.
+    let (elapsed, latencies) = send(&client, &url, &bodies[..MAX_RATE_COUNT], None, 0).await?;
+    report("max rate", MAX_RATE_COUNT, elapsed, latencies);
+
+    // 2. A fixed rate.
+    let count = (FIXED_RATE * FIXED_RATE_SECONDS) as usize;
+    let (elapsed, latencies) = send(
+        &client,
+        &url,
+        &bodies[MAX_RATE_COUNT..MAX_RATE_COUNT + count],
+        Some(FIXED_RATE),
+        MAX_RATE_COUNT,
+    )
+    .await?;
+    report(&format!("fixed {FIXED_RATE}/s"), count, elapsed, latencies);
+
+    // 3. One worker applies the backlog.
+    let db = xeno::db(&config);
+    let total = bodies.len();
+    let started = Instant::now();
+    let worker_config = xeno::worker_config(&config);
+    let mut applied = 0;
+    while applied < total {
+        let outcome = xeno_ingest::worker::run_batch(&db, &worker_config).await?;
+        if outcome.is_empty() {
+            break;
+        }
+        if outcome.failed > 0 {
+            bail!("{} events failed to apply", outcome.failed);
+        }
+        applied += outcome.applied;
+        if applied % 5000 < worker_config.batch as usize {
+            eprintln!(
+                "  applied {applied} in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "apply: {applied} orders (with line items and customers) by one worker in {:.2} s = {:.0} events/s",
+        elapsed.as_secs_f64(),
+        applied as f64 / elapsed.as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn register_and_connect(http: &reqwest::Client, base: &str) -> anyhow::Result<()> {
+    let registered: Value = http
+        .post(format!("{base}/api/auth/register"))
+        .json(&json!({ "tenant_name": "Bench", "email": "bench@example.com", "password": "bench password 1" }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = registered["token"].as_str().context("no token")?.to_owned();
+    let install: Value = http
+        .get(format!("{base}/api/shopify/install?shop={SHOP}"))
+        .bearer_auth(&token)
+        .header("accept", "application/json")
+        .send()
+        .await?
+        .json()
+        .await?;
+    let authorize = install["authorize_url"]
+        .as_str()
+        .context("no authorize url")?;
+    let approved = http.get(authorize).send().await?;
+    let callback = approved
+        .headers()
+        .get("location")
+        .context("no redirect")?
+        .to_str()?
+        .to_owned();
+    let connected = http.get(callback).send().await?;
+    if !connected.status().is_redirection() {
+        bail!("connect failed: {}", connected.text().await?);
+    }
+    Ok(())
+}
+
+/// Sends every body once over `CONNECTIONS` connections, paced at `rate` per second if given.
+async fn send(
+    client: &reqwest::Client,
+    url: &str,
+    bodies: &[Arc<(Vec<u8>, String)>],
+    rate: Option<u64>,
+    offset: usize,
+) -> anyhow::Result<(Duration, Vec<Duration>)> {
+    let permits = Arc::new(Semaphore::new(CONNECTIONS));
+    let mut tasks = tokio::task::JoinSet::new();
+    let started = Instant::now();
+    for (i, body) in bodies.iter().enumerate() {
+        if let Some(rate) = rate {
+            let due = started + Duration::from_secs_f64(i as f64 / rate as f64);
+            tokio::time::sleep_until(due.into()).await;
+        }
+        let permit = Arc::clone(&permits).acquire_owned().await?;
+        let client = client.clone();
+        let url = url.to_owned();
+        let body = Arc::clone(body);
+        let id = format!("bench-{}", offset + i);
+        tasks.spawn(async move {
+            let sent = Instant::now();
+            let response = client
+                .post(url)
+                .header("content-type", "application/json")
+                .header("x-shopify-topic", "orders/create")
+                .header("x-shopify-hmac-sha256", &body.1)
+                .header("x-shopify-shop-domain", SHOP)
+                .header("x-shopify-webhook-id", id)
+                .body(body.0.clone())
+                .send()
+                .await;
+            drop(permit);
+            match response {
+                Ok(r) if r.status().is_success() => Ok(sent.elapsed()),
+                Ok(r) => Err(anyhow::anyhow!("status {}", r.status())),
+                Err(e) => Err(e.into()),
+            }
+        });
+    }
+    let mut latencies = Vec::with_capacity(bodies.len());
+    while let Some(result) = tasks.join_next().await {
+        latencies.push(result??);
+    }
+    Ok((started.elapsed(), latencies))
+}
+
+fn report(name: &str, count: usize, elapsed: Duration, mut latencies: Vec<Duration>) {
+    latencies.sort();
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    println!(
+        "{name}: {count} accepted in {:.2} s = {:.0}/s; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        elapsed.as_secs_f64(),
+        count as f64 / elapsed.as_secs_f64(),
+        at(0.5).as_secs_f64() * 1e3,
+        at(0.99).as_secs_f64() * 1e3,
+        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+    );
+}

@@ -1,0 +1,198 @@
+//! Killing the real `xeno` process (SIGKILL) while webhooks stream in loses nothing.
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::ingest::{create_shop, sim};
+use crate::support::{fresh_database_name, ADMIN_URL};
+
+const KEY: &str = "xeno-test-key";
+const SECRET: &str = "xeno-test-secret";
+const SHOP: &str = "crash.myshopify.com";
+const DELIVERIES: i64 = 600;
+
+fn start(env: &HashMap<&str, String>) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_xeno"))
+        .arg("all")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("xeno starts")
+}
+
+async fn wait_ready(base: &str) {
+    for _ in 0..300 {
+        if let Ok(response) = reqwest::get(format!("{base}/readyz")).await {
+            if response.status() == 200 {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("xeno did not become ready");
+}
+
+fn signed(id: i64) -> (Vec<u8>, String) {
+    let body = serde_json::to_vec(&json!({
+        "id": id, "email": format!("c{id}@example.com"),
+        "created_at": "2026-11-20T10:00:00Z", "updated_at": "2026-11-20T10:00:00Z",
+    }))
+    .unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(&body);
+    (body, BASE64.encode(mac.finalize().into_bytes()))
+}
+
+#[tokio::test]
+async fn sigkill_while_webhooks_stream_in_loses_and_duplicates_nothing() {
+    let sim = sim(1.0).await;
+    create_shop(&sim, SHOP, json!({})).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let database = fresh_database_name();
+    let env: HashMap<&str, String> = HashMap::from([
+        (
+            "DATABASE_URL",
+            format!("postgres://xeno_app@127.0.0.1:5432/{database}"),
+        ),
+        ("DATABASE_ADMIN_URL", ADMIN_URL.to_owned()),
+        ("XENO_BIND", format!("127.0.0.1:{port}")),
+        ("XENO_PUBLIC_URL", base.clone()),
+        ("SHOPIFY_API_KEY", KEY.to_owned()),
+        ("SHOPIFY_API_SECRET", SECRET.to_owned()),
+        ("SHOPIFY_SHOP_URL_TEMPLATE", sim.shop_url_template()),
+        ("XENO_WORKER_BACKOFF_MS", "50".to_owned()),
+    ]);
+    let mut child = start(&env);
+    wait_ready(&base).await;
+
+    // Connect the shop through the real OAuth flow.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let registered: Value = http
+        .post(format!("{base}/api/auth/register"))
+        .json(&json!({ "tenant_name": "Crash", "email": "crash@example.com", "password": "crash test 12" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let install: Value = http
+        .get(format!("{base}/api/shopify/install?shop={SHOP}"))
+        .bearer_auth(registered["token"].as_str().unwrap())
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let approved = http
+        .get(install["authorize_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let callback = approved.headers()["location"].to_str().unwrap().to_owned();
+    assert!(http
+        .get(callback)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .is_redirection());
+
+    // Stream deliveries; like Shopify, retry each until it gets a 2xx.
+    let sender = {
+        let http = reqwest::Client::new();
+        let url = format!("{base}/api/webhooks/shopify");
+        tokio::spawn(async move {
+            for id in 1..=DELIVERIES {
+                let (body, signature) = signed(id);
+                loop {
+                    let response = http
+                        .post(&url)
+                        .header("x-shopify-topic", "customers/create")
+                        .header("x-shopify-hmac-sha256", &signature)
+                        .header("x-shopify-shop-domain", SHOP)
+                        .header("x-shopify-webhook-id", format!("delivery-{id}"))
+                        .body(body.clone())
+                        .timeout(Duration::from_secs(5))
+                        .send()
+                        .await;
+                    if matches!(&response, Ok(r) if r.status().is_success()) {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(!sender.is_finished(), "the kill lands mid-stream");
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut child = start(&env);
+    sender.await.unwrap();
+
+    // Once the worker drains, every delivery is applied exactly once.
+    let owner = sqlx::postgres::PgConnectOptions::new()
+        .host("127.0.0.1")
+        .username("xeno_owner")
+        .database(&database);
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&owner)
+        .await
+        .unwrap();
+    let mut open = i64::MAX;
+    for _ in 0..400 {
+        open = sqlx::query_scalar("SELECT count(*) FROM webhook_events WHERE status <> 'done'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_events")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        if open == 0 && total == DELIVERIES {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(open, 0, "every accepted event was applied");
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_events")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        events, DELIVERIES,
+        "one event per delivery, retries deduplicated"
+    );
+    let customers: Vec<i64> = sqlx::query_scalar("SELECT customer_id FROM customers ORDER BY 1")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        customers,
+        (1..=DELIVERIES).collect::<Vec<_>>(),
+        "each delivery applied exactly once"
+    );
+    child.kill().ok();
+    child.wait().ok();
+}

@@ -5,7 +5,8 @@
 //! realistic `orders/create` payloads over many connections:
 //! 1. as fast as possible (accepted per second, latency percentiles);
 //! 2. at a fixed 5,000 per second (latency percentiles);
-//! then starts one worker and measures events applied per second.
+//!
+//! Then it starts one worker and measures events applied per second.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use xeno_ingest::connect::ShopifySettings;
 use xeno_ingest::secrets::Cipher;
+use xeno_storage::acceptor::Acceptor;
 use xeno_storage::Db;
 
 use crate::auth::{StateKeys, TokenKeys};
@@ -11,6 +12,8 @@ use crate::auth::{StateKeys, TokenKeys};
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub db: Db,
+    /// Writes accepted webhooks in group commits.
+    pub acceptor: Acceptor,
     /// Optional: without it, rate limits and the cache live in-process.
     pub redis: Option<redis::Client>,
     pub tokens: TokenKeys,

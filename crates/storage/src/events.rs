@@ -6,7 +6,6 @@ use sqlx::{PgConnection, Postgres, Transaction};
 use uuid::Uuid;
 use xeno_domain::ids::{StoreId, TenantId};
 
-use crate::stores::StoreRoute;
 use crate::{Db, StorageError};
 
 /// The channel the worker listens on; every accepted event notifies it.
@@ -20,9 +19,10 @@ pub struct NewEvent {
     pub topic: String,
     pub api_version: Option<String>,
     pub triggered_at: Option<DateTime<Utc>>,
-    pub body: Vec<u8>,
-    /// The parsed body; `None` when it was not JSON (kept, and failed by the worker).
+    /// The parsed body.
     pub payload: Option<serde_json::Value>,
+    /// The raw bytes, kept only when they did not parse (the worker then fails the event).
+    pub body: Option<Vec<u8>>,
 }
 
 /// An event claimed for applying, with what applying needs from its store.
@@ -76,45 +76,6 @@ pub async fn set_tenant(conn: &mut PgConnection, tenant: TenantId) -> Result<(),
 }
 
 impl Db {
-    /// Stores a verified delivery and wakes the worker; a duplicate delivery (same webhook id)
-    /// stores nothing. True when the event is new.
-    pub async fn accept_event(
-        &self,
-        route: &StoreRoute,
-        event: &NewEvent,
-    ) -> Result<bool, StorageError> {
-        let mut tx = self.tenant_tx(route.tenant_id).await?;
-        let inserted = sqlx::query(
-            "INSERT INTO webhook_events (tenant_id, store_id, event_id, webhook_id, shopify_event_id, topic, \
-                 api_version, triggered_at, body, payload) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (tenant_id, store_id, webhook_id) DO NOTHING",
-        )
-        .bind(route.tenant_id.0)
-        .bind(route.store_id.0)
-        .bind(Uuid::now_v7())
-        .bind(&event.webhook_id)
-        .bind(&event.shopify_event_id)
-        .bind(&event.topic)
-        .bind(&event.api_version)
-        .bind(event.triggered_at)
-        .bind(&event.body)
-        .bind(&event.payload)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            > 0;
-        if inserted {
-            // Delivered at commit, so the worker never wakes for an event it cannot see.
-            sqlx::query("SELECT pg_notify($1, '')")
-                .bind(EVENTS_CHANNEL)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(inserted)
-    }
-
     /// Opens the worker's transaction and claims up to `batch` due events across tenants.
     /// They stay locked until the transaction ends.
     pub async fn claim_events(

@@ -3,6 +3,7 @@
 //! Every tenant-owned row is reached through [`Db::tenant_tx`], which sets the transaction's
 //! tenant for row-level security; the application's own `tenant_id` filters sit on top.
 
+pub mod acceptor;
 pub mod accounts;
 mod error;
 pub mod events;
@@ -10,7 +11,9 @@ pub mod records;
 pub mod setup;
 pub mod stores;
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
@@ -26,7 +29,12 @@ pub type TenantTx = Transaction<'static, Postgres>;
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: PgPool,
+    /// Shop domain → store, briefly cached: webhook intake looks it up on every delivery.
+    routes: Arc<Mutex<HashMap<String, (Instant, stores::StoreRoute)>>>,
 }
+
+/// How long a cached shop route is trusted.
+const ROUTE_TTL: Duration = Duration::from_secs(5);
 
 impl Db {
     /// Connects lazily: the service starts even while PostgreSQL is down, and `/readyz` says so.
@@ -36,7 +44,10 @@ impl Db {
             // Fail fast under pressure or outage: the caller answers 503, not a hung request.
             .acquire_timeout(Duration::from_secs(3))
             .connect_lazy_with(options);
-        Self { pool }
+        Self {
+            pool,
+            routes: Arc::default(),
+        }
     }
 
     /// Opens a transaction scoped to `tenant`: every tenant-owned table shows only its rows.
@@ -62,6 +73,32 @@ impl Db {
 
     fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    fn cached_route(&self, shop: &str) -> Option<stores::StoreRoute> {
+        let routes = self
+            .routes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        routes
+            .get(shop)
+            .filter(|(at, _)| at.elapsed() < ROUTE_TTL)
+            .map(|(_, route)| route.clone())
+    }
+
+    fn cache_route(&self, shop: &str, route: Option<&stores::StoreRoute>) {
+        let mut routes = self
+            .routes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match route {
+            Some(route) => {
+                routes.insert(shop.to_owned(), (Instant::now(), route.clone()));
+            }
+            None => {
+                routes.remove(shop);
+            }
+        }
     }
 
     /// A listener on a notification channel, reconnecting as needed.

@@ -230,6 +230,7 @@ impl Db {
             }
         })?;
         tx.commit().await?;
+        self.cache_route(&new.shop_domain, None);
         Ok(store_id)
     }
 
@@ -340,11 +341,16 @@ impl Db {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        sqlx::query("DELETE FROM shop_domains WHERE tenant_id = $1 AND store_id = $2")
-            .bind(tenant.0)
-            .bind(store.0)
-            .execute(&mut *tx)
-            .await?;
+        let domains: Vec<String> = sqlx::query_scalar(
+            "DELETE FROM shop_domains WHERE tenant_id = $1 AND store_id = $2 RETURNING shop_domain",
+        )
+        .bind(tenant.0)
+        .bind(store.0)
+        .fetch_all(&mut *tx)
+        .await?;
+        for domain in &domains {
+            self.cache_route(domain, None);
+        }
         if purge && updated > 0 {
             crate::records::redact_shop(&mut tx, tenant, store).await?;
         }
@@ -352,8 +358,18 @@ impl Db {
         Ok(updated > 0)
     }
 
-    /// Finds the store behind a shop domain (global directory, then the tenant's row).
+    /// Finds the store behind a shop domain (global directory, then the tenant's row),
+    /// cached for a few seconds.
     pub async fn route_shop(&self, shop_domain: &str) -> Result<Option<StoreRoute>, StorageError> {
+        if let Some(route) = self.cached_route(shop_domain) {
+            return Ok(Some(route));
+        }
+        let route = self.load_route(shop_domain).await?;
+        self.cache_route(shop_domain, route.as_ref());
+        Ok(route)
+    }
+
+    async fn load_route(&self, shop_domain: &str) -> Result<Option<StoreRoute>, StorageError> {
         let directory: Option<(Uuid, Uuid)> =
             sqlx::query_as("SELECT tenant_id, store_id FROM shop_domains WHERE shop_domain = $1")
                 .bind(shop_domain)

@@ -13,12 +13,16 @@ use xeno_http::AppState;
 use xeno_ingest::connect::ShopifySettings;
 use xeno_ingest::secrets::Cipher;
 use xeno_shopify::oauth::AppCredentials;
+use xeno_storage::acceptor::Acceptor;
 use xeno_storage::Db;
 
 use crate::config::Config;
 
 /// Connections per process; PostgreSQL's default limit is 100, leave room for workers.
 const DB_POOL_SIZE: u32 = 20;
+/// Webhook acceptance: concurrent group-commit writers, and the most events per commit.
+const ACCEPT_WRITERS: usize = 4;
+const ACCEPT_BATCH: usize = 256;
 
 /// Creates roles and the database when missing, then applies pending migrations.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
@@ -26,8 +30,9 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds the application's shared state. Nothing connects yet: PostgreSQL and Redis are
-/// reached on first use, so `/readyz` can report an outage instead of the process dying.
+/// Builds the application's shared state (inside the runtime: it starts the acceptor's
+/// writers). Nothing connects yet: PostgreSQL and Redis are reached on first use, so
+/// `/readyz` can report an outage instead of the process dying.
 pub fn app_state(config: &Config) -> anyhow::Result<AppState> {
     let redis = config
         .redis_url
@@ -40,8 +45,10 @@ pub fn app_state(config: &Config) -> anyhow::Result<AppState> {
         .timeout(std::time::Duration::from_secs(60))
         .build()
         .context("cannot build the HTTP client")?;
+    let db = db(config);
     Ok(AppState {
-        db: db(config),
+        acceptor: Acceptor::start(db.clone(), ACCEPT_WRITERS, ACCEPT_BATCH),
+        db,
         redis,
         tokens: TokenKeys::new(config.jwt_secret.as_bytes(), config.token_ttl),
         install_states: StateKeys::new(config.jwt_secret.as_bytes()),

@@ -111,7 +111,12 @@ pub async fn receive(
         );
         return Ok(Json(Accepted { stored: false }));
     };
+    // A body that is not JSON keeps its raw bytes (the worker then fails it, visibly):
+    // nothing accepted is dropped, and nothing is stored twice.
+    let payload: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
     let event = NewEvent {
+        body: payload.is_none().then(|| body.to_vec()),
+        payload,
         webhook_id: webhook_id.to_owned(),
         shopify_event_id: header(&headers, "event-id").map(str::to_owned),
         topic: topic.to_owned(),
@@ -119,11 +124,8 @@ pub async fn receive(
         triggered_at: header(&headers, "triggered-at")
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&Utc)),
-        // A body that is not JSON is still kept (and failed by the worker), never dropped.
-        payload: serde_json::from_slice(&body).ok(),
-        body: body.to_vec(),
     };
-    let stored = state.db.accept_event(&route, &event).await?;
+    let stored = state.acceptor.accept(route, event).await?;
     Ok(Json(Accepted { stored }))
 }
 

@@ -1,8 +1,12 @@
-//! Applying one webhook event: the payload becomes a change, the change goes through the
-//! one upsert path per entity.
+//! Applying webhook events: payloads become changes, and the changes of a whole batch go
+//! through the one upsert path per entity in a few set-based statements.
+
+use std::collections::BTreeMap;
 
 use sqlx::PgConnection;
+use uuid::Uuid;
 use xeno_domain::ids::{StoreId, TenantId};
+use xeno_domain::records::*;
 use xeno_shopify::payload::{change, Change};
 use xeno_storage::events::{mark_uninstalled, ClaimedEvent};
 use xeno_storage::records::{self, Resource};
@@ -13,7 +17,7 @@ pub enum ApplyError {
     /// The body is not JSON or not the shape its topic promises: retrying will not help.
     #[error("{0}")]
     Payload(String),
-    /// A database error or a missing parent: worth retrying.
+    /// A database error: worth retrying.
     #[error(transparent)]
     Storage(#[from] StorageError),
     /// The order a refund belongs to has not arrived yet.
@@ -28,57 +32,146 @@ impl ApplyError {
     }
 }
 
-/// Applies `event` on `conn` (inside the worker's transaction, tenant already set).
-pub async fn apply_event(
+/// One store's share of a batch, gathered by kind.
+#[derive(Default)]
+struct StoreBatch {
+    currency: String,
+    customers: Vec<CustomerRecord>,
+    products: Vec<ProductRecord>,
+    orders: Vec<OrderRecord>,
+    checkouts: Vec<CheckoutRecord>,
+    carts: Vec<CartRecord>,
+    deleted: BTreeMap<&'static str, Vec<i64>>,
+    /// Refunds with the event that carried each.
+    refunds: Vec<(Uuid, RefundRecord)>,
+    /// Uninstalls and privacy requests, applied one by one in arrival order.
+    singles: Vec<(Uuid, Change)>,
+}
+
+fn resource_key(resource: Resource) -> &'static str {
+    match resource {
+        Resource::Customer => "customer",
+        Resource::Product => "product",
+        Resource::Order => "order",
+        Resource::Checkout => "checkout",
+    }
+}
+
+/// Applies a tenant's events on `conn` (tenant already set), in as few statements as the
+/// batch allows. Returns the events that could not be applied, with why; the rest are done.
+/// A database error fails the whole call (the caller then retries event by event).
+pub async fn apply_events(
     conn: &mut PgConnection,
     tenant: TenantId,
-    event: &ClaimedEvent,
-) -> Result<(), ApplyError> {
-    let store = StoreId(event.store_id);
-    let Some(payload) = &event.payload else {
-        return Err(ApplyError::Payload("the body is not valid JSON".to_owned()));
-    };
-    let change = change(&event.topic, payload, event.received_at)
-        .map_err(|err| ApplyError::Payload(err.to_string()))?;
-    // An uninstalled or disconnected store takes no more data; privacy requests still apply.
-    let ingesting = matches!(event.store_status.as_str(), "active" | "needs_reauth");
-    let currency = event.store_currency.clone().unwrap_or_default();
+    events: &[ClaimedEvent],
+) -> Result<Vec<(Uuid, ApplyError)>, StorageError> {
+    let mut failed = Vec::new();
+    let mut stores: BTreeMap<Uuid, StoreBatch> = BTreeMap::new();
+    for event in events {
+        let Some(payload) = &event.payload else {
+            failed.push((
+                event.event_id,
+                ApplyError::Payload("the body is not valid JSON".to_owned()),
+            ));
+            continue;
+        };
+        let change = match change(&event.topic, payload, event.received_at) {
+            Ok(change) => change,
+            Err(err) => {
+                failed.push((event.event_id, ApplyError::Payload(err.to_string())));
+                continue;
+            }
+        };
+        let batch = stores.entry(event.store_id).or_default();
+        batch.currency = event.store_currency.clone().unwrap_or_default();
+        // An uninstalled or disconnected store takes no more data; privacy requests apply.
+        let ingesting = matches!(event.store_status.as_str(), "active" | "needs_reauth");
+        match change {
+            Change::Customer(c) if ingesting => batch.customers.push(c),
+            Change::Product(p) if ingesting => batch.products.push(p),
+            Change::Order(o) if ingesting => batch.orders.push(*o),
+            Change::Checkout(c) if ingesting => batch.checkouts.push(c),
+            Change::Cart(c) if ingesting => batch.carts.push(c),
+            Change::Refund(r) if ingesting => batch.refunds.push((event.event_id, r)),
+            Change::CustomerDeleted(id) if ingesting => batch
+                .deleted
+                .entry(resource_key(Resource::Customer))
+                .or_default()
+                .push(id),
+            Change::ProductDeleted(id) if ingesting => batch
+                .deleted
+                .entry(resource_key(Resource::Product))
+                .or_default()
+                .push(id),
+            Change::OrderDeleted(id) if ingesting => batch
+                .deleted
+                .entry(resource_key(Resource::Order))
+                .or_default()
+                .push(id),
+            Change::CheckoutDeleted(id) if ingesting => batch
+                .deleted
+                .entry(resource_key(Resource::Checkout))
+                .or_default()
+                .push(id),
+            single @ (Change::AppUninstalled
+            | Change::CustomerRedact { .. }
+            | Change::CustomerDataRequest { .. }
+            | Change::ShopRedact) => batch.singles.push((event.event_id, single)),
+            // Ignored topics, and data for a store that no longer ingests.
+            _ => {}
+        }
+    }
+    let topics: BTreeMap<Uuid, &str> = events
+        .iter()
+        .map(|e| (e.event_id, e.topic.as_str()))
+        .collect();
+    for (store_id, batch) in stores {
+        let store = StoreId(store_id);
+        // Deletes first or last does not matter: a tombstone outranks every version.
+        records::upsert_customers(conn, tenant, store, &batch.customers).await?;
+        records::upsert_products(conn, tenant, store, &batch.currency, &batch.products).await?;
+        records::upsert_orders(conn, tenant, store, &batch.orders).await?;
+        records::upsert_checkouts(conn, tenant, store, &batch.checkouts).await?;
+        records::upsert_carts(conn, tenant, store, &batch.carts).await?;
+        for resource in [
+            Resource::Customer,
+            Resource::Product,
+            Resource::Order,
+            Resource::Checkout,
+        ] {
+            if let Some(ids) = batch.deleted.get(resource_key(resource)) {
+                records::delete(conn, tenant, store, resource, ids).await?;
+            }
+        }
+        if !batch.refunds.is_empty() {
+            let order_ids: Vec<i64> = batch.refunds.iter().map(|(_, r)| r.order_id).collect();
+            let currencies = records::order_currencies(conn, tenant, store, &order_ids).await?;
+            let mut ready = Vec::new();
+            for (event_id, refund) in batch.refunds {
+                match currencies.get(&refund.order_id) {
+                    Some(currency) => ready.push((currency.clone(), refund)),
+                    None => failed.push((event_id, ApplyError::MissingOrder(refund.order_id))),
+                }
+            }
+            records::insert_refunds(conn, tenant, store, &ready).await?;
+        }
+        for (event_id, single) in batch.singles {
+            let topic = topics.get(&event_id).copied().unwrap_or_default();
+            apply_single(conn, tenant, store, topic, single).await?;
+        }
+    }
+    Ok(failed)
+}
+
+async fn apply_single(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    store: StoreId,
+    topic: &str,
+    change: Change,
+) -> Result<(), StorageError> {
     match change {
-        Change::Customer(c) if ingesting => {
-            records::upsert_customer(conn, tenant, store, &c).await?;
-        }
-        Change::CustomerDeleted(id) if ingesting => {
-            records::delete(conn, tenant, store, Resource::Customer, id).await?
-        }
-        Change::Product(p) if ingesting => {
-            records::upsert_product(conn, tenant, store, &currency, &p).await?;
-        }
-        Change::ProductDeleted(id) if ingesting => {
-            records::delete(conn, tenant, store, Resource::Product, id).await?
-        }
-        Change::Order(o) if ingesting => {
-            records::upsert_order(conn, tenant, store, &o).await?;
-        }
-        Change::OrderDeleted(id) if ingesting => {
-            records::delete(conn, tenant, store, Resource::Order, id).await?
-        }
-        Change::Refund(r) if ingesting => {
-            let Some(currency) = records::order_currency(conn, tenant, store, r.order_id).await?
-            else {
-                return Err(ApplyError::MissingOrder(r.order_id));
-            };
-            records::insert_refund(conn, tenant, store, &currency, &r).await?;
-        }
-        Change::Checkout(c) if ingesting => {
-            records::upsert_checkout(conn, tenant, store, &c).await?;
-        }
-        Change::CheckoutDeleted(id) if ingesting => {
-            records::delete(conn, tenant, store, Resource::Checkout, id).await?
-        }
-        Change::Cart(c) if ingesting => {
-            records::upsert_cart(conn, tenant, store, &c).await?;
-        }
-        Change::AppUninstalled => mark_uninstalled(conn, tenant, store).await?,
+        Change::AppUninstalled => mark_uninstalled(conn, tenant, store).await,
         Change::CustomerRedact {
             customer_id,
             email,
@@ -86,17 +179,18 @@ pub async fn apply_event(
         } => {
             records::redact_customer(conn, tenant, store, customer_id, email.as_deref(), &orders)
                 .await?;
+            let note = serde_json::json!({ "redacted": true });
             records::record_privacy_request(
                 conn,
                 tenant,
                 store,
-                &event.topic,
+                topic,
                 customer_id,
                 None,
                 &orders,
-                &serde_json::json!({ "redacted": true }),
+                &note,
             )
-            .await?;
+            .await
         }
         Change::CustomerDataRequest {
             customer_id,
@@ -108,30 +202,20 @@ pub async fn apply_event(
                 conn,
                 tenant,
                 store,
-                &event.topic,
+                topic,
                 customer_id,
                 email.as_deref(),
                 &orders,
                 &payload,
             )
-            .await?;
+            .await
         }
         Change::ShopRedact => {
             records::redact_shop(conn, tenant, store).await?;
-            records::record_privacy_request(
-                conn,
-                tenant,
-                store,
-                &event.topic,
-                None,
-                None,
-                &[],
-                &serde_json::json!({ "redacted": true }),
-            )
-            .await?;
+            let note = serde_json::json!({ "redacted": true });
+            records::record_privacy_request(conn, tenant, store, topic, None, None, &[], &note)
+                .await
         }
-        // Ignored topics, and data for a store that no longer ingests.
-        _ => {}
+        _ => Ok(()),
     }
-    Ok(())
 }

@@ -3,14 +3,20 @@
 
 use std::time::Duration;
 
+use std::collections::{BTreeMap, HashSet};
+
 use chrono::Utc;
 use rand::Rng;
-use sqlx::Connection;
+use sqlx::{Connection, PgConnection};
 use tokio::sync::watch;
-use xeno_storage::events::{fail_event, finish_event, load_event, set_tenant, EVENTS_CHANNEL};
+use uuid::Uuid;
+use xeno_domain::ids::TenantId;
+use xeno_storage::events::{
+    fail_event, finish_events, load_events, set_tenant, ClaimedEvent, EVENTS_CHANNEL,
+};
 use xeno_storage::{Db, StorageError};
 
-use crate::apply::apply_event;
+use crate::apply::{apply_events, ApplyError};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -58,52 +64,93 @@ impl BatchOutcome {
     }
 }
 
-/// Claims and applies one batch of due events.
+/// Claims and applies one batch of due events: each tenant's share in one savepoint with
+/// set-based statements; if that fails, event by event so one bad event cannot block others.
 pub async fn run_batch(db: &Db, config: &WorkerConfig) -> Result<BatchOutcome, StorageError> {
     let (mut tx, claimed) = db.claim_events(config.batch).await?;
-    let mut outcome = BatchOutcome::default();
+    let mut by_tenant: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
     for (tenant, event_id) in claimed {
+        by_tenant.entry(tenant.0).or_default().push(event_id);
+    }
+    let mut outcome = BatchOutcome::default();
+    for (tenant, ids) in by_tenant {
+        let tenant = TenantId(tenant);
+        set_tenant(&mut tx, tenant).await?;
+        let events = load_events(&mut tx, tenant, &ids).await?;
         let mut savepoint = tx.begin().await?;
-        let result = async {
-            let Some(event) = load_event(&mut savepoint, tenant, event_id).await? else {
-                return Ok(None);
-            };
-            apply_event(&mut savepoint, tenant, &event).await?;
-            finish_event(&mut savepoint, tenant, event_id).await?;
-            Ok::<_, crate::apply::ApplyError>(Some(event))
-        }
-        .await;
-        match result {
-            Ok(_) => {
+        match apply_events(&mut savepoint, tenant, &events).await {
+            Ok(failed) => {
                 savepoint.commit().await?;
-                outcome.applied += 1;
+                settle(&mut tx, tenant, &events, failed, config, &mut outcome).await?;
             }
             Err(err) => {
                 savepoint.rollback().await?;
-                // The rollback also undid the tenant setting.
-                set_tenant(&mut tx, tenant).await?;
-                let attempts: i32 = sqlx::query_scalar(
-                    "SELECT attempts FROM webhook_events WHERE tenant_id = $1 AND event_id = $2",
-                )
-                .bind(tenant.0)
-                .bind(event_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .unwrap_or(0);
-                let retry_at =
-                    (err.is_retryable() && attempts + 1 < config.max_attempts).then(|| {
-                        Utc::now()
-                            + chrono::Duration::from_std(backoff(config, attempts))
-                                .unwrap_or_default()
-                    });
-                tracing::warn!(%tenant, %event_id, attempts = attempts + 1, dead = retry_at.is_none(), error = %err, "event failed");
-                fail_event(&mut tx, tenant, event_id, &err.to_string(), retry_at).await?;
-                outcome.failed += 1;
+                tracing::debug!(%tenant, error = %err, "batch failed; applying its events one by one");
+                for event in &events {
+                    set_tenant(&mut tx, tenant).await?;
+                    let mut savepoint = tx.begin().await?;
+                    let failed =
+                        match apply_events(&mut savepoint, tenant, std::slice::from_ref(event))
+                            .await
+                        {
+                            Ok(failed) => {
+                                savepoint.commit().await?;
+                                failed
+                            }
+                            Err(err) => {
+                                savepoint.rollback().await?;
+                                // The rollback also undid the tenant setting.
+                                set_tenant(&mut tx, tenant).await?;
+                                vec![(event.event_id, ApplyError::Storage(err))]
+                            }
+                        };
+                    settle(
+                        &mut tx,
+                        tenant,
+                        std::slice::from_ref(event),
+                        failed,
+                        config,
+                        &mut outcome,
+                    )
+                    .await?;
+                }
             }
         }
     }
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// Marks applied events done and schedules (or dead-letters) the failed ones.
+async fn settle(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    events: &[ClaimedEvent],
+    failed: Vec<(Uuid, ApplyError)>,
+    config: &WorkerConfig,
+    outcome: &mut BatchOutcome,
+) -> Result<(), StorageError> {
+    let failed_ids: HashSet<Uuid> = failed.iter().map(|(id, _)| *id).collect();
+    let done: Vec<Uuid> = events
+        .iter()
+        .map(|e| e.event_id)
+        .filter(|id| !failed_ids.contains(id))
+        .collect();
+    finish_events(&mut *conn, tenant, &done).await?;
+    outcome.applied += done.len();
+    for (event_id, err) in failed {
+        let attempts = events
+            .iter()
+            .find(|e| e.event_id == event_id)
+            .map_or(0, |e| e.attempts);
+        let retry_at = (err.is_retryable() && attempts + 1 < config.max_attempts).then(|| {
+            Utc::now() + chrono::Duration::from_std(backoff(config, attempts)).unwrap_or_default()
+        });
+        tracing::warn!(%tenant, %event_id, attempts = attempts + 1, dead = retry_at.is_none(), error = %err, "event failed");
+        fail_event(&mut *conn, tenant, event_id, &err.to_string(), retry_at).await?;
+        outcome.failed += 1;
+    }
+    Ok(())
 }
 
 /// Applies events until `shutdown` turns true: drains what is due, then waits for a

@@ -153,37 +153,39 @@ impl Db {
     }
 }
 
-/// Reads a claimed event under its tenant.
-pub async fn load_event(
+/// Reads claimed events under their tenant (the tenant must already be set).
+pub async fn load_events(
     conn: &mut PgConnection,
     tenant: TenantId,
-    event_id: Uuid,
-) -> Result<Option<ClaimedEvent>, StorageError> {
-    set_tenant(&mut *conn, tenant).await?;
+    event_ids: &[Uuid],
+) -> Result<Vec<ClaimedEvent>, StorageError> {
     Ok(sqlx::query_as(
         "SELECT e.event_id, e.store_id, e.topic, e.payload, e.attempts, e.received_at, \
              s.currency::text AS store_currency, s.status AS store_status \
          FROM webhook_events e JOIN stores s ON s.tenant_id = e.tenant_id AND s.store_id = e.store_id \
-         WHERE e.tenant_id = $1 AND e.event_id = $2",
+         WHERE e.tenant_id = $1 AND e.event_id = ANY($2) ORDER BY e.received_at, e.event_id",
     )
     .bind(tenant.0)
-    .bind(event_id)
-    .fetch_optional(conn)
+    .bind(event_ids)
+    .fetch_all(conn)
     .await?)
 }
 
-/// Marks an event applied (in the same transaction as its effect).
-pub async fn finish_event(
+/// Marks events applied (in the same transaction as their effect).
+pub async fn finish_events(
     conn: &mut PgConnection,
     tenant: TenantId,
-    event_id: Uuid,
+    event_ids: &[Uuid],
 ) -> Result<(), StorageError> {
+    if event_ids.is_empty() {
+        return Ok(());
+    }
     sqlx::query(
         "UPDATE webhook_events SET status = 'done', attempts = attempts + 1, processed_at = now(), last_error = NULL \
-         WHERE tenant_id = $1 AND event_id = $2",
+         WHERE tenant_id = $1 AND event_id = ANY($2)",
     )
     .bind(tenant.0)
-    .bind(event_id)
+    .bind(event_ids)
     .execute(conn)
     .await?;
     Ok(())

@@ -39,207 +39,302 @@ impl Resource {
     }
 }
 
-const NOT_DELETED: &str =
-    "NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.tenant_id = $1 AND t.store_id = $2 \
-     AND t.resource = $3 AND t.resource_id = $4)";
+/// Rows per statement: PostgreSQL takes at most 65,535 parameters, and orders have 30 columns.
+const CHUNK: usize = 1000;
 
-/// Deletes a record for good: the row goes (children cascade) and a tombstone stays.
+/// The newest version of each record in a batch (a batch may hold several versions).
+fn newest<T: Clone, K: Ord + Copy>(
+    records: &[T],
+    key: impl Fn(&T) -> K,
+    version: impl Fn(&T) -> chrono::DateTime<chrono::Utc>,
+) -> Vec<T> {
+    let mut by_key: std::collections::BTreeMap<K, &T> = std::collections::BTreeMap::new();
+    for record in records {
+        let entry = by_key.entry(key(record)).or_insert(record);
+        if version(record) >= version(entry) {
+            *entry = record;
+        }
+    }
+    by_key.into_values().cloned().collect()
+}
+
+/// `INSERT INTO {table} ({columns}) SELECT v.* FROM (VALUES …) v ({columns}) WHERE {not deleted}`:
+/// the start of a guarded multi-row upsert.
+fn guarded_insert<'a>(
+    table: &str,
+    columns: &str,
+    resource: Resource,
+    key: &str,
+) -> (QueryBuilder<'a, sqlx::Postgres>, String) {
+    let head = QueryBuilder::new(format!("INSERT INTO {table} ({columns}) SELECT v.* FROM ("));
+    let tail = format!(
+        ") AS v ({columns}) WHERE NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.tenant_id = v.tenant_id \
+         AND t.store_id = v.store_id AND t.resource = '{}' AND t.resource_id = v.{key})",
+        resource.name()
+    );
+    (head, tail)
+}
+
+/// Deletes records for good: the rows go (children cascade) and tombstones stay.
 pub async fn delete(
     conn: &mut PgConnection,
     tenant: TenantId,
     store: StoreId,
     resource: Resource,
-    id: i64,
+    ids: &[i64],
 ) -> Result<(), StorageError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
     let (table, key) = resource.table_and_key();
     sqlx::query(&format!(
-        "DELETE FROM {table} WHERE tenant_id = $1 AND store_id = $2 AND {key} = $3"
+        "DELETE FROM {table} WHERE tenant_id = $1 AND store_id = $2 AND {key} = ANY($3)"
     ))
     .bind(tenant.0)
     .bind(store.0)
-    .bind(id)
+    .bind(ids)
     .execute(&mut *conn)
     .await?;
     sqlx::query(
-        "INSERT INTO tombstones (tenant_id, store_id, resource, resource_id) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT DO NOTHING",
+        "INSERT INTO tombstones (tenant_id, store_id, resource, resource_id) \
+         SELECT $1, $2, $3, unnest($4::bigint[]) ON CONFLICT DO NOTHING",
     )
     .bind(tenant.0)
     .bind(store.0)
     .bind(resource.name())
-    .bind(id)
+    .bind(ids)
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-const CUSTOMER_INSERT: &str = "INSERT INTO customers (tenant_id, store_id, customer_id, email, phone, first_name, \
-     last_name, state, verified_email, tags, currency, email_marketing_state, default_address, created_at, updated_at) \
-     SELECT $1, $2, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 WHERE ";
+const CUSTOMER_COLUMNS: &str = "tenant_id, store_id, customer_id, email, phone, first_name, last_name, state, \
+     verified_email, tags, currency, email_marketing_state, default_address, created_at, updated_at";
 
-fn bind_customer<'q>(
-    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    tenant: TenantId,
-    store: StoreId,
-    c: &'q CustomerRecord,
-) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
-    query
-        .bind(tenant.0)
-        .bind(store.0)
-        .bind(Resource::Customer.name())
-        .bind(c.customer_id)
-        .bind(&c.email)
-        .bind(&c.phone)
-        .bind(&c.first_name)
-        .bind(&c.last_name)
-        .bind(&c.state)
-        .bind(c.verified_email)
-        .bind(&c.tags)
-        .bind(&c.currency)
-        .bind(&c.email_marketing_state)
-        .bind(&c.default_address)
-        .bind(c.created_at)
-        .bind(c.updated_at)
-}
-
-/// Inserts or updates a customer unless what is stored is newer or deleted. True if written.
-pub async fn upsert_customer(
+async fn write_customers(
     conn: &mut PgConnection,
     tenant: TenantId,
     store: StoreId,
-    customer: &CustomerRecord,
-) -> Result<bool, StorageError> {
-    let sql = format!(
-        "{CUSTOMER_INSERT}{NOT_DELETED} \
-         ON CONFLICT (tenant_id, store_id, customer_id) DO UPDATE SET \
-             email = EXCLUDED.email, phone = EXCLUDED.phone, first_name = EXCLUDED.first_name, \
-             last_name = EXCLUDED.last_name, state = EXCLUDED.state, verified_email = EXCLUDED.verified_email, \
-             tags = EXCLUDED.tags, currency = EXCLUDED.currency, email_marketing_state = EXCLUDED.email_marketing_state, \
-             default_address = EXCLUDED.default_address, created_at = EXCLUDED.created_at, \
-             updated_at = EXCLUDED.updated_at, ingested_at = now() \
-         WHERE customers.updated_at <= EXCLUDED.updated_at AND customers.redacted_at IS NULL"
-    );
-    let written = bind_customer(sqlx::query(&sql), tenant, store, customer)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    Ok(written > 0)
-}
-
-/// Inserts a customer known only from an embedded snapshot, never overwriting a full record.
-pub async fn insert_customer_if_absent(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    store: StoreId,
-    customer: &CustomerRecord,
+    customers: &[CustomerRecord],
+    overwrite: bool,
 ) -> Result<(), StorageError> {
-    let sql = format!("{CUSTOMER_INSERT}{NOT_DELETED} ON CONFLICT DO NOTHING");
-    bind_customer(sqlx::query(&sql), tenant, store, customer)
-        .execute(&mut *conn)
-        .await?;
+    let customers = newest(customers, |c| c.customer_id, |c| c.updated_at);
+    for chunk in customers.chunks(CHUNK) {
+        let (mut insert, tail) = guarded_insert(
+            "customers",
+            CUSTOMER_COLUMNS,
+            Resource::Customer,
+            "customer_id",
+        );
+        insert.push_values(chunk, |mut row, c| {
+            row.push_bind(tenant.0)
+                .push_bind(store.0)
+                .push_bind(c.customer_id)
+                .push_bind(&c.email)
+                .push_bind(&c.phone)
+                .push_bind(&c.first_name)
+                .push_bind(&c.last_name)
+                .push_bind(&c.state)
+                .push_bind(c.verified_email)
+                .push_bind(&c.tags)
+                .push_bind(&c.currency)
+                .push_bind(&c.email_marketing_state)
+                .push_bind(&c.default_address)
+                .push_bind(c.created_at)
+                .push_bind(c.updated_at);
+        });
+        insert.push(&tail);
+        if overwrite {
+            insert.push(
+                " ON CONFLICT (tenant_id, store_id, customer_id) DO UPDATE SET \
+                 email = EXCLUDED.email, phone = EXCLUDED.phone, first_name = EXCLUDED.first_name, \
+                 last_name = EXCLUDED.last_name, state = EXCLUDED.state, verified_email = EXCLUDED.verified_email, \
+                 tags = EXCLUDED.tags, currency = EXCLUDED.currency, email_marketing_state = EXCLUDED.email_marketing_state, \
+                 default_address = EXCLUDED.default_address, created_at = EXCLUDED.created_at, \
+                 updated_at = EXCLUDED.updated_at, ingested_at = now() \
+                 WHERE customers.updated_at <= EXCLUDED.updated_at AND customers.redacted_at IS NULL",
+            );
+        } else {
+            insert.push(" ON CONFLICT DO NOTHING");
+        }
+        insert.build().execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
-/// Inserts or updates a product and, when it was written, replaces its variants.
-pub async fn upsert_product(
+/// Inserts or updates customers unless what is stored is newer, deleted or redacted.
+pub async fn upsert_customers(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    store: StoreId,
+    customers: &[CustomerRecord],
+) -> Result<(), StorageError> {
+    write_customers(conn, tenant, store, customers, true).await
+}
+
+/// Inserts customers known only from embedded snapshots, never overwriting a full record.
+pub async fn insert_customers_if_absent(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    store: StoreId,
+    customers: &[CustomerRecord],
+) -> Result<(), StorageError> {
+    write_customers(conn, tenant, store, customers, false).await
+}
+
+/// Runs a guarded upsert and returns the keys it wrote.
+async fn written_keys(
+    conn: &mut PgConnection,
+    mut query: QueryBuilder<'_, sqlx::Postgres>,
+) -> Result<Vec<i64>, StorageError> {
+    Ok(query
+        .build_query_scalar::<i64>()
+        .fetch_all(&mut *conn)
+        .await?)
+}
+
+const PRODUCT_COLUMNS: &str =
+    "tenant_id, store_id, product_id, title, handle, vendor, product_type, status, tags, \
+     created_at, updated_at, published_at";
+
+/// Inserts or updates products and, for those written, replaces their variants.
+pub async fn upsert_products(
     conn: &mut PgConnection,
     tenant: TenantId,
     store: StoreId,
     currency: &str,
-    product: &ProductRecord,
-) -> Result<bool, StorageError> {
-    let written = sqlx::query(&format!(
-        "INSERT INTO products (tenant_id, store_id, product_id, title, handle, vendor, product_type, status, tags, \
-             created_at, updated_at, published_at) \
-         SELECT $1, $2, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 WHERE {NOT_DELETED} \
-         ON CONFLICT (tenant_id, store_id, product_id) DO UPDATE SET \
+    products: &[ProductRecord],
+) -> Result<(), StorageError> {
+    let products = newest(products, |p| p.product_id, |p| p.updated_at);
+    for chunk in products.chunks(CHUNK) {
+        let (mut insert, tail) =
+            guarded_insert("products", PRODUCT_COLUMNS, Resource::Product, "product_id");
+        insert.push_values(chunk, |mut row, p| {
+            row.push_bind(tenant.0)
+                .push_bind(store.0)
+                .push_bind(p.product_id)
+                .push_bind(&p.title)
+                .push_bind(&p.handle)
+                .push_bind(&p.vendor)
+                .push_bind(&p.product_type)
+                .push_bind(&p.status)
+                .push_bind(&p.tags)
+                .push_bind(p.created_at)
+                .push_bind(p.updated_at)
+                .push_bind(p.published_at);
+        });
+        insert.push(&tail);
+        insert.push(
+            " ON CONFLICT (tenant_id, store_id, product_id) DO UPDATE SET \
              title = EXCLUDED.title, handle = EXCLUDED.handle, vendor = EXCLUDED.vendor, \
              product_type = EXCLUDED.product_type, status = EXCLUDED.status, tags = EXCLUDED.tags, \
              created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, \
              published_at = EXCLUDED.published_at, ingested_at = now() \
-         WHERE products.updated_at <= EXCLUDED.updated_at"
-    ))
-    .bind(tenant.0)
-    .bind(store.0)
-    .bind(Resource::Product.name())
-    .bind(product.product_id)
-    .bind(&product.title)
-    .bind(&product.handle)
-    .bind(&product.vendor)
-    .bind(&product.product_type)
-    .bind(&product.status)
-    .bind(&product.tags)
-    .bind(product.created_at)
-    .bind(product.updated_at)
-    .bind(product.published_at)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-        > 0;
-    if !written {
-        return Ok(false);
-    }
-    sqlx::query(
-        "DELETE FROM product_variants WHERE tenant_id = $1 AND store_id = $2 AND product_id = $3",
-    )
-    .bind(tenant.0)
-    .bind(store.0)
-    .bind(product.product_id)
-    .execute(&mut *conn)
-    .await?;
-    if !product.variants.is_empty() {
-        let mut insert = QueryBuilder::new(
-            "INSERT INTO product_variants (tenant_id, store_id, variant_id, product_id, title, sku, price, \
-             compare_at_price, currency, position, inventory_quantity, created_at, updated_at) ",
+             WHERE products.updated_at <= EXCLUDED.updated_at RETURNING product_id",
         );
-        insert.push_values(&product.variants, |mut row, v| {
-            row.push_bind(tenant.0)
-                .push_bind(store.0)
-                .push_bind(v.variant_id)
-                .push_bind(product.product_id)
-                .push_bind(&v.title)
-                .push_bind(&v.sku)
-                .push_bind(v.price)
-                .push_bind(v.compare_at_price)
-                .push_bind(currency)
-                .push_bind(v.position)
-                .push_bind(v.inventory_quantity)
-                .push_bind(v.created_at)
-                .push_bind(v.updated_at);
-        });
-        // A variant moved between products keeps its id: the newest product wins.
-        insert.push(
-            " ON CONFLICT (tenant_id, store_id, variant_id) DO UPDATE SET product_id = EXCLUDED.product_id, \
-             title = EXCLUDED.title, sku = EXCLUDED.sku, price = EXCLUDED.price, \
-             compare_at_price = EXCLUDED.compare_at_price, position = EXCLUDED.position, \
-             inventory_quantity = EXCLUDED.inventory_quantity, updated_at = EXCLUDED.updated_at",
-        );
-        insert.build().execute(&mut *conn).await?;
+        let written = written_keys(conn, insert).await?;
+        if written.is_empty() {
+            continue;
+        }
+        sqlx::query("DELETE FROM product_variants WHERE tenant_id = $1 AND store_id = $2 AND product_id = ANY($3)")
+            .bind(tenant.0)
+            .bind(store.0)
+            .bind(&written)
+            .execute(&mut *conn)
+            .await?;
+        let variants: Vec<(i64, &VariantRecord)> = chunk
+            .iter()
+            .filter(|p| written.contains(&p.product_id))
+            .flat_map(|p| p.variants.iter().map(move |v| (p.product_id, v)))
+            .collect();
+        for variants in variants.chunks(CHUNK) {
+            let mut insert = QueryBuilder::new(
+                "INSERT INTO product_variants (tenant_id, store_id, variant_id, product_id, title, sku, price, \
+                 compare_at_price, currency, position, inventory_quantity, created_at, updated_at) ",
+            );
+            insert.push_values(variants, |mut row, (product_id, v)| {
+                row.push_bind(tenant.0)
+                    .push_bind(store.0)
+                    .push_bind(v.variant_id)
+                    .push_bind(*product_id)
+                    .push_bind(&v.title)
+                    .push_bind(&v.sku)
+                    .push_bind(v.price)
+                    .push_bind(v.compare_at_price)
+                    .push_bind(currency)
+                    .push_bind(v.position)
+                    .push_bind(v.inventory_quantity)
+                    .push_bind(v.created_at)
+                    .push_bind(v.updated_at);
+            });
+            // A variant moved between products keeps its id: the newest product wins.
+            insert.push(
+                " ON CONFLICT (tenant_id, store_id, variant_id) DO UPDATE SET product_id = EXCLUDED.product_id, \
+                 title = EXCLUDED.title, sku = EXCLUDED.sku, price = EXCLUDED.price, \
+                 compare_at_price = EXCLUDED.compare_at_price, position = EXCLUDED.position, \
+                 inventory_quantity = EXCLUDED.inventory_quantity, updated_at = EXCLUDED.updated_at",
+            );
+            insert.build().execute(&mut *conn).await?;
+        }
     }
-    Ok(true)
+    Ok(())
 }
 
-/// Inserts or updates an order and, when it was written, replaces its line items and adds
-/// its refunds. The embedded customer is added if unknown.
-pub async fn upsert_order(
+const ORDER_COLUMNS: &str = "tenant_id, store_id, order_id, name, order_number, email, customer_id, created_at, \
+     updated_at, processed_at, cancelled_at, cancel_reason, closed_at, currency, presentment_currency, \
+     total_price, subtotal_price, total_tax, total_discounts, total_line_items_price, total_shipping, \
+     current_total_price, current_subtotal_price, current_total_tax, current_total_discounts, \
+     financial_status, fulfillment_status, test, source_name, tags";
+
+/// Inserts or updates orders; for those written, replaces their line items and adds their
+/// refunds. Embedded customers are added if unknown.
+pub async fn upsert_orders(
     conn: &mut PgConnection,
     tenant: TenantId,
     store: StoreId,
-    order: &OrderRecord,
-) -> Result<bool, StorageError> {
-    if let Some(customer) = &order.customer {
-        insert_customer_if_absent(conn, tenant, store, customer).await?;
-    }
-    let customer_id = order.customer.as_ref().map(|c| c.customer_id);
-    let written = sqlx::query(&format!(
-        "INSERT INTO orders (tenant_id, store_id, order_id, name, order_number, email, customer_id, created_at, \
-             updated_at, processed_at, cancelled_at, cancel_reason, closed_at, currency, presentment_currency, \
-             total_price, subtotal_price, total_tax, total_discounts, total_line_items_price, total_shipping, \
-             current_total_price, current_subtotal_price, current_total_tax, current_total_discounts, \
-             financial_status, fulfillment_status, test, source_name, tags) \
-         SELECT $1, $2, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
-             $23, $24, $25, $26, $27, $28, $29, $30, $31 WHERE {NOT_DELETED} \
-         ON CONFLICT (tenant_id, store_id, order_id) DO UPDATE SET \
+    orders: &[OrderRecord],
+) -> Result<(), StorageError> {
+    let embedded: Vec<CustomerRecord> = orders.iter().filter_map(|o| o.customer.clone()).collect();
+    insert_customers_if_absent(conn, tenant, store, &embedded).await?;
+    let orders = newest(orders, |o| o.order_id, |o| o.updated_at);
+    for chunk in orders.chunks(CHUNK) {
+        let (mut insert, tail) =
+            guarded_insert("orders", ORDER_COLUMNS, Resource::Order, "order_id");
+        insert.push_values(chunk, |mut row, o| {
+            row.push_bind(tenant.0)
+                .push_bind(store.0)
+                .push_bind(o.order_id)
+                .push_bind(&o.name)
+                .push_bind(o.order_number)
+                .push_bind(&o.email)
+                .push_bind(o.customer.as_ref().map(|c| c.customer_id))
+                .push_bind(o.created_at)
+                .push_bind(o.updated_at)
+                .push_bind(o.processed_at)
+                .push_bind(o.cancelled_at)
+                .push_bind(&o.cancel_reason)
+                .push_bind(o.closed_at)
+                .push_bind(&o.currency)
+                .push_bind(&o.presentment_currency)
+                .push_bind(o.total_price)
+                .push_bind(o.subtotal_price)
+                .push_bind(o.total_tax)
+                .push_bind(o.total_discounts)
+                .push_bind(o.total_line_items_price)
+                .push_bind(o.total_shipping)
+                .push_bind(o.current_total_price)
+                .push_bind(o.current_subtotal_price)
+                .push_bind(o.current_total_tax)
+                .push_bind(o.current_total_discounts)
+                .push_bind(&o.financial_status)
+                .push_bind(&o.fulfillment_status)
+                .push_bind(o.test)
+                .push_bind(&o.source_name)
+                .push_bind(&o.tags);
+        });
+        insert.push(&tail);
+        insert.push(
+            " ON CONFLICT (tenant_id, store_id, order_id) DO UPDATE SET \
              name = EXCLUDED.name, order_number = EXCLUDED.order_number, email = EXCLUDED.email, \
              customer_id = EXCLUDED.customer_id, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, \
              processed_at = EXCLUDED.processed_at, cancelled_at = EXCLUDED.cancelled_at, \
@@ -252,215 +347,215 @@ pub async fn upsert_order(
              current_total_discounts = EXCLUDED.current_total_discounts, financial_status = EXCLUDED.financial_status, \
              fulfillment_status = EXCLUDED.fulfillment_status, test = EXCLUDED.test, \
              source_name = EXCLUDED.source_name, tags = EXCLUDED.tags, ingested_at = now() \
-         WHERE orders.updated_at <= EXCLUDED.updated_at"
-    ))
-    .bind(tenant.0)
-    .bind(store.0)
-    .bind(Resource::Order.name())
-    .bind(order.order_id)
-    .bind(&order.name)
-    .bind(order.order_number)
-    .bind(&order.email)
-    .bind(customer_id)
-    .bind(order.created_at)
-    .bind(order.updated_at)
-    .bind(order.processed_at)
-    .bind(order.cancelled_at)
-    .bind(&order.cancel_reason)
-    .bind(order.closed_at)
-    .bind(&order.currency)
-    .bind(&order.presentment_currency)
-    .bind(order.total_price)
-    .bind(order.subtotal_price)
-    .bind(order.total_tax)
-    .bind(order.total_discounts)
-    .bind(order.total_line_items_price)
-    .bind(order.total_shipping)
-    .bind(order.current_total_price)
-    .bind(order.current_subtotal_price)
-    .bind(order.current_total_tax)
-    .bind(order.current_total_discounts)
-    .bind(&order.financial_status)
-    .bind(&order.fulfillment_status)
-    .bind(order.test)
-    .bind(&order.source_name)
-    .bind(&order.tags)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-        > 0;
-    if !written {
-        return Ok(false);
-    }
-    sqlx::query(
-        "DELETE FROM order_line_items WHERE tenant_id = $1 AND store_id = $2 AND order_id = $3",
-    )
-    .bind(tenant.0)
-    .bind(store.0)
-    .bind(order.order_id)
-    .execute(&mut *conn)
-    .await?;
-    if !order.line_items.is_empty() {
-        let mut insert = QueryBuilder::new(
-            "INSERT INTO order_line_items (tenant_id, store_id, line_item_id, order_id, product_id, variant_id, \
-             title, variant_title, sku, vendor, quantity, current_quantity, price, total_discount, currency, \
-             gift_card, taxable) ",
+             WHERE orders.updated_at <= EXCLUDED.updated_at RETURNING order_id",
         );
-        insert.push_values(&order.line_items, |mut row, l| {
+        let written = written_keys(conn, insert).await?;
+        if written.is_empty() {
+            continue;
+        }
+        sqlx::query("DELETE FROM order_line_items WHERE tenant_id = $1 AND store_id = $2 AND order_id = ANY($3)")
+            .bind(tenant.0)
+            .bind(store.0)
+            .bind(&written)
+            .execute(&mut *conn)
+            .await?;
+        let fresh: Vec<&OrderRecord> = chunk
+            .iter()
+            .filter(|o| written.contains(&o.order_id))
+            .collect();
+        let lines: Vec<(&OrderRecord, &LineItemRecord)> = fresh
+            .iter()
+            .flat_map(|o| o.line_items.iter().map(move |l| (*o, l)))
+            .collect();
+        for lines in lines.chunks(CHUNK) {
+            let mut insert = QueryBuilder::new(
+                "INSERT INTO order_line_items (tenant_id, store_id, line_item_id, order_id, product_id, variant_id, \
+                 title, variant_title, sku, vendor, quantity, current_quantity, price, total_discount, currency, \
+                 gift_card, taxable) ",
+            );
+            insert.push_values(lines, |mut row, (o, l)| {
+                row.push_bind(tenant.0)
+                    .push_bind(store.0)
+                    .push_bind(l.line_item_id)
+                    .push_bind(o.order_id)
+                    .push_bind(l.product_id)
+                    .push_bind(l.variant_id)
+                    .push_bind(&l.title)
+                    .push_bind(&l.variant_title)
+                    .push_bind(&l.sku)
+                    .push_bind(&l.vendor)
+                    .push_bind(l.quantity)
+                    .push_bind(l.current_quantity)
+                    .push_bind(l.price)
+                    .push_bind(l.total_discount)
+                    .push_bind(&o.currency)
+                    .push_bind(l.gift_card)
+                    .push_bind(l.taxable);
+            });
+            insert.build().execute(&mut *conn).await?;
+        }
+        let refunds: Vec<(String, RefundRecord)> = fresh
+            .iter()
+            .flat_map(|o| o.refunds.iter().map(|r| (o.currency.clone(), r.clone())))
+            .collect();
+        insert_refunds(conn, tenant, store, &refunds).await?;
+    }
+    Ok(())
+}
+
+/// Adds refunds (with their currency) and their lines. Refunds never change, so known ones
+/// are left alone. Their orders must exist.
+pub async fn insert_refunds(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    store: StoreId,
+    refunds: &[(String, RefundRecord)],
+) -> Result<(), StorageError> {
+    for chunk in refunds.chunks(CHUNK) {
+        let mut insert = QueryBuilder::new(
+            "INSERT INTO refunds (tenant_id, store_id, refund_id, order_id, created_at, processed_at, amount, currency, note) ",
+        );
+        insert.push_values(chunk, |mut row, (currency, r)| {
             row.push_bind(tenant.0)
                 .push_bind(store.0)
-                .push_bind(l.line_item_id)
-                .push_bind(order.order_id)
-                .push_bind(l.product_id)
-                .push_bind(l.variant_id)
-                .push_bind(&l.title)
-                .push_bind(&l.variant_title)
-                .push_bind(&l.sku)
-                .push_bind(&l.vendor)
-                .push_bind(l.quantity)
-                .push_bind(l.current_quantity)
-                .push_bind(l.price)
-                .push_bind(l.total_discount)
-                .push_bind(&order.currency)
-                .push_bind(l.gift_card)
-                .push_bind(l.taxable);
+                .push_bind(r.refund_id)
+                .push_bind(r.order_id)
+                .push_bind(r.created_at)
+                .push_bind(r.processed_at)
+                .push_bind(r.amount)
+                .push_bind(currency)
+                .push_bind(&r.note);
         });
-        insert.build().execute(&mut *conn).await?;
+        insert.push(" ON CONFLICT DO NOTHING RETURNING refund_id");
+        let inserted = written_keys(conn, insert).await?;
+        let lines: Vec<(&String, &RefundRecord, &RefundLineRecord)> = chunk
+            .iter()
+            .filter(|(_, r)| inserted.contains(&r.refund_id))
+            .flat_map(|(c, r)| r.lines.iter().map(move |l| (c, r, l)))
+            .collect();
+        for lines in lines.chunks(CHUNK) {
+            let mut insert = QueryBuilder::new(
+                "INSERT INTO refund_line_items (tenant_id, store_id, refund_id, line_item_id, quantity, subtotal, \
+                 total_tax, currency) ",
+            );
+            insert.push_values(lines, |mut row, (currency, r, l)| {
+                row.push_bind(tenant.0)
+                    .push_bind(store.0)
+                    .push_bind(r.refund_id)
+                    .push_bind(l.line_item_id)
+                    .push_bind(l.quantity)
+                    .push_bind(l.subtotal)
+                    .push_bind(l.total_tax)
+                    .push_bind(*currency);
+            });
+            insert.push(" ON CONFLICT DO NOTHING");
+            insert.build().execute(&mut *conn).await?;
+        }
     }
-    for refund in &order.refunds {
-        insert_refund(conn, tenant, store, &order.currency, refund).await?;
-    }
-    Ok(true)
+    Ok(())
 }
 
-/// Adds a refund and its lines. Refunds never change, so a known refund is left alone.
-/// The order must exist (a refund that arrives first is retried after it).
-pub async fn insert_refund(
+/// The currencies of the given orders that are stored (refund webhooks do not repeat it).
+pub async fn order_currencies(
     conn: &mut PgConnection,
     tenant: TenantId,
     store: StoreId,
-    currency: &str,
-    refund: &RefundRecord,
-) -> Result<bool, StorageError> {
-    let inserted = sqlx::query(
-        "INSERT INTO refunds (tenant_id, store_id, refund_id, order_id, created_at, processed_at, amount, currency, note) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+    order_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>, StorageError> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT order_id, currency::text FROM orders WHERE tenant_id = $1 AND store_id = $2 AND order_id = ANY($3)",
     )
     .bind(tenant.0)
     .bind(store.0)
-    .bind(refund.refund_id)
-    .bind(refund.order_id)
-    .bind(refund.created_at)
-    .bind(refund.processed_at)
-    .bind(refund.amount)
-    .bind(currency)
-    .bind(&refund.note)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-        > 0;
-    if inserted && !refund.lines.is_empty() {
-        let mut insert = QueryBuilder::new(
-            "INSERT INTO refund_line_items (tenant_id, store_id, refund_id, line_item_id, quantity, subtotal, \
-             total_tax, currency) ",
+    .bind(order_ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+const CHECKOUT_COLUMNS: &str = "tenant_id, store_id, checkout_id, token, cart_token, email, customer_id, created_at, \
+     updated_at, completed_at, currency, total_price, subtotal_price, line_items, abandoned_checkout_url";
+
+pub async fn upsert_checkouts(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    store: StoreId,
+    checkouts: &[CheckoutRecord],
+) -> Result<(), StorageError> {
+    let checkouts = newest(checkouts, |c| c.checkout_id, |c| c.updated_at);
+    for chunk in checkouts.chunks(CHUNK) {
+        let (mut insert, tail) = guarded_insert(
+            "checkouts",
+            CHECKOUT_COLUMNS,
+            Resource::Checkout,
+            "checkout_id",
         );
-        insert.push_values(&refund.lines, |mut row, l| {
+        insert.push_values(chunk, |mut row, c| {
             row.push_bind(tenant.0)
                 .push_bind(store.0)
-                .push_bind(refund.refund_id)
-                .push_bind(l.line_item_id)
-                .push_bind(l.quantity)
-                .push_bind(l.subtotal)
-                .push_bind(l.total_tax)
-                .push_bind(currency);
+                .push_bind(c.checkout_id)
+                .push_bind(&c.token)
+                .push_bind(&c.cart_token)
+                .push_bind(&c.email)
+                .push_bind(c.customer_id)
+                .push_bind(c.created_at)
+                .push_bind(c.updated_at)
+                .push_bind(c.completed_at)
+                .push_bind(&c.currency)
+                .push_bind(c.total_price)
+                .push_bind(c.subtotal_price)
+                .push_bind(&c.line_items)
+                .push_bind(&c.abandoned_checkout_url);
         });
-        insert.push(" ON CONFLICT DO NOTHING");
-        insert.build().execute(&mut *conn).await?;
-    }
-    Ok(inserted)
-}
-
-/// The currency of an order already stored (refund webhooks do not repeat it).
-pub async fn order_currency(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    store: StoreId,
-    order_id: i64,
-) -> Result<Option<String>, StorageError> {
-    let row: Option<(String,)> = sqlx::query_as(
-        "SELECT currency::text FROM orders WHERE tenant_id = $1 AND store_id = $2 AND order_id = $3",
-    )
-    .bind(tenant.0)
-    .bind(store.0)
-    .bind(order_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row.map(|(c,)| c))
-}
-
-pub async fn upsert_checkout(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    store: StoreId,
-    checkout: &CheckoutRecord,
-) -> Result<bool, StorageError> {
-    let written = sqlx::query(&format!(
-        "INSERT INTO checkouts (tenant_id, store_id, checkout_id, token, cart_token, email, customer_id, created_at, \
-             updated_at, completed_at, currency, total_price, subtotal_price, line_items, abandoned_checkout_url) \
-         SELECT $1, $2, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 WHERE {NOT_DELETED} \
-         ON CONFLICT (tenant_id, store_id, checkout_id) DO UPDATE SET \
+        insert.push(&tail);
+        insert.push(
+            " ON CONFLICT (tenant_id, store_id, checkout_id) DO UPDATE SET \
              token = EXCLUDED.token, cart_token = EXCLUDED.cart_token, email = EXCLUDED.email, \
              customer_id = EXCLUDED.customer_id, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, \
              completed_at = EXCLUDED.completed_at, currency = EXCLUDED.currency, total_price = EXCLUDED.total_price, \
              subtotal_price = EXCLUDED.subtotal_price, line_items = EXCLUDED.line_items, \
              abandoned_checkout_url = EXCLUDED.abandoned_checkout_url, ingested_at = now() \
-         WHERE checkouts.updated_at <= EXCLUDED.updated_at"
-    ))
-    .bind(tenant.0)
-    .bind(store.0)
-    .bind(Resource::Checkout.name())
-    .bind(checkout.checkout_id)
-    .bind(&checkout.token)
-    .bind(&checkout.cart_token)
-    .bind(&checkout.email)
-    .bind(checkout.customer_id)
-    .bind(checkout.created_at)
-    .bind(checkout.updated_at)
-    .bind(checkout.completed_at)
-    .bind(&checkout.currency)
-    .bind(checkout.total_price)
-    .bind(checkout.subtotal_price)
-    .bind(&checkout.line_items)
-    .bind(&checkout.abandoned_checkout_url)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(written > 0)
+             WHERE checkouts.updated_at <= EXCLUDED.updated_at",
+        );
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
-pub async fn upsert_cart(
+pub async fn upsert_carts(
     conn: &mut PgConnection,
     tenant: TenantId,
     store: StoreId,
-    cart: &CartRecord,
-) -> Result<bool, StorageError> {
-    let written = sqlx::query(
-        "INSERT INTO carts (tenant_id, store_id, cart_token, line_items, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (tenant_id, store_id, cart_token) DO UPDATE SET line_items = EXCLUDED.line_items, \
+    carts: &[CartRecord],
+) -> Result<(), StorageError> {
+    let mut by_token: std::collections::BTreeMap<&str, &CartRecord> =
+        std::collections::BTreeMap::new();
+    for cart in carts {
+        let entry = by_token.entry(cart.cart_token.as_str()).or_insert(cart);
+        if cart.updated_at >= entry.updated_at {
+            *entry = cart;
+        }
+    }
+    let carts: Vec<&CartRecord> = by_token.into_values().collect();
+    for chunk in carts.chunks(CHUNK) {
+        let mut insert =
+            QueryBuilder::new("INSERT INTO carts (tenant_id, store_id, cart_token, line_items, created_at, updated_at) ");
+        insert.push_values(chunk, |mut row, c| {
+            row.push_bind(tenant.0)
+                .push_bind(store.0)
+                .push_bind(&c.cart_token)
+                .push_bind(&c.line_items)
+                .push_bind(c.created_at)
+                .push_bind(c.updated_at);
+        });
+        insert.push(
+            " ON CONFLICT (tenant_id, store_id, cart_token) DO UPDATE SET line_items = EXCLUDED.line_items, \
              created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, ingested_at = now() \
-         WHERE carts.updated_at <= EXCLUDED.updated_at",
-    )
-    .bind(tenant.0)
-    .bind(store.0)
-    .bind(&cart.cart_token)
-    .bind(&cart.line_items)
-    .bind(cart.created_at)
-    .bind(cart.updated_at)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(written > 0)
+             WHERE carts.updated_at <= EXCLUDED.updated_at",
+        );
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// `customers/redact`: erases the customer's personal data everywhere; order totals stay,

@@ -6,4 +6,4 @@ source scripts/services.sh
 ensure_services
 cargo build --release --bin xeno
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
-exec target/release/xeno "${@:-serve}"
+exec target/release/xeno "${@:-all}"

@@ -43,7 +43,9 @@ impl Db {
             .max_connections(max_connections)
             // Fail fast under pressure or outage: the caller answers 503, not a hung request.
             .acquire_timeout(Duration::from_secs(3))
-            .connect_lazy_with(options);
+            // Every key leads with tenant_id and store_id, which a generic plan cannot tell
+            // apart from selective columns: plan each execution with its real parameters.
+            .connect_lazy_with(options.options([("plan_cache_mode", "force_custom_plan")]));
         Self {
             pool,
             routes: Arc::default(),

@@ -115,7 +115,11 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     report(&format!("fixed {FIXED_RATE}/s"), count, elapsed, latencies);
 
-    // 3. One worker applies the backlog.
+    // 3. One worker applies the backlog. Fresh statistics first, as autovacuum would have
+    //    gathered them by now (this machine runs PostgreSQL with autovacuum off).
+    let mut owner =
+        <sqlx::PgConnection as sqlx::Connection>::connect_with(&config.database.owner).await?;
+    sqlx::query("ANALYZE").execute(&mut owner).await?;
     let db = xeno::db(&config);
     let total = bodies.len();
     let started = Instant::now();
@@ -130,7 +134,9 @@ async fn main() -> anyhow::Result<()> {
             bail!("{} events failed to apply", outcome.failed);
         }
         applied += outcome.applied;
+        // Statistics follow the growing tables, as autovacuum's analyze would.
         if applied % 5000 < worker_config.batch as usize {
+            sqlx::query("ANALYZE").execute(&mut owner).await?;
             eprintln!(
                 "  applied {applied} in {:.1} s",
                 started.elapsed().as_secs_f64()

@@ -42,6 +42,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "auth", description = "Accounts and tokens"),
         (name = "stores", description = "Connecting Shopify stores"),
         (name = "webhooks", description = "Webhook intake, the event log and replay"),
+        (name = "sync", description = "Backfill and sync progress"),
         (name = "operations", description = "Health and documentation"),
     )
 )]
@@ -76,6 +77,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::stores::callback))
         .routes(routes!(routes::stores::create, routes::stores::list))
         .routes(routes!(routes::stores::get, routes::stores::delete))
+        .routes(routes!(routes::sync::status))
+        .routes(routes!(routes::sync::runs))
         .routes(routes!(routes::webhooks::events))
         .routes(routes!(routes::webhooks::replay))
         .merge(

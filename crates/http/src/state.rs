@@ -24,6 +24,20 @@ pub struct AppState {
     pub shopify: Arc<ShopifySettings>,
     /// Outbound HTTP to Shopify.
     pub http: reqwest::Client,
+    /// How often a backfill asks whether Shopify's export has finished.
+    pub bulk_poll: std::time::Duration,
+}
+
+impl AppState {
+    pub fn backfill(&self) -> xeno_ingest::backfill::Backfill {
+        xeno_ingest::backfill::Backfill {
+            db: self.db.clone(),
+            cipher: self.cipher.clone(),
+            settings: Arc::clone(&self.shopify),
+            http: self.http.clone(),
+            poll: self.bulk_poll,
+        }
+    }
 }
 
 impl FromRef<AppState> for TokenKeys {

@@ -1,6 +1,7 @@
 //! Ingestion: applying webhook events through the one upsert path, and sealing store secrets.
 
 pub mod apply;
+pub mod backfill;
 pub mod connect;
 pub mod secrets;
 pub mod worker;

@@ -25,6 +25,14 @@ pub fn start(
         .map_err(|err| invalid(format!("Invalid bulk query: {err}")))?;
     let op = match &document.operations {
         DocumentOperations::Single(op) => &op.node,
+        DocumentOperations::Multiple(ops) if ops.len() == 1 => match ops.values().next() {
+            Some(op) => &op.node,
+            None => {
+                return Err(invalid(
+                    "Bulk queries must contain exactly one operation".to_owned(),
+                ))
+            }
+        },
         DocumentOperations::Multiple(_) => {
             return Err(invalid(
                 "Bulk queries must contain exactly one operation".to_owned(),

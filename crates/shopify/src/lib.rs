@@ -2,6 +2,7 @@
 //! from Shopify's payloads to Xeno's records.
 
 pub mod admin;
+pub mod bulk;
 pub mod oauth;
 pub mod payload;
 pub mod signature;

@@ -10,6 +10,7 @@ pub mod events;
 pub mod records;
 pub mod setup;
 pub mod stores;
+pub mod sync;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -62,6 +62,8 @@ pub struct Config {
     /// The first retry delay of a failed webhook event (doubling after).
     pub worker_backoff: Duration,
     pub worker_max_attempts: i32,
+    /// How often a backfill polls Shopify's bulk export.
+    pub bulk_poll: Duration,
 }
 
 // Secrets stay out of debug output (and so out of logs).
@@ -226,6 +228,7 @@ impl Config {
         let token_ttl = Duration::from_secs(seconds(&lookup, "XENO_TOKEN_TTL", 12 * 3600)?);
         let worker_backoff =
             Duration::from_millis(seconds(&lookup, "XENO_WORKER_BACKOFF_MS", 5000)?);
+        let bulk_poll = Duration::from_millis(seconds(&lookup, "XENO_BULK_POLL_MS", 2000)?);
         let worker_max_attempts = i32::try_from(seconds(&lookup, "XENO_WORKER_MAX_ATTEMPTS", 8)?)
             .ok()
             .filter(|n| *n >= 1)
@@ -257,6 +260,7 @@ impl Config {
             shutdown_timeout,
             worker_backoff,
             worker_max_attempts,
+            bulk_poll,
         })
     }
 }

@@ -2,4 +2,5 @@ pub mod accounts;
 pub mod docs;
 pub mod health;
 pub mod stores;
+pub mod sync;
 pub mod webhooks;

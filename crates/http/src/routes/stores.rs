@@ -325,6 +325,14 @@ async fn save_store(
             .await?;
     }
     tracing::info!(%tenant, %store, shop, kind, "store connected");
+    // The initial backfill runs in the background; its progress is at /api/sync/status.
+    let backfill = state.backfill();
+    let (shop, currency) = (shop.to_owned(), info.currency_code.clone());
+    tokio::spawn(async move {
+        if let Err(err) = backfill.run(tenant, store, &shop, &currency).await {
+            tracing::warn!(%tenant, %store, error = %err, "initial backfill failed");
+        }
+    });
     Ok(store)
 }
 

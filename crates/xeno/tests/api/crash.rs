@@ -56,7 +56,8 @@ fn signed(id: i64) -> (Vec<u8>, String) {
 #[tokio::test]
 async fn sigkill_while_webhooks_stream_in_loses_and_duplicates_nothing() {
     let sim = sim(1.0).await;
-    create_shop(&sim, SHOP, json!({})).await;
+    // An empty shop: the initial backfill brings no customers of its own.
+    create_shop(&sim, SHOP, json!({ "customers": 0, "orders": 0 })).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -49,8 +49,11 @@ impl TestApp {
     pub async fn spawn_with(extra: &[(&str, &str)]) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let mut vars: Vec<(&str, &str)> =
-            vec![("XENO_PUBLIC_URL", &base), ("XENO_WORKER_BACKOFF_MS", "50")];
+        let mut vars: Vec<(&str, &str)> = vec![
+            ("XENO_PUBLIC_URL", &base),
+            ("XENO_WORKER_BACKOFF_MS", "50"),
+            ("XENO_BULK_POLL_MS", "20"),
+        ];
         vars.extend_from_slice(extra);
         let database = fresh_database_name();
         let config = test_config(&database, &vars);

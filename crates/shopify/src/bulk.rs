@@ -1,0 +1,379 @@
+//! Bulk exports: start a bulk query, follow it, stream its JSONL, put children back under
+//! their parents, and map the result to Xeno's records.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+use xeno_domain::records::*;
+
+use crate::admin::AdminClient;
+use crate::ShopifyError;
+
+pub const CUSTOMERS: &str = include_str!("../queries/bulk_customers.graphql");
+pub const PRODUCTS: &str = include_str!("../queries/bulk_products.graphql");
+pub const ORDERS: &str = include_str!("../queries/bulk_orders.graphql");
+pub const ABANDONED_CHECKOUTS: &str = include_str!("../queries/bulk_abandoned_checkouts.graphql");
+const RUN: &str = include_str!("../queries/bulk_run.graphql");
+const STATUS: &str = include_str!("../queries/bulk_status.graphql");
+
+/// A finished export: where to download it (`None` when it is empty).
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub url: Option<String>,
+    pub object_count: u64,
+}
+
+impl AdminClient {
+    /// Starts a bulk export and waits for it to finish, reporting the object count as it grows.
+    pub async fn bulk_export(
+        &self,
+        query: &str,
+        poll: Duration,
+        mut progress: impl FnMut(u64),
+    ) -> Result<Finished, ShopifyError> {
+        let started: Value = self.query(RUN, json!({ "query": query })).await?;
+        let payload = &started["bulkOperationRunQuery"];
+        if let Some(errors) = payload["userErrors"].as_array().filter(|e| !e.is_empty()) {
+            let message = errors
+                .iter()
+                .filter_map(|e| e["message"].as_str())
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Err(ShopifyError::Refused(format!(
+                "bulk export refused: {message}"
+            )));
+        }
+        let id = payload["bulkOperation"]["id"]
+            .as_str()
+            .ok_or_else(|| ShopifyError::Decode("bulkOperationRunQuery returned no id".to_owned()))?
+            .to_owned();
+        loop {
+            tokio::time::sleep(poll).await;
+            let status: Value = self.query(STATUS, json!({ "id": id })).await?;
+            let node = &status["node"];
+            let count = node["objectCount"]
+                .as_str()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0);
+            progress(count);
+            match node["status"].as_str() {
+                Some("COMPLETED") => {
+                    return Ok(Finished {
+                        url: node["url"].as_str().map(str::to_owned),
+                        object_count: count,
+                    })
+                }
+                Some("FAILED" | "CANCELED" | "EXPIRED") => {
+                    return Err(ShopifyError::Refused(format!(
+                        "bulk export {} ({})",
+                        node["status"].as_str().unwrap_or_default().to_lowercase(),
+                        node["errorCode"].as_str().unwrap_or("no error code")
+                    )))
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Streams a JSONL export and hands over each root object with its children, in order,
+/// `batch` at a time. Never holds the whole file.
+pub async fn stream_export(
+    http: &reqwest::Client,
+    url: &str,
+    batch: usize,
+    mut sink: impl AsyncSink,
+) -> Result<(), ShopifyError> {
+    let mut response = http.get(url).send().await?.error_for_status()?;
+    let mut pending = Vec::<u8>::new();
+    let mut current: Option<(Value, Vec<Value>)> = None;
+    let mut ready = Vec::with_capacity(batch);
+    while let Some(chunk) = response.chunk().await? {
+        pending.extend_from_slice(&chunk);
+        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            take_line(&line, &mut current, &mut ready)?;
+            if ready.len() >= batch {
+                sink.accept(std::mem::take(&mut ready)).await?;
+            }
+        }
+    }
+    take_line(&pending, &mut current, &mut ready)?;
+    ready.extend(current.take());
+    if !ready.is_empty() {
+        sink.accept(ready).await?;
+    }
+    Ok(())
+}
+
+fn take_line(
+    line: &[u8],
+    current: &mut Option<(Value, Vec<Value>)>,
+    ready: &mut Vec<(Value, Vec<Value>)>,
+) -> Result<(), ShopifyError> {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let value: Value = serde_json::from_slice(line)
+        .map_err(|err| ShopifyError::Decode(format!("bulk line: {err}")))?;
+    if value.get("__parentId").is_some() {
+        // Children follow their parent: a child of anything else is a broken file.
+        match current {
+            Some((parent, children)) if parent["id"] == value["__parentId"] => children.push(value),
+            _ => {
+                return Err(ShopifyError::Decode(
+                    "a bulk line's parent is not the line before it".to_owned(),
+                ))
+            }
+        }
+    } else {
+        ready.extend(current.replace((value, Vec::new())));
+    }
+    Ok(())
+}
+
+/// Receives reassembled objects in batches.
+pub trait AsyncSink {
+    fn accept(
+        &mut self,
+        batch: Vec<(Value, Vec<Value>)>,
+    ) -> impl std::future::Future<Output = Result<(), ShopifyError>> + Send;
+}
+
+fn legacy(value: &Value) -> Option<i64> {
+    value["legacyResourceId"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .or_else(|| value["id"].as_str().and_then(gid_number))
+}
+
+/// The number at the end of a gid: `gid://shopify/LineItem/123` → 123.
+pub fn gid_number(gid: &str) -> Option<i64> {
+    gid.rsplit('/').next()?.split('?').next()?.parse().ok()
+}
+
+fn time(value: &Value) -> Option<DateTime<Utc>> {
+    value
+        .as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn money(value: &Value) -> Option<Decimal> {
+    value["shopMoney"]["amount"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+}
+
+fn text(value: &Value) -> Option<String> {
+    value.as_str().map(str::to_owned)
+}
+
+fn tags(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.as_str().map(str::to_owned))
+        .collect()
+}
+
+fn decode(what: &str) -> ShopifyError {
+    ShopifyError::Decode(format!("bulk {what} is missing a required field"))
+}
+
+pub fn customer(c: &Value) -> Result<CustomerRecord, ShopifyError> {
+    let created_at = time(&c["createdAt"]).ok_or_else(|| decode("customer"))?;
+    Ok(CustomerRecord {
+        customer_id: legacy(c).ok_or_else(|| decode("customer"))?,
+        email: text(&c["email"]),
+        phone: text(&c["phone"]),
+        first_name: text(&c["firstName"]),
+        last_name: text(&c["lastName"]),
+        state: text(&c["state"]).map(|s| s.to_lowercase()),
+        verified_email: c["verifiedEmail"].as_bool(),
+        tags: tags(&c["tags"]),
+        currency: None,
+        email_marketing_state: text(&c["emailMarketingConsent"]["marketingState"])
+            .map(|s| s.to_lowercase()),
+        default_address: None,
+        created_at,
+        updated_at: time(&c["updatedAt"]).unwrap_or(created_at),
+    })
+}
+
+pub fn product(p: &Value, variants: &[Value]) -> Result<ProductRecord, ShopifyError> {
+    let created_at = time(&p["createdAt"]).ok_or_else(|| decode("product"))?;
+    Ok(ProductRecord {
+        product_id: legacy(p).ok_or_else(|| decode("product"))?,
+        title: text(&p["title"]).unwrap_or_default(),
+        handle: text(&p["handle"]),
+        vendor: text(&p["vendor"]),
+        product_type: text(&p["productType"]),
+        status: text(&p["status"]).map(|s| s.to_lowercase()),
+        tags: tags(&p["tags"]),
+        created_at,
+        updated_at: time(&p["updatedAt"]).unwrap_or(created_at),
+        published_at: time(&p["publishedAt"]),
+        variants: variants
+            .iter()
+            .map(|v| {
+                Ok(VariantRecord {
+                    variant_id: legacy(v).ok_or_else(|| decode("variant"))?,
+                    title: text(&v["title"]),
+                    sku: text(&v["sku"]),
+                    price: v["price"]
+                        .as_str()
+                        .and_then(|s| s.parse().ok())
+                        .ok_or_else(|| decode("variant"))?,
+                    compare_at_price: v["compareAtPrice"].as_str().and_then(|s| s.parse().ok()),
+                    position: v["position"].as_i64().and_then(|p| i32::try_from(p).ok()),
+                    inventory_quantity: v["inventoryQuantity"]
+                        .as_i64()
+                        .and_then(|q| i32::try_from(q).ok()),
+                    created_at: time(&v["createdAt"]),
+                    updated_at: time(&v["updatedAt"]),
+                })
+            })
+            .collect::<Result<_, ShopifyError>>()?,
+    })
+}
+
+pub fn order(o: &Value, lines: &[Value]) -> Result<OrderRecord, ShopifyError> {
+    let order_id = legacy(o).ok_or_else(|| decode("order"))?;
+    let created_at = time(&o["createdAt"]).ok_or_else(|| decode("order"))?;
+    let total_price = money(&o["totalPriceSet"]).ok_or_else(|| decode("order"))?;
+    let line_items: Vec<LineItemRecord> = lines
+        .iter()
+        .map(|l| {
+            Ok(LineItemRecord {
+                line_item_id: l["id"]
+                    .as_str()
+                    .and_then(gid_number)
+                    .ok_or_else(|| decode("line item"))?,
+                product_id: l["product"]["id"].as_str().and_then(gid_number),
+                variant_id: l["variant"]["id"].as_str().and_then(gid_number),
+                title: text(&l["title"]).unwrap_or_default(),
+                variant_title: text(&l["variantTitle"]),
+                sku: text(&l["sku"]),
+                vendor: text(&l["vendor"]),
+                quantity: l["quantity"]
+                    .as_i64()
+                    .and_then(|q| i32::try_from(q).ok())
+                    .unwrap_or(0),
+                current_quantity: l["currentQuantity"]
+                    .as_i64()
+                    .and_then(|q| i32::try_from(q).ok()),
+                price: money(&l["originalUnitPriceSet"]).unwrap_or_default(),
+                total_discount: money(&l["totalDiscountSet"]).unwrap_or_default(),
+                gift_card: false,
+                taxable: l["taxable"].as_bool().unwrap_or(true),
+            })
+        })
+        .collect::<Result<_, ShopifyError>>()?;
+    let refunds = o["refunds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            Ok(RefundRecord {
+                refund_id: legacy(r).ok_or_else(|| decode("refund"))?,
+                order_id,
+                created_at: time(&r["createdAt"]).unwrap_or(created_at),
+                processed_at: time(&r["createdAt"]),
+                amount: money(&r["totalRefundedSet"]).unwrap_or_default(),
+                note: text(&r["note"]),
+                lines: r["refundLineItems"]["nodes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|l| {
+                        Some(RefundLineRecord {
+                            line_item_id: l["lineItem"]["id"].as_str().and_then(gid_number)?,
+                            quantity: l["quantity"].as_i64().and_then(|q| i32::try_from(q).ok())?,
+                            subtotal: money(&l["subtotalSet"]).unwrap_or_default(),
+                            total_tax: money(&l["totalTaxSet"]).unwrap_or_default(),
+                        })
+                    })
+                    .collect(),
+            })
+        })
+        .collect::<Result<_, ShopifyError>>()?;
+    let customer = o["customer"]
+        .is_object()
+        .then(|| customer(&o["customer"]))
+        .transpose()?;
+    let line_total = line_items
+        .iter()
+        .map(|l| l.price * Decimal::from(l.quantity))
+        .sum();
+    Ok(OrderRecord {
+        order_id,
+        name: text(&o["name"]),
+        order_number: text(&o["name"]).and_then(|n| n.trim_start_matches('#').parse().ok()),
+        email: text(&o["email"]),
+        customer,
+        created_at,
+        updated_at: time(&o["updatedAt"]).unwrap_or(created_at),
+        processed_at: time(&o["processedAt"]).unwrap_or(created_at),
+        cancelled_at: time(&o["cancelledAt"]),
+        cancel_reason: text(&o["cancelReason"]).map(|s| s.to_lowercase()),
+        closed_at: time(&o["closedAt"]),
+        currency: text(&o["currencyCode"]).ok_or_else(|| decode("order"))?,
+        presentment_currency: text(&o["presentmentCurrencyCode"]),
+        total_price,
+        subtotal_price: money(&o["subtotalPriceSet"]).unwrap_or(total_price),
+        total_tax: money(&o["totalTaxSet"]).unwrap_or_default(),
+        total_discounts: money(&o["totalDiscountsSet"]).unwrap_or_default(),
+        total_line_items_price: line_total,
+        total_shipping: money(&o["totalShippingPriceSet"]).unwrap_or_default(),
+        current_total_price: money(&o["currentTotalPriceSet"]).unwrap_or(total_price),
+        current_subtotal_price: money(&o["currentSubtotalPriceSet"]),
+        current_total_tax: money(&o["currentTotalTaxSet"]),
+        current_total_discounts: money(&o["currentTotalDiscountsSet"]),
+        financial_status: text(&o["displayFinancialStatus"]).map(|s| s.to_lowercase()),
+        fulfillment_status: match o["displayFulfillmentStatus"].as_str() {
+            Some("FULFILLED") => Some("fulfilled".to_owned()),
+            Some("PARTIALLY_FULFILLED") => Some("partial".to_owned()),
+            _ => None,
+        },
+        test: o["test"].as_bool().unwrap_or(false),
+        source_name: text(&o["sourceName"]),
+        tags: tags(&o["tags"]),
+        line_items,
+        refunds,
+    })
+}
+
+pub fn abandoned_checkout(c: &Value, lines: &[Value]) -> Result<CheckoutRecord, ShopifyError> {
+    let created_at = time(&c["createdAt"]).ok_or_else(|| decode("checkout"))?;
+    Ok(CheckoutRecord {
+        checkout_id: c["id"].as_str().and_then(gid_number).ok_or_else(|| decode("checkout"))?,
+        token: None,
+        cart_token: None,
+        email: text(&c["customer"]["email"]),
+        customer_id: c["customer"]["id"].as_str().and_then(gid_number),
+        created_at,
+        updated_at: time(&c["updatedAt"]).unwrap_or(created_at),
+        completed_at: time(&c["completedAt"]),
+        currency: text(&c["totalPriceSet"]["shopMoney"]["currencyCode"]).ok_or_else(|| decode("checkout"))?,
+        total_price: money(&c["totalPriceSet"]).ok_or_else(|| decode("checkout"))?,
+        subtotal_price: money(&c["subtotalPriceSet"]),
+        line_items: Value::Array(
+            lines
+                .iter()
+                .map(|l| {
+                    json!({
+                        "title": l["title"], "variant_title": l["variantTitle"], "sku": l["sku"],
+                        "quantity": l["quantity"], "price": l["originalUnitPriceSet"]["shopMoney"]["amount"],
+                        "product_id": l["product"]["id"].as_str().and_then(gid_number),
+                        "variant_id": l["variant"]["id"].as_str().and_then(gid_number),
+                    })
+                })
+                .collect(),
+        ),
+        abandoned_checkout_url: text(&c["abandonedCheckoutUrl"]),
+    })
+}

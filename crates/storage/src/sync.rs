@@ -1,0 +1,107 @@
+//! Sync runs: progress while they run, history after.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+use xeno_domain::ids::{StoreId, TenantId};
+
+use crate::{Db, StorageError};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SyncRun {
+    pub run_id: Uuid,
+    pub store_id: Uuid,
+    pub kind: String,
+    pub status: String,
+    pub phase: String,
+    pub records: i64,
+    pub started_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+}
+
+impl Db {
+    pub async fn start_sync_run(
+        &self,
+        tenant: TenantId,
+        store: StoreId,
+        kind: &str,
+    ) -> Result<Uuid, StorageError> {
+        let run_id = Uuid::now_v7();
+        let mut tx = self.tenant_tx(tenant).await?;
+        sqlx::query(
+            "INSERT INTO sync_runs (tenant_id, store_id, run_id, kind, status, phase) VALUES ($1, $2, $3, $4, 'running', 'starting')",
+        )
+        .bind(tenant.0)
+        .bind(store.0)
+        .bind(run_id)
+        .bind(kind)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(run_id)
+    }
+
+    /// Records progress: the phase and the records written so far.
+    pub async fn sync_progress(
+        &self,
+        tenant: TenantId,
+        run: Uuid,
+        phase: &str,
+        records: i64,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        sqlx::query("UPDATE sync_runs SET phase = $3, records = $4, updated_at = now() WHERE tenant_id = $1 AND run_id = $2")
+            .bind(tenant.0)
+            .bind(run)
+            .bind(phase)
+            .bind(records)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn finish_sync_run(
+        &self,
+        tenant: TenantId,
+        run: Uuid,
+        error: Option<&str>,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        sqlx::query(
+            "UPDATE sync_runs SET status = CASE WHEN $3::text IS NULL THEN 'completed' ELSE 'failed' END, \
+                 phase = CASE WHEN $3::text IS NULL THEN 'done' ELSE phase END, error = $3, \
+                 finished_at = now(), updated_at = now() \
+             WHERE tenant_id = $1 AND run_id = $2",
+        )
+        .bind(tenant.0)
+        .bind(run)
+        .bind(error)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A store's runs, newest first.
+    pub async fn sync_runs(
+        &self,
+        tenant: TenantId,
+        store: StoreId,
+        limit: i64,
+    ) -> Result<Vec<SyncRun>, StorageError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let runs = sqlx::query_as(
+            "SELECT run_id, store_id, kind, status, phase, records, started_at, updated_at, finished_at, error \
+             FROM sync_runs WHERE tenant_id = $1 AND store_id = $2 ORDER BY started_at DESC LIMIT $3",
+        )
+        .bind(tenant.0)
+        .bind(store.0)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(runs)
+    }
+}

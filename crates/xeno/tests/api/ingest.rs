@@ -124,7 +124,8 @@ pub async fn connect(shop_spec: Value, extra: &[(&str, &str)], time_scale: f64) 
 
 /// Waits for the store's latest sync run to finish, and returns it.
 pub async fn wait_for_sync(app: &TestApp, token: &str, store_id: &str) -> Value {
-    for _ in 0..600 {
+    // Generous: a large backfill in an unoptimised test build takes a while.
+    for _ in 0..6000 {
         let response = app
             .get_authed(&format!("/api/sync/status?store_id={store_id}"), token)
             .await;
@@ -1348,4 +1349,165 @@ async fn expiring_tokens_refresh_through_many_expiries_with_two_workers_racing()
         .await
         .unwrap();
     assert_eq!(store["status"], "active");
+}
+
+#[tokio::test]
+async fn backfill_of_a_twenty_thousand_order_shop_equals_the_truth() {
+    let c = connect(
+        json!({ "customers": 3000, "products": 100, "orders": 20000, "currency": "JPY", "timezone": "Asia/Tokyo" }),
+        &[],
+        1.0,
+    )
+    .await;
+    let run = wait_for_sync(&c.app, &c.token, &c.store_id).await;
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(run["phase"], "done");
+    let truth: Value = reqwest::get(format!("{}/_sim/shops/{}/truth", c.sim.base_url(), c.shop))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut conn = c.app.connect_as("xeno_owner").await;
+
+    // Orders: every one, with its money, status and dates.
+    let mut expected: Vec<(i64, String, String, String, i64, bool)> = truth["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["id"].as_i64().unwrap(),
+                dec(&o["total_price"]),
+                dec(&o["current_total_price"]),
+                o["financial_status"].as_str().unwrap().to_owned(),
+                ts(&o["processed_at"]),
+                o["test"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    expected.sort();
+    let rows: Vec<(i64, String, String, Option<String>, chrono::DateTime<chrono::Utc>, bool)> = sqlx::query_as(
+        "SELECT order_id, total_price::text, current_total_price::text, financial_status, processed_at, test \
+         FROM orders ORDER BY order_id",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let actual: Vec<(i64, String, String, String, i64, bool)> = rows
+        .into_iter()
+        .map(|(id, total, current, status, at, test)| {
+            (
+                id,
+                dec(&json!(total)),
+                dec(&json!(current)),
+                status.unwrap_or_default(),
+                at.timestamp(),
+                test,
+            )
+        })
+        .collect();
+    assert_eq!(actual.len(), 20000);
+    assert_eq!(actual, expected);
+
+    // Line items and refunds, exactly.
+    let mut expected_lines: Vec<(i64, i64, i32, i32)> = Vec::new();
+    let mut expected_refund_lines: Vec<(i64, i64, i32)> = Vec::new();
+    for o in truth["orders"].as_array().unwrap() {
+        for l in o["line_items"].as_array().unwrap() {
+            expected_lines.push((
+                o["id"].as_i64().unwrap(),
+                l["id"].as_i64().unwrap(),
+                l["quantity"].as_i64().unwrap() as i32,
+                l["current_quantity"].as_i64().unwrap() as i32,
+            ));
+        }
+        for r in o["refunds"].as_array().unwrap() {
+            for l in r["refund_line_items"].as_array().unwrap() {
+                expected_refund_lines.push((
+                    r["id"].as_i64().unwrap(),
+                    l["line_item_id"].as_i64().unwrap(),
+                    l["quantity"].as_i64().unwrap() as i32,
+                ));
+            }
+        }
+    }
+    expected_lines.sort_unstable();
+    expected_refund_lines.sort_unstable();
+    let lines: Vec<(i64, i64, i32, Option<i32>)> = sqlx::query_as(
+        "SELECT order_id, line_item_id, quantity, current_quantity FROM order_line_items ORDER BY 1, 2",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let lines: Vec<(i64, i64, i32, i32)> = lines
+        .into_iter()
+        .map(|(o, l, q, c)| (o, l, q, c.unwrap_or(-1)))
+        .collect();
+    assert_eq!(lines, expected_lines);
+    let refund_lines: Vec<(i64, i64, i32)> = sqlx::query_as(
+        "SELECT refund_id, line_item_id, quantity FROM refund_line_items ORDER BY 1, 2",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(refund_lines, expected_refund_lines);
+
+    // Customers, products with variants, abandoned checkouts.
+    let mut expected_customers: Vec<(i64, Option<String>)> = truth["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_i64().unwrap(),
+                c["email"].as_str().map(str::to_owned),
+            )
+        })
+        .collect();
+    expected_customers.sort();
+    let customers: Vec<(i64, Option<String>)> =
+        sqlx::query_as("SELECT customer_id, email FROM customers ORDER BY 1")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(customers, expected_customers);
+    let variants: i64 = sqlx::query_scalar("SELECT count(*) FROM product_variants")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let expected_variants: usize = truth["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["variants"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(variants as usize, expected_variants);
+    let mut expected_abandoned: Vec<(i64, String)> = truth["checkouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["completed_at"].is_null())
+        .map(|c| (c["id"].as_i64().unwrap(), dec(&c["total_price"])))
+        .collect();
+    expected_abandoned.sort();
+    let abandoned: Vec<(i64, String)> =
+        sqlx::query_as("SELECT checkout_id, total_price::text FROM checkouts ORDER BY 1")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    let abandoned: Vec<(i64, String)> = abandoned
+        .into_iter()
+        .map(|(id, t)| (id, dec(&json!(t))))
+        .collect();
+    assert_eq!(abandoned, expected_abandoned);
+    let records = run["records"].as_i64().unwrap();
+    assert_eq!(
+        records as usize,
+        20000
+            + expected_customers.len()
+            + truth["products"].as_array().unwrap().len()
+            + expected_abandoned.len(),
+        "progress counts every record written"
+    );
 }

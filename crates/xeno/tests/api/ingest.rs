@@ -1387,7 +1387,15 @@ async fn backfill_of_a_twenty_thousand_order_shop_equals_the_truth() {
         })
         .collect();
     expected.sort();
-    let rows: Vec<(i64, String, String, Option<String>, chrono::DateTime<chrono::Utc>, bool)> = sqlx::query_as(
+    type OrderRow = (
+        i64,
+        String,
+        String,
+        Option<String>,
+        chrono::DateTime<chrono::Utc>,
+        bool,
+    );
+    let rows: Vec<OrderRow> = sqlx::query_as(
         "SELECT order_id, total_price::text, current_total_price::text, financial_status, processed_at, test \
          FROM orders ORDER BY order_id",
     )

@@ -22,8 +22,20 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
-pub use crate::routes::webhooks::{MAX_WEBHOOK_BYTES, UNROUTED_WEBHOOKS};
+pub use crate::routes::webhooks::MAX_WEBHOOK_BYTES;
 pub use crate::state::AppState;
+
+/// Request latency by status: the service's headline metric.
+static HTTP_REQUESTS: std::sync::LazyLock<prometheus::HistogramVec> =
+    std::sync::LazyLock::new(|| {
+        prometheus::register_histogram_vec!(
+            "xeno_http_request_duration_seconds",
+            "HTTP requests by status, with their latency",
+            &["status"],
+            vec![0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]
+        )
+        .expect("xeno_http_request_duration_seconds registers")
+    });
 
 /// Requests larger than this are refused with 413 before a handler sees them.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -73,6 +85,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::accounts::me))
         .routes(routes!(routes::health::healthz))
         .routes(routes!(routes::health::readyz))
+        .routes(routes!(routes::health::metrics))
         .routes(routes!(routes::stores::install))
         .routes(routes!(routes::stores::callback))
         .routes(routes!(routes::stores::create, routes::stores::list))
@@ -126,6 +139,9 @@ pub fn router(state: AppState) -> Router {
                 })
                 .on_response(
                     |response: &Response<_>, latency: Duration, _: &tracing::Span| {
+                        HTTP_REQUESTS
+                            .with_label_values(&[response.status().as_str()])
+                            .observe(latency.as_secs_f64());
                         tracing::info!(
                             status = response.status().as_u16(),
                             latency_ms = latency.as_millis() as u64,

@@ -3,5 +3,6 @@
 pub mod apply;
 pub mod backfill;
 pub mod connect;
+pub mod metrics;
 pub mod secrets;
 pub mod worker;

@@ -17,6 +17,7 @@ use xeno_storage::events::{
 use xeno_storage::{Db, StorageError};
 
 use crate::apply::{apply_events, ApplyError};
+use crate::metrics::EVENTS_SETTLED;
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -138,6 +139,9 @@ async fn settle(
         .collect();
     finish_events(&mut *conn, tenant, &done).await?;
     outcome.applied += done.len();
+    EVENTS_SETTLED
+        .with_label_values(&["applied"])
+        .inc_by(done.len() as u64);
     for (event_id, err) in failed {
         let attempts = events
             .iter()
@@ -148,6 +152,8 @@ async fn settle(
         });
         tracing::warn!(%tenant, %event_id, attempts = attempts + 1, dead = retry_at.is_none(), error = %err, "event failed");
         fail_event(&mut *conn, tenant, event_id, &err.to_string(), retry_at).await?;
+        let settled = if retry_at.is_some() { "retry" } else { "dead" };
+        EVENTS_SETTLED.with_label_values(&[settled]).inc();
         outcome.failed += 1;
     }
     Ok(())

@@ -18,6 +18,9 @@ pub const ABANDONED_CHECKOUTS: &str = include_str!("../queries/bulk_abandoned_ch
 const RUN: &str = include_str!("../queries/bulk_run.graphql");
 const STATUS: &str = include_str!("../queries/bulk_status.graphql");
 
+/// The longest a bulk file download may take.
+const DOWNLOAD_DEADLINE: Duration = Duration::from_secs(6 * 3600);
+
 /// A finished export: where to download it (`None` when it is empty).
 #[derive(Debug, Clone)]
 pub struct Finished {
@@ -86,7 +89,13 @@ pub async fn stream_export(
     batch: usize,
     mut sink: impl AsyncSink,
 ) -> Result<(), ShopifyError> {
-    let mut response = http.get(url).send().await?.error_for_status()?;
+    // Exports can be gigabytes: the client's usual request deadline does not apply.
+    let mut response = http
+        .get(url)
+        .timeout(DOWNLOAD_DEADLINE)
+        .send()
+        .await?
+        .error_for_status()?;
     let mut pending = Vec::<u8>::new();
     let mut current: Option<(Value, Vec<Value>)> = None;
     let mut ready = Vec::with_capacity(batch);

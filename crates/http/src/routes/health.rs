@@ -81,3 +81,23 @@ async fn check_redis(state: &AppState) -> String {
         Err(_) => "error: timed out".to_owned(),
     }
 }
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+pub async fn metrics() -> Result<([(axum::http::HeaderName, &'static str); 1], String), ApiError> {
+    use prometheus::Encoder;
+    let encoder = prometheus::TextEncoder::new();
+    let mut out = Vec::new();
+    encoder
+        .encode(&prometheus::gather(), &mut out)
+        .map_err(|err| ApiError::Internal(err.into()))?;
+    let text = String::from_utf8(out).map_err(|err| ApiError::Internal(err.into()))?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        text,
+    ))
+}

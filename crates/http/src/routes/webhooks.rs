@@ -1,7 +1,5 @@
 //! Webhook intake (the hot path: verify, store, answer) and the event log with replay.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
@@ -13,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use xeno_ingest::metrics::WEBHOOKS_RECEIVED;
 use xeno_shopify::signature::verify_webhook;
 use xeno_storage::events::{EventFilter, EventRow, NewEvent};
 
@@ -22,9 +21,6 @@ use crate::state::AppState;
 
 /// Shopify's largest payloads (orders with hundreds of lines) stay well under this.
 pub const MAX_WEBHOOK_BYTES: usize = 5 * 1024 * 1024;
-
-/// Deliveries for shops Xeno does not (or no longer) serve, answered 200 so Shopify stops.
-pub static UNROUTED_WEBHOOKS: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Accepted {
@@ -94,6 +90,7 @@ pub async fn receive(
         secrets.push(secret);
     }
     if !verify_webhook(&secrets, &body, signature) {
+        WEBHOOKS_RECEIVED.with_label_values(&["rejected"]).inc();
         return Err(ApiError::Unauthenticated(
             "the webhook's HMAC does not verify",
         ));
@@ -103,7 +100,8 @@ pub async fn receive(
     let webhook_id = header(&headers, "webhook-id")
         .ok_or_else(|| ApiError::BadRequest("X-Shopify-Webhook-Id is missing".to_owned()))?;
     let Some(route) = route.filter(|r| r.accepting) else {
-        UNROUTED_WEBHOOKS.fetch_add(1, Ordering::Relaxed);
+        // Shops Xeno does not (or no longer) serve: 200 so Shopify stops, and counted.
+        WEBHOOKS_RECEIVED.with_label_values(&["unrouted"]).inc();
         tracing::info!(
             shop,
             topic,
@@ -126,6 +124,8 @@ pub async fn receive(
             .map(|t| t.with_timezone(&Utc)),
     };
     let stored = state.acceptor.accept(route, event).await?;
+    let outcome = if stored { "stored" } else { "duplicate" };
+    WEBHOOKS_RECEIVED.with_label_values(&[outcome]).inc();
     Ok(Json(Accepted { stored }))
 }
 

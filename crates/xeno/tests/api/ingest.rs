@@ -518,9 +518,16 @@ async fn intake_answers_every_bad_delivery_as_documented() {
             *v = "stranger.myshopify.com".to_owned();
         }
     }
-    let before = xeno_http::UNROUTED_WEBHOOKS.load(std::sync::atomic::Ordering::Relaxed);
+    let before = metric(app, "xeno_webhooks_received_total{outcome=\"unrouted\"}").await;
     assert_eq!(send(unknown, body.clone()).await.status(), 200);
-    assert!(xeno_http::UNROUTED_WEBHOOKS.load(std::sync::atomic::Ordering::Relaxed) > before);
+    assert_eq!(
+        metric(app, "xeno_webhooks_received_total{outcome=\"unrouted\"}").await,
+        before + 1.0,
+        "counted in /metrics"
+    );
+    assert!(metric(app, "xeno_webhooks_received_total{outcome=\"stored\"}").await >= 2.0);
+    assert!(metric(app, "xeno_webhooks_received_total{outcome=\"duplicate\"}").await >= 2.0);
+    assert!(metric(app, "xeno_webhooks_received_total{outcome=\"rejected\"}").await >= 1.0);
     assert_eq!(event_count(app).await, 2);
 
     // Malformed JSON with a valid HMAC is kept and fails, never dropped.
@@ -545,6 +552,25 @@ async fn intake_answers_every_bad_delivery_as_documented() {
     let huge = vec![b' '; xeno_http::MAX_WEBHOOK_BYTES + 1];
     let headers = as_refs(&base(&signature(&huge, SECRET)));
     expect_problem(send(headers, huge).await, 413, "payload_too_large").await;
+}
+
+/// A sample's value from `/metrics` (0 when absent).
+async fn metric(app: &TestApp, sample: &str) -> f64 {
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| {
+            line.strip_prefix(sample)
+                .map(|rest| rest.trim().parse::<f64>().unwrap())
+        })
+        .unwrap_or(0.0)
 }
 
 async fn wait_for_status(app: &TestApp, token: &str, webhook_id: &str, status: &str) -> Value {
@@ -898,6 +924,7 @@ async fn two_thousand_activities_with_duplicates_and_reordering_match_the_shop_e
 #[tokio::test]
 async fn privacy_webhooks_erase_what_they_must_and_uninstall_stops_ingestion() {
     let c = connect(json!({}), &[], 1.0).await;
+    wait_for_sync(&c.app, &c.token, &c.store_id).await;
     let http = reqwest::Client::new();
     http.post(format!(
         "{}/_sim/shops/{}/activity",

@@ -478,6 +478,38 @@ impl CustomerNode {
     }
 }
 
+/// The shop's customer with this id, if any.
+fn customer_node(ctx: &Context<'_>, id: Option<i64>) -> Result<Option<CustomerNode>> {
+    let shop = &data(ctx)?.shop;
+    Ok(id
+        .and_then(|id| shop.customers.get(&id))
+        .cloned()
+        .map(CustomerNode))
+}
+
+/// The shop's product with this id, if it still exists.
+fn product_node(ctx: &Context<'_>, id: Option<i64>) -> Result<Option<ProductNode>> {
+    let shop = &data(ctx)?.shop;
+    Ok(id
+        .and_then(|id| shop.products.get(&id))
+        .cloned()
+        .map(ProductNode))
+}
+
+/// A variant of a product, if both still exist.
+fn variant_node(
+    ctx: &Context<'_>,
+    product: Option<i64>,
+    variant: Option<i64>,
+) -> Result<Option<VariantNode>> {
+    let shop = &data(ctx)?.shop;
+    Ok(product
+        .and_then(|id| shop.products.get(&id))
+        .and_then(|p| p.variants.iter().find(|v| Some(v.id) == variant))
+        .cloned()
+        .map(VariantNode))
+}
+
 fn split_tags(tags: &str) -> Vec<String> {
     tags.split(',')
         .map(str::trim)
@@ -779,15 +811,7 @@ impl OrderNode {
         money_bag(self.0.current_total_discounts, &self.0.currency)
     }
     async fn customer(&self, ctx: &Context<'_>) -> Result<Option<CustomerNode>> {
-        let Some(reference) = &self.0.customer else {
-            return Ok(None);
-        };
-        Ok(data(ctx)?
-            .shop
-            .customers
-            .get(&reference.id)
-            .cloned()
-            .map(CustomerNode))
+        customer_node(ctx, self.0.customer.as_ref().map(|c| c.id))
     }
     async fn line_items(
         &self,
@@ -901,27 +925,10 @@ impl LineItemNode {
             .collect()
     }
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<ProductNode>> {
-        let shop = &data(ctx)?.shop;
-        Ok(self
-            .line
-            .product_id
-            .and_then(|id| shop.products.get(&id))
-            .cloned()
-            .map(ProductNode))
+        product_node(ctx, self.line.product_id)
     }
     async fn variant(&self, ctx: &Context<'_>) -> Result<Option<VariantNode>> {
-        let shop = &data(ctx)?.shop;
-        Ok(self
-            .line
-            .product_id
-            .and_then(|id| shop.products.get(&id))
-            .and_then(|p| {
-                p.variants
-                    .iter()
-                    .find(|v| Some(v.id) == self.line.variant_id)
-            })
-            .cloned()
-            .map(VariantNode))
+        variant_node(ctx, self.line.product_id, self.line.variant_id)
     }
 }
 
@@ -1053,15 +1060,7 @@ impl CheckoutNode {
         money_bag(self.0.total_discounts, &self.0.currency)
     }
     async fn customer(&self, ctx: &Context<'_>) -> Result<Option<CustomerNode>> {
-        let Some(reference) = &self.0.customer else {
-            return Ok(None);
-        };
-        Ok(data(ctx)?
-            .shop
-            .customers
-            .get(&reference.id)
-            .cloned()
-            .map(CustomerNode))
+        customer_node(ctx, self.0.customer.as_ref().map(|c| c.id))
     }
     async fn line_items(
         &self,
@@ -1129,27 +1128,10 @@ impl CheckoutLineItemNode {
         money_bag(self.line.price, &self.currency)
     }
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<ProductNode>> {
-        let shop = &data(ctx)?.shop;
-        Ok(self
-            .line
-            .product_id
-            .and_then(|id| shop.products.get(&id))
-            .cloned()
-            .map(ProductNode))
+        product_node(ctx, self.line.product_id)
     }
     async fn variant(&self, ctx: &Context<'_>) -> Result<Option<VariantNode>> {
-        let shop = &data(ctx)?.shop;
-        Ok(self
-            .line
-            .product_id
-            .and_then(|id| shop.products.get(&id))
-            .and_then(|p| {
-                p.variants
-                    .iter()
-                    .find(|v| Some(v.id) == self.line.variant_id)
-            })
-            .cloned()
-            .map(VariantNode))
+        variant_node(ctx, self.line.product_id, self.line.variant_id)
     }
 }
 

@@ -70,49 +70,90 @@ fn storage(err: xeno_storage::StorageError) -> ShopifyError {
     ShopifyError::Refused(format!("storing the backfill failed: {err}"))
 }
 
+/// Attempts per batch when PostgreSQL reports a deadlock with concurrent webhook applies.
+const TRANSIENT_ATTEMPTS: u32 = 5;
+
 impl AsyncSink for Writer<'_> {
     async fn accept(&mut self, batch: Vec<(Value, Vec<Value>)>) -> Result<(), ShopifyError> {
-        let count = batch.len();
-        let mut tx = self.job.db.tenant_tx(self.tenant).await.map_err(storage)?;
+        let mut attempt = 0;
+        loop {
+            match self.write(&batch).await {
+                Err(Failure::Storage(err))
+                    if err.is_transient() && attempt + 1 < TRANSIENT_ATTEMPTS =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+                }
+                Err(Failure::Storage(err)) => return Err(storage(err)),
+                Err(Failure::Mapping(err)) => return Err(err),
+                Ok(()) => break,
+            }
+        }
+        *self.written += batch.len() as i64;
+        self.job
+            .db
+            .sync_progress(self.tenant, self.run, self.resource.phase(), *self.written)
+            .await
+            .map_err(storage)?;
+        Ok(())
+    }
+}
+
+enum Failure {
+    Storage(xeno_storage::StorageError),
+    Mapping(ShopifyError),
+}
+
+impl From<xeno_storage::StorageError> for Failure {
+    fn from(err: xeno_storage::StorageError) -> Self {
+        Self::Storage(err)
+    }
+}
+
+impl From<ShopifyError> for Failure {
+    fn from(err: ShopifyError) -> Self {
+        Self::Mapping(err)
+    }
+}
+
+impl Writer<'_> {
+    /// Writes one batch in one transaction.
+    async fn write(&self, batch: &[(Value, Vec<Value>)]) -> Result<(), Failure> {
         let (tenant, store) = (self.tenant, self.store);
-        let result = match self.resource {
+        let mut tx = self.job.db.tenant_tx(tenant).await?;
+        match self.resource {
             Resource::Customers => {
                 let records = batch
                     .iter()
                     .map(|(c, _)| bulk::customer(c))
                     .collect::<Result<Vec<_>, _>>()?;
-                records::upsert_customers(&mut tx, tenant, store, &records).await
+                records::upsert_customers(&mut tx, tenant, store, &records).await?;
             }
             Resource::Products => {
                 let records = batch
                     .iter()
                     .map(|(p, v)| bulk::product(p, v))
                     .collect::<Result<Vec<_>, _>>()?;
-                records::upsert_products(&mut tx, tenant, store, &self.currency, &records).await
+                records::upsert_products(&mut tx, tenant, store, &self.currency, &records).await?;
             }
             Resource::Orders => {
                 let records = batch
                     .iter()
                     .map(|(o, l)| bulk::order(o, l))
                     .collect::<Result<Vec<_>, _>>()?;
-                records::upsert_orders(&mut tx, tenant, store, &records).await
+                records::upsert_orders(&mut tx, tenant, store, &records).await?;
             }
             Resource::AbandonedCheckouts => {
                 let records = batch
                     .iter()
                     .map(|(c, l)| bulk::abandoned_checkout(c, l))
                     .collect::<Result<Vec<_>, _>>()?;
-                records::upsert_checkouts(&mut tx, tenant, store, &records).await
+                records::upsert_checkouts(&mut tx, tenant, store, &records).await?;
             }
-        };
-        result.map_err(storage)?;
-        tx.commit().await.map_err(|err| storage(err.into()))?;
-        *self.written += count as i64;
-        self.job
-            .db
-            .sync_progress(self.tenant, self.run, self.resource.phase(), *self.written)
+        }
+        tx.commit()
             .await
-            .map_err(storage)?;
+            .map_err(xeno_storage::StorageError::from)?;
         Ok(())
     }
 }

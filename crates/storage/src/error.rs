@@ -27,6 +27,14 @@ impl From<sqlx::Error> for StorageError {
     }
 }
 
+impl StorageError {
+    /// A deadlock or serialization failure: the same transaction, run again, can succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Database(sqlx::Error::Database(db))
+            if matches!(db.code().as_deref(), Some("40P01" | "40001")))
+    }
+}
+
 /// True when `err` is a unique-constraint violation on `constraint`.
 pub(crate) fn is_unique_violation(err: &sqlx::Error, constraint: &str) -> bool {
     matches!(err, sqlx::Error::Database(db)

@@ -71,7 +71,10 @@ pub async fn apply_events(
         let Some(payload) = &event.payload else {
             failed.push((
                 event.event_id,
-                ApplyError::Payload("the body is not valid JSON".to_owned()),
+                ApplyError::Payload(
+                    "the body is not valid JSON (or holds \\u0000, which PostgreSQL cannot store)"
+                        .to_owned(),
+                ),
             ));
             continue;
         };

@@ -125,7 +125,8 @@ async fn insert_all(db: &Db, batch: &[Pending]) -> Result<HashSet<(Uuid, String)
                     .push_bind(&p.event.api_version)
                     .push_bind(p.event.triggered_at)
                     .push_bind(&p.event.body)
-                    .push_bind(&p.event.payload);
+                    .push_bind(&p.event.payload)
+                    .push_unseparated("::jsonb");
             },
         );
         insert.push(" ON CONFLICT (tenant_id, store_id, webhook_id) DO NOTHING RETURNING store_id, webhook_id");

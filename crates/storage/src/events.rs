@@ -19,8 +19,9 @@ pub struct NewEvent {
     pub topic: String,
     pub api_version: Option<String>,
     pub triggered_at: Option<DateTime<Utc>>,
-    /// The parsed body.
-    pub payload: Option<serde_json::Value>,
+    /// The body as JSON text, already checked to be JSON PostgreSQL accepts; PostgreSQL
+    /// parses it into the `payload` column (parsing it here too would be wasted work).
+    pub payload: Option<String>,
     /// The raw bytes, kept only when they did not parse (the worker then fails the event).
     pub body: Option<Vec<u8>>,
 }

@@ -111,7 +111,7 @@ pub async fn receive(
     };
     // A body that is not JSON keeps its raw bytes (the worker then fails it, visibly):
     // nothing accepted is dropped, and nothing is stored twice.
-    let payload: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
+    let payload = json_text(&body);
     let event = NewEvent {
         body: payload.is_none().then(|| body.to_vec()),
         payload,
@@ -127,6 +127,14 @@ pub async fn receive(
     let outcome = if stored { "stored" } else { "duplicate" };
     WEBHOOKS_RECEIVED.with_label_values(&[outcome]).inc();
     Ok(Json(Accepted { stored }))
+}
+
+/// The body as text when it is JSON that PostgreSQL's `jsonb` accepts (checked without
+/// building it: PostgreSQL builds it). `jsonb` refuses the NUL character, which JSON allows.
+fn json_text(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).ok()?;
+    let text = std::str::from_utf8(body).ok()?;
+    (!text.contains("\\u0000")).then(|| text.to_owned())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

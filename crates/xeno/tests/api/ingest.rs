@@ -548,6 +548,19 @@ async fn intake_answers_every_bad_delivery_as_documented() {
         "{dead}"
     );
 
+    // JSON that PostgreSQL cannot store (a NUL character) is kept raw and failed, and does
+    // not take the deliveries committed beside it down with it.
+    let nul =
+        br#"{"id": 9, "first_name": "a\u0000b", "created_at": "2026-11-20T10:00:00Z"}"#.to_vec();
+    let mut headers = as_refs(&base(&signature(&nul, SECRET)));
+    for (k, v) in &mut headers {
+        if *k == "x-shopify-webhook-id" {
+            *v = "wh-nul".to_owned();
+        }
+    }
+    assert_eq!(send(headers, nul).await.status(), 200);
+    wait_for_status(app, &c.token, "wh-nul", "dead").await;
+
     // Oversize bodies are 413 before anything else.
     let huge = vec![b' '; xeno_http::MAX_WEBHOOK_BYTES + 1];
     let headers = as_refs(&base(&signature(&huge, SECRET)));

@@ -1,6 +1,7 @@
 //! The `xeno` service: configuration, start-up and shutdown around the library crates.
 
 pub mod config;
+pub mod demo;
 
 use std::future::Future;
 

@@ -26,6 +26,9 @@ enum Command {
     Worker,
     /// Create the database roles and database when missing and apply migrations, then exit.
     Migrate,
+    /// Everything, with a simulated Shopify shop connected, backfilled and kept busy: the
+    /// whole product without a Shopify account.
+    Demo,
 }
 
 fn main() -> ExitCode {
@@ -64,6 +67,32 @@ fn main() -> ExitCode {
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
+        Command::Demo => {
+            let listener = TcpListener::bind(config.bind).await.map_err(|err| {
+                anyhow::anyhow!("cannot listen on {} (XENO_BIND): {err}", config.bind)
+            })?;
+            let (stop, stopping) = tokio::sync::watch::channel(false);
+            let demo =
+                xeno::demo::start(config, listener, xeno::demo::DemoSize::default(), stopping)
+                    .await?;
+            println!();
+            println!(
+                "  Xeno is running with a simulated Shopify store: {}",
+                demo.url
+            );
+            println!(
+                "  sign in as {} / {}",
+                xeno::demo::DEMO_EMAIL,
+                xeno::demo::DEMO_PASSWORD
+            );
+            println!("  API documentation: {}/api/docs", demo.url);
+            println!("  the store is backfilling now; progress: GET /api/sync/status?store_id=…");
+            println!();
+            xeno::shutdown_signal().await;
+            let _ = stop.send(true);
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            tracing::info!("demo stopped");
+        }
         Command::Migrate => {
             xeno::migrate(&config).await?;
             tracing::info!("database is up to date");

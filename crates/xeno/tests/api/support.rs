@@ -94,6 +94,19 @@ impl TestApp {
         }
     }
 
+    /// A client for a service started elsewhere (by `xeno demo`).
+    pub fn attach(config: Config, database: String, base: String) -> Self {
+        let (stop, _) = oneshot::channel();
+        Self {
+            base,
+            client: Client::new(),
+            config,
+            database,
+            _stop: stop,
+            _stop_worker: None,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -1,0 +1,68 @@
+//! `xeno demo`: a newcomer's one command connects a simulated shop for real.
+
+use serde_json::Value;
+use tokio::net::TcpListener;
+
+use crate::ingest::wait_for_sync;
+use crate::support::{fresh_database_name, test_config, TestApp};
+
+#[tokio::test]
+async fn demo_connects_and_backfills_a_simulated_shop_through_oauth() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let database = fresh_database_name();
+    let config = test_config(
+        &database,
+        &[
+            ("XENO_PUBLIC_URL", &url),
+            ("XENO_BULK_POLL_MS", "20"),
+            ("XENO_WORKER_BACKOFF_MS", "50"),
+        ],
+    );
+    let (_stop, stopping) = tokio::sync::watch::channel(false);
+    let size = xeno::demo::DemoSize {
+        customers: 50,
+        products: 10,
+        orders: 200,
+    };
+    let demo = xeno::demo::start(config.clone(), listener, size, stopping)
+        .await
+        .unwrap();
+    assert_eq!(demo.url, url);
+
+    // The printed login works, and the demo shop is connected and backfilled.
+    let app = TestApp::attach(config, database, url);
+    let login = app
+        .post_json(
+            "/api/auth/login",
+            &serde_json::json!({ "email": xeno::demo::DEMO_EMAIL, "password": xeno::demo::DEMO_PASSWORD }),
+        )
+        .await;
+    assert_eq!(login.status(), 200);
+    let stores: Value = app
+        .get_authed("/api/stores", &demo.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let store = &stores["data"][0];
+    assert_eq!(store["shop_domain"], xeno::demo::DEMO_SHOP);
+    assert_eq!(store["status"], "active");
+    assert_eq!(store["connection_kind"], "oauth");
+    let run = wait_for_sync(&app, &demo.token, store["id"].as_str().unwrap()).await;
+    assert_eq!(run["status"], "completed", "{run}");
+    let detail: Value = app
+        .get_authed(
+            &format!("/api/stores/{}", store["id"].as_str().unwrap()),
+            &demo.token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        detail["counts"]["orders"].as_i64().unwrap() >= 200,
+        "{detail}"
+    );
+    assert_eq!(detail["counts"]["customers"].as_i64().unwrap(), 50);
+}

@@ -77,7 +77,7 @@ impl Db {
         let directory: Option<(uuid::Uuid,)> =
             sqlx::query_as("SELECT tenant_id FROM user_emails WHERE email = $1")
                 .bind(email)
-                .fetch_optional(self.global())
+                .fetch_optional(self.pool())
                 .await?;
         let Some((tenant_id,)) = directory else {
             return Ok(None);

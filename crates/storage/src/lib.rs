@@ -69,11 +69,8 @@ impl Db {
         Ok(())
     }
 
-    /// The pool, for reads of global directories that no tenant owns.
-    fn global(&self) -> &PgPool {
-        &self.pool
-    }
-
+    /// The pool itself: for global directories no tenant owns, and for the worker's and
+    /// acceptor's transactions, which set their tenants as they go.
     fn pool(&self) -> &PgPool {
         &self.pool
     }

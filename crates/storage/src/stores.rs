@@ -373,7 +373,7 @@ impl Db {
         let directory: Option<(Uuid, Uuid)> =
             sqlx::query_as("SELECT tenant_id, store_id FROM shop_domains WHERE shop_domain = $1")
                 .bind(shop_domain)
-                .fetch_optional(self.global())
+                .fetch_optional(self.pool())
                 .await?;
         let Some((tenant_id, store_id)) = directory else {
             return Ok(None);

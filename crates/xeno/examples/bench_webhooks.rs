@@ -160,30 +160,8 @@ async fn register_and_connect(http: &reqwest::Client, base: &str) -> anyhow::Res
         .await?
         .json()
         .await?;
-    let token = registered["token"].as_str().context("no token")?.to_owned();
-    let install: Value = http
-        .get(format!("{base}/api/shopify/install?shop={SHOP}"))
-        .bearer_auth(&token)
-        .header("accept", "application/json")
-        .send()
-        .await?
-        .json()
-        .await?;
-    let authorize = install["authorize_url"]
-        .as_str()
-        .context("no authorize url")?;
-    let approved = http.get(authorize).send().await?;
-    let callback = approved
-        .headers()
-        .get("location")
-        .context("no redirect")?
-        .to_str()?
-        .to_owned();
-    let connected = http.get(callback).send().await?;
-    if !connected.status().is_redirection() {
-        bail!("connect failed: {}", connected.text().await?);
-    }
-    Ok(())
+    let token = registered["token"].as_str().context("no token")?;
+    xeno::demo::connect_shop(http, base, token, SHOP).await
 }
 
 /// Sends every body once over `CONNECTIONS` connections, paced at `rate` per second if given.

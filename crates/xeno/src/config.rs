@@ -224,15 +224,19 @@ impl Config {
                 ))
             }
         };
-        let shutdown_timeout = Duration::from_secs(seconds(&lookup, "XENO_SHUTDOWN_TIMEOUT", 30)?);
-        let token_ttl = Duration::from_secs(seconds(&lookup, "XENO_TOKEN_TTL", 12 * 3600)?);
+        let shutdown_timeout =
+            Duration::from_secs(whole_number(&lookup, "XENO_SHUTDOWN_TIMEOUT", 30)?);
+        let token_ttl = Duration::from_secs(whole_number(&lookup, "XENO_TOKEN_TTL", 12 * 3600)?);
         let worker_backoff =
-            Duration::from_millis(seconds(&lookup, "XENO_WORKER_BACKOFF_MS", 5000)?);
-        let bulk_poll = Duration::from_millis(seconds(&lookup, "XENO_BULK_POLL_MS", 2000)?);
-        let worker_max_attempts = i32::try_from(seconds(&lookup, "XENO_WORKER_MAX_ATTEMPTS", 8)?)
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| invalid("XENO_WORKER_MAX_ATTEMPTS", "must be a whole number from 1"))?;
+            Duration::from_millis(whole_number(&lookup, "XENO_WORKER_BACKOFF_MS", 5000)?);
+        let bulk_poll = Duration::from_millis(whole_number(&lookup, "XENO_BULK_POLL_MS", 2000)?);
+        let worker_max_attempts =
+            i32::try_from(whole_number(&lookup, "XENO_WORKER_MAX_ATTEMPTS", 8)?)
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| {
+                    invalid("XENO_WORKER_MAX_ATTEMPTS", "must be a whole number from 1")
+                })?;
 
         Ok(Self {
             environment,
@@ -304,8 +308,8 @@ fn secret(
     }
 }
 
-/// A whole number from the environment (seconds, milliseconds or a count, as named).
-fn seconds(
+/// A whole number from the environment (seconds, milliseconds or a count, as its name says).
+fn whole_number(
     lookup: &impl Fn(&str) -> Option<String>,
     name: &str,
     default: u64,

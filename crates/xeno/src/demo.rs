@@ -106,7 +106,7 @@ pub async fn start(
         );
     }
     let token = sign_in(&http, &url).await?;
-    connect(&http, &url, &token).await?;
+    connect_shop(&http, &url, &token, DEMO_SHOP).await?;
 
     // Live activity: a few orders, updates, refunds and checkouts every few seconds.
     let activity_url = format!("{}/_sim/shops/{DEMO_SHOP}/activity", sim.base_url());
@@ -161,10 +161,16 @@ async fn sign_in(http: &reqwest::Client, url: &str) -> anyhow::Result<String> {
         .context("the demo account has no token")
 }
 
-/// Connects the demo shop through the real OAuth flow, as a browser would.
-async fn connect(http: &reqwest::Client, url: &str, token: &str) -> anyhow::Result<()> {
+/// Connects `shop` to the signed-in account through the real OAuth flow, as a browser
+/// would (Xeno → Shopify's authorize page → Xeno's callback). `http` must not follow redirects.
+pub async fn connect_shop(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    shop: &str,
+) -> anyhow::Result<()> {
     let install: Value = http
-        .get(format!("{url}/api/shopify/install?shop={DEMO_SHOP}"))
+        .get(format!("{url}/api/shopify/install?shop={shop}"))
         .bearer_auth(token)
         .header("accept", "application/json")
         .send()
@@ -183,10 +189,7 @@ async fn connect(http: &reqwest::Client, url: &str, token: &str) -> anyhow::Resu
         .to_owned();
     let connected = http.get(callback).send().await?;
     if !connected.status().is_redirection() {
-        bail!(
-            "connecting the demo shop failed: {}",
-            connected.text().await?
-        );
+        bail!("connecting {shop} failed: {}", connected.text().await?);
     }
     Ok(())
 }

@@ -95,29 +95,9 @@ async fn sigkill_while_webhooks_stream_in_loses_and_duplicates_nothing() {
         .json()
         .await
         .unwrap();
-    let install: Value = http
-        .get(format!("{base}/api/shopify/install?shop={SHOP}"))
-        .bearer_auth(registered["token"].as_str().unwrap())
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
+    xeno::demo::connect_shop(&http, &base, registered["token"].as_str().unwrap(), SHOP)
         .await
         .unwrap();
-    let approved = http
-        .get(install["authorize_url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let callback = approved.headers()["location"].to_str().unwrap().to_owned();
-    assert!(http
-        .get(callback)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .is_redirection());
 
     // Stream deliveries; like Shopify, retry each until it gets a 2xx.
     let sender = {

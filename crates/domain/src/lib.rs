@@ -2,5 +2,6 @@
 
 pub mod account;
 pub mod ids;
+pub mod money;
 pub mod records;
 pub mod validation;

@@ -1,7 +1,8 @@
 //! Extractors that turn bad input into the API's own problem documents.
 
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
+use axum::http::request::Parts;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
@@ -61,6 +62,34 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     de.end()
         .map_err(|err| ApiError::BadRequest(format!("the body is not valid JSON: {err}")))?;
     Ok(parsed)
+}
+
+/// Query parameters. A missing or malformed one is 400 naming the parameter.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|err| {
+                let path = err.path().to_string();
+                let message = strip_position(&err.into_inner().to_string());
+                if path == "." {
+                    ApiError::BadRequest(format!("query: {message}"))
+                } else {
+                    ApiError::BadRequest(format!("query parameter `{path}`: {message}"))
+                }
+            })
+    }
 }
 
 /// serde's messages end in " at line 1 column 42", which means nothing to a field error.

@@ -1,6 +1,7 @@
 //! Xeno's HTTP API: routes, authentication, errors and the OpenAPI document.
 
 pub mod auth;
+mod cache;
 pub mod error;
 pub mod extract;
 mod routes;
@@ -21,6 +22,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use crate::cache::AnswerCache;
 use crate::error::ApiError;
 pub use crate::routes::webhooks::MAX_WEBHOOK_BYTES;
 pub use crate::state::AppState;
@@ -90,6 +92,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::stores::callback))
         .routes(routes!(routes::stores::create, routes::stores::list))
         .routes(routes!(routes::stores::get, routes::stores::delete))
+        .routes(routes!(routes::metrics::dashboard))
+        .routes(routes!(routes::metrics::products))
+        .routes(routes!(routes::metrics::checkouts))
         .routes(routes!(routes::sync::status))
         .routes(routes!(routes::sync::runs))
         .routes(routes!(routes::webhooks::events))

@@ -16,6 +16,8 @@ pub struct AppState {
     pub acceptor: Acceptor,
     /// Optional: without it, rate limits and the cache live in-process.
     pub redis: Option<redis::Client>,
+    /// Computed insights, keyed by the tenant's data version.
+    pub cache: crate::cache::AnswerCache,
     pub tokens: TokenKeys,
     /// Signs OAuth install `state` values.
     pub install_states: StateKeys,

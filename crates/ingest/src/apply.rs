@@ -148,11 +148,11 @@ pub async fn apply_events(
         }
         if !batch.refunds.is_empty() {
             let order_ids: Vec<i64> = batch.refunds.iter().map(|(_, r)| r.order_id).collect();
-            let currencies = records::order_currencies(conn, tenant, store, &order_ids).await?;
+            let orders = records::order_facts(conn, tenant, store, &order_ids).await?;
             let mut ready = Vec::new();
             for (event_id, refund) in batch.refunds {
-                match currencies.get(&refund.order_id) {
-                    Some(currency) => ready.push((currency.clone(), refund)),
+                match orders.get(&refund.order_id) {
+                    Some(order) => ready.push((order.clone(), refund)),
                     None => failed.push((event_id, ApplyError::MissingOrder(refund.order_id))),
                 }
             }

@@ -7,6 +7,7 @@ pub mod acceptor;
 pub mod accounts;
 mod error;
 pub mod events;
+pub mod insights;
 pub mod records;
 pub mod setup;
 pub mod stores;

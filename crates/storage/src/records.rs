@@ -284,7 +284,7 @@ const ORDER_COLUMNS: &str = "tenant_id, store_id, order_id, name, order_number, 
      updated_at, processed_at, cancelled_at, cancel_reason, closed_at, currency, presentment_currency, \
      total_price, subtotal_price, total_tax, total_discounts, total_line_items_price, total_shipping, \
      current_total_price, current_subtotal_price, current_total_tax, current_total_discounts, \
-     financial_status, fulfillment_status, test, source_name, tags";
+     financial_status, fulfillment_status, test, source_name, tags, units";
 
 /// Inserts or updates orders; for those written, replaces their line items and adds their
 /// refunds. Embedded customers are added if unknown.
@@ -330,7 +330,8 @@ pub async fn upsert_orders(
                 .push_bind(&o.fulfillment_status)
                 .push_bind(o.test)
                 .push_bind(&o.source_name)
-                .push_bind(&o.tags);
+                .push_bind(&o.tags)
+                .push_bind(o.line_items.iter().map(|l| l.quantity).sum::<i32>());
         });
         insert.push(&tail);
         insert.push(
@@ -346,7 +347,7 @@ pub async fn upsert_orders(
              current_subtotal_price = EXCLUDED.current_subtotal_price, current_total_tax = EXCLUDED.current_total_tax, \
              current_total_discounts = EXCLUDED.current_total_discounts, financial_status = EXCLUDED.financial_status, \
              fulfillment_status = EXCLUDED.fulfillment_status, test = EXCLUDED.test, \
-             source_name = EXCLUDED.source_name, tags = EXCLUDED.tags, ingested_at = now() \
+             source_name = EXCLUDED.source_name, tags = EXCLUDED.tags, units = EXCLUDED.units, ingested_at = now() \
              WHERE orders.updated_at <= EXCLUDED.updated_at RETURNING order_id",
         );
         let written = written_keys(conn, insert).await?;
@@ -394,28 +395,43 @@ pub async fn upsert_orders(
             });
             insert.build().execute(&mut *conn).await?;
         }
-        let refunds: Vec<(String, RefundRecord)> = fresh
+        let refunds: Vec<(OrderFacts, RefundRecord)> = fresh
             .iter()
-            .flat_map(|o| o.refunds.iter().map(|r| (o.currency.clone(), r.clone())))
+            .flat_map(|o| {
+                let facts = OrderFacts {
+                    currency: o.currency.clone(),
+                    test: o.test,
+                };
+                o.refunds.iter().map(move |r| (facts.clone(), r.clone()))
+            })
             .collect();
         insert_refunds(conn, tenant, store, &refunds).await?;
     }
     Ok(())
 }
 
-/// Adds refunds (with their currency) and their lines. Refunds never change, so known ones
-/// are left alone. Their orders must exist.
+/// What a refund takes from its order: its currency, and whether the order is a test
+/// (refunds of test orders are not returns in the reports).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderFacts {
+    pub currency: String,
+    pub test: bool,
+}
+
+/// Adds refunds and their lines. Refunds never change, so known ones are left alone.
+/// Their orders must exist.
 pub async fn insert_refunds(
     conn: &mut PgConnection,
     tenant: TenantId,
     store: StoreId,
-    refunds: &[(String, RefundRecord)],
+    refunds: &[(OrderFacts, RefundRecord)],
 ) -> Result<(), StorageError> {
     for chunk in refunds.chunks(CHUNK) {
         let mut insert = QueryBuilder::new(
-            "INSERT INTO refunds (tenant_id, store_id, refund_id, order_id, created_at, processed_at, amount, currency, note) ",
+            "INSERT INTO refunds (tenant_id, store_id, refund_id, order_id, created_at, processed_at, amount, \
+             currency, note, line_subtotal, line_tax, test_order) ",
         );
-        insert.push_values(chunk, |mut row, (currency, r)| {
+        insert.push_values(chunk, |mut row, (order, r)| {
             row.push_bind(tenant.0)
                 .push_bind(store.0)
                 .push_bind(r.refund_id)
@@ -423,15 +439,28 @@ pub async fn insert_refunds(
                 .push_bind(r.created_at)
                 .push_bind(r.processed_at)
                 .push_bind(r.amount)
-                .push_bind(currency)
-                .push_bind(&r.note);
+                .push_bind(&order.currency)
+                .push_bind(&r.note)
+                .push_bind(
+                    r.lines
+                        .iter()
+                        .map(|l| l.subtotal)
+                        .sum::<rust_decimal::Decimal>(),
+                )
+                .push_bind(
+                    r.lines
+                        .iter()
+                        .map(|l| l.total_tax)
+                        .sum::<rust_decimal::Decimal>(),
+                )
+                .push_bind(order.test);
         });
         insert.push(" ON CONFLICT DO NOTHING RETURNING refund_id");
         let inserted = written_keys(conn, insert).await?;
         let lines: Vec<(&String, &RefundRecord, &RefundLineRecord)> = chunk
             .iter()
             .filter(|(_, r)| inserted.contains(&r.refund_id))
-            .flat_map(|(c, r)| r.lines.iter().map(move |l| (c, r, l)))
+            .flat_map(|(o, r)| r.lines.iter().map(move |l| (&o.currency, r, l)))
             .collect();
         for lines in lines.chunks(CHUNK) {
             let mut insert = QueryBuilder::new(
@@ -455,22 +484,26 @@ pub async fn insert_refunds(
     Ok(())
 }
 
-/// The currencies of the given orders that are stored (refund webhooks do not repeat it).
-pub async fn order_currencies(
+/// What refunds need from the given orders, for those that are stored (refund webhooks do
+/// not repeat it).
+pub async fn order_facts(
     conn: &mut PgConnection,
     tenant: TenantId,
     store: StoreId,
     order_ids: &[i64],
-) -> Result<std::collections::HashMap<i64, String>, StorageError> {
-    let rows: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT order_id, currency::text FROM orders WHERE tenant_id = $1 AND store_id = $2 AND order_id = ANY($3)",
+) -> Result<std::collections::HashMap<i64, OrderFacts>, StorageError> {
+    let rows: Vec<(i64, String, bool)> = sqlx::query_as(
+        "SELECT order_id, currency::text, test FROM orders WHERE tenant_id = $1 AND store_id = $2 AND order_id = ANY($3)",
     )
     .bind(tenant.0)
     .bind(store.0)
     .bind(order_ids)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows.into_iter().collect())
+    Ok(rows
+        .into_iter()
+        .map(|(id, currency, test)| (id, OrderFacts { currency, test }))
+        .collect())
 }
 
 const CHECKOUT_COLUMNS: &str = "tenant_id, store_id, checkout_id, token, cart_token, email, customer_id, created_at, \

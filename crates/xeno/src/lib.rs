@@ -50,6 +50,7 @@ pub fn app_state(config: &Config) -> anyhow::Result<AppState> {
     Ok(AppState {
         acceptor: Acceptor::start(db.clone(), ACCEPT_WRITERS, ACCEPT_BATCH),
         db,
+        cache: xeno_http::AnswerCache::new(redis.clone()),
         redis,
         tokens: TokenKeys::new(config.jwt_secret.as_bytes(), config.token_ttl),
         install_states: StateKeys::new(config.jwt_secret.as_bytes()),

@@ -14,7 +14,7 @@ use sqlx::Row;
 use crate::support::{expect_problem, TestApp};
 
 const KEY: &str = "xeno-test-key";
-const SECRET: &str = "xeno-test-secret";
+pub const SECRET: &str = "xeno-test-secret";
 
 pub struct Connected {
     pub app: TestApp,
@@ -24,7 +24,7 @@ pub struct Connected {
     pub shop: String,
 }
 
-fn no_redirects() -> reqwest::Client {
+pub fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -431,13 +431,17 @@ async fn tampered_callbacks_are_refused_and_store_nothing() {
     assert_eq!(store_rows(&app).await, 1);
 }
 
-fn signature(body: &[u8], secret: &str) -> String {
+pub fn signature(body: &[u8], secret: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body);
     BASE64.encode(mac.finalize().into_bytes())
 }
 
-async fn post_webhook(app: &TestApp, headers: &[(&str, &str)], body: Vec<u8>) -> reqwest::Response {
+pub async fn post_webhook(
+    app: &TestApp,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> reqwest::Response {
     let mut request = app.client.post(app.url("/api/webhooks/shopify")).body(body);
     for (k, v) in headers {
         request = request.header(*k, *v);
@@ -625,7 +629,7 @@ pub async fn drain(app: &TestApp) {
     panic!("the worker did not drain");
 }
 
-fn dec(v: &Value) -> String {
+pub fn dec(v: &Value) -> String {
     // Normalise decimals: "10.50" and 10.5 compare equal.
     let text = match v {
         Value::String(s) => s.clone(),

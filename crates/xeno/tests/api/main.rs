@@ -6,6 +6,7 @@
 mod crash;
 mod demo;
 mod ingest;
+mod insights;
 mod support;
 
 use chrono::Utc;

@@ -1,0 +1,323 @@
+//! Reads behind the insights API. Sums come from the daily rollups the write path keeps
+//! (O(days) per range); figures about individual buyers come from the orders themselves
+//! through covering indexes.
+//!
+//! A range is a pair of calendar dates, inclusive, read in each store's own time zone: for
+//! a store in Tokyo, 2026-03-01 starts at 2026-03-01T00:00+09:00.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sqlx::PgConnection;
+use uuid::Uuid;
+use xeno_domain::ids::{StoreId, TenantId};
+
+use crate::{Db, StorageError};
+
+/// Whose data, and which days.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope {
+    pub tenant: TenantId,
+    /// One store, or all of the tenant's.
+    pub store: Option<StoreId>,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+/// A store as the figures see it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ScopeStore {
+    pub store_id: Uuid,
+    pub shop_domain: String,
+    pub timezone: String,
+    pub currency: Option<String>,
+}
+
+/// One store-local day's sales in one currency (all the tenant's stores in scope added up).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DaySales {
+    pub day: NaiveDate,
+    pub currency: String,
+    pub orders: i64,
+    pub gross: Decimal,
+    pub discounts: Decimal,
+    pub returns: Decimal,
+    pub shipping: Decimal,
+    pub taxes: Decimal,
+    pub units: i64,
+}
+
+/// Customers who ordered in the range, counted per store (a customer id belongs to one shop).
+#[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
+pub struct Buyers {
+    pub buyers: i64,
+    /// Ordered before the range too.
+    pub returning: i64,
+    /// Have two or more orders by the end of the range.
+    pub repeat: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TopCustomer {
+    pub store_id: Uuid,
+    pub customer_id: i64,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub currency: String,
+    pub orders: i64,
+    /// What the orders placed in the range came to, net of their refunds.
+    pub spent: Decimal,
+    pub last_order_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TopProduct {
+    pub store_id: Uuid,
+    pub product_id: Option<i64>,
+    pub title: String,
+    pub currency: String,
+    pub orders: i64,
+    pub units: i64,
+    /// Line price × quantity less line discounts.
+    pub revenue: Decimal,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CheckoutFigures {
+    pub currency: String,
+    pub started: i64,
+    pub completed: i64,
+    pub abandoned: i64,
+    pub abandoned_value: Decimal,
+    pub completed_value: Decimal,
+}
+
+/// A checkout not completed this long after its last update is abandoned (Shopify's own
+/// abandoned-checkout emails default to the same wait).
+pub const ABANDONED_AFTER_HOURS: i32 = 10;
+
+/// Which way products are ranked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductRank {
+    Revenue,
+    Units,
+}
+
+/// Each store in scope with the instants its range starts and ends at.
+const ZONES: &str = "zones AS (
+    SELECT store_id,
+           ($3::date::timestamp AT TIME ZONE COALESCE(iana_timezone, 'UTC')) AS lo,
+           (($4::date + 1)::timestamp AT TIME ZONE COALESCE(iana_timezone, 'UTC')) AS hi
+    FROM stores WHERE tenant_id = $1 AND ($2::uuid IS NULL OR store_id = $2))";
+
+/// Orders in the range that the reports count: not tests (deleted ones are gone).
+const RANGE_ORDERS: &str = "zones z JOIN orders o ON o.tenant_id = $1 AND o.store_id = z.store_id
+    AND o.processed_at >= z.lo AND o.processed_at < z.hi AND NOT o.test";
+
+impl Db {
+    /// The tenant's data version: every write that can change a figure bumps it.
+    pub async fn data_version(&self, tenant: TenantId) -> Result<i64, StorageError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let version: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM data_versions WHERE tenant_id = $1")
+                .bind(tenant.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(version.unwrap_or(0))
+    }
+
+    /// The stores a scope covers (none when the store is not the tenant's).
+    pub async fn scope_stores(&self, scope: &Scope) -> Result<Vec<ScopeStore>, StorageError> {
+        let mut tx = self.tenant_tx(scope.tenant).await?;
+        let stores = scope_stores(&mut tx, scope).await?;
+        tx.commit().await?;
+        Ok(stores)
+    }
+
+    /// Sales per day and currency, only days that have any.
+    pub async fn daily_sales(&self, scope: &Scope) -> Result<Vec<DaySales>, StorageError> {
+        let mut tx = self.tenant_tx(scope.tenant).await?;
+        let rows = sqlx::query_as(
+            "SELECT day, currency::text AS currency, sum(orders)::bigint AS orders, sum(gross) AS gross, \
+             sum(discounts) AS discounts, sum(returns) AS returns, sum(shipping) AS shipping, \
+             sum(taxes) AS taxes, sum(units)::bigint AS units \
+             FROM daily_sales WHERE tenant_id = $1 AND ($2::uuid IS NULL OR store_id = $2) \
+             AND day BETWEEN $3 AND $4 GROUP BY day, currency ORDER BY day, currency",
+        )
+        .bind(scope.tenant.0)
+        .bind(scope.store.map(|s| s.0))
+        .bind(scope.from)
+        .bind(scope.to)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// Customers created by the end of the range, and those created within it.
+    pub async fn customer_counts(&self, scope: &Scope) -> Result<(i64, i64), StorageError> {
+        let mut tx = self.tenant_tx(scope.tenant).await?;
+        let counts = sqlx::query_as(
+            "SELECT COALESCE(sum(new_customers), 0)::bigint, \
+             COALESCE(sum(new_customers) FILTER (WHERE day >= $3), 0)::bigint \
+             FROM daily_customers WHERE tenant_id = $1 AND ($2::uuid IS NULL OR store_id = $2) AND day <= $4",
+        )
+        .bind(scope.tenant.0)
+        .bind(scope.store.map(|s| s.0))
+        .bind(scope.from)
+        .bind(scope.to)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    /// Who bought in the range: how many, how many had bought before, how many have bought
+    /// more than once.
+    pub async fn buyers(&self, scope: &Scope) -> Result<Buyers, StorageError> {
+        let mut tx = self.tenant_tx(scope.tenant).await?;
+        let buyers = sqlx::query_as(&format!(
+            "WITH {ZONES}, in_range AS (
+                SELECT o.store_id, o.customer_id, count(*) AS orders, min(z.lo) AS lo
+                FROM {RANGE_ORDERS} WHERE o.customer_id IS NOT NULL
+                GROUP BY o.store_id, o.customer_id),
+             marked AS (
+                SELECT b.orders, EXISTS (SELECT 1 FROM orders p WHERE p.tenant_id = $1
+                    AND p.store_id = b.store_id AND p.customer_id = b.customer_id
+                    AND p.processed_at < b.lo AND NOT p.test) AS before
+                FROM in_range b)
+             SELECT count(*) AS buyers, count(*) FILTER (WHERE before) AS returning,
+                    count(*) FILTER (WHERE before OR orders > 1) AS repeat
+             FROM marked"
+        ))
+        .bind(scope.tenant.0)
+        .bind(scope.store.map(|s| s.0))
+        .bind(scope.from)
+        .bind(scope.to)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(buyers)
+    }
+
+    /// The biggest spenders in the range, `limit` per currency (spend in different
+    /// currencies is never ranked together).
+    pub async fn top_customers(
+        &self,
+        scope: &Scope,
+        limit: i64,
+    ) -> Result<Vec<TopCustomer>, StorageError> {
+        let mut tx = self.tenant_tx(scope.tenant).await?;
+        let rows = sqlx::query_as(&format!(
+            "WITH {ZONES}, spend AS (
+                SELECT o.store_id, o.customer_id, o.currency::text AS currency, count(*) AS orders,
+                       sum(o.current_total_price) AS spent, max(o.processed_at) AS last_order_at
+                FROM {RANGE_ORDERS} WHERE o.customer_id IS NOT NULL
+                GROUP BY 1, 2, 3),
+             ranked AS (
+                SELECT s.*, row_number() OVER (PARTITION BY currency
+                    ORDER BY spent DESC, orders DESC, store_id, customer_id) AS rank
+                FROM spend s)
+             SELECT r.store_id, r.customer_id, c.first_name, c.last_name, c.email, r.currency,
+                    r.orders, r.spent, r.last_order_at
+             FROM ranked r LEFT JOIN customers c ON c.tenant_id = $1 AND c.store_id = r.store_id
+                 AND c.customer_id = r.customer_id
+             WHERE r.rank <= $5 ORDER BY r.currency, r.rank"
+        ))
+        .bind(scope.tenant.0)
+        .bind(scope.store.map(|s| s.0))
+        .bind(scope.from)
+        .bind(scope.to)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// The best-selling products in the range, `limit` per currency.
+    pub async fn top_products(
+        &self,
+        scope: &Scope,
+        rank: ProductRank,
+        limit: i64,
+    ) -> Result<Vec<TopProduct>, StorageError> {
+        let order = match rank {
+            ProductRank::Revenue => "revenue DESC, units DESC",
+            ProductRank::Units => "units DESC, revenue DESC",
+        };
+        let mut tx = self.tenant_tx(scope.tenant).await?;
+        let rows = sqlx::query_as(&format!(
+            "WITH {ZONES}, sold AS (
+                SELECT l.store_id, l.product_id, l.currency::text AS currency, min(l.title) AS line_title,
+                       count(DISTINCT l.order_id) AS orders, sum(l.quantity)::bigint AS units,
+                       sum(l.price * l.quantity - l.total_discount) AS revenue
+                FROM {RANGE_ORDERS}
+                JOIN order_line_items l ON l.tenant_id = $1 AND l.store_id = o.store_id AND l.order_id = o.order_id
+                WHERE NOT l.gift_card
+                GROUP BY 1, 2, 3),
+             ranked AS (
+                SELECT s.*, row_number() OVER (PARTITION BY currency
+                    ORDER BY {order}, store_id, product_id NULLS LAST) AS rank
+                FROM sold s)
+             SELECT r.store_id, r.product_id, COALESCE(p.title, r.line_title) AS title, r.currency,
+                    r.orders, r.units, r.revenue
+             FROM ranked r LEFT JOIN products p ON p.tenant_id = $1 AND p.store_id = r.store_id
+                 AND p.product_id = r.product_id
+             WHERE r.rank <= $5 ORDER BY r.currency, r.rank"
+        ))
+        .bind(scope.tenant.0)
+        .bind(scope.store.map(|s| s.0))
+        .bind(scope.from)
+        .bind(scope.to)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// Checkouts started in the range, by currency: completed, abandoned, still open.
+    pub async fn checkout_figures(
+        &self,
+        scope: &Scope,
+    ) -> Result<Vec<CheckoutFigures>, StorageError> {
+        let mut tx = self.tenant_tx(scope.tenant).await?;
+        let rows = sqlx::query_as(&format!(
+            "WITH {ZONES}, started AS (
+                SELECT c.currency::text AS currency, c.total_price, c.completed_at IS NOT NULL AS completed,
+                       c.completed_at IS NULL AND c.updated_at < now() - make_interval(hours => $5) AS abandoned
+                FROM zones z JOIN checkouts c ON c.tenant_id = $1 AND c.store_id = z.store_id
+                    AND c.created_at >= z.lo AND c.created_at < z.hi)
+             SELECT currency, count(*) AS started, count(*) FILTER (WHERE completed) AS completed,
+                    count(*) FILTER (WHERE abandoned) AS abandoned,
+                    COALESCE(sum(total_price) FILTER (WHERE abandoned), 0) AS abandoned_value,
+                    COALESCE(sum(total_price) FILTER (WHERE completed), 0) AS completed_value
+             FROM started GROUP BY currency ORDER BY currency"
+        ))
+        .bind(scope.tenant.0)
+        .bind(scope.store.map(|s| s.0))
+        .bind(scope.from)
+        .bind(scope.to)
+        .bind(ABANDONED_AFTER_HOURS)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+}
+
+async fn scope_stores(
+    conn: &mut PgConnection,
+    scope: &Scope,
+) -> Result<Vec<ScopeStore>, StorageError> {
+    Ok(sqlx::query_as(
+        "SELECT store_id, shop_domain, COALESCE(iana_timezone, 'UTC') AS timezone, currency::text AS currency \
+         FROM stores WHERE tenant_id = $1 AND ($2::uuid IS NULL OR store_id = $2) ORDER BY shop_domain",
+    )
+    .bind(scope.tenant.0)
+    .bind(scope.store.map(|s| s.0))
+    .fetch_all(conn)
+    .await?)
+}

@@ -1,0 +1,297 @@
+//! Insights benchmark (see BENCHMARKS.md):
+//! `cargo run --release -p xeno --example bench_insights [-- ORDERS]`
+//!
+//! Builds one tenant with ORDERS orders (default 1,000,000) in two stores over two years,
+//! a customer per five orders, a product per 200 orders, plus 20 small tenants; every record
+//! is written through the ingest path's upsert functions (so the rollups are kept exactly
+//! as in production). Then it measures the insights endpoints over HTTP for a 30-day and a
+//! 365-day range: warm (answer cached) and cold (the tenant's data version bumped before
+//! each call, as a write would, so every call computes).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::{json, Value};
+use shopify_sim::shop::{Shop, ShopSpec};
+use sqlx::Connection;
+use tokio::net::TcpListener;
+use xeno_domain::ids::TenantId;
+use xeno_shopify::payload::{self, Change};
+use xeno_storage::records;
+use xeno_storage::stores::{NewStore, SealedSecrets};
+use xeno_storage::Db;
+
+const SMALL_TENANTS: usize = 20;
+const SMALL_ORDERS: usize = 2_000;
+const BATCH: usize = 1_000;
+const WARM_CALLS: usize = 200;
+const COLD_CALLS: usize = 30;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let orders: usize = match std::env::args().nth(1) {
+        Some(n) => n.parse().context("ORDERS is a whole number")?,
+        None => 1_000_000,
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let database = format!("xeno_bench_{}", uuid::Uuid::now_v7().simple());
+    let vars: HashMap<&str, String> = HashMap::from([
+        (
+            "DATABASE_URL",
+            format!("postgres://xeno_app@127.0.0.1:5432/{database}"),
+        ),
+        ("XENO_PUBLIC_URL", base.clone()),
+    ]);
+    let config = xeno::config::Config::from_lookup(|name| vars.get(name).cloned())?;
+    xeno::migrate(&config).await?;
+    let served = config.clone();
+    tokio::spawn(async move { xeno::serve(&served, listener, std::future::pending()).await });
+    let db = xeno::db(&config);
+    let http = reqwest::Client::new();
+
+    let started = Instant::now();
+    let (token, tenant) = register(&http, &base, "big@bench.example").await?;
+    let half = orders / 2;
+    let big = [
+        ("big-usd.myshopify.com", "USD", "America/New_York", 11),
+        ("big-eur.myshopify.com", "EUR", "Europe/Berlin", 12),
+    ];
+    let mut loads = Vec::new();
+    for (domain, currency, timezone, seed) in big {
+        let spec = json!({ "domain": domain, "seed": seed, "orders": half,
+            "customers": half / 5, "products": (half / 200).max(1), "days": 730,
+            "currency": currency, "timezone": timezone, "history_end": "2026-11-01T00:00:00Z" });
+        let db = db.clone();
+        loads.push(tokio::spawn(async move { load(&db, tenant, spec).await }));
+    }
+    let mut written = Load::default();
+    for load in loads {
+        written.add(&load.await??);
+    }
+    for i in 0..SMALL_TENANTS {
+        let (_, small) = register(&http, &base, &format!("small{i}@bench.example")).await?;
+        let spec = json!({ "domain": format!("small{i}.myshopify.com"), "seed": 100 + i,
+            "orders": SMALL_ORDERS, "customers": SMALL_ORDERS / 5, "products": 20, "days": 730,
+            "history_end": "2026-11-01T00:00:00Z" });
+        written.add(&load(&db, small, spec).await?);
+    }
+    let built = started.elapsed();
+    println!(
+        "dataset: {} orders, {} line items, {} customers, {} products in {:.1} s ({:.0} orders/s through the upsert path)",
+        written.orders,
+        written.lines,
+        written.customers,
+        written.products,
+        built.as_secs_f64(),
+        written.orders as f64 / written.write_seconds.max(1e-9) * 2.0,
+    );
+
+    // The machine runs PostgreSQL without autovacuum; production has it. Give the planner
+    // statistics and the visibility map its index-only scans need, as autovacuum would.
+    let mut owner =
+        sqlx::PgConnection::connect(&format!("postgres://postgres@127.0.0.1:5432/{database}"))
+            .await?;
+    let vacuum = Instant::now();
+    sqlx::query("VACUUM ANALYZE").execute(&mut owner).await?;
+    println!("vacuum analyze: {:.1} s", vacuum.elapsed().as_secs_f64());
+
+    let ranges = [
+        ("30 days", "2026-10-02", "2026-10-31"),
+        ("365 days", "2025-11-01", "2026-10-31"),
+    ];
+    println!("| endpoint | range | warm p50 | warm p95 | cold p50 | cold p95 |");
+    println!("|---|---|---|---|---|---|");
+    for (label, from, to) in ranges {
+        for endpoint in [
+            format!("/api/metrics/dashboard?from={from}&to={to}"),
+            format!("/api/metrics/dashboard?from={from}&to={to}&compare=previous_period"),
+            format!("/api/metrics/products?from={from}&to={to}"),
+            format!("/api/metrics/checkouts?from={from}&to={to}"),
+        ] {
+            let url = format!("{base}{endpoint}");
+            let mut cold = Vec::new();
+            for _ in 0..COLD_CALLS {
+                sqlx::query("UPDATE data_versions SET version = version + 1 WHERE tenant_id = $1")
+                    .bind(tenant.0)
+                    .execute(&mut owner)
+                    .await?;
+                cold.push(timed_get(&http, &url, &token).await?);
+            }
+            let mut warm = Vec::new();
+            for _ in 0..WARM_CALLS {
+                warm.push(timed_get(&http, &url, &token).await?);
+            }
+            let path = endpoint.split('?').next().unwrap_or_default();
+            let extra = if endpoint.contains("compare") {
+                " (compare)"
+            } else {
+                ""
+            };
+            println!(
+                "| {path}{extra} | {label} | {} | {} | {} | {} |",
+                ms(percentile(&mut warm, 0.50)),
+                ms(percentile(&mut warm, 0.95)),
+                ms(percentile(&mut cold, 0.50)),
+                ms(percentile(&mut cold, 0.95)),
+            );
+        }
+    }
+    drop(owner);
+    let mut admin =
+        sqlx::PgConnection::connect("postgres://postgres@127.0.0.1:5432/postgres").await?;
+    // The server still holds connections; dropping with FORCE ends them.
+    sqlx::query(&format!("DROP DATABASE {database} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
+    Ok(())
+}
+
+async fn register(
+    http: &reqwest::Client,
+    base: &str,
+    email: &str,
+) -> anyhow::Result<(String, TenantId)> {
+    let registered: Value = http
+        .post(format!("{base}/api/auth/register"))
+        .json(&json!({ "tenant_name": email, "email": email, "password": "bench password 1" }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = registered["token"].as_str().context("no token")?.to_owned();
+    let tenant = registered["tenant_id"]
+        .as_str()
+        .context("no tenant id")?
+        .parse()?;
+    Ok((token, TenantId(tenant)))
+}
+
+#[derive(Debug, Default)]
+struct Load {
+    orders: usize,
+    lines: usize,
+    customers: usize,
+    products: usize,
+    write_seconds: f64,
+}
+
+impl Load {
+    fn add(&mut self, other: &Load) {
+        self.orders += other.orders;
+        self.lines += other.lines;
+        self.customers += other.customers;
+        self.products += other.products;
+        self.write_seconds += other.write_seconds;
+    }
+}
+
+/// Generates a shop and writes it through the upsert functions, as webhooks would.
+async fn load(db: &Db, tenant: TenantId, spec: Value) -> anyhow::Result<Load> {
+    let spec: ShopSpec = serde_json::from_value(spec)?;
+    let shop = tokio::task::spawn_blocking(move || Shop::generate(&spec))
+        .await?
+        .map_err(anyhow::Error::msg)?;
+    let store = db
+        .connect_store(
+            tenant,
+            &NewStore {
+                shop_domain: shop.domain.clone(),
+                connection_kind: "custom_app",
+                scopes: Vec::new(),
+                secrets: SealedSecrets {
+                    access_token: None,
+                    refresh_token: None,
+                    webhook_secret: None,
+                    key_id: None,
+                    access_token_expires_at: None,
+                    refresh_token_expires_at: None,
+                },
+                shopify_shop_id: Some(shop.id),
+                name: shop.name.clone(),
+                currency: shop.currency.clone(),
+                iana_timezone: shop.timezone.name().to_owned(),
+                api_version: "2025-01".to_owned(),
+            },
+        )
+        .await?;
+    let now = chrono::Utc::now();
+    let as_change = |topic: &str, value: Value| payload::change(topic, &value, now);
+    let mut customers = Vec::new();
+    for customer in shop.customers.values() {
+        if let Change::Customer(c) = as_change("customers/create", serde_json::to_value(customer)?)?
+        {
+            customers.push(c);
+        }
+    }
+    let mut products = Vec::new();
+    for product in shop.products.values() {
+        if let Change::Product(p) = as_change("products/create", serde_json::to_value(product)?)? {
+            products.push(p);
+        }
+    }
+    let mut orders = Vec::new();
+    for order in shop.orders.values() {
+        if let Change::Order(o) = as_change("orders/create", serde_json::to_value(order)?)? {
+            orders.push(*o);
+        }
+    }
+    let mut checkouts = Vec::new();
+    for checkout in shop.checkouts.values() {
+        if let Change::Checkout(c) = as_change("checkouts/create", serde_json::to_value(checkout)?)?
+        {
+            checkouts.push(c);
+        }
+    }
+    let currency = shop.currency.clone();
+    drop(shop);
+    let written = Load {
+        orders: orders.len(),
+        lines: orders.iter().map(|o| o.line_items.len()).sum(),
+        customers: customers.len(),
+        products: products.len(),
+        write_seconds: 0.0,
+    };
+    let writing = Instant::now();
+    let mut tx = db.tenant_tx(tenant).await?;
+    for chunk in customers.chunks(BATCH) {
+        records::upsert_customers(&mut tx, tenant, store, chunk).await?;
+    }
+    records::upsert_products(&mut tx, tenant, store, &currency, &products).await?;
+    records::upsert_checkouts(&mut tx, tenant, store, &checkouts).await?;
+    tx.commit().await?;
+    for chunk in orders.chunks(BATCH) {
+        let mut tx = db.tenant_tx(tenant).await?;
+        records::upsert_orders(&mut tx, tenant, store, chunk).await?;
+        tx.commit().await?;
+    }
+    Ok(Load {
+        write_seconds: writing.elapsed().as_secs_f64(),
+        ..written
+    })
+}
+
+async fn timed_get(http: &reqwest::Client, url: &str, token: &str) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    let response = http.get(url).bearer_auth(token).send().await?;
+    let status = response.status();
+    let body = response.bytes().await?;
+    let took = start.elapsed();
+    anyhow::ensure!(
+        status.is_success(),
+        "{url}: {status} {}",
+        String::from_utf8_lossy(&body)
+    );
+    Ok(took)
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    let index = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples[index.min(samples.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}

@@ -1,0 +1,871 @@
+//! The insights API against expectations computed here, independently, from the
+//! simulator's ground truth: two stores (one at UTC+14, one in yen) for one tenant, a
+//! second tenant beside them, live refunds and cancellations, orders either side of a
+//! store's local midnight.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+
+use crate::ingest::{
+    app_for, authorize, create_shop, drain, no_redirects, post_webhook, signature, sim,
+    wait_for_sync, SECRET,
+};
+use crate::support::{expect_problem, TestApp};
+
+struct Shop {
+    domain: String,
+    store_id: String,
+    tz: Tz,
+    currency: String,
+    truth: Value,
+}
+
+fn d(v: &Value) -> Decimal {
+    match v {
+        Value::String(s) => Decimal::from_str(s).unwrap(),
+        Value::Number(n) => Decimal::from_str(&n.to_string()).unwrap(),
+        other => panic!("not a decimal: {other}"),
+    }
+}
+
+fn instant(v: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(v.as_str().unwrap())
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn local_day(v: &Value, tz: Tz) -> NaiveDate {
+    instant(v).with_timezone(&tz).date_naive()
+}
+
+fn date(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Sums {
+    orders: i64,
+    units: i64,
+    gross: Decimal,
+    discounts: Decimal,
+    returns: Decimal,
+    shipping: Decimal,
+    taxes: Decimal,
+}
+
+impl Sums {
+    fn add(&mut self, other: &Sums) {
+        self.orders += other.orders;
+        self.units += other.units;
+        self.gross += other.gross;
+        self.discounts += other.discounts;
+        self.returns += other.returns;
+        self.shipping += other.shipping;
+        self.taxes += other.taxes;
+    }
+    fn net(&self) -> Decimal {
+        self.gross - self.discounts - self.returns
+    }
+    fn total(&self) -> Decimal {
+        self.net() + self.shipping + self.taxes
+    }
+}
+
+fn counted(order: &Value) -> bool {
+    !order["test"].as_bool().unwrap()
+}
+
+/// Sales by (store-local day, currency), from the records themselves.
+fn expected_days(shops: &[&Shop]) -> BTreeMap<(NaiveDate, String), Sums> {
+    let mut days: BTreeMap<(NaiveDate, String), Sums> = BTreeMap::new();
+    for shop in shops {
+        for order in shop.truth["orders"].as_array().unwrap() {
+            if !counted(order) {
+                continue;
+            }
+            let day = local_day(&order["processed_at"], shop.tz);
+            let sums = days.entry((day, shop.currency.clone())).or_default();
+            sums.orders += 1;
+            sums.gross += order["line_items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| d(&l["price"]) * Decimal::from(l["quantity"].as_i64().unwrap()))
+                .sum::<Decimal>();
+            sums.discounts += d(&order["total_discounts"]);
+            sums.shipping += d(&order["total_shipping_price_set"]["shop_money"]["amount"]);
+            sums.taxes += d(&order["total_tax"]);
+            sums.units += order["line_items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["quantity"].as_i64().unwrap())
+                .sum::<i64>();
+            for refund in order["refunds"].as_array().unwrap() {
+                let day = local_day(&refund["created_at"], shop.tz);
+                let sums = days.entry((day, shop.currency.clone())).or_default();
+                for line in refund["refund_line_items"].as_array().unwrap() {
+                    sums.returns += d(&line["subtotal"]);
+                    sums.taxes -= d(&line["total_tax"]);
+                }
+            }
+        }
+    }
+    days
+}
+
+fn in_range(day: NaiveDate, from: NaiveDate, to: NaiveDate) -> bool {
+    from <= day && day <= to
+}
+
+fn totals_of(
+    days: &BTreeMap<(NaiveDate, String), Sums>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> BTreeMap<String, Sums> {
+    let mut totals: BTreeMap<String, Sums> = BTreeMap::new();
+    for ((day, currency), sums) in days {
+        if in_range(*day, from, to) {
+            totals.entry(currency.clone()).or_default().add(sums);
+        }
+    }
+    totals
+}
+
+fn average(amount: Decimal, count: i64, digits: u32) -> Decimal {
+    if count == 0 {
+        return Decimal::ZERO;
+    }
+    (amount / Decimal::from(count))
+        .round_dp_with_strategy(digits, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+}
+
+fn check_sales(api: &Value, expected: &BTreeMap<String, Sums>, what: &str) {
+    let api = api.as_array().unwrap();
+    let currencies: Vec<&str> = api
+        .iter()
+        .map(|s| s["currency"].as_str().unwrap())
+        .collect();
+    let wanted: Vec<&str> = expected
+        .iter()
+        .filter(|(_, s)| **s != Sums::default())
+        .map(|(c, _)| c.as_str())
+        .collect();
+    assert_eq!(currencies, wanted, "{what}: currencies");
+    for sales in api {
+        let currency = sales["currency"].as_str().unwrap();
+        let e = &expected[currency];
+        let digits = if currency == "JPY" { 0 } else { 2 };
+        assert_eq!(sales["orders"], e.orders, "{what} {currency} orders");
+        assert_eq!(sales["units_sold"], e.units, "{what} {currency} units");
+        for (field, value) in [
+            ("gross_sales", e.gross),
+            ("discounts", e.discounts),
+            ("returns", e.returns),
+            ("net_sales", e.net()),
+            ("shipping", e.shipping),
+            ("taxes", e.taxes),
+            ("total_sales", e.total()),
+            (
+                "average_order_value",
+                average(e.gross - e.discounts, e.orders, digits),
+            ),
+        ] {
+            assert!(sales[field].is_string(), "{what}: money is a string");
+            assert_eq!(d(&sales[field]), value, "{what} {currency} {field}");
+        }
+    }
+}
+
+/// (currency, store, customer)
+type SpendKey = (String, String, i64);
+/// (orders, spent, last order)
+type Spend = (i64, Decimal, DateTime<Utc>);
+/// (currency, product, orders, units, revenue)
+type ProductFigures = (String, Option<i64>, i64, i64, Decimal);
+
+/// (currency, store, product) → (orders, units, revenue)
+type Sold = BTreeMap<(String, String, Option<i64>), (BTreeSet<i64>, i64, Decimal)>;
+
+/// Customers, buyers and top spenders, from the records.
+struct People {
+    customers: i64,
+    new_customers: i64,
+    buyers: i64,
+    returning: i64,
+    repeat: i64,
+    spend: BTreeMap<SpendKey, Spend>,
+}
+
+fn expected_people(shops: &[&Shop], from: NaiveDate, to: NaiveDate) -> People {
+    let mut people = People {
+        customers: 0,
+        new_customers: 0,
+        buyers: 0,
+        returning: 0,
+        repeat: 0,
+        spend: BTreeMap::new(),
+    };
+    for shop in shops {
+        for customer in shop.truth["customers"].as_array().unwrap() {
+            let day = local_day(&customer["created_at"], shop.tz);
+            if day <= to {
+                people.customers += 1;
+            }
+            if in_range(day, from, to) {
+                people.new_customers += 1;
+            }
+        }
+        // customer → (orders in range, ordered before the range)
+        let mut buyers: BTreeMap<i64, (i64, bool)> = BTreeMap::new();
+        for order in shop.truth["orders"].as_array().unwrap() {
+            let Some(customer) = order["customer"]["id"].as_i64() else {
+                continue;
+            };
+            if !counted(order) {
+                continue;
+            }
+            let day = local_day(&order["processed_at"], shop.tz);
+            let entry = buyers.entry(customer).or_insert((0, false));
+            if day < from {
+                entry.1 = true;
+            } else if day <= to {
+                entry.0 += 1;
+                let spend = people
+                    .spend
+                    .entry((shop.currency.clone(), shop.store_id.clone(), customer))
+                    .or_insert((0, Decimal::ZERO, instant(&order["processed_at"])));
+                spend.0 += 1;
+                spend.1 += d(&order["current_total_price"]);
+                spend.2 = spend.2.max(instant(&order["processed_at"]));
+            }
+        }
+        for (orders, before) in buyers.values() {
+            if *orders > 0 {
+                people.buyers += 1;
+                people.returning += i64::from(*before);
+                people.repeat += i64::from(*before || *orders > 1);
+            }
+        }
+    }
+    people
+}
+
+async fn get(app: &TestApp, token: &str, path: &str) -> Value {
+    let response = app.get_authed(path, token).await;
+    assert_eq!(response.status(), 200, "{path}");
+    response.json().await.unwrap()
+}
+
+fn rate(part: i64, whole: i64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0
+    }
+}
+
+/// Checks a dashboard answer against the records, for all of `shops` over the range.
+fn check_dashboard(
+    body: &Value,
+    shops: &[&Shop],
+    from: NaiveDate,
+    to: NaiveDate,
+    granularity: &str,
+) {
+    let days = expected_days(shops);
+    let totals = totals_of(&days, from, to);
+    let what = format!("{from}..{to}");
+    check_sales(&body["totals"]["sales"], &totals, &what);
+    let orders: i64 = totals.values().map(|s| s.orders).sum();
+    assert_eq!(body["totals"]["orders"], orders, "{what} orders");
+
+    let people = expected_people(shops, from, to);
+    let t = &body["totals"];
+    assert_eq!(t["customers"], people.customers, "{what} customers");
+    assert_eq!(
+        t["new_customers"], people.new_customers,
+        "{what} new customers"
+    );
+    assert_eq!(t["buyers"], people.buyers, "{what} buyers");
+    assert_eq!(t["returning_buyers"], people.returning, "{what} returning");
+    assert_eq!(
+        t["new_buyers"],
+        people.buyers - people.returning,
+        "{what} new buyers"
+    );
+    assert_eq!(
+        t["repeat_purchase_rate"].as_f64().unwrap(),
+        rate(people.repeat, people.buyers),
+        "{what} repeat rate"
+    );
+
+    // Every bucket, zeros included, each equal to its days' sums.
+    let bucket = |day: NaiveDate| -> NaiveDate {
+        let start = match granularity {
+            "week" => day - Duration::days(i64::from(day.weekday().num_days_from_monday())),
+            "month" => day.with_day(1).unwrap(),
+            _ => day,
+        };
+        start.max(from)
+    };
+    let mut expected_series: BTreeMap<NaiveDate, BTreeMap<String, Sums>> = BTreeMap::new();
+    let mut day = from;
+    while day <= to {
+        expected_series.entry(bucket(day)).or_default();
+        day += Duration::days(1);
+    }
+    for ((day, currency), sums) in &days {
+        if in_range(*day, from, to) {
+            expected_series
+                .get_mut(&bucket(*day))
+                .unwrap()
+                .entry(currency.clone())
+                .or_default()
+                .add(sums);
+        }
+    }
+    let series = body["series"].as_array().unwrap();
+    assert_eq!(series.len(), expected_series.len(), "{what}: every bucket");
+    for (period, (start, sums)) in series.iter().zip(&expected_series) {
+        assert_eq!(period["start"], start.to_string());
+        let orders: i64 = sums.values().map(|s| s.orders).sum();
+        assert_eq!(period["orders"], orders, "{what} {start} orders");
+        for sales in period["sales"].as_array().unwrap() {
+            let e = &sums[sales["currency"].as_str().unwrap()];
+            assert_eq!(d(&sales["gross_sales"]), e.gross, "{start} gross");
+            assert_eq!(d(&sales["net_sales"]), e.net(), "{start} net");
+            assert_eq!(d(&sales["total_sales"]), e.total(), "{start} total");
+        }
+        let listed: BTreeSet<&str> = period["sales"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["currency"].as_str().unwrap())
+            .collect();
+        let wanted: BTreeSet<&str> = sums.keys().map(String::as_str).collect();
+        assert_eq!(listed, wanted, "{what} {start} currencies");
+    }
+
+    // Top spenders, ranked within each currency.
+    let limit = 5;
+    let mut ranked: BTreeMap<String, Vec<(Decimal, i64, String, i64)>> = BTreeMap::new();
+    for ((currency, store, customer), (orders, spent, _)) in &people.spend {
+        ranked.entry(currency.clone()).or_default().push((
+            *spent,
+            *orders,
+            store.clone(),
+            *customer,
+        ));
+    }
+    let mut expected_top = Vec::new();
+    for (currency, mut list) in ranked {
+        list.sort_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then(b.1.cmp(&a.1))
+                .then(a.2.cmp(&b.2))
+                .then(a.3.cmp(&b.3))
+        });
+        for (spent, orders, store, customer) in list.into_iter().take(limit) {
+            let last = people.spend[&(currency.clone(), store.clone(), customer)].2;
+            expected_top.push((currency.clone(), customer, orders, spent, last));
+        }
+    }
+    let top: Vec<(String, i64, i64, Decimal, DateTime<Utc>)> = body["top_customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["currency"].as_str().unwrap().to_owned(),
+                c["customer_id"].as_i64().unwrap(),
+                c["orders"].as_i64().unwrap(),
+                d(&c["spent"]),
+                instant(&c["last_order_at"]),
+            )
+        })
+        .collect();
+    assert_eq!(top, expected_top, "{what} top customers");
+}
+
+async fn connect_shop(app: &TestApp, token: &str, shop: &str) {
+    let callback = authorize(app, token, shop).await;
+    let done = no_redirects().get(&callback).send().await.unwrap();
+    assert_eq!(done.status(), 303, "{}", done.text().await.unwrap());
+}
+
+async fn store_id_of(app: &TestApp, token: &str, domain: &str) -> String {
+    let stores = get(app, token, "/api/stores").await;
+    stores["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["shop_domain"] == domain)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn truth(sim: &shopify_sim::RunningSim, domain: &str) -> Value {
+    reqwest::get(format!("{}/_sim/shops/{domain}/truth", sim.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// An order placed at `processed_at` (local time with its offset), sent as Shopify would.
+async fn send_order(app: &TestApp, domain: &str, template: &Value, id: i64, processed_at: &str) {
+    let mut order = template.clone();
+    order["id"] = json!(id);
+    order["admin_graphql_api_id"] = json!(format!("gid://shopify/Order/{id}"));
+    order["name"] = json!(format!("#M{id}"));
+    for field in ["created_at", "updated_at", "processed_at"] {
+        order[field] = json!(processed_at);
+    }
+    order["refunds"] = json!([]);
+    order["cancelled_at"] = Value::Null;
+    order["current_total_price"] = order["total_price"].clone();
+    for (i, line) in order["line_items"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .enumerate()
+    {
+        line["id"] = json!(id * 10 + i as i64);
+        line["current_quantity"] = line["quantity"].clone();
+    }
+    let body = serde_json::to_vec(&order).unwrap();
+    let sig = signature(&body, SECRET);
+    let webhook_id = format!("midnight-{id}");
+    let response = post_webhook(
+        app,
+        &[
+            ("content-type", "application/json"),
+            ("x-shopify-topic", "orders/create"),
+            ("x-shopify-hmac-sha256", &sig),
+            ("x-shopify-shop-domain", domain),
+            ("x-shopify-webhook-id", &webhook_id),
+        ],
+        body,
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_records() {
+    let sim = sim(1.0).await;
+    let specs = [
+        ("kiritimati.myshopify.com", "USD", "Pacific/Kiritimati", 5),
+        ("tokyo.myshopify.com", "JPY", "Asia/Tokyo", 6),
+        ("other.myshopify.com", "USD", "UTC", 7),
+    ];
+    for (domain, currency, timezone, seed) in specs {
+        create_shop(
+            &sim,
+            domain,
+            json!({ "seed": seed, "customers": 120, "products": 15, "orders": 260, "days": 75,
+                    "currency": currency, "timezone": timezone }),
+        )
+        .await;
+    }
+    let app = app_for(&sim, &[]).await;
+    let token = app.register("Acme", "owner@acme.example").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other_token = app.register("Other", "owner@other.example").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    connect_shop(&app, &token, specs[0].0).await;
+    connect_shop(&app, &token, specs[1].0).await;
+    connect_shop(&app, &other_token, specs[2].0).await;
+    let mut ids = Vec::new();
+    for (domain, _, _, _) in &specs[..2] {
+        ids.push(store_id_of(&app, &token, domain).await);
+    }
+    let other_id = store_id_of(&app, &other_token, specs[2].0).await;
+    for id in &ids {
+        wait_for_sync(&app, &token, id).await;
+    }
+    wait_for_sync(&app, &other_token, &other_id).await;
+
+    // Live changes arrive as webhooks: new orders, refunds and cancellations dated today.
+    let client = reqwest::Client::new();
+    for (domain, _, _, _) in &specs {
+        let response = client
+            .post(format!("{}/_sim/shops/{domain}/activity", sim.base_url()))
+            .json(
+                &json!({ "orders": 12, "refunds": 8, "cancellations": 5, "customers": 4,
+                           "order_updates": 6, "checkouts": 8 }),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    drain(&app).await;
+
+    // A cached answer, asked for again after more writes, must not be stale.
+    let midnight = format!(
+        "/api/metrics/dashboard?from=2026-10-20&to=2026-10-21&store_id={}",
+        ids[0]
+    );
+    let before = get(&app, &token, &midnight).await;
+
+    // Two orders a second apart either side of midnight at UTC+14: the same UTC day,
+    // different local days.
+    let kiritimati_truth = truth(&sim, specs[0].0).await;
+    let template = kiritimati_truth["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| {
+            counted(o)
+                && o["customer"]["id"].is_i64()
+                && o["refunds"].as_array().unwrap().is_empty()
+        })
+        .unwrap()
+        .clone();
+    send_order(
+        &app,
+        specs[0].0,
+        &template,
+        8_000_000_000_000_001,
+        "2026-10-20T23:59:59+14:00",
+    )
+    .await;
+    send_order(
+        &app,
+        specs[0].0,
+        &template,
+        8_000_000_000_000_002,
+        "2026-10-21T00:00:00+14:00",
+    )
+    .await;
+    drain(&app).await;
+
+    let mut shops = Vec::new();
+    for ((domain, currency, timezone, _), store_id) in
+        specs.iter().zip(ids.iter().chain([&other_id]))
+    {
+        let mut truth = truth(&sim, domain).await;
+        if *domain == specs[0].0 {
+            let orders = truth["orders"].as_array_mut().unwrap();
+            for (id, at) in [
+                (8_000_000_000_000_001_i64, "2026-10-20T23:59:59+14:00"),
+                (8_000_000_000_000_002, "2026-10-21T00:00:00+14:00"),
+            ] {
+                let mut order = template.clone();
+                order["id"] = json!(id);
+                order["processed_at"] = json!(at);
+                order["created_at"] = json!(at);
+                order["current_total_price"] = order["total_price"].clone();
+                orders.push(order);
+            }
+        }
+        shops.push(Shop {
+            domain: (*domain).to_owned(),
+            store_id: store_id.clone(),
+            tz: timezone.parse().unwrap(),
+            currency: (*currency).to_owned(),
+            truth,
+        });
+    }
+    let tenant_shops: Vec<&Shop> = shops[..2].iter().collect();
+
+    let after = get(&app, &token, &midnight).await;
+    assert_eq!(
+        after["totals"]["orders"].as_i64().unwrap(),
+        before["totals"]["orders"].as_i64().unwrap() + 2,
+        "a write shows at once, cache or not"
+    );
+    check_dashboard(
+        &after,
+        &tenant_shops[..1],
+        date("2026-10-20"),
+        date("2026-10-21"),
+        "day",
+    );
+    let per_day = expected_days(&tenant_shops[..1]);
+    for day in ["2026-10-20", "2026-10-21"] {
+        let one = get(
+            &app,
+            &token,
+            &format!(
+                "/api/metrics/dashboard?from={day}&to={day}&store_id={}",
+                ids[0]
+            ),
+        )
+        .await;
+        check_dashboard(&one, &tenant_shops[..1], date(day), date(day), "day");
+        assert!(per_day[&(date(day), "USD".to_owned())].orders >= 1);
+    }
+
+    // The whole history and today's live changes, both stores, each granularity.
+    let (from, to) = (date("2026-08-01"), date("2026-11-30"));
+    for granularity in ["day", "week", "month"] {
+        let body = get(
+            &app,
+            &token,
+            &format!("/api/metrics/dashboard?from={from}&to={to}&granularity={granularity}&compare=previous_period"),
+        )
+        .await;
+        check_dashboard(&body, &tenant_shops, from, to, granularity);
+        let stores: Vec<&str> = body["stores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["timezone"].as_str().unwrap())
+            .collect();
+        assert_eq!(stores, ["Pacific/Kiritimati", "Asia/Tokyo"]);
+        // The previous period: the same length, just before.
+        let previous = &body["previous"];
+        let length = (to - from).num_days() + 1;
+        let (previous_from, previous_to) =
+            (from - Duration::days(length), from - Duration::days(1));
+        assert_eq!(previous["from"], previous_from.to_string());
+        assert_eq!(previous["to"], previous_to.to_string());
+        let previous_totals = totals_of(&expected_days(&tenant_shops), previous_from, previous_to);
+        check_sales(&previous["totals"]["sales"], &previous_totals, "previous");
+        let now_orders = body["totals"]["orders"].as_i64().unwrap();
+        let before_orders = previous["totals"]["orders"].as_i64().unwrap();
+        let change = &previous["change"]["orders"];
+        if before_orders == 0 {
+            assert!(change.is_null());
+        } else {
+            let expected = ((now_orders - before_orders) as f64 / before_orders as f64 * 10_000.0)
+                .round()
+                / 10_000.0;
+            assert_eq!(change.as_f64().unwrap(), expected);
+        }
+    }
+    // A month, one store, against the previous month.
+    for (i, shop) in tenant_shops.iter().enumerate() {
+        let body = get(
+            &app,
+            &token,
+            &format!(
+                "/api/metrics/dashboard?from=2026-10-01&to=2026-10-31&store_id={}&limit=100",
+                ids[i]
+            ),
+        )
+        .await;
+        check_dashboard_limit(&body, shop, 100);
+    }
+
+    // Top products, by revenue and by units, within each currency.
+    for sort in ["revenue", "units"] {
+        let body = get(
+            &app,
+            &token,
+            &format!("/api/metrics/products?from={from}&to={to}&sort={sort}&limit=7"),
+        )
+        .await;
+        let expected = expected_products(&tenant_shops, from, to, sort, 7);
+        let got: Vec<ProductFigures> = body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["currency"].as_str().unwrap().to_owned(),
+                    p["product_id"].as_i64(),
+                    p["orders"].as_i64().unwrap(),
+                    p["units"].as_i64().unwrap(),
+                    d(&p["revenue"]),
+                )
+            })
+            .collect();
+        assert_eq!(got, expected, "top products by {sort}");
+    }
+
+    // Checkouts: what Shopify lets an app know (abandoned ones, and every checkout since
+    // connecting, through webhooks).
+    let body = get(
+        &app,
+        &token,
+        &format!("/api/metrics/checkouts?from={from}&to={to}"),
+    )
+    .await;
+    let connected_at = DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let mut expected: BTreeMap<String, (i64, i64, i64, Decimal, Decimal)> = BTreeMap::new();
+    for shop in &tenant_shops {
+        for checkout in shop.truth["checkouts"].as_array().unwrap() {
+            let completed = !checkout["completed_at"].is_null();
+            if completed && instant(&checkout["created_at"]) < connected_at {
+                continue;
+            }
+            if !in_range(local_day(&checkout["created_at"], shop.tz), from, to) {
+                continue;
+            }
+            let abandoned =
+                !completed && instant(&checkout["updated_at"]) < Utc::now() - Duration::hours(10);
+            let e = expected.entry(shop.currency.clone()).or_default();
+            e.0 += 1;
+            e.1 += i64::from(completed);
+            e.2 += i64::from(abandoned);
+            if abandoned {
+                e.3 += d(&checkout["total_price"]);
+            }
+            if completed {
+                e.4 += d(&checkout["total_price"]);
+            }
+        }
+    }
+    let got: BTreeMap<String, (i64, i64, i64, Decimal, Decimal)> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["currency"].as_str().unwrap().to_owned(),
+                (
+                    c["started"].as_i64().unwrap(),
+                    c["completed"].as_i64().unwrap(),
+                    c["abandoned"].as_i64().unwrap(),
+                    d(&c["abandoned_value"]),
+                    d(&c["completed_value"]),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected, "checkouts");
+    assert!(got.values().any(|c| c.1 > 0), "live checkouts completed");
+    assert!(got.values().any(|c| c.2 > 0), "some checkouts abandoned");
+
+    // The other tenant sees its own store only, and not the first tenant's.
+    let theirs = get(
+        &app,
+        &other_token,
+        &format!("/api/metrics/dashboard?from={from}&to={to}"),
+    )
+    .await;
+    check_dashboard(&theirs, &[&shops[2]], from, to, "day");
+    let refused = app
+        .get_authed(
+            &format!("/api/metrics/dashboard?store_id={}", ids[0]),
+            &other_token,
+        )
+        .await;
+    expect_problem(refused, 404, "not_found").await;
+
+    // Bad input is a clear 400.
+    for query in [
+        "from=2026-10-02&to=2026-10-01",
+        "from=yesterday",
+        "from=2020-01-01&to=2026-01-01",
+        "limit=0",
+        "limit=101",
+        "granularity=hour",
+        "store_id=not-a-uuid",
+    ] {
+        let response = app
+            .get_authed(&format!("/api/metrics/dashboard?{query}"), &token)
+            .await;
+        let problem = expect_problem(response, 400, "bad_request").await;
+        assert!(
+            problem["detail"].as_str().unwrap().len() > 10,
+            "{query}: {problem}"
+        );
+    }
+    let unauthenticated = app
+        .client
+        .get(app.url("/api/metrics/dashboard"))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(unauthenticated, 401, "unauthenticated").await;
+}
+
+/// One store's month with up to `limit` top customers.
+fn check_dashboard_limit(body: &Value, shop: &Shop, limit: usize) {
+    let (from, to) = (date("2026-10-01"), date("2026-10-31"));
+    let people = expected_people(&[shop], from, to);
+    let top = body["top_customers"].as_array().unwrap();
+    assert_eq!(
+        top.len(),
+        people.spend.len().min(limit),
+        "{}: every spender up to the limit",
+        shop.domain
+    );
+    let spent: Decimal = top.iter().map(|c| d(&c["spent"])).sum();
+    let expected: Decimal = people.spend.values().map(|s| s.1).sum();
+    assert_eq!(spent, expected, "{}: all spend listed", shop.domain);
+    let totals = totals_of(&expected_days(&[shop]), from, to);
+    check_sales(&body["totals"]["sales"], &totals, &shop.domain);
+}
+
+fn expected_products(
+    shops: &[&Shop],
+    from: NaiveDate,
+    to: NaiveDate,
+    sort: &str,
+    limit: usize,
+) -> Vec<ProductFigures> {
+    let mut sold: Sold = BTreeMap::new();
+    for shop in shops {
+        for order in shop.truth["orders"].as_array().unwrap() {
+            if !counted(order) || !in_range(local_day(&order["processed_at"], shop.tz), from, to) {
+                continue;
+            }
+            for line in order["line_items"].as_array().unwrap() {
+                if line["gift_card"].as_bool().unwrap() {
+                    continue;
+                }
+                let entry = sold
+                    .entry((
+                        shop.currency.clone(),
+                        shop.store_id.clone(),
+                        line["product_id"].as_i64(),
+                    ))
+                    .or_default();
+                let quantity = line["quantity"].as_i64().unwrap();
+                entry.0.insert(order["id"].as_i64().unwrap());
+                entry.1 += quantity;
+                entry.2 += d(&line["price"]) * Decimal::from(quantity) - d(&line["total_discount"]);
+            }
+        }
+    }
+    let mut by_currency: BTreeMap<String, Vec<ProductFigures>> = BTreeMap::new();
+    for ((currency, store, product), (orders, units, revenue)) in sold {
+        by_currency.entry(currency).or_default().push((
+            store,
+            product,
+            orders.len() as i64,
+            units,
+            revenue,
+        ));
+    }
+    let mut out = Vec::new();
+    for (currency, mut list) in by_currency {
+        list.sort_by(|a, b| {
+            let primary = if sort == "units" {
+                b.3.cmp(&a.3).then(b.4.cmp(&a.4))
+            } else {
+                b.4.cmp(&a.4).then(b.3.cmp(&a.3))
+            };
+            primary.then(a.0.cmp(&b.0)).then(match (a.1, b.1) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            })
+        });
+        for (_, product, orders, units, revenue) in list.into_iter().take(limit) {
+            out.push((currency.clone(), product, orders, units, revenue));
+        }
+    }
+    out
+}

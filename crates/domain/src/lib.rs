@@ -4,4 +4,5 @@ pub mod account;
 pub mod ids;
 pub mod money;
 pub mod records;
+pub mod rfm;
 pub mod validation;

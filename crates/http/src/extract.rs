@@ -92,6 +92,25 @@ where
     }
 }
 
+/// Path parameters. A malformed one (a store id that is no UUID) is 400 naming it.
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| ApiPath(value))
+            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))
+    }
+}
+
 /// serde's messages end in " at line 1 column 42", which means nothing to a field error.
 fn strip_position(message: &str) -> String {
     match message.find(" at line ") {

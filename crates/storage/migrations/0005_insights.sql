@@ -68,9 +68,7 @@ BEGIN
     END LOOP;
 END $$;
 
--- Bumps the data version of every tenant a statement touched. It runs first in each
--- trigger, so a tenant's writers queue on one row before touching any rollup row: no
--- deadlocks between rollup rows.
+-- Bumps the data version of the given tenants.
 CREATE FUNCTION xeno_bump_versions(tenants uuid[]) RETURNS void LANGUAGE sql AS $$
     INSERT INTO data_versions (tenant_id, version)
     SELECT t, 1 FROM unnest(tenants) AS t ORDER BY t
@@ -86,14 +84,25 @@ CREATE FUNCTION xeno_signed(op text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
     END
 $$;
 
+-- Bumps the version of the transaction's tenant before a statement writes anything. Taking
+-- this lock first means a tenant's writers queue here before any of them holds a row the
+-- others need: no deadlocks between rows and the version.
+CREATE FUNCTION xeno_bump_current() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF xeno_current_tenant() IS NOT NULL THEN
+        PERFORM xeno_bump_versions(ARRAY[xeno_current_tenant()]);
+    END IF;
+    RETURN NULL;
+END $$;
+
 CREATE FUNCTION xeno_order_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE touched uuid[];
 BEGIN
-    EXECUTE format('SELECT array_agg(DISTINCT tenant_id) FROM (%s) c', xeno_signed(TG_OP)) INTO touched;
-    IF touched IS NULL THEN
-        RETURN NULL;
+    -- Outside a tenant's transaction (maintenance as the owner) the rows name the tenants.
+    IF xeno_current_tenant() IS NULL THEN
+        EXECUTE format('SELECT array_agg(DISTINCT tenant_id) FROM (%s) c', xeno_signed(TG_OP)) INTO touched;
+        PERFORM xeno_bump_versions(COALESCE(touched, '{}'));
     END IF;
-    PERFORM xeno_bump_versions(touched);
     EXECUTE format($q$
         INSERT INTO daily_sales AS d (tenant_id, store_id, day, currency, orders, gross, discounts,
                                       shipping, taxes, units)
@@ -121,11 +130,11 @@ END $$;
 CREATE FUNCTION xeno_refund_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE touched uuid[];
 BEGIN
-    EXECUTE format('SELECT array_agg(DISTINCT tenant_id) FROM (%s) c', xeno_signed(TG_OP)) INTO touched;
-    IF touched IS NULL THEN
-        RETURN NULL;
+    -- Outside a tenant's transaction (maintenance as the owner) the rows name the tenants.
+    IF xeno_current_tenant() IS NULL THEN
+        EXECUTE format('SELECT array_agg(DISTINCT tenant_id) FROM (%s) c', xeno_signed(TG_OP)) INTO touched;
+        PERFORM xeno_bump_versions(COALESCE(touched, '{}'));
     END IF;
-    PERFORM xeno_bump_versions(touched);
     EXECUTE format($q$
         INSERT INTO daily_sales AS d (tenant_id, store_id, day, currency, returns, taxes)
         SELECT c.tenant_id, c.store_id,
@@ -146,11 +155,11 @@ END $$;
 CREATE FUNCTION xeno_customer_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE touched uuid[];
 BEGIN
-    EXECUTE format('SELECT array_agg(DISTINCT tenant_id) FROM (%s) c', xeno_signed(TG_OP)) INTO touched;
-    IF touched IS NULL THEN
-        RETURN NULL;
+    -- Outside a tenant's transaction (maintenance as the owner) the rows name the tenants.
+    IF xeno_current_tenant() IS NULL THEN
+        EXECUTE format('SELECT array_agg(DISTINCT tenant_id) FROM (%s) c', xeno_signed(TG_OP)) INTO touched;
+        PERFORM xeno_bump_versions(COALESCE(touched, '{}'));
     END IF;
-    PERFORM xeno_bump_versions(touched);
     EXECUTE format($q$
         INSERT INTO daily_customers AS d (tenant_id, store_id, day, new_customers)
         SELECT c.tenant_id, c.store_id,
@@ -166,17 +175,6 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- Tables whose changes alter some figure without a rollup of their own.
-CREATE FUNCTION xeno_touch() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE touched uuid[];
-BEGIN
-    EXECUTE format('SELECT array_agg(DISTINCT tenant_id) FROM (%s) c', xeno_signed(TG_OP)) INTO touched;
-    IF touched IS NOT NULL THEN
-        PERFORM xeno_bump_versions(touched);
-    END IF;
-    RETURN NULL;
-END $$;
-
 -- Refunds carry whether their order is a test, so the trigger needs no lookup.
 ALTER TABLE refunds ADD COLUMN test_order boolean NOT NULL DEFAULT false;
 UPDATE refunds r SET test_order = o.test FROM orders o
@@ -185,11 +183,19 @@ WHERE (r.tenant_id, r.store_id, r.order_id) = (o.tenant_id, o.store_id, o.order_
 DO $$
 DECLARE
     t record;
+    tab text;
 BEGIN
+    FOREACH tab IN ARRAY ARRAY['orders', 'refunds', 'customers', 'products', 'checkouts']
+    LOOP
+        EXECUTE format('CREATE TRIGGER %I BEFORE INSERT OR UPDATE OR DELETE ON %I '
+            'FOR EACH STATEMENT EXECUTE FUNCTION xeno_bump_current()', tab || '_version', tab);
+    END LOOP;
+    -- Stores change figures only through their name, currency and zone (not token refreshes).
+    CREATE TRIGGER stores_version BEFORE INSERT OR DELETE OR UPDATE OF name, currency, iana_timezone
+        ON stores FOR EACH STATEMENT EXECUTE FUNCTION xeno_bump_current();
     FOR t IN SELECT * FROM (VALUES
         ('orders', 'xeno_order_rollup'), ('refunds', 'xeno_refund_rollup'),
-        ('customers', 'xeno_customer_rollup'), ('products', 'xeno_touch'),
-        ('checkouts', 'xeno_touch'), ('stores', 'xeno_touch')) AS v (tab, fn)
+        ('customers', 'xeno_customer_rollup')) AS v (tab, fn)
     LOOP
         EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %I REFERENCING NEW TABLE AS new_rows '
             'FOR EACH STATEMENT EXECUTE FUNCTION %I()', t.tab || '_insights_insert', t.tab, t.fn);

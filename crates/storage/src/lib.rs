@@ -8,6 +8,7 @@ pub mod accounts;
 mod error;
 pub mod events;
 pub mod insights;
+pub mod lists;
 pub mod records;
 pub mod setup;
 pub mod stores;

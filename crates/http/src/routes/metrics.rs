@@ -21,6 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use xeno_domain::ids::{StoreId, TenantId};
 use xeno_domain::money;
+use xeno_domain::rfm::Segment;
 use xeno_storage::insights::{DaySales, ProductRank, Scope};
 
 use crate::auth::AuthUser;
@@ -440,6 +441,279 @@ pub async fn checkouts(
         })
     })
     .await
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Retention {
+    /// Months after the cohort's month; 0 is the month itself.
+    month_offset: i32,
+    /// Cohort customers who ordered in that month.
+    customers: i64,
+    /// customers / cohort size.
+    rate: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Cohort {
+    /// The month of its customers' first order (first day), in their store's zone.
+    cohort: NaiveDate,
+    customers: i64,
+    /// Every month from the cohort's to the range's last, zeros included.
+    retention: Vec<Retention>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Cohorts {
+    from: NaiveDate,
+    to: NaiveDate,
+    data: Vec<Cohort>,
+}
+
+/// Monthly acquisition cohorts (customers by the month of their first order) and how many
+/// of each ordered again in each following month.
+#[utoipa::path(get, path = "/api/metrics/cohorts", tag = "insights",
+    params(RangeQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Cohorts),
+        (status = 400, description = RANGE_ERRORS, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such store", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn cohorts(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiQuery(query): ApiQuery<RangeQuery>,
+) -> Result<Response, ApiError> {
+    let scope = scope(caller.tenant_id, query.from, query.to, query.store_id)?;
+    let key = format!("cohorts:{}:{}:{:?}", scope.from, scope.to, scope.store);
+    cached(&state, &scope, &key, || async {
+        scope_stores(&state, &scope).await?;
+        let cells = state.db.cohorts(&scope).await?;
+        let last = month_index(scope.to);
+        let mut cohorts: BTreeMap<NaiveDate, BTreeMap<i32, i64>> = BTreeMap::new();
+        for cell in cells {
+            cohorts
+                .entry(cell.cohort)
+                .or_default()
+                .insert(cell.month_offset, cell.customers);
+        }
+        let data = cohorts
+            .into_iter()
+            .map(|(cohort, counts)| {
+                let size = counts.get(&0).copied().unwrap_or(0);
+                let retention = (0..=(last - month_index(cohort)))
+                    .map(|offset| {
+                        let customers = counts.get(&offset).copied().unwrap_or(0);
+                        Retention {
+                            month_offset: offset,
+                            customers,
+                            rate: rate(customers, size).unwrap_or(0.0),
+                        }
+                    })
+                    .collect();
+                Cohort {
+                    cohort,
+                    customers: size,
+                    retention,
+                }
+            })
+            .collect();
+        Ok(Cohorts {
+            from: scope.from,
+            to: scope.to,
+            data,
+        })
+    })
+    .await
+}
+
+/// Text a spreadsheet would run as a formula is quoted so that it stays text.
+fn spreadsheet_safe(text: Option<&str>) -> String {
+    let text = text.unwrap_or_default();
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
+fn month_index(day: NaiveDate) -> i32 {
+    day.year() * 12 + day.month0() as i32
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SegmentsQuery {
+    /// Scores are as of the end of this day (default: today in UTC).
+    to: Option<NaiveDate>,
+    /// One store; all of the tenant's when absent.
+    store_id: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SegmentExportQuery {
+    /// `champions`, `loyal`, `promising`, `needs_attention`, `at_risk`, `hibernating` or `lost`.
+    #[param(value_type = String)]
+    segment: Segment,
+    /// Scores are as of the end of this day (default: today in UTC).
+    to: Option<NaiveDate>,
+    /// One store; all of the tenant's when absent.
+    store_id: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Amount {
+    currency: String,
+    #[schema(value_type = String)]
+    amount: Decimal,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SegmentSummary {
+    #[schema(value_type = String)]
+    segment: Segment,
+    description: &'static str,
+    customers: i64,
+    /// Share of all buyers (0–1).
+    share: f64,
+    /// What the segment's customers have spent, net of refunds, per currency.
+    revenue: Vec<Amount>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Segments {
+    as_of: NaiveDate,
+    buyers: i64,
+    data: Vec<SegmentSummary>,
+}
+
+/// Buyers in RFM segments: recency, frequency and monetary quintiles within each store.
+#[utoipa::path(get, path = "/api/metrics/segments", tag = "insights",
+    params(SegmentsQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Segments),
+        (status = 400, description = "a malformed date or store id", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such store", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn segments(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiQuery(query): ApiQuery<SegmentsQuery>,
+) -> Result<Response, ApiError> {
+    let scope = scope(caller.tenant_id, query.to, query.to, query.store_id)?;
+    let key = format!("segments:{}:{:?}", scope.to, scope.store);
+    cached(&state, &scope, &key, || async {
+        scope_stores(&state, &scope).await?;
+        let buyers = state.db.rfm(&scope).await?;
+        let total = buyers.len() as i64;
+        let mut by_segment: BTreeMap<Segment, (i64, BTreeMap<String, Decimal>)> = Segment::ALL
+            .iter()
+            .map(|s| (*s, (0, BTreeMap::new())))
+            .collect();
+        for buyer in buyers {
+            let entry = by_segment
+                .entry(Segment::of(buyer.recency, buyer.frequency))
+                .or_default();
+            entry.0 += 1;
+            *entry.1.entry(buyer.currency).or_default() += buyer.spent;
+        }
+        Ok(Segments {
+            as_of: scope.to,
+            buyers: total,
+            data: by_segment
+                .into_iter()
+                .map(|(segment, (customers, revenue))| SegmentSummary {
+                    segment,
+                    description: segment.description(),
+                    customers,
+                    share: rate(customers, total).unwrap_or(0.0),
+                    revenue: revenue
+                        .into_iter()
+                        .map(|(currency, amount)| Amount { currency, amount })
+                        .collect(),
+                })
+                .collect(),
+        })
+    })
+    .await
+}
+
+/// One segment's customers as CSV, with their scores.
+#[utoipa::path(get, path = "/api/metrics/segments/export", tag = "insights",
+    params(SegmentExportQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the segment's customers", content_type = "text/csv"),
+        (status = 400, description = "an unknown segment, a malformed date or store id", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such store", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn export_segment(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiQuery(query): ApiQuery<SegmentExportQuery>,
+) -> Result<Response, ApiError> {
+    let scope = scope(caller.tenant_id, query.to, query.to, query.store_id)?;
+    scope_stores(&state, &scope).await?;
+    let buyers = state.db.rfm(&scope).await?;
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    let write = |csv: &mut csv::Writer<Vec<u8>>, row: &[&str]| {
+        csv.write_record(row)
+            .map_err(|err| ApiError::Internal(err.into()))
+    };
+    write(
+        &mut csv,
+        &[
+            "store_id",
+            "customer_id",
+            "email",
+            "first_name",
+            "last_name",
+            "orders",
+            "spent",
+            "currency",
+            "last_order_at",
+            "recency",
+            "frequency",
+            "monetary",
+        ],
+    )?;
+    for b in buyers
+        .iter()
+        .filter(|b| Segment::of(b.recency, b.frequency) == query.segment)
+    {
+        write(
+            &mut csv,
+            &[
+                &b.store_id.to_string(),
+                &b.customer_id.to_string(),
+                &spreadsheet_safe(b.email.as_deref()),
+                &spreadsheet_safe(b.first_name.as_deref()),
+                &spreadsheet_safe(b.last_name.as_deref()),
+                &b.orders.to_string(),
+                &b.spent.to_string(),
+                &b.currency,
+                &b.last_order_at.to_rfc3339(),
+                &b.recency.to_string(),
+                &b.frequency.to_string(),
+                &b.monetary.to_string(),
+            ],
+        )?;
+    }
+    let body = csv
+        .into_inner()
+        .map_err(|err| ApiError::Internal(anyhow::anyhow!("{err}")))?;
+    let filename = format!("{}-{}.csv", query.segment.name(), scope.to);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// Answers from the cache when the tenant's data has not changed since; computes and

@@ -1,6 +1,7 @@
 pub mod accounts;
 pub mod docs;
 pub mod health;
+pub mod lists;
 pub mod metrics;
 pub mod stores;
 pub mod sync;

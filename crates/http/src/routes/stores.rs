@@ -1,6 +1,6 @@
 //! Connecting Shopify stores: OAuth install and callback, custom-app tokens, the store list.
 
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
@@ -19,7 +19,7 @@ use xeno_storage::stores::{NewStore, StoreRow};
 
 use crate::auth::{AuthUser, InstallState};
 use crate::error::{ApiError, Problem};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
 /// How long an install may take from Xeno to Shopify and back.
@@ -125,7 +125,7 @@ pub async fn install(
     State(state): State<AppState>,
     caller: AuthUser,
     headers: HeaderMap,
-    Query(query): Query<InstallQuery>,
+    ApiQuery(query): ApiQuery<InstallQuery>,
 ) -> Result<Response, ApiError> {
     let app = state.shopify.app.as_ref().ok_or_else(|| {
         ApiError::Conflict(
@@ -422,7 +422,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     caller: AuthUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<StoreOut>, ApiError> {
     state
         .db
@@ -451,8 +451,8 @@ pub struct DeleteQuery {
 pub async fn delete(
     State(state): State<AppState>,
     caller: AuthUser,
-    Path(id): Path<Uuid>,
-    Query(query): Query<DeleteQuery>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<DeleteQuery>,
 ) -> Result<StatusCode, ApiError> {
     let store = StoreId(id);
     let row = state

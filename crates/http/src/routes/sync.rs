@@ -1,6 +1,6 @@
 //! Backfill and sync progress and history.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,6 +11,7 @@ use xeno_storage::sync::SyncRun;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
+use crate::extract::ApiQuery;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -73,7 +74,7 @@ pub struct SyncRunList {
 pub async fn status(
     State(state): State<AppState>,
     caller: AuthUser,
-    Query(query): Query<StoreQuery>,
+    ApiQuery(query): ApiQuery<StoreQuery>,
 ) -> Result<Json<SyncRunOut>, ApiError> {
     let runs = state
         .db
@@ -93,7 +94,7 @@ pub async fn status(
 pub async fn runs(
     State(state): State<AppState>,
     caller: AuthUser,
-    Query(query): Query<StoreQuery>,
+    ApiQuery(query): ApiQuery<StoreQuery>,
 ) -> Result<Json<SyncRunList>, ApiError> {
     let runs = state
         .db

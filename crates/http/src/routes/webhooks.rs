@@ -2,7 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -17,6 +17,7 @@ use xeno_storage::events::{EventFilter, EventRow, NewEvent};
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
+use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
 
 /// Shopify's largest payloads (orders with hundreds of lines) stay well under this.
@@ -215,7 +216,7 @@ fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
 pub async fn events(
     State(state): State<AppState>,
     caller: AuthUser,
-    Query(query): Query<EventsQuery>,
+    ApiQuery(query): ApiQuery<EventsQuery>,
 ) -> Result<Json<EventPage>, ApiError> {
     let limit = query.limit.unwrap_or(50);
     if !(1..=250).contains(&limit) {
@@ -274,7 +275,7 @@ pub async fn events(
 pub async fn replay(
     State(state): State<AppState>,
     caller: AuthUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<(StatusCode, Json<EventOut>), ApiError> {
     let event = state
         .db

@@ -745,6 +745,8 @@ async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_record
     assert!(got.values().any(|c| c.1 > 0), "live checkouts completed");
     assert!(got.values().any(|c| c.2 > 0), "some checkouts abandoned");
 
+    check_cohorts_and_segments(&app, &token, &tenant_shops).await;
+
     // The other tenant sees its own store only, and not the first tenant's.
     let theirs = get(
         &app,
@@ -868,4 +870,439 @@ fn expected_products(
         }
     }
     out
+}
+
+/// Buyers up to the end of `to`: (currency, store, customer) → (orders, spent, last order).
+fn buyers_until(shops: &[&Shop], to: NaiveDate) -> BTreeMap<SpendKey, Spend> {
+    let mut buyers: BTreeMap<SpendKey, Spend> = BTreeMap::new();
+    for shop in shops {
+        for order in shop.truth["orders"].as_array().unwrap() {
+            let Some(customer) = order["customer"]["id"].as_i64() else {
+                continue;
+            };
+            if !counted(order) || local_day(&order["processed_at"], shop.tz) > to {
+                continue;
+            }
+            let at = instant(&order["processed_at"]);
+            let entry = buyers
+                .entry((shop.currency.clone(), shop.store_id.clone(), customer))
+                .or_insert((0, Decimal::ZERO, at));
+            entry.0 += 1;
+            entry.1 += d(&order["current_total_price"]);
+            entry.2 = entry.2.max(at);
+        }
+    }
+    buyers
+}
+
+/// Orders two buyers (customer id, what they bought).
+type Ranking = dyn Fn(&(i64, Spend), &(i64, Spend)) -> std::cmp::Ordering;
+
+/// PostgreSQL's ntile(5) for the row at `index` (0-based) of `n`.
+fn quintile(index: usize, n: usize) -> i32 {
+    let (size, extra) = (n / 5, n % 5);
+    let bucket = if index < extra * (size + 1) {
+        index / (size + 1)
+    } else {
+        extra + (index - extra * (size + 1)) / size
+    };
+    bucket as i32 + 1
+}
+
+/// (currency, spent, segment)
+type Member = (String, Decimal, &'static str);
+
+/// Segment per (store, customer), scored within each store.
+fn expected_segments(shops: &[&Shop], to: NaiveDate) -> BTreeMap<(String, i64), Member> {
+    let buyers = buyers_until(shops, to);
+    let mut out = BTreeMap::new();
+    for shop in shops {
+        let mine: Vec<(i64, Spend)> = buyers
+            .iter()
+            .filter(|((_, store, _), _)| *store == shop.store_id)
+            .map(|((_, _, customer), spend)| (*customer, *spend))
+            .collect();
+        let n = mine.len();
+        let score = |key: &Ranking| {
+            let mut sorted = mine.clone();
+            sorted.sort_by(|a, b| key(a, b).then(a.0.cmp(&b.0)));
+            sorted
+                .iter()
+                .enumerate()
+                .map(|(i, (customer, _))| (*customer, quintile(i, n)))
+                .collect::<BTreeMap<i64, i32>>()
+        };
+        let recency = score(&|a, b| a.1 .2.cmp(&b.1 .2));
+        let frequency = score(&|a, b| a.1 .0.cmp(&b.1 .0));
+        for (customer, spend) in &mine {
+            let (r, f) = (recency[customer], frequency[customer]);
+            let segment = match (r, f) {
+                (4.., 4..) => "champions",
+                (3.., 3..) => "loyal",
+                (4.., _) => "promising",
+                (3, _) => "needs_attention",
+                (_, 3..) => "at_risk",
+                (2, _) => "hibernating",
+                _ => "lost",
+            };
+            out.insert(
+                (shop.store_id.clone(), *customer),
+                (shop.currency.clone(), spend.1, segment),
+            );
+        }
+    }
+    out
+}
+
+async fn check_cohorts_and_segments(app: &TestApp, token: &str, shops: &[&Shop]) {
+    let (from, to) = (date("2026-09-01"), date("2026-11-30"));
+    // Cohorts: each buyer's months with orders, in their store's zone.
+    let month = |day: NaiveDate| day.with_day(1).unwrap();
+    let mut expected: BTreeMap<NaiveDate, BTreeMap<i32, i64>> = BTreeMap::new();
+    for shop in shops {
+        let mut months: BTreeMap<i64, BTreeSet<NaiveDate>> = BTreeMap::new();
+        for order in shop.truth["orders"].as_array().unwrap() {
+            let Some(customer) = order["customer"]["id"].as_i64() else {
+                continue;
+            };
+            let day = local_day(&order["processed_at"], shop.tz);
+            if counted(order) && day <= to {
+                months.entry(customer).or_default().insert(month(day));
+            }
+        }
+        for months in months.values() {
+            let first = *months.iter().next().unwrap();
+            if first < month(from) {
+                continue;
+            }
+            for m in months {
+                let offset = (m.year() * 12 + m.month0() as i32)
+                    - (first.year() * 12 + first.month0() as i32);
+                *expected
+                    .entry(first)
+                    .or_default()
+                    .entry(offset)
+                    .or_default() += 1;
+            }
+        }
+    }
+    let body = get(
+        app,
+        token,
+        &format!("/api/metrics/cohorts?from={from}&to={to}"),
+    )
+    .await;
+    let cohorts = body["data"].as_array().unwrap();
+    assert_eq!(cohorts.len(), expected.len(), "one row per cohort month");
+    for (row, (first, counts)) in cohorts.iter().zip(&expected) {
+        assert_eq!(row["cohort"], first.to_string());
+        let size = counts[&0];
+        assert_eq!(row["customers"], size);
+        let retention = row["retention"].as_array().unwrap();
+        let months_to_end =
+            (to.year() * 12 + to.month0() as i32) - (first.year() * 12 + first.month0() as i32);
+        assert_eq!(
+            retention.len() as i32,
+            months_to_end + 1,
+            "every month, zeros included"
+        );
+        for cell in retention {
+            let offset = cell["month_offset"].as_i64().unwrap() as i32;
+            let customers = counts.get(&offset).copied().unwrap_or(0);
+            assert_eq!(cell["customers"], customers, "{first} +{offset}");
+            assert_eq!(cell["rate"].as_f64().unwrap(), rate(customers, size));
+        }
+    }
+    assert!(
+        expected.values().any(|c| c.len() > 1),
+        "some customers came back"
+    );
+
+    // Segments: counts and revenue per segment, and the CSV of one.
+    let as_of = date("2026-11-30");
+    let segments = expected_segments(shops, as_of);
+    let body = get(app, token, &format!("/api/metrics/segments?to={as_of}")).await;
+    assert_eq!(body["buyers"], segments.len());
+    for row in body["data"].as_array().unwrap() {
+        let name = row["segment"].as_str().unwrap();
+        let members: Vec<&(String, Decimal, &str)> =
+            segments.values().filter(|s| s.2 == name).collect();
+        assert_eq!(row["customers"], members.len(), "{name}");
+        let mut revenue: BTreeMap<String, Decimal> = BTreeMap::new();
+        for (currency, spent, _) in &members {
+            *revenue.entry(currency.clone()).or_default() += *spent;
+        }
+        let got: BTreeMap<String, Decimal> = row["revenue"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["currency"].as_str().unwrap().to_owned(), d(&a["amount"])))
+            .collect();
+        assert_eq!(got, revenue, "{name} revenue");
+    }
+    let response = app
+        .get_authed(
+            &format!("/api/metrics/segments/export?segment=champions&to={as_of}"),
+            token,
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    assert!(response.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("champions-2026-11-30.csv"));
+    let csv = response.text().await.unwrap();
+    let mut lines = csv.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("store_id,customer_id,email"));
+    let listed: BTreeSet<(String, i64)> = lines
+        .map(|line| {
+            let mut fields = line.split(',');
+            let store = fields.next().unwrap().to_owned();
+            (store, fields.next().unwrap().parse().unwrap())
+        })
+        .collect();
+    let champions: BTreeSet<(String, i64)> = segments
+        .iter()
+        .filter(|(_, s)| s.2 == "champions")
+        .map(|(k, _)| k.clone())
+        .collect();
+    assert!(!champions.is_empty());
+    assert_eq!(listed, champions, "the CSV lists exactly the champions");
+    let unknown = app
+        .get_authed("/api/metrics/segments/export?segment=royalty", token)
+        .await;
+    expect_problem(unknown, 400, "bad_request").await;
+}
+
+/// Every page of a list, following `next_cursor`; `between` runs after the first page.
+async fn all_pages(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    between: impl AsyncFnOnce(),
+) -> Vec<Value> {
+    let mut rows = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut between = Some(between);
+    loop {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let url = match &cursor {
+            Some(c) => format!("{path}{separator}cursor={c}"),
+            None => path.to_owned(),
+        };
+        let page = get(app, token, &url).await;
+        rows.extend(page["data"].as_array().unwrap().iter().cloned());
+        if let Some(between) = between.take() {
+            between().await;
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return rows,
+        }
+    }
+}
+
+#[tokio::test]
+async fn lists_page_through_everything_once_even_while_records_arrive() {
+    let c = crate::ingest::connect(
+        json!({ "customers": 90, "products": 25, "orders": 160, "timezone": "Pacific/Pago_Pago" }),
+        &[],
+        1.0,
+    )
+    .await;
+    let (app, token) = (&c.app, c.token.as_str());
+    wait_for_sync(app, token, &c.store_id).await;
+    let truth = truth(&c.sim, &c.shop).await;
+    let tz: Tz = "Pacific/Pago_Pago".parse().unwrap();
+
+    // Customers, newest first, seven a page; new customers arriving meanwhile sort before
+    // the cursor and never shift what follows.
+    let sim_url = c.sim.base_url();
+    let shop = c.shop.clone();
+    let rows = all_pages(app, token, "/api/customers?limit=7", async || {
+        reqwest::Client::new()
+            .post(format!("{sim_url}/_sim/shops/{shop}/activity"))
+            .json(&json!({ "customers": 3 }))
+            .send()
+            .await
+            .unwrap();
+        drain(app).await;
+    })
+    .await;
+    let mut expected: Vec<(DateTime<Utc>, i64)> = truth["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (instant(&c["created_at"]), c["id"].as_i64().unwrap()))
+        .collect();
+    expected.sort_by(|a, b| b.cmp(a));
+    let got: Vec<(DateTime<Utc>, i64)> = rows
+        .iter()
+        .map(|c| (instant(&c["created_at"]), c["id"].as_i64().unwrap()))
+        .collect();
+    // The first page may already hold some of the newest; the rest is exactly the truth's order.
+    let first_page = 7;
+    assert_eq!(
+        got[first_page..],
+        expected[first_page..],
+        "no row skipped or repeated"
+    );
+    assert_eq!(got[..first_page], expected[..first_page]);
+    let spent_by_customer: BTreeMap<i64, (i64, Decimal)> = {
+        let mut spent = BTreeMap::new();
+        for order in truth["orders"].as_array().unwrap() {
+            if let (Some(customer), true) = (order["customer"]["id"].as_i64(), counted(order)) {
+                let entry = spent.entry(customer).or_insert((0, Decimal::ZERO));
+                entry.0 += 1;
+                entry.1 += d(&order["current_total_price"]);
+            }
+        }
+        spent
+    };
+    for row in &rows {
+        let (orders, spent) = spent_by_customer
+            .get(&row["id"].as_i64().unwrap())
+            .copied()
+            .unwrap_or((0, Decimal::ZERO));
+        assert_eq!(row["orders"], orders);
+        assert_eq!(d(&row["spent"]), spent);
+    }
+
+    // Search by part of an email, any case.
+    let someone = truth["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|c| c["email"].as_str())
+        .unwrap();
+    let fragment = someone.split('@').next().unwrap().to_uppercase();
+    let found = get(
+        app,
+        token,
+        &format!("/api/customers?q={fragment}&limit=200"),
+    )
+    .await;
+    let wanted = truth["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            let email = c["email"].as_str().unwrap_or_default().to_lowercase();
+            let name = format!(
+                "{} {}",
+                c["first_name"].as_str().unwrap_or_default(),
+                c["last_name"].as_str().unwrap_or_default()
+            )
+            .to_lowercase();
+            email.contains(&fragment.to_lowercase()) || name.contains(&fragment.to_lowercase())
+        })
+        .count();
+    assert_eq!(found["data"].as_array().unwrap().len(), wanted);
+    assert!(wanted >= 1);
+
+    // A customer's detail: their orders, newest first.
+    let (customer, (orders, spent)) = spent_by_customer.iter().next_back().unwrap();
+    let detail = get(
+        app,
+        token,
+        &format!("/api/customers/{}/{customer}", c.store_id),
+    )
+    .await;
+    assert_eq!(detail["customer"]["orders"], *orders);
+    assert_eq!(d(&detail["customer"]["spent"]), *spent);
+    assert_eq!(detail["orders"].as_array().unwrap().len() as i64, *orders);
+    let missing = app
+        .get_authed(&format!("/api/customers/{}/1", c.store_id), token)
+        .await;
+    expect_problem(missing, 404, "not_found").await;
+    let malformed = app.get_authed("/api/customers/nope/1", token).await;
+    expect_problem(malformed, 400, "bad_request").await;
+
+    // Orders by total, largest first, every one once; and filters that match the truth.
+    let orders = all_pages(
+        app,
+        token,
+        "/api/orders?sort=total_price&limit=13",
+        async || {},
+    )
+    .await;
+    let totals: Vec<Decimal> = orders.iter().map(|o| d(&o["total_price"])).collect();
+    assert!(totals.windows(2).all(|w| w[0] >= w[1]), "largest first");
+    let ids: BTreeSet<i64> = orders.iter().map(|o| o["id"].as_i64().unwrap()).collect();
+    let all: BTreeSet<i64> = truth["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, all);
+    assert_eq!(orders.len(), all.len());
+    let refunded = get(
+        app,
+        token,
+        "/api/orders?financial_status=refunded&limit=200",
+    )
+    .await;
+    let wanted = truth["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["financial_status"] == "refunded")
+        .count();
+    assert_eq!(refunded["data"].as_array().unwrap().len(), wanted);
+    let (from, to) = (date("2026-10-10"), date("2026-10-20"));
+    let ranged = all_pages(
+        app,
+        token,
+        &format!("/api/orders?from={from}&to={to}&order=asc&limit=50"),
+        async || {},
+    )
+    .await;
+    let wanted: BTreeSet<i64> = truth["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| in_range(local_day(&o["processed_at"], tz), from, to))
+        .map(|o| o["id"].as_i64().unwrap())
+        .collect();
+    let got: BTreeSet<i64> = ranged.iter().map(|o| o["id"].as_i64().unwrap()).collect();
+    assert_eq!(got, wanted, "days in the store's zone");
+    assert!(!wanted.is_empty());
+
+    // Products by title.
+    let products = all_pages(app, token, "/api/products?limit=4", async || {}).await;
+    let titles: Vec<String> = products
+        .iter()
+        .map(|p| p["title"].as_str().unwrap().to_lowercase())
+        .collect();
+    assert!(titles.windows(2).all(|w| w[0] <= w[1]), "by title");
+    assert_eq!(products.len(), truth["products"].as_array().unwrap().len());
+
+    // Bad requests say what is wrong; another tenant sees nothing.
+    let first = get(app, token, "/api/orders?limit=5").await;
+    let cursor = first["next_cursor"].as_str().unwrap();
+    for query in [
+        "/api/orders?sort=weight".to_owned(),
+        "/api/orders?limit=0".to_owned(),
+        "/api/orders?cursor=garbage".to_owned(),
+        format!("/api/orders?sort=total_price&cursor={cursor}"),
+        "/api/orders?from=2026-10-02&to=2026-10-01".to_owned(),
+    ] {
+        expect_problem(app.get_authed(&query, token).await, 400, "bad_request").await;
+    }
+    let stranger = app.register("Stranger", "stranger@example.com").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for list in ["/api/customers", "/api/orders", "/api/products"] {
+        let page = get(app, &stranger, list).await;
+        assert_eq!(page["data"].as_array().unwrap().len(), 0, "{list}");
+    }
 }

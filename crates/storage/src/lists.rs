@@ -1,0 +1,377 @@
+//! Cursor-paginated lists of customers, orders and products.
+//!
+//! Keyset pagination: a page continues strictly after the last row of the previous one in
+//! (sort key, store, id) order, so rows inserted or updated meanwhile never shift a page.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sqlx::{Postgres, QueryBuilder};
+use uuid::Uuid;
+use xeno_domain::ids::{StoreId, TenantId};
+
+use crate::{Db, StorageError};
+
+/// Where the previous page stopped: its last row's sort key (as text), store and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct After {
+    pub key: Option<String>,
+    pub store_id: Uuid,
+    pub id: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Ascending,
+    Descending,
+}
+
+/// What every list takes.
+#[derive(Debug, Clone)]
+pub struct ListQuery<S> {
+    pub tenant: TenantId,
+    pub store: Option<StoreId>,
+    /// Case-insensitive substring of the searchable fields.
+    pub search: Option<String>,
+    pub sort: S,
+    pub direction: Direction,
+    pub after: Option<After>,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerSort {
+    CreatedAt,
+    UpdatedAt,
+    Email,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderSort {
+    ProcessedAt,
+    TotalPrice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductSort {
+    Title,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CustomerItem {
+    pub store_id: Uuid,
+    pub customer_id: i64,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub state: Option<String>,
+    pub tags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub redacted: bool,
+    /// Orders that count (not tests) and what they came to, net of refunds.
+    pub orders: i64,
+    pub spent: Decimal,
+    pub currency: Option<String>,
+    pub last_order_at: Option<DateTime<Utc>>,
+    pub sort_key: Option<String>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrderItem {
+    pub store_id: Uuid,
+    pub order_id: i64,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub customer_id: Option<i64>,
+    pub processed_at: DateTime<Utc>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub currency: String,
+    pub total_price: Decimal,
+    pub current_total_price: Decimal,
+    pub financial_status: Option<String>,
+    pub fulfillment_status: Option<String>,
+    pub test: bool,
+    pub units: i32,
+    pub sort_key: Option<String>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProductItem {
+    pub store_id: Uuid,
+    pub product_id: i64,
+    pub title: String,
+    pub handle: Option<String>,
+    pub vendor: Option<String>,
+    pub product_type: Option<String>,
+    pub status: Option<String>,
+    pub tags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub variants: i64,
+    pub min_price: Option<Decimal>,
+    pub max_price: Option<Decimal>,
+    pub sort_key: Option<String>,
+}
+
+/// Orders only: a range of days in each store's zone, and a financial status.
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilters {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub financial_status: Option<String>,
+}
+
+/// The part of a query after its filters: the keyset condition, order and limit.
+/// `key` is the sort expression, `cast` its SQL type (the cursor carries it as text).
+fn keyset<S>(
+    query: &mut QueryBuilder<'_, Postgres>,
+    list: &ListQuery<S>,
+    key: &str,
+    cast: &str,
+    id: &str,
+) {
+    let (cmp, order) = match list.direction {
+        Direction::Ascending => (">", "ASC"),
+        Direction::Descending => ("<", "DESC"),
+    };
+    if let Some(after) = &list.after {
+        // Rows with a null key sort last in either direction (NULLS LAST).
+        match &after.key {
+            Some(value) => {
+                query.push(format!(" AND (({key} {cmp} "));
+                query.push_bind(value.clone());
+                query.push(format!("::{cast}) OR ({key} = "));
+                query.push_bind(value.clone());
+                query.push(format!("::{cast} AND (store_id, {id}) {cmp} ("));
+                query.push_bind(after.store_id);
+                query.push(", ");
+                query.push_bind(after.id);
+                query.push(format!(")) OR {key} IS NULL)"));
+            }
+            None => {
+                query.push(format!(" AND {key} IS NULL AND (store_id, {id}) {cmp} ("));
+                query.push_bind(after.store_id);
+                query.push(", ");
+                query.push_bind(after.id);
+                query.push(")");
+            }
+        }
+    }
+    query.push(format!(
+        " ORDER BY {key} {order} NULLS LAST, store_id {order}, {id} {order} LIMIT "
+    ));
+    query.push_bind(list.limit);
+}
+
+fn scoped<S>(query: &mut QueryBuilder<'_, Postgres>, list: &ListQuery<S>) {
+    query.push(" WHERE tenant_id = ");
+    query.push_bind(list.tenant.0);
+    if let Some(store) = list.store {
+        query.push(" AND store_id = ");
+        query.push_bind(store.0);
+    }
+}
+
+/// `%text%` for ILIKE, with the pattern characters in `text` taken literally.
+fn contains(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+impl Db {
+    pub async fn list_customers(
+        &self,
+        list: &ListQuery<CustomerSort>,
+    ) -> Result<Vec<CustomerItem>, StorageError> {
+        let (key, cast) = match list.sort {
+            CustomerSort::CreatedAt => ("created_at", "timestamptz"),
+            CustomerSort::UpdatedAt => ("updated_at", "timestamptz"),
+            CustomerSort::Email => ("lower(email)", "text"),
+        };
+        let mut query = QueryBuilder::new(format!(
+            "SELECT c.*, s.orders, s.spent, s.currency, s.last_order_at FROM (
+                SELECT tenant_id, store_id, customer_id, email, first_name, last_name, state, tags,
+                       created_at, updated_at, redacted_at IS NOT NULL AS redacted,
+                       ({key})::text AS sort_key
+                FROM customers"
+        ));
+        scoped(&mut query, list);
+        if let Some(search) = &list.search {
+            let pattern = contains(search);
+            query.push(" AND (email ILIKE ");
+            query.push_bind(pattern.clone());
+            query.push(" OR (coalesce(first_name, '') || ' ' || coalesce(last_name, '')) ILIKE ");
+            query.push_bind(pattern);
+            query.push(")");
+        }
+        keyset(&mut query, list, key, cast, "customer_id");
+        query.push(format!(
+            ") c LEFT JOIN LATERAL (
+                SELECT count(*) AS orders, COALESCE(sum(o.current_total_price), 0) AS spent,
+                       min(o.currency::text) AS currency, max(o.processed_at) AS last_order_at
+                FROM orders o WHERE o.tenant_id = c.tenant_id AND o.store_id = c.store_id
+                    AND o.customer_id = c.customer_id AND NOT o.test) s ON true
+             ORDER BY {key} {order} NULLS LAST, c.store_id {order}, c.customer_id {order}",
+            order = order_word(list.direction)
+        ));
+        self.fetch_page(list.tenant, query).await
+    }
+
+    pub async fn list_orders(
+        &self,
+        list: &ListQuery<OrderSort>,
+        filters: &OrderFilters,
+    ) -> Result<Vec<OrderItem>, StorageError> {
+        let (key, cast) = match list.sort {
+            OrderSort::ProcessedAt => ("processed_at", "timestamptz"),
+            OrderSort::TotalPrice => ("total_price", "numeric"),
+        };
+        let mut query = QueryBuilder::new(format!(
+            "SELECT store_id, order_id, name, email, customer_id, processed_at, cancelled_at,
+                    currency::text AS currency, total_price, current_total_price, financial_status,
+                    fulfillment_status, test, units, ({key})::text AS sort_key
+             FROM orders o"
+        ));
+        scoped(&mut query, list);
+        if let Some(search) = &list.search {
+            let pattern = contains(search);
+            query.push(" AND (name ILIKE ");
+            query.push_bind(pattern.clone());
+            query.push(" OR email ILIKE ");
+            query.push_bind(pattern);
+            query.push(")");
+        }
+        if let Some(status) = &filters.financial_status {
+            query.push(" AND financial_status = ");
+            query.push_bind(status.clone());
+        }
+        // Days in each store's own zone, as the insights read them.
+        if let Some(from) = filters.from {
+            query.push(" AND processed_at >= (SELECT (");
+            query.push_bind(from);
+            query.push(
+                "::date)::timestamp AT TIME ZONE COALESCE(s.iana_timezone, 'UTC') \
+                 FROM stores s WHERE s.tenant_id = o.tenant_id AND s.store_id = o.store_id)",
+            );
+        }
+        if let Some(to) = filters.to {
+            query.push(" AND processed_at < (SELECT (");
+            query.push_bind(to);
+            query.push(
+                "::date + 1)::timestamp AT TIME ZONE COALESCE(s.iana_timezone, 'UTC') \
+                 FROM stores s WHERE s.tenant_id = o.tenant_id AND s.store_id = o.store_id)",
+            );
+        }
+        keyset(&mut query, list, key, cast, "order_id");
+        self.fetch_page(list.tenant, query).await
+    }
+
+    pub async fn list_products(
+        &self,
+        list: &ListQuery<ProductSort>,
+    ) -> Result<Vec<ProductItem>, StorageError> {
+        let (key, cast) = match list.sort {
+            ProductSort::Title => ("lower(title)", "text"),
+            ProductSort::CreatedAt => ("created_at", "timestamptz"),
+            ProductSort::UpdatedAt => ("updated_at", "timestamptz"),
+        };
+        let mut query = QueryBuilder::new(format!(
+            "SELECT p.*, v.variants, v.min_price, v.max_price FROM (
+                SELECT tenant_id, store_id, product_id, title, handle, vendor, product_type, status, tags,
+                       created_at, updated_at, ({key})::text AS sort_key
+                FROM products"
+        ));
+        scoped(&mut query, list);
+        if let Some(search) = &list.search {
+            let pattern = contains(search);
+            query.push(" AND (title ILIKE ");
+            query.push_bind(pattern.clone());
+            query.push(" OR vendor ILIKE ");
+            query.push_bind(pattern);
+            query.push(")");
+        }
+        keyset(&mut query, list, key, cast, "product_id");
+        query.push(format!(
+            ") p LEFT JOIN LATERAL (
+                SELECT count(*) AS variants, min(price) AS min_price, max(price) AS max_price
+                FROM product_variants v WHERE v.tenant_id = p.tenant_id AND v.store_id = p.store_id
+                    AND v.product_id = p.product_id) v ON true
+             ORDER BY {key} {order} NULLS LAST, p.store_id {order}, p.product_id {order}",
+            order = order_word(list.direction)
+        ));
+        self.fetch_page(list.tenant, query).await
+    }
+
+    async fn fetch_page<T>(
+        &self,
+        tenant: TenantId,
+        mut query: QueryBuilder<'_, Postgres>,
+    ) -> Result<Vec<T>, StorageError>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let rows = query.build_query_as().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+}
+
+fn order_word(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Ascending => "ASC",
+        Direction::Descending => "DESC",
+    }
+}
+
+impl Db {
+    /// A customer with their latest `orders` orders, newest first; None when unknown.
+    pub async fn customer_detail(
+        &self,
+        tenant: TenantId,
+        store: StoreId,
+        customer_id: i64,
+        orders: i64,
+    ) -> Result<Option<(CustomerItem, Vec<OrderItem>)>, StorageError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let customer: Option<CustomerItem> = sqlx::query_as(
+            "SELECT c.store_id, c.customer_id, c.email, c.first_name, c.last_name, c.state, c.tags,
+                    c.created_at, c.updated_at, c.redacted_at IS NOT NULL AS redacted,
+                    s.orders, s.spent, s.currency, s.last_order_at, NULL::text AS sort_key
+             FROM customers c LEFT JOIN LATERAL (
+                SELECT count(*) AS orders, COALESCE(sum(o.current_total_price), 0) AS spent,
+                       min(o.currency::text) AS currency, max(o.processed_at) AS last_order_at
+                FROM orders o WHERE o.tenant_id = c.tenant_id AND o.store_id = c.store_id
+                    AND o.customer_id = c.customer_id AND NOT o.test) s ON true
+             WHERE c.tenant_id = $1 AND c.store_id = $2 AND c.customer_id = $3",
+        )
+        .bind(tenant.0)
+        .bind(store.0)
+        .bind(customer_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(customer) = customer else {
+            return Ok(None);
+        };
+        let recent = sqlx::query_as(
+            "SELECT store_id, order_id, name, email, customer_id, processed_at, cancelled_at,
+                    currency::text AS currency, total_price, current_total_price, financial_status,
+                    fulfillment_status, test, units, NULL::text AS sort_key
+             FROM orders WHERE tenant_id = $1 AND store_id = $2 AND customer_id = $3
+             ORDER BY processed_at DESC, order_id DESC LIMIT $4",
+        )
+        .bind(tenant.0)
+        .bind(store.0)
+        .bind(customer_id)
+        .bind(orders)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some((customer, recent)))
+    }
+}

@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 mod routes;
 pub mod state;
+mod web;
 
 use std::time::Duration;
 
@@ -126,7 +127,7 @@ pub fn router(state: AppState) -> Router {
     let (api, mut doc) = api_routes().split_for_parts();
     routes::docs::describe(&mut doc);
     api.merge(routes::docs::router(doc))
-        .fallback(|| async { ApiError::NotFound("no such route".to_owned()) })
+        .fallback(web::dashboard)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

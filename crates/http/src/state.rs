@@ -28,6 +28,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// How often a backfill asks whether Shopify's export has finished.
     pub bulk_poll: std::time::Duration,
+    /// The built dashboard.
+    pub web_dir: std::path::PathBuf,
 }
 
 impl AppState {

@@ -64,6 +64,8 @@ pub struct Config {
     pub worker_max_attempts: i32,
     /// How often a backfill polls Shopify's bulk export.
     pub bulk_poll: Duration,
+    /// The built dashboard (`web/dist`), served at `/`.
+    pub web_dir: std::path::PathBuf,
 }
 
 // Secrets stay out of debug output (and so out of logs).
@@ -265,6 +267,9 @@ impl Config {
             worker_backoff,
             worker_max_attempts,
             bulk_poll,
+            web_dir: lookup("XENO_WEB_DIR")
+                .unwrap_or_else(|| "web/dist".to_owned())
+                .into(),
         })
     }
 }

@@ -61,6 +61,7 @@ pub fn app_state(config: &Config) -> anyhow::Result<AppState> {
         shopify: Arc::new(shopify_settings(config)),
         http,
         bulk_poll: config.bulk_poll,
+        web_dir: config.web_dir.clone(),
     })
 }
 

@@ -28,7 +28,14 @@ enum Command {
     Migrate,
     /// Everything, with a simulated Shopify shop connected, backfilled and kept busy: the
     /// whole product without a Shopify account.
-    Demo,
+    Demo {
+        /// Orders in the demo shop's year of history.
+        #[arg(long, default_value_t = 10_000)]
+        orders: u32,
+        /// Customers in the demo shop.
+        #[arg(long, default_value_t = 2_000)]
+        customers: u32,
+    },
 }
 
 fn main() -> ExitCode {
@@ -67,14 +74,17 @@ fn main() -> ExitCode {
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
-        Command::Demo => {
+        Command::Demo { orders, customers } => {
             let listener = TcpListener::bind(config.bind).await.map_err(|err| {
                 anyhow::anyhow!("cannot listen on {} (XENO_BIND): {err}", config.bind)
             })?;
             let (stop, stopping) = tokio::sync::watch::channel(false);
-            let demo =
-                xeno::demo::start(config, listener, xeno::demo::DemoSize::default(), stopping)
-                    .await?;
+            let size = xeno::demo::DemoSize {
+                orders,
+                customers,
+                ..xeno::demo::DemoSize::default()
+            };
+            let demo = xeno::demo::start(config, listener, size, stopping).await?;
             println!();
             println!(
                 "  Xeno is running with a simulated Shopify store: {}",
@@ -86,6 +96,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 xeno::demo::DEMO_PASSWORD
             );
             println!("  API documentation: {}/api/docs", demo.url);
+            println!(
+                "  Shopify simulator: {} (control API under /_sim/)",
+                demo.sim.base_url()
+            );
             println!("  the store is backfilling now; progress: GET /api/sync/status?store_id=…");
             println!();
             xeno::shutdown_signal().await;

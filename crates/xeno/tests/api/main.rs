@@ -504,3 +504,50 @@ async fn openapi_is_valid_and_lists_every_route() {
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().contains("/api/openapi.json"));
 }
+
+#[tokio::test]
+async fn the_dashboard_is_served_with_client_routes_and_cache_headers() {
+    let dir = std::env::temp_dir().join(format!("xeno-web-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(dir.join("assets")).unwrap();
+    std::fs::write(
+        dir.join("index.html"),
+        "<!doctype html><title>Xeno app</title>",
+    )
+    .unwrap();
+    std::fs::write(dir.join("assets/index-abc123.js"), "console.log(1)").unwrap();
+    let app = TestApp::spawn_with(&[("XENO_WEB_DIR", dir.to_str().unwrap())]).await;
+
+    // The app, and client-side routes that fall back to it: never cached.
+    for path in ["/", "/customers/abc/1", "/stores"] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(response.headers()["cache-control"], "no-cache");
+        assert!(response.text().await.unwrap().contains("Xeno app"));
+    }
+    // Hashed assets: cached for good.
+    let asset = app
+        .client
+        .get(app.url("/assets/index-abc123.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asset.status(), 200);
+    assert_eq!(
+        asset.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert!(asset.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .contains("javascript"));
+    // The API keeps its own 404s and methods.
+    expect_problem(
+        app.client.get(app.url("/api/nope")).send().await.unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    let post = app.client.post(app.url("/somewhere")).send().await.unwrap();
+    assert_eq!(post.status(), 404);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

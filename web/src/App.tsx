@@ -1,0 +1,91 @@
+import { useEffect, useState } from 'react';
+import { NavLink, Navigate, Route, Routes, useNavigate } from 'react-router-dom';
+import { useQueryClient } from '@tanstack/react-query';
+import { SIGNED_OUT, getToken, setToken } from './api';
+import { SignIn, SignUp } from './pages/Auth';
+import { Overview } from './pages/Overview';
+import { CustomerDetail, Customers, Orders, Products } from './pages/Lists';
+import { Checkouts, Cohorts, Segments } from './pages/Insights';
+import { Stores } from './pages/Stores';
+
+const NAV = [
+  ['/', 'Overview'],
+  ['/customers', 'Customers'],
+  ['/orders', 'Orders'],
+  ['/products', 'Products'],
+  ['/cohorts', 'Cohorts'],
+  ['/segments', 'Segments'],
+  ['/checkouts', 'Checkouts'],
+  ['/stores', 'Stores'],
+] as const;
+
+export function App() {
+  const [token, setSession] = useState(getToken());
+  const navigate = useNavigate();
+  const queries = useQueryClient();
+
+  useEffect(() => {
+    const ended = () => {
+      setSession(null);
+      queries.clear();
+    };
+    window.addEventListener(SIGNED_OUT, ended);
+    return () => window.removeEventListener(SIGNED_OUT, ended);
+  }, [queries]);
+
+  const signedIn = (next: string) => {
+    setToken(next);
+    setSession(next);
+    navigate('/');
+  };
+
+  if (!token) {
+    return (
+      <Routes>
+        <Route path="/signup" element={<SignUp onSignedIn={signedIn} />} />
+        <Route path="*" element={<SignIn onSignedIn={signedIn} />} />
+      </Routes>
+    );
+  }
+
+  const signOut = () => {
+    setToken(null);
+    setSession(null);
+    queries.clear();
+    navigate('/');
+  };
+
+  return (
+    <div className="shell">
+      <header className="top">
+        <span className="brand">Xeno</span>
+        <nav aria-label="Main">
+          {NAV.map(([to, label]) => (
+            <NavLink key={to} to={to} end={to === '/'}>
+              {label}
+            </NavLink>
+          ))}
+        </nav>
+        <button type="button" className="link" onClick={signOut}>
+          Sign out
+        </button>
+      </header>
+      <main>
+        <Routes>
+          <Route path="/" element={<Overview />} />
+          <Route path="/customers" element={<Customers />} />
+          <Route path="/customers/:storeId/:customerId" element={<CustomerDetail />} />
+          <Route path="/orders" element={<Orders />} />
+          <Route path="/products" element={<Products />} />
+          <Route path="/cohorts" element={<Cohorts />} />
+          <Route path="/segments" element={<Segments />} />
+          <Route path="/checkouts" element={<Checkouts />} />
+          <Route path="/stores" element={<Stores />} />
+          <Route path="/stores/:storeId" element={<Stores />} />
+          <Route path="/signup" element={<Navigate to="/" replace />} />
+          <Route path="*" element={<p className="empty">There is no such page.</p>} />
+        </Routes>
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { addDays, lengthInDays, presetRange, previousPeriod, rangeProblem } from './dates';
+
+describe('date ranges', () => {
+  it('presets end today and count both ends', () => {
+    expect(presetRange('7d', '2026-03-01')).toEqual({ from: '2026-02-23', to: '2026-03-01' });
+    expect(lengthInDays(presetRange('30d', '2026-03-01'))).toBe(30);
+    expect(lengthInDays(presetRange('90d', '2024-03-01'))).toBe(90);
+    expect(presetRange('year', '2026-11-26')).toEqual({ from: '2026-01-01', to: '2026-11-26' });
+  });
+
+  it('crosses month, year and leap-day boundaries', () => {
+    expect(addDays('2024-02-28', 1)).toBe('2024-02-29');
+    expect(addDays('2023-02-28', 1)).toBe('2023-03-01');
+    expect(addDays('2026-01-01', -1)).toBe('2025-12-31');
+  });
+
+  it('the previous period has the same length and ends the day before', () => {
+    const range = { from: '2026-03-01', to: '2026-03-31' };
+    const previous = previousPeriod(range);
+    expect(previous).toEqual({ from: '2026-01-29', to: '2026-02-28' });
+    expect(lengthInDays(previous)).toBe(lengthInDays(range));
+  });
+
+  it('explains what is wrong with a custom range', () => {
+    expect(rangeProblem({ from: '2026-03-02', to: '2026-03-01' })).toMatch(/after/);
+    expect(rangeProblem({ from: '', to: '2026-03-01' })).toMatch(/both/);
+    expect(rangeProblem({ from: '2020-01-01', to: '2026-01-01' })).toMatch(/three years/);
+    expect(rangeProblem({ from: '2026-03-01', to: '2026-03-01' })).toBeNull();
+  });
+});

@@ -1,0 +1,190 @@
+import { useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { ApiProblem, getJson, query, request } from '../api';
+import { Empty, ErrorMessage, Pending, RangePicker, StoreFilter, initialRange, type RangeChoice } from '../components';
+import { addDays, localToday } from '../lib/dates';
+import { formatCount, formatMoney, formatRate } from '../lib/money';
+
+interface CohortData {
+  data: { cohort: string; customers: number; retention: { month_offset: number; customers: number; rate: number }[] }[];
+}
+
+function yearBack(): RangeChoice {
+  const today = localToday();
+  return { preset: 'custom', range: { from: addDays(today, -364), to: today } };
+}
+
+export function Cohorts() {
+  const [choice, setChoice] = useState<RangeChoice>(yearBack());
+  const [store, setStore] = useState('');
+  const params = { from: choice.range.from, to: choice.range.to, store_id: store || undefined };
+  const cohorts = useQuery({ queryKey: ['cohorts', params], queryFn: () => getJson<CohortData>(`/api/metrics/cohorts${query(params)}`) });
+  const widest = Math.max(0, ...(cohorts.data?.data.map((c) => c.retention.length) ?? [0]));
+  return (
+    <section>
+      <h1>Cohorts</h1>
+      <p className="hint">Customers grouped by the month of their first order; each cell is the share who ordered again that many months later.</p>
+      <div className="toolbar">
+        <RangePicker value={choice} onChange={setChoice} />
+        <StoreFilter value={store} onChange={setStore} />
+      </div>
+      <Pending query={cohorts} what="cohorts" />
+      {cohorts.data && cohorts.data.data.length === 0 && <Empty>No first orders in this range.</Empty>}
+      {cohorts.data && cohorts.data.data.length > 0 && (
+        <div className="scroll">
+          <table className="heatmap">
+            <thead>
+              <tr>
+                <th>Cohort</th>
+                <th className="num">Customers</th>
+                {Array.from({ length: widest }, (_, i) => (
+                  <th key={i} className="num">
+                    M{i}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {cohorts.data.data.map((c) => (
+                <tr key={c.cohort}>
+                  <th scope="row">{c.cohort.slice(0, 7)}</th>
+                  <td className="num">{c.customers}</td>
+                  {c.retention.map((r) => (
+                    <td key={r.month_offset} className="num" style={{ background: `rgba(37, 99, 235, ${r.rate})`, color: r.rate > 0.5 ? 'white' : undefined }} title={`${r.customers} customers`}>
+                      {formatRate(r.rate)}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+interface SegmentData {
+  as_of: string;
+  buyers: number;
+  data: { segment: string; description: string; customers: number; share: number; revenue: { currency: string; amount: string }[] }[];
+}
+
+const LABELS: Record<string, string> = {
+  champions: 'Champions',
+  loyal: 'Loyal',
+  promising: 'Promising',
+  needs_attention: 'Needs attention',
+  at_risk: 'At risk',
+  hibernating: 'Hibernating',
+  lost: 'Lost',
+};
+
+export function Segments() {
+  const [store, setStore] = useState('');
+  const [downloadError, setDownloadError] = useState<unknown>(null);
+  const params = { to: localToday(), store_id: store || undefined };
+  const segments = useQuery({ queryKey: ['segments', params], queryFn: () => getJson<SegmentData>(`/api/metrics/segments${query(params)}`) });
+
+  const download = async (segment: string) => {
+    setDownloadError(null);
+    try {
+      const response = await request(`/api/metrics/segments/export${query({ ...params, segment })}`);
+      const blob = await response.blob();
+      const link = document.createElement('a');
+      link.href = URL.createObjectURL(blob);
+      link.download = `${segment}-${params.to}.csv`;
+      link.click();
+      URL.revokeObjectURL(link.href);
+    } catch (error) {
+      setDownloadError(error instanceof ApiProblem ? error : new Error('download failed'));
+    }
+  };
+
+  return (
+    <section>
+      <h1>Segments</h1>
+      <p className="hint">Buyers scored by recency and frequency (quintiles within their store).</p>
+      <div className="toolbar">
+        <StoreFilter value={store} onChange={setStore} />
+      </div>
+      {downloadError !== null && <ErrorMessage error={downloadError} />}
+      <Pending query={segments} what="segments" />
+      {segments.data && segments.data.buyers === 0 && <Empty>No customer has ordered yet.</Empty>}
+      {segments.data && segments.data.buyers > 0 && (
+        <table>
+          <thead>
+            <tr>
+              <th>Segment</th>
+              <th className="num">Customers</th>
+              <th className="num">Share</th>
+              <th className="num">Revenue</th>
+              <th>Export</th>
+            </tr>
+          </thead>
+          <tbody>
+            {segments.data.data.map((s) => (
+              <tr key={s.segment} data-segment={s.segment}>
+                <td>
+                  <strong>{LABELS[s.segment] ?? s.segment}</strong>
+                  <br />
+                  <small>{s.description}</small>
+                </td>
+                <td className="num" data-count>
+                  {formatCount(s.customers)}
+                </td>
+                <td className="num">{formatRate(s.share)}</td>
+                <td className="num">{s.revenue.length ? s.revenue.map((r) => formatMoney(r.amount, r.currency)).join(' · ') : '—'}</td>
+                <td>
+                  <button type="button" onClick={() => download(s.segment)} disabled={s.customers === 0}>
+                    Download CSV
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+interface CheckoutData {
+  data: { currency: string; started: number; completed: number; abandoned: number; abandonment_rate: number | null; abandoned_value: string; completed_value: string }[];
+}
+
+export function Checkouts() {
+  const [choice, setChoice] = useState(initialRange());
+  const [store, setStore] = useState('');
+  const params = { from: choice.range.from, to: choice.range.to, store_id: store || undefined };
+  const checkouts = useQuery({ queryKey: ['checkouts', params], queryFn: () => getJson<CheckoutData>(`/api/metrics/checkouts${query(params)}`) });
+  return (
+    <section>
+      <h1>Checkouts</h1>
+      <p className="hint">A checkout not completed ten hours after its last change counts as abandoned.</p>
+      <div className="toolbar">
+        <RangePicker value={choice} onChange={setChoice} />
+        <StoreFilter value={store} onChange={setStore} />
+      </div>
+      <Pending query={checkouts} what="checkouts" />
+      {checkouts.data && checkouts.data.data.length === 0 && <Empty>No checkouts in this range.</Empty>}
+      {checkouts.data?.data.map((c) => (
+        <div key={c.currency} className="funnel" data-currency={c.currency}>
+          <h2>{c.currency}</h2>
+          <ol>
+            <li style={{ width: '100%' }}>
+              Started <strong>{formatCount(c.started)}</strong>
+            </li>
+            <li style={{ width: `${c.started ? Math.max(8, (c.completed / c.started) * 100) : 0}%` }}>
+              Completed <strong>{formatCount(c.completed)}</strong> · {formatMoney(c.completed_value, c.currency)}
+            </li>
+            <li className="lost" style={{ width: `${c.started ? Math.max(8, (c.abandoned / c.started) * 100) : 0}%` }}>
+              Abandoned <strong>{formatCount(c.abandoned)}</strong> · {formatMoney(c.abandoned_value, c.currency)}
+            </li>
+          </ol>
+          <p>Abandonment rate: {c.abandonment_rate === null ? '—' : formatRate(c.abandonment_rate)}</p>
+        </div>
+      ))}
+    </section>
+  );
+}

@@ -1,0 +1,180 @@
+import { useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { Link } from 'react-router-dom';
+import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { getJson, query } from '../api';
+import { Empty, Pending, RangePicker, StoreFilter, initialRange, shortDate, useStores } from '../components';
+import { formatChange, formatCount, formatMoney, formatRate } from '../lib/money';
+import type { Dashboard } from '../types';
+
+interface TopProducts {
+  data: { store_id: string; product_id: number | null; title: string; currency: string; orders: number; units: number; revenue: string }[];
+}
+
+function Kpi({ label, value, change, name }: { label: string; value: string; change?: number | null; name: string }) {
+  const trend = change === null || change === undefined ? 'flat' : change > 0 ? 'up' : change < 0 ? 'down' : 'flat';
+  return (
+    <div className="kpi" data-kpi={name}>
+      <span className="kpi-label">{label}</span>
+      <span className="kpi-value">{value}</span>
+      <span className={`kpi-change ${trend}`} title="against the previous period">
+        {formatChange(change)}
+      </span>
+    </div>
+  );
+}
+
+export function Overview() {
+  const [choice, setChoice] = useState(initialRange());
+  const [store, setStore] = useState('');
+  const stores = useStores();
+  const params = { from: choice.range.from, to: choice.range.to, store_id: store || undefined };
+  const dashboard = useQuery({
+    queryKey: ['dashboard', params],
+    queryFn: () => getJson<Dashboard>(`/api/metrics/dashboard${query({ ...params, compare: 'previous_period' })}`),
+    enabled: choice.range.from <= choice.range.to,
+  });
+  const products = useQuery({
+    queryKey: ['top-products', params],
+    queryFn: () => getJson<TopProducts>(`/api/metrics/products${query({ ...params, limit: 5 })}`),
+    enabled: choice.range.from <= choice.range.to,
+  });
+
+  if (stores.data && stores.data.data.length === 0) {
+    return (
+      <section>
+        <h1>Overview</h1>
+        <Empty>
+          No store is connected yet. <Link to="/stores">Connect your Shopify store</Link> to see its figures.
+        </Empty>
+      </section>
+    );
+  }
+
+  const d = dashboard.data;
+  const change = d?.previous?.change;
+  return (
+    <section>
+      <h1>Overview</h1>
+      <div className="toolbar">
+        <RangePicker value={choice} onChange={setChoice} />
+        <StoreFilter value={store} onChange={setStore} />
+      </div>
+      <Pending query={dashboard} what="figures" />
+      {d && (
+        <>
+          <div className="kpis">
+            {d.totals.sales.map((s) => {
+              const c = change?.sales.find((x) => x.currency === s.currency);
+              return (
+                <div className="kpi-group" key={s.currency}>
+                  <Kpi name={`net_sales-${s.currency}`} label={`Net sales (${s.currency})`} value={formatMoney(s.net_sales, s.currency)} change={c?.net_sales} />
+                  <Kpi name={`total_sales-${s.currency}`} label={`Total sales (${s.currency})`} value={formatMoney(s.total_sales, s.currency)} change={c?.total_sales} />
+                  <Kpi name={`aov-${s.currency}`} label={`Average order (${s.currency})`} value={formatMoney(s.average_order_value, s.currency)} change={c?.average_order_value} />
+                </div>
+              );
+            })}
+            <div className="kpi-group">
+              <Kpi name="orders" label="Orders" value={formatCount(d.totals.orders)} change={change?.orders} />
+              <Kpi name="customers" label="Customers who ordered" value={formatCount(d.totals.buyers)} change={change?.buyers} />
+              <Kpi name="new_customers" label="New customers" value={formatCount(d.totals.new_customers)} change={change?.new_customers} />
+              <Kpi name="repeat_rate" label="Repeat purchase rate" value={formatRate(d.totals.repeat_purchase_rate)} change={change?.repeat_purchase_rate} />
+            </div>
+          </div>
+          {d.totals.orders === 0 ? (
+            <Empty>No orders in this range.</Empty>
+          ) : (
+            <SalesChart dashboard={d} />
+          )}
+          <div className="columns">
+            <div>
+              <h2>Top customers</h2>
+              {d.top_customers.length === 0 ? (
+                <Empty>No customer ordered in this range.</Empty>
+              ) : (
+                <table>
+                  <thead>
+                    <tr>
+                      <th>Customer</th>
+                      <th className="num">Orders</th>
+                      <th className="num">Spent</th>
+                      <th>Last order</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {d.top_customers.map((c) => (
+                      <tr key={`${c.store_id}-${c.customer_id}`}>
+                        <td>
+                          <Link to={`/customers/${c.store_id}/${c.customer_id}`}>{c.name ?? c.email ?? `Customer ${c.customer_id}`}</Link>
+                        </td>
+                        <td className="num">{c.orders}</td>
+                        <td className="num">{formatMoney(c.spent, c.currency)}</td>
+                        <td>{shortDate(c.last_order_at)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </div>
+            <div>
+              <h2>Top products</h2>
+              <Pending query={products} what="products" />
+              {products.data && products.data.data.length === 0 && <Empty>Nothing sold in this range.</Empty>}
+              {products.data && products.data.data.length > 0 && (
+                <table>
+                  <thead>
+                    <tr>
+                      <th>Product</th>
+                      <th className="num">Units</th>
+                      <th className="num">Revenue</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {products.data.data.map((p) => (
+                      <tr key={`${p.store_id}-${p.product_id}-${p.currency}`}>
+                        <td>{p.title}</td>
+                        <td className="num">{p.units}</td>
+                        <td className="num">{formatMoney(p.revenue, p.currency)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </div>
+          </div>
+        </>
+      )}
+    </section>
+  );
+}
+
+const COLORS = ['#2563eb', '#16a34a', '#d97706', '#9333ea', '#dc2626'];
+
+function SalesChart({ dashboard }: { dashboard: Dashboard }) {
+  const currencies = dashboard.totals.sales.map((s) => s.currency);
+  const rows = dashboard.series.map((p) => {
+    const row: Record<string, string | number> = { day: p.start, orders: p.orders };
+    for (const s of p.sales) {
+      row[`net ${s.currency}`] = Number(s.net_sales);
+    }
+    return row;
+  });
+  return (
+    <figure className="chart" aria-label="Net sales and orders by day">
+      <ResponsiveContainer width="100%" height={280}>
+        <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 8, left: 8 }}>
+          <CartesianGrid strokeDasharray="3 3" />
+          <XAxis dataKey="day" minTickGap={24} />
+          <YAxis yAxisId="money" />
+          <YAxis yAxisId="orders" orientation="right" allowDecimals={false} />
+          <Tooltip />
+          <Legend />
+          {currencies.map((c, i) => (
+            <Line key={c} yAxisId="money" type="monotone" dataKey={`net ${c}`} stroke={COLORS[i % COLORS.length]} dot={false} isAnimationActive={false} />
+          ))}
+          <Line yAxisId="orders" type="monotone" dataKey="orders" stroke="#64748b" dot={false} isAnimationActive={false} />
+        </LineChart>
+      </ResponsiveContainer>
+    </figure>
+  );
+}

@@ -1,0 +1,201 @@
+import { useState, type FormEvent } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useParams } from 'react-router-dom';
+import { ApiProblem, getJson, postJson, query, request } from '../api';
+import { Empty, ErrorMessage, Pending, shortDate, useStores } from '../components';
+import { formatCount } from '../lib/money';
+import type { Store } from '../types';
+
+interface SyncRun {
+  status: string;
+  phase: string;
+  records: number;
+  started_at: string;
+  finished_at: string | null;
+  duration_seconds: number;
+  error: string | null;
+}
+
+interface WebhookEvent {
+  id: string;
+  topic: string;
+  status: string;
+  attempts: number;
+  received_at: string;
+  last_error: string | null;
+}
+
+export function Stores() {
+  const stores = useStores();
+  const { storeId } = useParams();
+  return (
+    <section>
+      <h1>Stores</h1>
+      <Connect />
+      <Pending query={stores} what="stores" />
+      {stores.data && stores.data.data.length === 0 && <Empty>No store is connected yet.</Empty>}
+      {stores.data?.data.map((s) => (
+        <StoreCard key={s.id} store={s} highlighted={s.id === storeId} />
+      ))}
+    </section>
+  );
+}
+
+function Connect() {
+  const [shop, setShop] = useState('');
+  const [problem, setProblem] = useState<unknown>(null);
+  const [custom, setCustom] = useState(false);
+  const queries = useQueryClient();
+
+  const install = async (event: FormEvent) => {
+    event.preventDefault();
+    setProblem(null);
+    try {
+      const response = await request(`/api/shopify/install${query({ shop: shop.trim() })}`, { headers: { accept: 'application/json' } });
+      const { authorize_url } = (await response.json()) as { authorize_url: string };
+      window.location.assign(authorize_url);
+    } catch (error) {
+      setProblem(error);
+    }
+  };
+
+  const connectCustom = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    setProblem(null);
+    const form = new FormData(event.currentTarget);
+    try {
+      await postJson('/api/stores', {
+        shop_domain: shop.trim(),
+        access_token: String(form.get('access_token') ?? ''),
+        webhook_secret: String(form.get('webhook_secret') ?? '') || undefined,
+      });
+      await queries.invalidateQueries({ queryKey: ['stores'] });
+    } catch (error) {
+      setProblem(error);
+    }
+  };
+
+  return (
+    <div className="card">
+      <h2>Connect a store</h2>
+      <form onSubmit={custom ? connectCustom : install} className="connect">
+        <label>
+          Shop domain{' '}
+          <input name="shop" placeholder="your-shop.myshopify.com" value={shop} onChange={(e) => setShop(e.target.value)} required />
+        </label>
+        {custom && (
+          <>
+            <label>
+              Admin API access token <input name="access_token" type="password" required />
+            </label>
+            <label>
+              App API secret (signs its webhooks) <input name="webhook_secret" type="password" />
+            </label>
+          </>
+        )}
+        <button type="submit">{custom ? 'Connect with token' : 'Connect with Shopify'}</button>
+        <button type="button" className="link" onClick={() => setCustom(!custom)}>
+          {custom ? 'Use Shopify sign-in instead' : 'Use a custom app token instead'}
+        </button>
+      </form>
+      {problem !== null && <ErrorMessage error={problem} />}
+    </div>
+  );
+}
+
+function StoreCard({ store, highlighted }: { store: Store; highlighted: boolean }) {
+  const queries = useQueryClient();
+  const sync = useQuery({
+    queryKey: ['sync', store.id],
+    queryFn: async () => {
+      try {
+        return await getJson<SyncRun>(`/api/sync/status${query({ store_id: store.id })}`);
+      } catch (error) {
+        if (error instanceof ApiProblem && error.status === 404) {
+          return null;
+        }
+        throw error;
+      }
+    },
+    // Follow a running backfill closely.
+    refetchInterval: (q) => (q.state.data?.status === 'running' ? 1000 : 15_000),
+  });
+  const dead = useQuery({
+    queryKey: ['dead-letters', store.id],
+    queryFn: () => getJson<{ data: WebhookEvent[] }>(`/api/webhooks/events${query({ store_id: store.id, status: 'dead', limit: 20 })}`),
+  });
+  const replay = useMutation({
+    mutationFn: (id: string) => request(`/api/webhooks/events/${id}/replay`, { method: 'POST' }),
+    onSuccess: () => queries.invalidateQueries({ queryKey: ['dead-letters', store.id] }),
+  });
+  const counts = (store.counts ?? {}) as Record<string, number>;
+  const run = sync.data;
+  return (
+    <article className={`card store${highlighted ? ' highlighted' : ''}`} data-store={store.shop_domain}>
+      <h2>{store.name ?? store.shop_domain}</h2>
+      <dl className="facts">
+        <dt>Shop</dt>
+        <dd>{store.shop_domain}</dd>
+        <dt>Status</dt>
+        <dd data-fact="status">
+          <span className={`status ${store.status}`}>{store.status.replace('_', ' ')}</span>
+          {store.status_reason ? ` — ${store.status_reason}` : ''}
+        </dd>
+        <dt>Currency · time zone</dt>
+        <dd>
+          {store.currency ?? '—'} · {store.iana_timezone ?? '—'}
+        </dd>
+        <dt>Data</dt>
+        <dd>
+          {formatCount(counts.customers ?? 0)} customers · {formatCount(counts.orders ?? 0)} orders · {formatCount(counts.products ?? 0)} products
+        </dd>
+        <dt>Last webhook</dt>
+        <dd>{store.last_webhook_at ? new Date(store.last_webhook_at).toLocaleString() : 'none yet'}</dd>
+        <dt>Last sync</dt>
+        <dd data-fact="sync">
+          {run === undefined && '…'}
+          {run === null && 'not synced yet'}
+          {run && run.status === 'running' && (
+            <>
+              <progress aria-label="sync progress" /> {run.phase}: {formatCount(run.records)} records so far
+            </>
+          )}
+          {run && run.status !== 'running' && (
+            <>
+              Backfill {run.status} {shortDate(run.finished_at)} · {formatCount(run.records)} records in {Math.round(run.duration_seconds)} s{run.error ? ` — ${run.error}` : ''}
+            </>
+          )}
+        </dd>
+      </dl>
+      <h3>Webhook dead letters</h3>
+      {dead.error ? <ErrorMessage error={dead.error} /> : null}
+      {dead.data && dead.data.data.length === 0 && <p className="ok">None: every webhook was applied.</p>}
+      {dead.data && dead.data.data.length > 0 && (
+        <table>
+          <thead>
+            <tr>
+              <th>Topic</th>
+              <th>Received</th>
+              <th>Error</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {dead.data.data.map((e) => (
+              <tr key={e.id}>
+                <td>{e.topic}</td>
+                <td>{new Date(e.received_at).toLocaleString()}</td>
+                <td>{e.last_error}</td>
+                <td>
+                  <button type="button" onClick={() => replay.mutate(e.id)} disabled={replay.isPending}>
+                    Replay
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </article>
+  );
+}

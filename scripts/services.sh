@@ -25,3 +25,19 @@ ensure_services() {
     redis_up || { echo "Redis is not reachable on 127.0.0.1:6379; start it and retry" >&2; exit 1; }
   fi
 }
+
+# Headless Chromium for the dashboard's browser tests, from Debian's packages.
+ensure_chromium() {
+  if [[ -x "${CHROMIUM:-/usr/bin/chromium}" ]]; then return; fi
+  echo "installing Chromium…"
+  if [[ $(id -u) -eq 0 ]]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+}
+
+# The dashboard's packages and its static build.
+build_web() {
+  (cd web && npm ci --no-audit --no-fund --silent && npm run --silent build)
+}

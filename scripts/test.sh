@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: Rust unit and integration tests against a real PostgreSQL and Redis.
+# Runs every test: Rust unit and integration tests against a real PostgreSQL and Redis, the
+# dashboard's component tests, and its end-to-end tests in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
@@ -7,7 +8,7 @@ ensure_services
 
 # Each test creates its own database; drop those left by earlier runs.
 psql -h 127.0.0.1 -U postgres -d postgres -Atqc \
-  "SELECT datname FROM pg_database WHERE datname LIKE 'xeno\_test\_%'" |
+  "SELECT datname FROM pg_database WHERE datname LIKE 'xeno\_test\_%' OR datname LIKE 'xeno\_e2e\_%'" |
   while read -r db; do psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null; done
 
 if ! command -v cargo-nextest >/dev/null; then cargo install cargo-nextest --locked; fi
@@ -18,3 +19,10 @@ cargo nextest run --workspace --no-fail-fast "$@"
 cargo build --quiet -p shopify-sim --bin shopify-sim
 (cd tools/shopify-schema && npm ci --no-audit --no-fund --silent)
 node tools/shopify-schema/check.mjs --sim target/debug/shopify-sim --documents crates/shopify/queries
+
+# The dashboard: component tests, the build, then the browser against the real service.
+build_web
+(cd web && npm test --silent)
+ensure_chromium
+cargo build --quiet --bin xeno
+node web/e2e/run.mjs

@@ -105,6 +105,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::metrics::export_segment))
         .routes(routes!(routes::sync::status))
         .routes(routes!(routes::sync::runs))
+        .routes(routes!(routes::sync::start))
         .routes(routes!(routes::webhooks::events))
         .routes(routes!(routes::webhooks::replay))
         .merge(

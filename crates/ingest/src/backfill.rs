@@ -64,6 +64,8 @@ struct Writer<'a> {
     resource: Resource,
     currency: String,
     written: &'a mut i64,
+    /// Batches written in this phase.
+    batches: u32,
 }
 
 fn storage(err: xeno_storage::StorageError) -> ShopifyError {
@@ -90,6 +92,12 @@ impl AsyncSink for Writer<'_> {
             }
         }
         *self.written += batch.len() as i64;
+        self.batches += 1;
+        // Statistics as the tables grow (after 1, 2, 4, 8, … batches): a handful of ANALYZEs
+        // keep every foreign-key check and upsert on a good plan.
+        if self.batches.is_power_of_two() {
+            self.job.db.refresh_statistics().await.map_err(storage)?;
+        }
         self.job
             .db
             .sync_progress(self.tenant, self.run, self.resource.phase(), *self.written)
@@ -168,6 +176,18 @@ impl Backfill {
         currency: &str,
     ) -> Result<(), ConnectError> {
         let run = self.db.start_sync_run(tenant, store, "backfill").await?;
+        self.run_started(tenant, store, shop, currency, run).await
+    }
+
+    /// Runs a backfill whose sync run the caller has started (and so knows the id of).
+    pub async fn run_started(
+        &self,
+        tenant: TenantId,
+        store: StoreId,
+        shop: &str,
+        currency: &str,
+        run: uuid::Uuid,
+    ) -> Result<(), ConnectError> {
         let result = self.export_all(tenant, store, shop, currency, run).await;
         let error = result.as_ref().err().map(ToString::to_string);
         if let Some(error) = &error {
@@ -225,6 +245,7 @@ impl Backfill {
                 resource,
                 currency: currency.to_owned(),
                 written: &mut written,
+                batches: 0,
             };
             bulk::stream_export(&self.http, &url, BATCH, writer).await?;
         }

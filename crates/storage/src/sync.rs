@@ -20,7 +20,11 @@ pub struct SyncRun {
     pub error: Option<String>,
 }
 
+/// A run that has not reported progress for this long was left by a process that died.
+const STALLED_AFTER_MINUTES: i32 = 30;
+
 impl Db {
+    /// Records a new running sync; `Conflict` while another runs for the store.
     pub async fn start_sync_run(
         &self,
         tenant: TenantId,
@@ -30,6 +34,17 @@ impl Db {
         let run_id = Uuid::now_v7();
         let mut tx = self.tenant_tx(tenant).await?;
         sqlx::query(
+            "UPDATE sync_runs SET status = 'failed', finished_at = now(), \
+             error = format('interrupted: no progress for %s minutes', $3::int) \
+             WHERE tenant_id = $1 AND store_id = $2 AND status = 'running' \
+             AND updated_at < now() - make_interval(mins => $3)",
+        )
+        .bind(tenant.0)
+        .bind(store.0)
+        .bind(STALLED_AFTER_MINUTES)
+        .execute(&mut *tx)
+        .await?;
+        let inserted = sqlx::query(
             "INSERT INTO sync_runs (tenant_id, store_id, run_id, kind, status, phase) VALUES ($1, $2, $3, $4, 'running', 'starting')",
         )
         .bind(tenant.0)
@@ -37,7 +52,13 @@ impl Db {
         .bind(run_id)
         .bind(kind)
         .execute(&mut *tx)
-        .await?;
+        .await;
+        match inserted {
+            Err(err) if crate::error::is_unique_violation(&err, "sync_runs_one_running") => {
+                return Err(StorageError::Conflict("a running sync of this store"));
+            }
+            other => other?,
+        };
         tx.commit().await?;
         Ok(run_id)
     }

@@ -261,10 +261,14 @@ async fn load(db: &Db, tenant: TenantId, spec: Value) -> anyhow::Result<Load> {
     records::upsert_products(&mut tx, tenant, store, &currency, &products).await?;
     records::upsert_checkouts(&mut tx, tenant, store, &checkouts).await?;
     tx.commit().await?;
-    for chunk in orders.chunks(BATCH) {
+    for (batch, chunk) in orders.chunks(BATCH).enumerate() {
         let mut tx = db.tenant_tx(tenant).await?;
         records::upsert_orders(&mut tx, tenant, store, chunk).await?;
         tx.commit().await?;
+        // As the backfill does: statistics while the tables grow.
+        if (batch + 1).is_power_of_two() {
+            db.refresh_statistics().await?;
+        }
     }
     Ok(Load {
         write_seconds: writing.elapsed().as_secs_f64(),

@@ -170,9 +170,9 @@ function SalesChart({ dashboard }: { dashboard: Dashboard }) {
           <Tooltip />
           <Legend />
           {currencies.map((c, i) => (
-            <Line key={c} yAxisId="money" type="monotone" dataKey={`net ${c}`} stroke={COLORS[i % COLORS.length]} dot={false} isAnimationActive={false} />
+            <Line key={c} yAxisId="money" type="linear" dataKey={`net ${c}`} stroke={COLORS[i % COLORS.length]} dot={false} isAnimationActive={false} />
           ))}
-          <Line yAxisId="orders" type="monotone" dataKey="orders" stroke="#64748b" dot={false} isAnimationActive={false} />
+          <Line yAxisId="orders" type="linear" dataKey="orders" stroke="#64748b" dot={false} isAnimationActive={false} />
         </LineChart>
       </ResponsiveContainer>
     </figure>

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useParams } from 'react-router-dom';
 import { ApiProblem, getJson, postJson, query, request } from '../api';
@@ -128,8 +128,19 @@ function StoreCard({ store, highlighted }: { store: Store; highlighted: boolean 
     mutationFn: (id: string) => request(`/api/webhooks/events/${id}/replay`, { method: 'POST' }),
     onSuccess: () => queries.invalidateQueries({ queryKey: ['dead-letters', store.id] }),
   });
+  const syncNow = useMutation({
+    mutationFn: () => request(`/api/sync/${store.id}`, { method: 'POST' }),
+    onSuccess: () => queries.invalidateQueries({ queryKey: ['sync', store.id] }),
+  });
   const counts = (store.counts ?? {}) as Record<string, number>;
   const run = sync.data;
+  // When a backfill finishes, the store's counts have changed.
+  const status = run?.status;
+  useEffect(() => {
+    if (status && status !== 'running') {
+      void queries.invalidateQueries({ queryKey: ['stores'] });
+    }
+  }, [status, queries]);
   return (
     <article className={`card store${highlighted ? ' highlighted' : ''}`} data-store={store.shop_domain}>
       <h2>{store.name ?? store.shop_domain}</h2>
@@ -146,7 +157,7 @@ function StoreCard({ store, highlighted }: { store: Store; highlighted: boolean 
           {store.currency ?? '—'} · {store.iana_timezone ?? '—'}
         </dd>
         <dt>Data</dt>
-        <dd>
+        <dd data-fact="data">
           {formatCount(counts.customers ?? 0)} customers · {formatCount(counts.orders ?? 0)} orders · {formatCount(counts.products ?? 0)} products
         </dd>
         <dt>Last webhook</dt>
@@ -167,6 +178,10 @@ function StoreCard({ store, highlighted }: { store: Store; highlighted: boolean 
           )}
         </dd>
       </dl>
+      <button type="button" onClick={() => syncNow.mutate()} disabled={syncNow.isPending || run?.status === 'running' || store.status !== 'active'}>
+        {run?.status === 'running' ? 'Syncing…' : 'Sync now'}
+      </button>
+      {syncNow.error ? <ErrorMessage error={syncNow.error} /> : null}
       <h3>Webhook dead letters</h3>
       {dead.error ? <ErrorMessage error={dead.error} /> : null}
       {dead.data && dead.data.data.length === 0 && <p className="ok">None: every webhook was applied.</p>}

@@ -1,6 +1,7 @@
 //! Backfill and sync progress and history.
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,7 @@ use xeno_storage::sync::SyncRun;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
-use crate::extract::ApiQuery;
+use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -103,4 +104,63 @@ pub async fn runs(
     Ok(Json(SyncRunList {
         data: runs.into_iter().map(SyncRunOut::from).collect(),
     }))
+}
+
+/// Syncs the store now: a full export from Shopify, upserted through the same path as
+/// webhooks (what changed is corrected, nothing is duplicated). One sync per store at a time.
+#[utoipa::path(post, path = "/api/sync/{store_id}", tag = "sync",
+    params(("store_id" = Uuid, Path, description = "store id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "started; follow it at /api/sync/status", body = SyncRunOut),
+        (status = 404, description = "no such store", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "a sync is running, or the store is not connected", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn start(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiPath(store_id): ApiPath<Uuid>,
+) -> Result<(StatusCode, Json<SyncRunOut>), ApiError> {
+    let (tenant, store) = (caller.tenant_id, StoreId(store_id));
+    let row = state
+        .db
+        .get_store(tenant, store)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such store".to_owned()))?;
+    if row.status != "active" {
+        return Err(ApiError::Conflict(format!(
+            "the store is {}; reconnect it before syncing{}",
+            row.status.replace('_', " "),
+            row.status_reason
+                .map(|why| format!(" ({why})"))
+                .unwrap_or_default()
+        )));
+    }
+    let run = state
+        .db
+        .start_sync_run(tenant, store, "backfill")
+        .await
+        .map_err(|err| match err {
+            xeno_storage::StorageError::Conflict(_) => {
+                ApiError::Conflict("a sync of this store is already running".to_owned())
+            }
+            other => other.into(),
+        })?;
+    let backfill = state.backfill();
+    let currency = row.currency.clone().unwrap_or_default();
+    let shop = row.shop_domain.clone();
+    tokio::spawn(async move {
+        if let Err(err) = backfill
+            .run_started(tenant, store, &shop, &currency, run)
+            .await
+        {
+            tracing::warn!(%tenant, %store, error = %err, "sync failed");
+        }
+    });
+    let runs = state.db.sync_runs(tenant, store, 1).await?;
+    let started = runs
+        .into_iter()
+        .find(|r| r.run_id == run)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the sync run vanished")))?;
+    Ok((StatusCode::ACCEPTED, Json(started.into())))
 }

@@ -1581,3 +1581,99 @@ async fn backfill_of_a_twenty_thousand_order_shop_equals_the_truth() {
         "progress counts every record written"
     );
 }
+
+#[tokio::test]
+async fn sync_now_runs_one_at_a_time_and_repairs_what_webhooks_missed() {
+    let c = connect(json!({ "customers": 60, "orders": 120 }), &[], 1.0).await;
+    let (app, token) = (&c.app, c.token.as_str());
+    wait_for_sync(app, token, &c.store_id).await;
+
+    // Changes whose webhooks never arrive: the simulator drops every delivery.
+    let faults = reqwest::Client::new()
+        .put(format!("{}/_sim/faults", c.sim.base_url()))
+        .json(&json!({ "drop_rate": 1.0 }))
+        .send()
+        .await
+        .unwrap();
+    assert!(faults.status().is_success());
+    let activity = reqwest::Client::new()
+        .post(format!(
+            "{}/_sim/shops/{}/activity",
+            c.sim.base_url(),
+            c.shop
+        ))
+        .json(&json!({ "orders": 15, "order_updates": 10, "refunds": 4, "customers": 5 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(activity.status(), 200);
+    let truth: Value = reqwest::get(format!("{}/_sim/shops/{}/truth", c.sim.base_url(), c.shop))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let orders_in_truth = truth["orders"].as_array().unwrap().len() as i64;
+    let count = |table: &'static str| async move {
+        let mut conn = app.connect_as("xeno_owner").await;
+        sqlx::query_scalar::<_, i64>(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    };
+    assert!(
+        count("orders").await < orders_in_truth,
+        "the new orders were missed"
+    );
+
+    // Sync now: 202 with the run; a second request while it runs is 409.
+    let started = app
+        .client
+        .post(app.url(&format!("/api/sync/{}", c.store_id)))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 202);
+    let run: Value = started.json().await.unwrap();
+    assert_eq!(run["status"], "running");
+    let again = app
+        .client
+        .post(app.url(&format!("/api/sync/{}", c.store_id)))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    expect_problem(again, 409, "conflict").await;
+    let finished = wait_for_sync(app, token, &c.store_id).await;
+    assert_eq!(finished["status"], "completed", "{finished}");
+    assert_eq!(finished["id"], run["id"]);
+    assert_eq!(
+        count("orders").await,
+        orders_in_truth,
+        "every missed order is here now"
+    );
+    let refunds: usize = truth["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["refunds"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(count("refunds").await, refunds as i64);
+    let runs: Value = app
+        .get_authed(&format!("/api/sync/runs?store_id={}", c.store_id), token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(runs["data"].as_array().unwrap().len(), 2);
+
+    let unknown = app
+        .client
+        .post(app.url(&format!("/api/sync/{}", uuid::Uuid::now_v7())))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    expect_problem(unknown, 404, "not_found").await;
+}

@@ -1,0 +1,262 @@
+// End-to-end: the real `xeno demo` (service, worker, Shopify simulator, PostgreSQL) driven
+// through the built dashboard in headless Chromium. Screenshots land in e2e/artifacts/.
+//
+//   node e2e/run.mjs            (after `cargo build --bin xeno` and `npm run build`)
+//
+// XENO_BIN overrides the binary; CHROMIUM the browser.
+
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const artifacts = path.join(here, 'artifacts');
+mkdirSync(artifacts, { recursive: true });
+const binary = process.env.XENO_BIN ?? path.join(root, 'target/debug/xeno');
+const browserPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+for (const [what, file] of [['xeno', binary], ['Chromium', browserPath], ['the built dashboard', path.join(root, 'web/dist/index.html')]]) {
+  if (!existsSync(file)) {
+    console.error(`e2e: ${what} is missing at ${file}`);
+    process.exit(2);
+  }
+}
+
+const SHOP = 'e2e-goods.myshopify.com';
+const database = `xeno_e2e_${Date.now()}`;
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port: found } = server.address();
+      server.close(() => resolve(found));
+    });
+    server.on('error', reject);
+  });
+}
+
+function psql(sql) {
+  execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-qc', sql], { stdio: 'ignore' });
+}
+
+const step = (name) => console.log(`e2e: ${name}`);
+
+// The service, as a newcomer runs it: `xeno demo` (a small demo shop, so it starts fast).
+const demo = spawn(binary, ['demo', '--orders', '300', '--customers', '120'], {
+  env: {
+    ...process.env,
+    DATABASE_URL: `postgres://xeno_app@127.0.0.1:5432/${database}`,
+    DATABASE_ADMIN_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
+    XENO_BIND: `127.0.0.1:${port}`,
+    XENO_PUBLIC_URL: base,
+    XENO_WEB_DIR: path.join(root, 'web/dist'),
+    XENO_BULK_POLL_MS: '100',
+    RUST_LOG: 'warn',
+  },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const simUrl = await new Promise((resolve, reject) => {
+  let seen = '';
+  const timer = setTimeout(() => reject(new Error(`xeno demo did not start: ${seen}`)), 120_000);
+  demo.stdout.on('data', (chunk) => {
+    seen += chunk;
+    const found = seen.match(/Shopify simulator: (\S+)/);
+    if (found) {
+      clearTimeout(timer);
+      resolve(found[1]);
+    }
+  });
+  demo.on('exit', (code) => reject(new Error(`xeno demo exited with ${code}: ${seen}`)));
+});
+
+let browser;
+let failed = false;
+try {
+  // A second shop in the simulator for the new account to connect.
+  const created = await fetch(`${simUrl}/_sim/shops`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ domain: SHOP, seed: 77, name: 'E2E Goods', customers: 150, products: 20, orders: 400, days: 120, currency: 'EUR', timezone: 'Europe/Berlin' }),
+  });
+  assert.equal(created.status, 201, 'the simulator creates the shop');
+
+  browser = await chromium.launch({
+    executablePath: browserPath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', acceptDownloads: true });
+  const page = await context.newPage();
+  const consoleErrors = [];
+  page.on('console', (message) => message.type() === 'error' && consoleErrors.push(message.text()));
+  page.on('pageerror', (error) => consoleErrors.push(String(error)));
+  const shot = (name) => page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+  const api = async (apiPath) => {
+    const token = await page.evaluate(() => localStorage.getItem('xeno.token'));
+    const response = await fetch(`${base}${apiPath}`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(response.status, 200, apiPath);
+    return response.json();
+  };
+  const digits = (text) => text.replace(/[^0-9-]/g, '');
+
+  step('sign up, with a field error first');
+  await page.goto(`${base}/signup`);
+  await page.fill('#field-tenant_name', 'E2E Goods');
+  await page.fill('#field-email', 'owner@e2e.example');
+  await page.fill('#field-password', 'short');
+  await page.click('button[type=submit]');
+  await page.locator('#field-password-error').waitFor();
+  assert.match(await page.locator('#field-password-error').innerText(), /at least 10/);
+  await shot('signup-error');
+  // The browser logs the deliberate 422; only what follows must be clean.
+  consoleErrors.length = 0;
+  await page.fill('#field-password', 'a long enough password');
+  await page.click('button[type=submit]');
+  await page.getByText('No store is connected yet').waitFor();
+  await shot('overview-empty');
+
+  step('the session survives a reload');
+  await page.reload();
+  await page.getByText('No store is connected yet').waitFor();
+
+  step('connect the simulated store through OAuth');
+  await page.getByRole('link', { name: 'Stores' }).click();
+  await page.fill('input[name=shop]', SHOP);
+  await page.getByRole('button', { name: 'Connect with Shopify' }).click();
+  await page.waitForURL(/\/stores\/[0-9a-f-]+\?connected=1/, { timeout: 30_000 });
+  const card = page.locator(`[data-store="${SHOP}"]`);
+  await card.locator('[data-fact=status]').getByText('active').waitFor();
+  await card.locator('[data-fact=sync]').getByText('Backfill completed').waitFor({ timeout: 120_000 });
+  const listed = (await api('/api/stores')).data.find((s) => s.shop_domain === SHOP);
+  assert.ok(listed.counts.orders > 0);
+  await card.locator('[data-fact=data]').getByText(`${listed.counts.orders} orders`).waitFor({ timeout: 20_000 });
+  await shot('stores');
+
+  step('sync now shows progress and completes');
+  const runsBefore = (await api(`/api/sync/runs?store_id=${listed.id}`)).data.length;
+  await card.getByRole('button', { name: 'Sync now' }).click();
+  await page.waitForFunction(
+    async ([storeId, before]) => {
+      const token = localStorage.getItem('xeno.token');
+      const runs = await (await fetch(`/api/sync/runs?store_id=${storeId}`, { headers: { authorization: `Bearer ${token}` } })).json();
+      return runs.data.length > before && runs.data[0].status === 'completed';
+    },
+    [listed.id, runsBefore],
+    { timeout: 120_000, polling: 500 },
+  );
+  await card.locator('[data-fact=sync]').getByText('Backfill completed').waitFor({ timeout: 20_000 });
+
+  step('the overview shows the API figures');
+  await page.getByRole('link', { name: 'Overview' }).click();
+  const today = new Date().toISOString().slice(0, 10);
+  const from = new Date(Date.now() - 150 * 86_400_000).toISOString().slice(0, 10);
+  await page.fill('input[name=from]', from);
+  await page.fill('input[name=to]', today);
+  const wide = await api(`/api/metrics/dashboard?from=${from}&to=${today}&compare=previous_period`);
+  assert.ok(wide.totals.orders > 0, 'the shop has orders in range');
+  const ordersKpi = page.locator('[data-kpi=orders] .kpi-value');
+  await page.waitForFunction((expected) => document.querySelector('[data-kpi=orders] .kpi-value')?.textContent?.replace(/[^0-9]/g, '') === expected, String(wide.totals.orders), { timeout: 15_000 });
+  const eur = wide.totals.sales.find((s) => s.currency === 'EUR');
+  assert.equal(digits(await page.locator('[data-kpi=net_sales-EUR] .kpi-value').innerText()), digits(Number(eur.net_sales).toFixed(2)));
+  assert.equal(digits(await page.locator('[data-kpi=aov-EUR] .kpi-value').innerText()), digits(Number(eur.average_order_value).toFixed(2)));
+  assert.equal(digits(await page.locator('[data-kpi=customers] .kpi-value').innerText()), String(wide.totals.buyers));
+  await page.locator('.chart svg').first().waitFor();
+  await shot('overview');
+
+  step('a shorter range changes the figures to the API figures for it');
+  await page.getByRole('button', { name: 'Last 7 days' }).click();
+  const week = await api(`/api/metrics/dashboard?from=${new Date(Date.now() - 6 * 86_400_000).toISOString().slice(0, 10)}&to=${today}`);
+  assert.notEqual(week.totals.orders, wide.totals.orders, 'the week differs from the wide range');
+  await page.waitForFunction((expected) => document.querySelector('[data-kpi=orders] .kpi-value')?.textContent?.replace(/[^0-9]/g, '') === expected, String(week.totals.orders), { timeout: 15_000 });
+  assert.equal(digits(await ordersKpi.innerText()), String(week.totals.orders));
+
+  step('open a customer');
+  await page.getByRole('link', { name: 'Customers' }).click();
+  await page.locator('tbody tr').first().waitFor();
+  await shot('customers');
+  const first = page.locator('tbody tr td a').first();
+  const href = await first.getAttribute('href');
+  await first.click();
+  const [, storeId, customerId] = href.split('/').filter(Boolean);
+  const detail = await api(`/api/customers/${storeId}/${customerId}`);
+  await page.locator('[data-fact=orders]').waitFor();
+  assert.equal(await page.locator('[data-fact=orders]').innerText(), String(detail.customer.orders));
+  await shot('customer');
+
+  step('orders and products page through');
+  await page.getByRole('link', { name: 'Orders' }).click();
+  await page.locator('tbody tr').first().waitFor();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByText('Page 2').waitFor();
+  await shot('orders');
+  await page.getByRole('link', { name: 'Products' }).click();
+  await page.locator('tbody tr').first().waitFor();
+  await shot('products');
+
+  step('cohorts and checkouts');
+  await page.getByRole('link', { name: 'Cohorts' }).click();
+  await page.locator('table.heatmap tbody tr').first().waitFor();
+  await shot('cohorts');
+  await page.getByRole('link', { name: 'Checkouts' }).click();
+  await page.fill('input[name=from]', from);
+  await page.locator('.funnel').first().waitFor();
+  await shot('checkouts');
+
+  step('download a segment as CSV');
+  await page.getByRole('link', { name: 'Segments' }).click();
+  const champions = page.locator('[data-segment=champions]');
+  await champions.waitFor();
+  await shot('segments');
+  const count = Number(digits(await champions.locator('[data-count]').innerText()));
+  assert.ok(count > 0, 'some champions');
+  const [download] = await Promise.all([page.waitForEvent('download'), champions.getByRole('button', { name: 'Download CSV' }).click()]);
+  const file = path.join(artifacts, 'champions.csv');
+  await download.saveAs(file);
+  const lines = readFileSync(file, 'utf8').trim().split('\n');
+  assert.match(lines[0], /^store_id,customer_id,email/);
+  assert.equal(lines.length - 1, count, 'one line per champion');
+
+  step('a phone-width overview');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.getByRole('link', { name: 'Overview' }).click();
+  await page.locator('[data-kpi=orders]').waitFor();
+  await shot('overview-phone');
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  assert.deepEqual(consoleErrors, [], 'no console errors');
+
+  step('an API failure shows a clear message');
+  await page.route('**/api/metrics/dashboard**', (route) =>
+    route.fulfill({
+      status: 500,
+      contentType: 'application/problem+json',
+      body: JSON.stringify({ type: 'about:blank', title: 'Internal Server Error', status: 500, code: 'internal', detail: 'The figures could not be computed.' }),
+    }),
+  );
+  await page.reload();
+  await page.getByRole('alert').getByText('The figures could not be computed.').waitFor({ timeout: 20_000 });
+  await shot('overview-error');
+  step('passed');
+} catch (error) {
+  failed = true;
+  console.error('e2e failed:', error);
+} finally {
+  await browser?.close();
+  if (demo.exitCode === null) {
+    const exited = new Promise((resolve) => demo.once('exit', resolve));
+    demo.kill('SIGTERM');
+    await exited;
+  }
+  try {
+    psql(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+  } catch {
+    // Left for the next run's clean-up.
+  }
+}
+process.exit(failed ? 1 : 0);

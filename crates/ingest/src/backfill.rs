@@ -1,7 +1,12 @@
-//! The initial backfill of a newly connected store: one bulk export per resource, streamed,
-//! reassembled and written through the same upsert path as webhooks, with progress recorded.
+//! The initial backfill of a newly connected store, and "sync now": one bulk export per
+//! resource, streamed, reassembled and written through the same upsert path as webhooks,
+//! with progress recorded. Stored records an export no longer holds were deleted at Shopify
+//! (and their webhook missed): they are deleted here too, tombstones and all.
 
+use std::collections::HashSet;
 use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use serde_json::Value;
 use xeno_domain::ids::{StoreId, TenantId};
@@ -16,6 +21,10 @@ use crate::secrets::Cipher;
 
 /// Records written per transaction.
 const BATCH: usize = 500;
+
+/// How far Shopify's clock may be from ours. A record changed this close to an export's
+/// start may be missing from it without being deleted, so it is left for the next sync.
+const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
 
 /// Everything a backfill needs.
 #[derive(Clone)]
@@ -46,6 +55,17 @@ impl Resource {
         }
     }
 
+    /// The records whose absence from a complete export means they were deleted (abandoned
+    /// checkouts are not: a completed one leaves that export and stays a checkout).
+    fn deletable(self) -> Option<records::Resource> {
+        match self {
+            Self::Customers => Some(records::Resource::Customer),
+            Self::Products => Some(records::Resource::Product),
+            Self::Orders => Some(records::Resource::Order),
+            Self::AbandonedCheckouts => None,
+        }
+    }
+
     fn query(self) -> &'static str {
         match self {
             Self::Customers => bulk::CUSTOMERS,
@@ -66,6 +86,9 @@ struct Writer<'a> {
     written: &'a mut i64,
     /// Batches written in this phase.
     batches: u32,
+    /// Ids in the export so far, and the oldest creation time among them.
+    seen: HashSet<i64>,
+    oldest: Option<DateTime<Utc>>,
 }
 
 fn storage(err: xeno_storage::StorageError) -> ShopifyError {
@@ -80,6 +103,13 @@ impl AsyncSink for Writer<'_> {
         let mut attempt = 0;
         loop {
             match self.write(&batch).await {
+                Ok(written) => {
+                    for (id, created_at) in written {
+                        self.seen.insert(id);
+                        self.oldest = Some(self.oldest.map_or(created_at, |o| o.min(created_at)));
+                    }
+                    break;
+                }
                 Err(Failure::Storage(err))
                     if err.is_transient() && attempt + 1 < TRANSIENT_ATTEMPTS =>
                 {
@@ -88,7 +118,6 @@ impl AsyncSink for Writer<'_> {
                 }
                 Err(Failure::Storage(err)) => return Err(storage(err)),
                 Err(Failure::Mapping(err)) => return Err(err),
-                Ok(()) => break,
             }
         }
         *self.written += batch.len() as i64;
@@ -125,17 +154,24 @@ impl From<ShopifyError> for Failure {
 }
 
 impl Writer<'_> {
-    /// Writes one batch in one transaction.
-    async fn write(&self, batch: &[(Value, Vec<Value>)]) -> Result<(), Failure> {
+    /// Writes one batch in one transaction; returns each record's id and creation time.
+    async fn write(
+        &self,
+        batch: &[(Value, Vec<Value>)],
+    ) -> Result<Vec<(i64, DateTime<Utc>)>, Failure> {
         let (tenant, store) = (self.tenant, self.store);
         let mut tx = self.job.db.tenant_tx(tenant).await?;
-        match self.resource {
+        let written = match self.resource {
             Resource::Customers => {
                 let records = batch
                     .iter()
                     .map(|(c, _)| bulk::customer(c))
                     .collect::<Result<Vec<_>, _>>()?;
                 records::upsert_customers(&mut tx, tenant, store, &records).await?;
+                records
+                    .iter()
+                    .map(|c| (c.customer_id, c.created_at))
+                    .collect()
             }
             Resource::Products => {
                 let records = batch
@@ -143,6 +179,10 @@ impl Writer<'_> {
                     .map(|(p, v)| bulk::product(p, v))
                     .collect::<Result<Vec<_>, _>>()?;
                 records::upsert_products(&mut tx, tenant, store, &self.currency, &records).await?;
+                records
+                    .iter()
+                    .map(|p| (p.product_id, p.created_at))
+                    .collect()
             }
             Resource::Orders => {
                 let records = batch
@@ -150,6 +190,7 @@ impl Writer<'_> {
                     .map(|(o, l)| bulk::order(o, l))
                     .collect::<Result<Vec<_>, _>>()?;
                 records::upsert_orders(&mut tx, tenant, store, &records).await?;
+                records.iter().map(|o| (o.order_id, o.created_at)).collect()
             }
             Resource::AbandonedCheckouts => {
                 let records = batch
@@ -157,12 +198,16 @@ impl Writer<'_> {
                     .map(|(c, l)| bulk::abandoned_checkout(c, l))
                     .collect::<Result<Vec<_>, _>>()?;
                 records::upsert_checkouts(&mut tx, tenant, store, &records).await?;
+                records
+                    .iter()
+                    .map(|c| (c.checkout_id, c.created_at))
+                    .collect()
             }
-        }
+        };
         tx.commit()
             .await
             .map_err(xeno_storage::StorageError::from)?;
-        Ok(())
+        Ok(written)
     }
 }
 
@@ -233,11 +278,11 @@ impl Backfill {
                 &self.settings.api_version,
                 &token,
             );
+            let started = Utc::now();
             let finished = admin
                 .bulk_export(resource.query(), self.poll, |_| {})
                 .await?;
-            let Some(url) = finished.url else { continue };
-            let writer = Writer {
+            let mut writer = Writer {
                 job: self,
                 tenant,
                 store,
@@ -246,9 +291,61 @@ impl Backfill {
                 currency: currency.to_owned(),
                 written: &mut written,
                 batches: 0,
+                seen: HashSet::new(),
+                oldest: None,
             };
-            bulk::stream_export(&self.http, &url, BATCH, writer).await?;
+            // No URL: the export finished with nothing in it.
+            if let Some(url) = &finished.url {
+                writer = bulk::stream_export(&self.http, url, BATCH, writer).await?;
+            }
+            let (seen, oldest) = (writer.seen, writer.oldest);
+            if let Some(kind) = resource.deletable() {
+                self.delete_missing(tenant, store, kind, &seen, oldest, started)
+                    .await?;
+            }
         }
+        Ok(())
+    }
+
+    /// Deletes stored records of `kind` that a complete export did not hold. Only records
+    /// unchanged since before the export began (less the clock skew) qualify, and orders only
+    /// within the span the export covered (without `read_all_orders` Shopify shows 60 days).
+    async fn delete_missing(
+        &self,
+        tenant: TenantId,
+        store: StoreId,
+        kind: records::Resource,
+        seen: &HashSet<i64>,
+        oldest: Option<DateTime<Utc>>,
+        started: DateTime<Utc>,
+    ) -> Result<(), ConnectError> {
+        let created_since = match kind {
+            // An empty orders export proves nothing about older orders.
+            records::Resource::Order => match oldest {
+                Some(oldest) => Some(oldest),
+                None => return Ok(()),
+            },
+            _ => None,
+        };
+        let mut tx = self.db.tenant_tx(tenant).await?;
+        let stored = records::ids_unchanged_since(
+            &mut tx,
+            tenant,
+            store,
+            kind,
+            started - CLOCK_SKEW,
+            created_since,
+        )
+        .await?;
+        let gone: Vec<i64> = stored.into_iter().filter(|id| !seen.contains(id)).collect();
+        if !gone.is_empty() {
+            records::delete(&mut tx, tenant, store, kind, &gone).await?;
+            tracing::info!(%tenant, %store, resource = ?kind, deleted = gone.len(),
+                "deleted records Shopify no longer has");
+        }
+        tx.commit()
+            .await
+            .map_err(xeno_storage::StorageError::from)?;
         Ok(())
     }
 }

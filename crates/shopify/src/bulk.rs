@@ -82,13 +82,13 @@ impl AdminClient {
 }
 
 /// Streams a JSONL export and hands over each root object with its children, in order,
-/// `batch` at a time. Never holds the whole file.
-pub async fn stream_export(
+/// `batch` at a time, and gives the sink back at the end. Never holds the whole file.
+pub async fn stream_export<S: AsyncSink>(
     http: &reqwest::Client,
     url: &str,
     batch: usize,
-    mut sink: impl AsyncSink,
-) -> Result<(), ShopifyError> {
+    mut sink: S,
+) -> Result<S, ShopifyError> {
     // Exports can be gigabytes: the client's usual request deadline does not apply.
     let mut response = http
         .get(url)
@@ -114,7 +114,7 @@ pub async fn stream_export(
     if !ready.is_empty() {
         sink.accept(ready).await?;
     }
-    Ok(())
+    Ok(sink)
 }
 
 fn take_line(

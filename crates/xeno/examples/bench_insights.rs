@@ -139,6 +139,10 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     drop(owner);
+    if std::env::var_os("XENO_BENCH_KEEP").is_some() {
+        println!("kept database {database}");
+        return Ok(());
+    }
     let mut admin =
         sqlx::PgConnection::connect("postgres://postgres@127.0.0.1:5432/postgres").await?;
     // The server still holds connections; dropping with FORCE ends them.

@@ -1602,7 +1602,7 @@ async fn sync_now_runs_one_at_a_time_and_repairs_what_webhooks_missed() {
             c.sim.base_url(),
             c.shop
         ))
-        .json(&json!({ "orders": 15, "order_updates": 10, "refunds": 4, "customers": 5 }))
+        .json(&json!({ "orders": 15, "order_updates": 10, "refunds": 4, "customers": 5, "deletions": 3 }))
         .send()
         .await
         .unwrap();
@@ -1624,6 +1624,13 @@ async fn sync_now_runs_one_at_a_time_and_repairs_what_webhooks_missed() {
     assert!(
         count("orders").await < orders_in_truth,
         "the new orders were missed"
+    );
+    let products_in_truth = truth["products"].as_array().unwrap().len() as i64;
+    assert_eq!(truth["deletions"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        count("products").await,
+        products_in_truth + 3,
+        "the deletions were missed"
     );
 
     // Sync now: 202 with the run; a second request while it runs is 409.
@@ -1660,6 +1667,13 @@ async fn sync_now_runs_one_at_a_time_and_repairs_what_webhooks_missed() {
         .map(|o| o["refunds"].as_array().unwrap().len())
         .sum();
     assert_eq!(count("refunds").await, refunds as i64);
+    // Products Shopify no longer has are deleted, and stay deleted (tombstones).
+    assert_eq!(count("products").await, products_in_truth);
+    assert_eq!(count("tombstones").await, 3);
+    assert_eq!(
+        count("customers").await,
+        truth["customers"].as_array().unwrap().len() as i64
+    );
     let runs: Value = app
         .get_authed(&format!("/api/sync/runs?store_id={}", c.store_id), token)
         .await

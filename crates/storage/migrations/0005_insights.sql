@@ -230,8 +230,8 @@ GROUP BY 1, 2, 3;
 
 -- Deleted records are gone (tombstones remember them), so every row here counts.
 -- Reads for the insights queries: buyers in a range, and whether a buyer ordered before.
-CREATE INDEX orders_range ON orders (tenant_id, processed_at)
-    INCLUDE (store_id, customer_id, current_total_price) WHERE NOT test;
+CREATE INDEX orders_range ON orders (tenant_id, store_id, processed_at)
+    INCLUDE (customer_id, currency, current_total_price) WHERE NOT test;
 CREATE INDEX orders_buyer_history ON orders (tenant_id, store_id, customer_id, processed_at)
     WHERE NOT test AND customer_id IS NOT NULL;
 

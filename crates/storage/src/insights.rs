@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 use xeno_domain::ids::{StoreId, TenantId};
 
@@ -103,16 +103,50 @@ pub enum ProductRank {
     Units,
 }
 
-/// Each store in scope with the instants its range starts and ends at.
-const ZONES: &str = "zones AS (
-    SELECT store_id,
-           ($3::date::timestamp AT TIME ZONE COALESCE(iana_timezone, 'UTC')) AS lo,
-           (($4::date + 1)::timestamp AT TIME ZONE COALESCE(iana_timezone, 'UTC')) AS hi
-    FROM stores WHERE tenant_id = $1 AND ($2::uuid IS NULL OR store_id = $2))";
+/// A store in scope and the instants its range starts and ends at, in its own zone.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct Bounds {
+    store_id: Uuid,
+    lo: DateTime<Utc>,
+    hi: DateTime<Utc>,
+}
 
-/// Orders in the range that the reports count: not tests (deleted ones are gone).
-const RANGE_ORDERS: &str = "zones z JOIN orders o ON o.tenant_id = $1 AND o.store_id = z.store_id
-    AND o.processed_at >= z.lo AND o.processed_at < z.hi AND NOT o.test";
+/// PostgreSQL turns each store's local days into instants (the rollups' own rule).
+async fn bounds(conn: &mut PgConnection, scope: &Scope) -> Result<Vec<Bounds>, StorageError> {
+    Ok(sqlx::query_as(
+        "SELECT store_id, ($3::date::timestamp AT TIME ZONE COALESCE(iana_timezone, 'UTC')) AS lo, \
+         (($4::date + 1)::timestamp AT TIME ZONE COALESCE(iana_timezone, 'UTC')) AS hi \
+         FROM stores WHERE tenant_id = $1 AND ($2::uuid IS NULL OR store_id = $2) ORDER BY store_id",
+    )
+    .bind(scope.tenant.0)
+    .bind(scope.store.map(|s| s.0))
+    .bind(scope.from)
+    .bind(scope.to)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// `(VALUES (store, lo, hi), …) AS z (store_id, lo, hi)` with the bounds bound as constants:
+/// joined laterally, each store's range walks the (store, time) index on its own.
+fn push_zones(query: &mut QueryBuilder<'_, Postgres>, bounds: &[Bounds]) {
+    query.push("(");
+    query.push_values(bounds, |mut row, b| {
+        row.push_bind(b.store_id).push_bind(b.lo).push_bind(b.hi);
+    });
+    query.push(") AS z (store_id, lo, hi)");
+}
+
+/// `z CROSS JOIN LATERAL (…) o`: the orders the reports count (not tests) in each store's
+/// range.
+fn push_range_orders(query: &mut QueryBuilder<'_, Postgres>, tenant: TenantId, bounds: &[Bounds]) {
+    push_zones(query, bounds);
+    query.push(" CROSS JOIN LATERAL (SELECT * FROM orders o WHERE o.tenant_id = ");
+    query.push_bind(tenant.0);
+    query.push(
+        " AND o.store_id = z.store_id AND o.processed_at >= z.lo AND o.processed_at < z.hi \
+         AND NOT o.test) o",
+    );
+}
 
 impl Db {
     /// The tenant's data version: every write that can change a figure bumps it.
@@ -177,26 +211,30 @@ impl Db {
     /// more than once.
     pub async fn buyers(&self, scope: &Scope) -> Result<Buyers, StorageError> {
         let mut tx = self.tenant_tx(scope.tenant).await?;
-        let buyers = sqlx::query_as(&format!(
-            "WITH {ZONES}, in_range AS (
-                SELECT o.store_id, o.customer_id, count(*) AS orders, min(z.lo) AS lo
-                FROM {RANGE_ORDERS} WHERE o.customer_id IS NOT NULL
-                GROUP BY o.store_id, o.customer_id),
-             marked AS (
-                SELECT b.orders, EXISTS (SELECT 1 FROM orders p WHERE p.tenant_id = $1
-                    AND p.store_id = b.store_id AND p.customer_id = b.customer_id
+        let bounds = bounds(&mut tx, scope).await?;
+        if bounds.is_empty() {
+            return Ok(Buyers::default());
+        }
+        let mut query = QueryBuilder::new(
+            "WITH in_range AS (
+                SELECT o.store_id, o.customer_id, count(*) AS orders, min(z.lo) AS lo FROM ",
+        );
+        push_range_orders(&mut query, scope.tenant, &bounds);
+        query.push(
+            " WHERE o.customer_id IS NOT NULL GROUP BY o.store_id, o.customer_id),
+             marked AS MATERIALIZED (
+                SELECT b.orders, EXISTS (SELECT 1 FROM orders p WHERE p.tenant_id = ",
+        );
+        query.push_bind(scope.tenant.0);
+        query.push(
+            " AND p.store_id = b.store_id AND p.customer_id = b.customer_id
                     AND p.processed_at < b.lo AND NOT p.test) AS before
                 FROM in_range b)
              SELECT count(*) AS buyers, count(*) FILTER (WHERE before) AS returning,
                     count(*) FILTER (WHERE before OR orders > 1) AS repeat
-             FROM marked"
-        ))
-        .bind(scope.tenant.0)
-        .bind(scope.store.map(|s| s.0))
-        .bind(scope.from)
-        .bind(scope.to)
-        .fetch_one(&mut *tx)
-        .await?;
+             FROM marked",
+        );
+        let buyers = query.build_query_as().fetch_one(&mut *tx).await?;
         tx.commit().await?;
         Ok(buyers)
     }
@@ -209,29 +247,34 @@ impl Db {
         limit: i64,
     ) -> Result<Vec<TopCustomer>, StorageError> {
         let mut tx = self.tenant_tx(scope.tenant).await?;
-        let rows = sqlx::query_as(&format!(
-            "WITH {ZONES}, spend AS (
+        let bounds = bounds(&mut tx, scope).await?;
+        if bounds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = QueryBuilder::new(
+            "WITH spend AS (
                 SELECT o.store_id, o.customer_id, o.currency::text AS currency, count(*) AS orders,
                        sum(o.current_total_price) AS spent, max(o.processed_at) AS last_order_at
-                FROM {RANGE_ORDERS} WHERE o.customer_id IS NOT NULL
-                GROUP BY 1, 2, 3),
+                FROM ",
+        );
+        push_range_orders(&mut query, scope.tenant, &bounds);
+        query.push(
+            " WHERE o.customer_id IS NOT NULL GROUP BY 1, 2, 3),
              ranked AS (
                 SELECT s.*, row_number() OVER (PARTITION BY currency
                     ORDER BY spent DESC, orders DESC, store_id, customer_id) AS rank
                 FROM spend s)
              SELECT r.store_id, r.customer_id, c.first_name, c.last_name, c.email, r.currency,
                     r.orders, r.spent, r.last_order_at
-             FROM ranked r LEFT JOIN customers c ON c.tenant_id = $1 AND c.store_id = r.store_id
-                 AND c.customer_id = r.customer_id
-             WHERE r.rank <= $5 ORDER BY r.currency, r.rank"
-        ))
-        .bind(scope.tenant.0)
-        .bind(scope.store.map(|s| s.0))
-        .bind(scope.from)
-        .bind(scope.to)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
+             FROM ranked r LEFT JOIN customers c ON c.tenant_id = ",
+        );
+        query.push_bind(scope.tenant.0);
+        query.push(
+            " AND c.store_id = r.store_id AND c.customer_id = r.customer_id WHERE r.rank <= ",
+        );
+        query.push_bind(limit);
+        query.push(" ORDER BY r.currency, r.rank");
+        let rows = query.build_query_as().fetch_all(&mut *tx).await?;
         tx.commit().await?;
         Ok(rows)
     }
@@ -248,32 +291,37 @@ impl Db {
             ProductRank::Units => "units DESC, revenue DESC",
         };
         let mut tx = self.tenant_tx(scope.tenant).await?;
-        let rows = sqlx::query_as(&format!(
-            "WITH {ZONES}, sold AS (
+        let bounds = bounds(&mut tx, scope).await?;
+        if bounds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = QueryBuilder::new(
+            "WITH sold AS (
                 SELECT l.store_id, l.product_id, l.currency::text AS currency, min(l.title) AS line_title,
                        count(DISTINCT l.order_id) AS orders, sum(l.quantity)::bigint AS units,
                        sum(l.price * l.quantity - l.total_discount) AS revenue
-                FROM {RANGE_ORDERS}
-                JOIN order_line_items l ON l.tenant_id = $1 AND l.store_id = o.store_id AND l.order_id = o.order_id
-                WHERE NOT l.gift_card
-                GROUP BY 1, 2, 3),
+                FROM ",
+        );
+        push_range_orders(&mut query, scope.tenant, &bounds);
+        query.push(
+            " JOIN order_line_items l ON l.tenant_id = o.tenant_id AND l.store_id = o.store_id
+                AND l.order_id = o.order_id WHERE NOT l.gift_card",
+        );
+        query.push(format!(
+            " GROUP BY 1, 2, 3),
              ranked AS (
                 SELECT s.*, row_number() OVER (PARTITION BY currency
                     ORDER BY {order}, store_id, product_id NULLS LAST) AS rank
                 FROM sold s)
              SELECT r.store_id, r.product_id, COALESCE(p.title, r.line_title) AS title, r.currency,
                     r.orders, r.units, r.revenue
-             FROM ranked r LEFT JOIN products p ON p.tenant_id = $1 AND p.store_id = r.store_id
-                 AND p.product_id = r.product_id
-             WHERE r.rank <= $5 ORDER BY r.currency, r.rank"
-        ))
-        .bind(scope.tenant.0)
-        .bind(scope.store.map(|s| s.0))
-        .bind(scope.from)
-        .bind(scope.to)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
+             FROM ranked r LEFT JOIN products p ON p.tenant_id = "
+        ));
+        query.push_bind(scope.tenant.0);
+        query.push(" AND p.store_id = r.store_id AND p.product_id = r.product_id WHERE r.rank <= ");
+        query.push_bind(limit);
+        query.push(" ORDER BY r.currency, r.rank");
+        let rows = query.build_query_as().fetch_all(&mut *tx).await?;
         tx.commit().await?;
         Ok(rows)
     }
@@ -284,25 +332,29 @@ impl Db {
         scope: &Scope,
     ) -> Result<Vec<CheckoutFigures>, StorageError> {
         let mut tx = self.tenant_tx(scope.tenant).await?;
-        let rows = sqlx::query_as(&format!(
-            "WITH {ZONES}, started AS (
+        let bounds = bounds(&mut tx, scope).await?;
+        if bounds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = QueryBuilder::new(
+            "WITH started AS (
                 SELECT c.currency::text AS currency, c.total_price, c.completed_at IS NOT NULL AS completed,
-                       c.completed_at IS NULL AND c.updated_at < now() - make_interval(hours => $5) AS abandoned
-                FROM zones z JOIN checkouts c ON c.tenant_id = $1 AND c.store_id = z.store_id
-                    AND c.created_at >= z.lo AND c.created_at < z.hi)
+                       c.completed_at IS NULL AND c.updated_at < now() - make_interval(hours => ",
+        );
+        query.push_bind(ABANDONED_AFTER_HOURS);
+        query.push(") AS abandoned FROM ");
+        push_zones(&mut query, &bounds);
+        query.push(" CROSS JOIN LATERAL (SELECT * FROM checkouts c WHERE c.tenant_id = ");
+        query.push_bind(scope.tenant.0);
+        query.push(
+            " AND c.store_id = z.store_id AND c.created_at >= z.lo AND c.created_at < z.hi) c)
              SELECT currency, count(*) AS started, count(*) FILTER (WHERE completed) AS completed,
                     count(*) FILTER (WHERE abandoned) AS abandoned,
                     COALESCE(sum(total_price) FILTER (WHERE abandoned), 0) AS abandoned_value,
                     COALESCE(sum(total_price) FILTER (WHERE completed), 0) AS completed_value
-             FROM started GROUP BY currency ORDER BY currency"
-        ))
-        .bind(scope.tenant.0)
-        .bind(scope.store.map(|s| s.0))
-        .bind(scope.from)
-        .bind(scope.to)
-        .bind(ABANDONED_AFTER_HOURS)
-        .fetch_all(&mut *tx)
-        .await?;
+             FROM started GROUP BY currency ORDER BY currency",
+        );
+        let rows = query.build_query_as().fetch_all(&mut *tx).await?;
         tx.commit().await?;
         Ok(rows)
     }

@@ -195,9 +195,23 @@ try {
   await page.getByRole('button', { name: 'Next' }).click();
   await page.getByText('Page 2').waitFor();
   await shot('orders');
+  const orderLink = page.locator('tbody tr td a').first();
+  const orderHref = await orderLink.getAttribute('href');
+  await orderLink.click();
+  const order = await api(`/api/${orderHref.split('/').filter(Boolean).join('/')}`);
+  await page.locator('[data-line]').first().waitFor();
+  assert.equal(await page.locator('[data-line]').count(), order.line_items.length);
+  await shot('order');
   await page.getByRole('link', { name: 'Products' }).click();
   await page.locator('tbody tr').first().waitFor();
   await shot('products');
+  const productLink = page.locator('tbody tr td a').first();
+  const productHref = await productLink.getAttribute('href');
+  await productLink.click();
+  const product = await api(`/api/${productHref.split('/').filter(Boolean).join('/')}`);
+  await page.getByRole('heading', { name: 'Variants' }).waitFor();
+  assert.equal(await page.locator('[data-variant]').count(), product.variants.length);
+  await shot('product');
 
   step('cohorts and checkouts');
   await page.getByRole('link', { name: 'Cohorts' }).click();

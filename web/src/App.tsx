@@ -4,7 +4,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { SIGNED_OUT, getToken, setToken } from './api';
 import { SignIn, SignUp } from './pages/Auth';
 import { Overview } from './pages/Overview';
-import { CustomerDetail, Customers, Orders, Products } from './pages/Lists';
+import { CustomerDetail, Customers, OrderDetail, Orders, ProductDetail, Products } from './pages/Lists';
 import { Checkouts, Cohorts, Segments } from './pages/Insights';
 import { Stores } from './pages/Stores';
 
@@ -76,7 +76,9 @@ export function App() {
           <Route path="/customers" element={<Customers />} />
           <Route path="/customers/:storeId/:customerId" element={<CustomerDetail />} />
           <Route path="/orders" element={<Orders />} />
+          <Route path="/orders/:storeId/:orderId" element={<OrderDetail />} />
           <Route path="/products" element={<Products />} />
+          <Route path="/products/:storeId/:productId" element={<ProductDetail />} />
           <Route path="/cohorts" element={<Cohorts />} />
           <Route path="/segments" element={<Segments />} />
           <Route path="/checkouts" element={<Checkouts />} />

@@ -11,6 +11,7 @@ export interface Store {
   connection_kind: string;
   last_webhook_at: string | null;
   counts?: Record<string, number>;
+  webhooks?: { last_day: number; retrying: number; dead: number };
   [key: string]: unknown;
 }
 
@@ -54,7 +55,7 @@ export interface Dashboard {
   to: string;
   totals: Totals;
   series: { start: string; orders: number; sales: { currency: string; orders: number; gross_sales: string; net_sales: string; total_sales: string }[] }[];
-  top_customers: { store_id: string; customer_id: number; name: string | null; email: string | null; currency: string; orders: number; spent: string; last_order_at: string }[];
+  top_customers: { store_id: string; customer_id: string; name: string | null; email: string | null; currency: string; orders: number; spent: string; last_order_at: string }[];
   previous: null | {
     from: string;
     to: string;
@@ -70,7 +71,7 @@ export interface Page<T> {
 
 export interface Customer {
   store_id: string;
-  id: number;
+  id: string;
   email: string | null;
   first_name: string | null;
   last_name: string | null;
@@ -86,10 +87,10 @@ export interface Customer {
 
 export interface Order {
   store_id: string;
-  id: number;
+  id: string;
   name: string | null;
   email: string | null;
-  customer_id: number | null;
+  customer_id: string | null;
   processed_at: string;
   cancelled_at: string | null;
   currency: string;
@@ -103,7 +104,7 @@ export interface Order {
 
 export interface Product {
   store_id: string;
-  id: number;
+  id: string;
   title: string;
   vendor: string | null;
   product_type: string | null;

@@ -5,6 +5,7 @@ mod cache;
 pub mod error;
 pub mod extract;
 mod routes;
+mod shopify_id;
 pub mod state;
 mod web;
 
@@ -96,7 +97,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::lists::customers))
         .routes(routes!(routes::lists::customer))
         .routes(routes!(routes::lists::orders))
+        .routes(routes!(routes::lists::order))
         .routes(routes!(routes::lists::products))
+        .routes(routes!(routes::lists::product))
         .routes(routes!(routes::metrics::dashboard))
         .routes(routes!(routes::metrics::products))
         .routes(routes!(routes::metrics::checkouts))

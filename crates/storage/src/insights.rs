@@ -90,6 +90,9 @@ pub struct CheckoutFigures {
     pub abandoned: i64,
     pub abandoned_value: Decimal,
     pub completed_value: Decimal,
+    /// Completed, but only after it had counted as abandoned.
+    pub recovered: i64,
+    pub recovered_value: Decimal,
 }
 
 /// A checkout not completed this long after its last update is abandoned (Shopify's own
@@ -342,7 +345,9 @@ impl Db {
                        c.completed_at IS NULL AND c.updated_at < now() - make_interval(hours => ",
         );
         query.push_bind(ABANDONED_AFTER_HOURS);
-        query.push(") AS abandoned FROM ");
+        query.push(") AS abandoned, c.completed_at >= c.created_at + make_interval(hours => ");
+        query.push_bind(ABANDONED_AFTER_HOURS);
+        query.push(") AS recovered FROM ");
         push_zones(&mut query, &bounds);
         query.push(" CROSS JOIN LATERAL (SELECT * FROM checkouts c WHERE c.tenant_id = ");
         query.push_bind(scope.tenant.0);
@@ -351,7 +356,9 @@ impl Db {
              SELECT currency, count(*) AS started, count(*) FILTER (WHERE completed) AS completed,
                     count(*) FILTER (WHERE abandoned) AS abandoned,
                     COALESCE(sum(total_price) FILTER (WHERE abandoned), 0) AS abandoned_value,
-                    COALESCE(sum(total_price) FILTER (WHERE completed), 0) AS completed_value
+                    COALESCE(sum(total_price) FILTER (WHERE completed), 0) AS completed_value,
+                    count(*) FILTER (WHERE recovered) AS recovered,
+                    COALESCE(sum(total_price) FILTER (WHERE recovered), 0) AS recovered_value
              FROM started GROUP BY currency ORDER BY currency",
         );
         let rows = query.build_query_as().fetch_all(&mut *tx).await?;

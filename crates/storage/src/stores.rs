@@ -129,6 +129,10 @@ pub struct StoreRow {
     pub customers: i64,
     pub orders: i64,
     pub products: i64,
+    /// Webhooks received in the last 24 hours, failed and waiting for a retry, dead-lettered.
+    pub webhooks_last_day: i64,
+    pub webhooks_retrying: i64,
+    pub webhooks_dead: i64,
 }
 
 /// Where a webhook for a shop domain goes.
@@ -148,7 +152,13 @@ const STORE_COLUMNS: &str = "s.store_id, s.shop_domain, s.shopify_shop_id, s.nam
     (SELECT max(e.received_at) FROM webhook_events e WHERE e.tenant_id = s.tenant_id AND e.store_id = s.store_id) AS last_webhook_at, \
     (SELECT count(*) FROM customers c WHERE c.tenant_id = s.tenant_id AND c.store_id = s.store_id) AS customers, \
     (SELECT count(*) FROM orders o WHERE o.tenant_id = s.tenant_id AND o.store_id = s.store_id) AS orders, \
-    (SELECT count(*) FROM products p WHERE p.tenant_id = s.tenant_id AND p.store_id = s.store_id) AS products";
+    (SELECT count(*) FROM products p WHERE p.tenant_id = s.tenant_id AND p.store_id = s.store_id) AS products, \
+    (SELECT count(*) FROM webhook_events e WHERE e.tenant_id = s.tenant_id AND e.store_id = s.store_id \
+        AND e.received_at > now() - interval '24 hours') AS webhooks_last_day, \
+    (SELECT count(*) FROM webhook_events e WHERE e.tenant_id = s.tenant_id AND e.store_id = s.store_id \
+        AND e.status = 'failed') AS webhooks_retrying, \
+    (SELECT count(*) FROM webhook_events e WHERE e.tenant_id = s.tenant_id AND e.store_id = s.store_id \
+        AND e.status = 'dead') AS webhooks_dead";
 
 impl Db {
     /// Connects a shop to `tenant`, or reconnects it (reinstall after uninstall reactivates

@@ -150,7 +150,7 @@ export function Segments() {
 }
 
 interface CheckoutData {
-  data: { currency: string; started: number; completed: number; abandoned: number; abandonment_rate: number | null; abandoned_value: string; completed_value: string }[];
+  data: { currency: string; started: number; completed: number; abandoned: number; abandonment_rate: number | null; abandoned_value: string; completed_value: string; recovered: number; recovered_value: string }[];
 }
 
 export function Checkouts() {
@@ -182,7 +182,10 @@ export function Checkouts() {
               Abandoned <strong>{formatCount(c.abandoned)}</strong> · {formatMoney(c.abandoned_value, c.currency)}
             </li>
           </ol>
-          <p>Abandonment rate: {c.abandonment_rate === null ? '—' : formatRate(c.abandonment_rate)}</p>
+          <p>
+            Abandonment rate: {c.abandonment_rate === null ? '—' : formatRate(c.abandonment_rate)} · Recovered after abandonment:{' '}
+            <strong data-recovered>{formatCount(c.recovered)}</strong> ({formatMoney(c.recovered_value, c.currency)})
+          </p>
         </div>
       ))}
     </section>

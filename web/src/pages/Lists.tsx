@@ -87,7 +87,7 @@ function PagedList<T>({ title, path, searchLabel, columns, rowKey, extra }: { ti
   );
 }
 
-function customerName(c: { first_name: string | null; last_name: string | null; email: string | null; id: number; redacted?: boolean }) {
+function customerName(c: { first_name: string | null; last_name: string | null; email: string | null; id: string; redacted?: boolean }) {
   if (c.redacted) {
     return 'Erased customer';
   }
@@ -115,7 +115,7 @@ export function Customers() {
 }
 
 const ORDER_COLUMNS: Column<Order>[] = [
-  { label: 'Order', cell: (o) => o.name ?? o.id },
+  { label: 'Order', cell: (o) => <Link to={`/orders/${o.store_id}/${o.id}`}>{o.name ?? o.id}</Link> },
   { label: 'Date', cell: (o) => shortDate(o.processed_at) },
   { label: 'Email', cell: (o) => o.email ?? 'Guest' },
   { label: 'Payment', cell: (o) => (o.cancelled_at ? 'cancelled' : (o.financial_status ?? '—')) + (o.test ? ' (test)' : '') },
@@ -136,7 +136,7 @@ export function Products() {
       searchLabel="Search title or vendor"
       rowKey={(p) => `${p.store_id}-${p.id}`}
       columns={[
-        { label: 'Product', cell: (p) => p.title },
+        { label: 'Product', cell: (p) => <Link to={`/products/${p.store_id}/${p.id}`}>{p.title}</Link> },
         { label: 'Vendor', cell: (p) => p.vendor ?? '—' },
         { label: 'Status', cell: (p) => p.status ?? '—' },
         { label: 'Variants', numeric: true, cell: (p) => p.variants },
@@ -197,6 +197,178 @@ export function CustomerDetail() {
                         {col.cell(o)}
                       </td>
                     ))}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
+interface OrderDetailData {
+  order: Order;
+  subtotal_price: string;
+  total_tax: string;
+  total_discounts: string;
+  total_shipping: string;
+  line_items: { id: string; title: string; variant_title: string | null; sku: string | null; quantity: number; current_quantity: number | null; price: string; total_discount: string }[];
+  refunds: { id: string; created_at: string; amount: string; line_subtotal: string; note: string | null }[];
+}
+
+export function OrderDetail() {
+  const { storeId, orderId } = useParams();
+  const detail = useQuery({
+    queryKey: ['order', storeId, orderId],
+    queryFn: () => getJson<OrderDetailData>(`/api/orders/${storeId}/${orderId}`),
+  });
+  const d = detail.data;
+  const money = (amount: string) => (d ? formatMoney(amount, d.order.currency) : '');
+  return (
+    <section>
+      <p>
+        <Link to="/orders">← Orders</Link>
+      </p>
+      <Pending query={detail} what="the order" />
+      {d && (
+        <>
+          <h1>Order {d.order.name ?? d.order.id}</h1>
+          <dl className="facts">
+            <dt>Placed</dt>
+            <dd>{new Date(d.order.processed_at).toLocaleString()}</dd>
+            <dt>Customer</dt>
+            <dd>{d.order.customer_id ? <Link to={`/customers/${d.order.store_id}/${d.order.customer_id}`}>{d.order.email ?? `Customer ${d.order.customer_id}`}</Link> : 'Guest'}</dd>
+            <dt>Payment · fulfilment</dt>
+            <dd>
+              {d.order.cancelled_at ? 'cancelled' : (d.order.financial_status ?? '—')} · {d.order.fulfillment_status ?? 'unfulfilled'}
+              {d.order.test ? ' · test order (left out of reports)' : ''}
+            </dd>
+            <dt>Subtotal</dt>
+            <dd>{money(d.subtotal_price)}</dd>
+            <dt>Discounts</dt>
+            <dd>{money(d.total_discounts)}</dd>
+            <dt>Shipping</dt>
+            <dd>{money(d.total_shipping)}</dd>
+            <dt>Taxes</dt>
+            <dd>{money(d.total_tax)}</dd>
+            <dt>Total</dt>
+            <dd data-fact="total">{money(d.order.total_price)}</dd>
+            <dt>After refunds</dt>
+            <dd>{money(d.order.current_total_price)}</dd>
+          </dl>
+          <h2>Items</h2>
+          <table>
+            <thead>
+              <tr>
+                <th>Item</th>
+                <th>SKU</th>
+                <th className="num">Quantity</th>
+                <th className="num">Price</th>
+                <th className="num">Discount</th>
+              </tr>
+            </thead>
+            <tbody>
+              {d.line_items.map((l) => (
+                <tr key={l.id} data-line>
+                  <td>
+                    {l.title}
+                    {l.variant_title ? ` — ${l.variant_title}` : ''}
+                  </td>
+                  <td>{l.sku ?? '—'}</td>
+                  <td className="num">
+                    {l.quantity}
+                    {l.current_quantity !== null && l.current_quantity !== l.quantity ? ` (${l.current_quantity} kept)` : ''}
+                  </td>
+                  <td className="num">{money(l.price)}</td>
+                  <td className="num">{money(l.total_discount)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <h2>Refunds</h2>
+          {d.refunds.length === 0 ? (
+            <Empty>No refunds.</Empty>
+          ) : (
+            <table>
+              <thead>
+                <tr>
+                  <th>Date</th>
+                  <th className="num">Items returned</th>
+                  <th className="num">Refunded</th>
+                  <th>Note</th>
+                </tr>
+              </thead>
+              <tbody>
+                {d.refunds.map((r) => (
+                  <tr key={r.id}>
+                    <td>{shortDate(r.created_at)}</td>
+                    <td className="num">{money(r.line_subtotal)}</td>
+                    <td className="num">{money(r.amount)}</td>
+                    <td>{r.note ?? ''}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
+interface ProductDetailData {
+  product: Product;
+  variants: { id: string; title: string | null; sku: string | null; price: string; currency: string; inventory_quantity: number | null }[];
+}
+
+export function ProductDetail() {
+  const { storeId, productId } = useParams();
+  const detail = useQuery({
+    queryKey: ['product', storeId, productId],
+    queryFn: () => getJson<ProductDetailData>(`/api/products/${storeId}/${productId}`),
+  });
+  const d = detail.data;
+  return (
+    <section>
+      <p>
+        <Link to="/products">← Products</Link>
+      </p>
+      <Pending query={detail} what="the product" />
+      {d && (
+        <>
+          <h1>{d.product.title}</h1>
+          <dl className="facts">
+            <dt>Vendor</dt>
+            <dd>{d.product.vendor ?? '—'}</dd>
+            <dt>Type</dt>
+            <dd>{d.product.product_type ?? '—'}</dd>
+            <dt>Status</dt>
+            <dd>{d.product.status ?? '—'}</dd>
+            <dt>Updated</dt>
+            <dd>{shortDate(d.product.updated_at)}</dd>
+          </dl>
+          <h2>Variants</h2>
+          {d.variants.length === 0 ? (
+            <Empty>No variants.</Empty>
+          ) : (
+            <table>
+              <thead>
+                <tr>
+                  <th>Variant</th>
+                  <th>SKU</th>
+                  <th className="num">Price</th>
+                  <th className="num">In stock</th>
+                </tr>
+              </thead>
+              <tbody>
+                {d.variants.map((v) => (
+                  <tr key={v.id} data-variant>
+                    <td>{v.title ?? 'Default'}</td>
+                    <td>{v.sku ?? '—'}</td>
+                    <td className="num">{formatMoney(v.price, v.currency)}</td>
+                    <td className="num">{v.inventory_quantity ?? '—'}</td>
                   </tr>
                 ))}
               </tbody>

@@ -8,7 +8,7 @@ import { formatChange, formatCount, formatMoney, formatRate } from '../lib/money
 import type { Dashboard } from '../types';
 
 interface TopProducts {
-  data: { store_id: string; product_id: number | null; title: string; currency: string; orders: number; units: number; revenue: string }[];
+  data: { store_id: string; product_id: string | null; title: string; currency: string; orders: number; units: number; revenue: string }[];
 }
 
 function Kpi({ label, value, change, name }: { label: string; value: string; change?: number | null; name: string }) {

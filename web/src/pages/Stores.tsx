@@ -160,8 +160,11 @@ function StoreCard({ store, highlighted }: { store: Store; highlighted: boolean 
         <dd data-fact="data">
           {formatCount(counts.customers ?? 0)} customers · {formatCount(counts.orders ?? 0)} orders · {formatCount(counts.products ?? 0)} products
         </dd>
-        <dt>Last webhook</dt>
-        <dd>{store.last_webhook_at ? new Date(store.last_webhook_at).toLocaleString() : 'none yet'}</dd>
+        <dt>Webhooks</dt>
+        <dd data-fact="webhooks">
+          {formatCount(store.webhooks?.last_day ?? 0)} in the last 24 hours · {formatCount(store.webhooks?.retrying ?? 0)} retrying ·{' '}
+          {formatCount(store.webhooks?.dead ?? 0)} dead · last {store.last_webhook_at ? new Date(store.last_webhook_at).toLocaleString() : 'none yet'}
+        </dd>
         <dt>Last sync</dt>
         <dd data-fact="sync">
           {run === undefined && '…'}

@@ -78,6 +78,8 @@ pub struct ProductsQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Customer {
     store_id: Uuid,
+    #[serde(serialize_with = "crate::shopify_id::string")]
+    #[schema(value_type = String)]
     id: i64,
     email: Option<String>,
     first_name: Option<String>,
@@ -100,9 +102,13 @@ pub struct Customer {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderOut {
     store_id: Uuid,
+    #[serde(serialize_with = "crate::shopify_id::string")]
+    #[schema(value_type = String)]
     id: i64,
     name: Option<String>,
     email: Option<String>,
+    #[serde(serialize_with = "crate::shopify_id::optional")]
+    #[schema(value_type = Option<String>)]
     customer_id: Option<i64>,
     processed_at: DateTime<Utc>,
     cancelled_at: Option<DateTime<Utc>>,
@@ -121,6 +127,8 @@ pub struct OrderOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Product {
     store_id: Uuid,
+    #[serde(serialize_with = "crate::shopify_id::string")]
+    #[schema(value_type = String)]
     id: i64,
     title: String,
     handle: Option<String>,
@@ -295,6 +303,24 @@ fn customer_out(c: CustomerItem) -> Customer {
     }
 }
 
+fn product_out(p: ProductItem) -> Product {
+    Product {
+        store_id: p.store_id,
+        id: p.product_id,
+        title: p.title,
+        handle: p.handle,
+        vendor: p.vendor,
+        product_type: p.product_type,
+        status: p.status,
+        tags: p.tags,
+        created_at: p.created_at,
+        updated_at: p.updated_at,
+        variants: p.variants,
+        min_price: p.min_price,
+        max_price: p.max_price,
+    }
+}
+
 fn order_out(o: OrderItem) -> OrderOut {
     OrderOut {
         store_id: o.store_id,
@@ -444,21 +470,7 @@ pub async fn products(
         rows,
         &common,
         |p| (p.sort_key.clone(), p.store_id, p.product_id),
-        |p: ProductItem| Product {
-            store_id: p.store_id,
-            id: p.product_id,
-            title: p.title,
-            handle: p.handle,
-            vendor: p.vendor,
-            product_type: p.product_type,
-            status: p.status,
-            tags: p.tags,
-            created_at: p.created_at,
-            updated_at: p.updated_at,
-            variants: p.variants,
-            min_price: p.min_price,
-            max_price: p.max_price,
-        },
+        product_out,
     )))
 }
 
@@ -483,5 +495,164 @@ pub async fn customer(
     Ok(Json(CustomerDetail {
         customer: customer_out(customer),
         orders: orders.into_iter().map(order_out).collect(),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LineItemOut {
+    #[serde(serialize_with = "crate::shopify_id::string")]
+    #[schema(value_type = String)]
+    id: i64,
+    #[serde(serialize_with = "crate::shopify_id::optional")]
+    #[schema(value_type = Option<String>)]
+    product_id: Option<i64>,
+    title: String,
+    variant_title: Option<String>,
+    sku: Option<String>,
+    quantity: i32,
+    /// After refunds and removals.
+    current_quantity: Option<i32>,
+    #[schema(value_type = String)]
+    price: Decimal,
+    #[schema(value_type = String)]
+    total_discount: Decimal,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefundOut {
+    #[serde(serialize_with = "crate::shopify_id::string")]
+    #[schema(value_type = String)]
+    id: i64,
+    created_at: DateTime<Utc>,
+    /// Money returned to the buyer.
+    #[schema(value_type = String)]
+    amount: Decimal,
+    /// Refunded line value (the report's returns) and its tax.
+    #[schema(value_type = String)]
+    line_subtotal: Decimal,
+    #[schema(value_type = String)]
+    line_tax: Decimal,
+    note: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderDetailOut {
+    order: OrderOut,
+    #[schema(value_type = String)]
+    subtotal_price: Decimal,
+    #[schema(value_type = String)]
+    total_tax: Decimal,
+    #[schema(value_type = String)]
+    total_discounts: Decimal,
+    #[schema(value_type = String)]
+    total_shipping: Decimal,
+    line_items: Vec<LineItemOut>,
+    refunds: Vec<RefundOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VariantOut {
+    #[serde(serialize_with = "crate::shopify_id::string")]
+    #[schema(value_type = String)]
+    id: i64,
+    title: Option<String>,
+    sku: Option<String>,
+    #[schema(value_type = String)]
+    price: Decimal,
+    currency: String,
+    inventory_quantity: Option<i32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductDetail {
+    product: Product,
+    variants: Vec<VariantOut>,
+}
+
+/// One order with its line items and refunds.
+#[utoipa::path(get, path = "/api/orders/{store_id}/{order_id}", tag = "data",
+    params(("store_id" = Uuid, Path), ("order_id" = i64, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = OrderDetailOut),
+        (status = 404, description = "no such order", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn order(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiPath((store_id, order_id)): ApiPath<(Uuid, i64)>,
+) -> Result<Json<OrderDetailOut>, ApiError> {
+    let detail = state
+        .db
+        .order_detail(caller.tenant_id, StoreId(store_id), order_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such order".to_owned()))?;
+    Ok(Json(OrderDetailOut {
+        order: order_out(detail.order),
+        subtotal_price: detail.subtotal_price,
+        total_tax: detail.total_tax,
+        total_discounts: detail.total_discounts,
+        total_shipping: detail.total_shipping,
+        line_items: detail
+            .line_items
+            .into_iter()
+            .map(|l| LineItemOut {
+                id: l.line_item_id,
+                product_id: l.product_id,
+                title: l.title,
+                variant_title: l.variant_title,
+                sku: l.sku,
+                quantity: l.quantity,
+                current_quantity: l.current_quantity,
+                price: l.price,
+                total_discount: l.total_discount,
+            })
+            .collect(),
+        refunds: detail
+            .refunds
+            .into_iter()
+            .map(|r| RefundOut {
+                id: r.refund_id,
+                created_at: r.created_at,
+                amount: r.amount,
+                line_subtotal: r.line_subtotal,
+                line_tax: r.line_tax,
+                note: r.note,
+            })
+            .collect(),
+    }))
+}
+
+/// One product with its variants.
+#[utoipa::path(get, path = "/api/products/{store_id}/{product_id}", tag = "data",
+    params(("store_id" = Uuid, Path), ("product_id" = i64, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ProductDetail),
+        (status = 404, description = "no such product", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn product(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiPath((store_id, product_id)): ApiPath<(Uuid, i64)>,
+) -> Result<Json<ProductDetail>, ApiError> {
+    let (product, variants) = state
+        .db
+        .product_detail(caller.tenant_id, StoreId(store_id), product_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such product".to_owned()))?;
+    Ok(Json(ProductDetail {
+        product: product_out(product),
+        variants: variants
+            .into_iter()
+            .map(|v| VariantOut {
+                id: v.variant_id,
+                title: v.title,
+                sku: v.sku,
+                price: v.price,
+                currency: v.currency,
+                inventory_quantity: v.inventory_quantity,
+            })
+            .collect(),
     }))
 }

@@ -176,6 +176,8 @@ pub struct Period {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TopCustomer {
     store_id: Uuid,
+    #[serde(serialize_with = "crate::shopify_id::string")]
+    #[schema(value_type = String)]
     customer_id: i64,
     /// Null when Shopify withholds protected customer data, or after erasure.
     name: Option<String>,
@@ -235,6 +237,8 @@ pub struct Dashboard {
 pub struct TopProduct {
     store_id: Uuid,
     /// Null for custom line items that are no product.
+    #[serde(serialize_with = "crate::shopify_id::optional")]
+    #[schema(value_type = Option<String>)]
     product_id: Option<i64>,
     title: String,
     currency: String,
@@ -267,6 +271,10 @@ pub struct CurrencyCheckouts {
     abandoned_value: Decimal,
     #[schema(value_type = String)]
     completed_value: Decimal,
+    /// Completed 10 hours or more after they began: abandoned first, then won back.
+    recovered: i64,
+    #[schema(value_type = String)]
+    recovered_value: Decimal,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -436,6 +444,8 @@ pub async fn checkouts(
                     abandoned: c.abandoned,
                     abandoned_value: c.abandoned_value,
                     completed_value: c.completed_value,
+                    recovered: c.recovered,
+                    recovered_value: c.recovered_value,
                 })
                 .collect(),
         })

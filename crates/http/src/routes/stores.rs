@@ -47,6 +47,18 @@ pub struct StoreOut {
     uninstalled_at: Option<DateTime<Utc>>,
     last_webhook_at: Option<DateTime<Utc>>,
     counts: StoreCounts,
+    webhooks: WebhookHealth,
+}
+
+/// How the store's webhooks are doing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookHealth {
+    /// Received in the last 24 hours.
+    last_day: i64,
+    /// Failed to apply and waiting for another attempt.
+    retrying: i64,
+    /// Given up on: see the event log and replay them.
+    dead: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -77,6 +89,11 @@ impl From<StoreRow> for StoreOut {
                 customers: row.customers,
                 orders: row.orders,
                 products: row.products,
+            },
+            webhooks: WebhookHealth {
+                last_day: row.webhooks_last_day,
+                retrying: row.webhooks_retrying,
+                dead: row.webhooks_dead,
             },
         }
     }

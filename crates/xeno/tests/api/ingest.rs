@@ -1120,6 +1120,21 @@ async fn failed_events_retry_then_dead_letter_and_replay() {
         "{dead}"
     );
 
+    // The store's page counts it.
+    let store: Value = c
+        .app
+        .get_authed(&format!("/api/stores/{}", c.store_id), &c.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(store["webhooks"]["dead"], 1, "{store}");
+    assert_eq!(store["webhooks"]["retrying"], 0, "{store}");
+    assert!(
+        store["webhooks"]["last_day"].as_i64().unwrap() >= 1,
+        "{store}"
+    );
+
     // The order arrives; replaying the refund now applies it.
     let order = br#"{"id": 999, "created_at": "2026-11-20T09:00:00Z", "updated_at": "2026-11-20T09:00:00Z", "currency": "USD", "total_price": "5.00", "line_items": []}"#.to_vec();
     post_webhook(

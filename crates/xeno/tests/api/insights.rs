@@ -33,6 +33,11 @@ fn d(v: &Value) -> Decimal {
     }
 }
 
+/// A Shopify id as the API gives it: a string, since it may exceed 2^53.
+fn api_id(v: &Value) -> i64 {
+    v.as_str().unwrap().parse().unwrap()
+}
+
 fn instant(v: &Value) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(v.as_str().unwrap())
         .unwrap()
@@ -180,6 +185,18 @@ fn check_sales(api: &Value, expected: &BTreeMap<String, Sums>, what: &str) {
             assert_eq!(d(&sales[field]), value, "{what} {currency} {field}");
         }
     }
+}
+
+/// A checkout funnel in one currency.
+#[derive(Debug, Default, PartialEq)]
+struct Funnel {
+    started: i64,
+    completed: i64,
+    abandoned: i64,
+    recovered: i64,
+    abandoned_value: Decimal,
+    completed_value: Decimal,
+    recovered_value: Decimal,
 }
 
 /// (currency, store, customer)
@@ -383,7 +400,7 @@ fn check_dashboard(
         .map(|c| {
             (
                 c["currency"].as_str().unwrap().to_owned(),
-                c["customer_id"].as_i64().unwrap(),
+                api_id(&c["customer_id"]),
                 c["orders"].as_i64().unwrap(),
                 d(&c["spent"]),
                 instant(&c["last_order_at"]),
@@ -679,7 +696,7 @@ async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_record
             .map(|p| {
                 (
                     p["currency"].as_str().unwrap().to_owned(),
-                    p["product_id"].as_i64(),
+                    p["product_id"].as_str().map(|id| id.parse().unwrap()),
                     p["orders"].as_i64().unwrap(),
                     p["units"].as_i64().unwrap(),
                     d(&p["revenue"]),
@@ -700,7 +717,7 @@ async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_record
     let connected_at = DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
         .unwrap()
         .with_timezone(&Utc);
-    let mut expected: BTreeMap<String, (i64, i64, i64, Decimal, Decimal)> = BTreeMap::new();
+    let mut expected: BTreeMap<String, Funnel> = BTreeMap::new();
     for shop in &tenant_shops {
         for checkout in shop.truth["checkouts"].as_array().unwrap() {
             let completed = !checkout["completed_at"].is_null();
@@ -712,38 +729,54 @@ async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_record
             }
             let abandoned =
                 !completed && instant(&checkout["updated_at"]) < Utc::now() - Duration::hours(10);
+            let recovered = completed
+                && instant(&checkout["completed_at"])
+                    >= instant(&checkout["created_at"]) + Duration::hours(10);
             let e = expected.entry(shop.currency.clone()).or_default();
-            e.0 += 1;
-            e.1 += i64::from(completed);
-            e.2 += i64::from(abandoned);
+            let price = d(&checkout["total_price"]);
+            e.started += 1;
+            e.completed += i64::from(completed);
+            e.abandoned += i64::from(abandoned);
+            e.recovered += i64::from(recovered);
             if abandoned {
-                e.3 += d(&checkout["total_price"]);
+                e.abandoned_value += price;
             }
             if completed {
-                e.4 += d(&checkout["total_price"]);
+                e.completed_value += price;
+            }
+            if recovered {
+                e.recovered_value += price;
             }
         }
     }
-    let got: BTreeMap<String, (i64, i64, i64, Decimal, Decimal)> = body["data"]
+    let got: BTreeMap<String, Funnel> = body["data"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| {
             (
                 c["currency"].as_str().unwrap().to_owned(),
-                (
-                    c["started"].as_i64().unwrap(),
-                    c["completed"].as_i64().unwrap(),
-                    c["abandoned"].as_i64().unwrap(),
-                    d(&c["abandoned_value"]),
-                    d(&c["completed_value"]),
-                ),
+                Funnel {
+                    started: c["started"].as_i64().unwrap(),
+                    completed: c["completed"].as_i64().unwrap(),
+                    abandoned: c["abandoned"].as_i64().unwrap(),
+                    recovered: c["recovered"].as_i64().unwrap(),
+                    abandoned_value: d(&c["abandoned_value"]),
+                    completed_value: d(&c["completed_value"]),
+                    recovered_value: d(&c["recovered_value"]),
+                },
             )
         })
         .collect();
     assert_eq!(got, expected, "checkouts");
-    assert!(got.values().any(|c| c.1 > 0), "live checkouts completed");
-    assert!(got.values().any(|c| c.2 > 0), "some checkouts abandoned");
+    assert!(
+        got.values().any(|c| c.completed > 0),
+        "live checkouts completed"
+    );
+    assert!(
+        got.values().any(|c| c.abandoned > 0),
+        "some checkouts abandoned"
+    );
 
     check_cohorts_and_segments(&app, &token, &tenant_shops).await;
 
@@ -1145,7 +1178,7 @@ async fn lists_page_through_everything_once_even_while_records_arrive() {
     expected.sort_by(|a, b| b.cmp(a));
     let got: Vec<(DateTime<Utc>, i64)> = rows
         .iter()
-        .map(|c| (instant(&c["created_at"]), c["id"].as_i64().unwrap()))
+        .map(|c| (instant(&c["created_at"]), api_id(&c["id"])))
         .collect();
     // The first page may already hold some of the newest; the rest is exactly the truth's order.
     let first_page = 7;
@@ -1168,7 +1201,7 @@ async fn lists_page_through_everything_once_even_while_records_arrive() {
     };
     for row in &rows {
         let (orders, spent) = spent_by_customer
-            .get(&row["id"].as_i64().unwrap())
+            .get(&api_id(&row["id"]))
             .copied()
             .unwrap_or((0, Decimal::ZERO));
         assert_eq!(row["orders"], orders);
@@ -1235,7 +1268,7 @@ async fn lists_page_through_everything_once_even_while_records_arrive() {
     .await;
     let totals: Vec<Decimal> = orders.iter().map(|o| d(&o["total_price"])).collect();
     assert!(totals.windows(2).all(|w| w[0] >= w[1]), "largest first");
-    let ids: BTreeSet<i64> = orders.iter().map(|o| o["id"].as_i64().unwrap()).collect();
+    let ids: BTreeSet<i64> = orders.iter().map(|o| api_id(&o["id"])).collect();
     let all: BTreeSet<i64> = truth["orders"]
         .as_array()
         .unwrap()
@@ -1272,9 +1305,57 @@ async fn lists_page_through_everything_once_even_while_records_arrive() {
         .filter(|o| in_range(local_day(&o["processed_at"], tz), from, to))
         .map(|o| o["id"].as_i64().unwrap())
         .collect();
-    let got: BTreeSet<i64> = ranged.iter().map(|o| o["id"].as_i64().unwrap()).collect();
+    let got: BTreeSet<i64> = ranged.iter().map(|o| api_id(&o["id"])).collect();
     assert_eq!(got, wanted, "days in the store's zone");
     assert!(!wanted.is_empty());
+
+    // An order's detail: its lines and refunds as the shop has them.
+    let refunded_order = truth["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| !o["refunds"].as_array().unwrap().is_empty())
+        .unwrap();
+    let detail = get(
+        app,
+        token,
+        &format!("/api/orders/{}/{}", c.store_id, refunded_order["id"]),
+    )
+    .await;
+    assert_eq!(
+        detail["line_items"].as_array().unwrap().len(),
+        refunded_order["line_items"].as_array().unwrap().len()
+    );
+    assert_eq!(
+        detail["refunds"].as_array().unwrap().len(),
+        refunded_order["refunds"].as_array().unwrap().len()
+    );
+    assert_eq!(
+        d(&detail["order"]["total_price"]),
+        d(&refunded_order["total_price"])
+    );
+    assert_eq!(
+        d(&detail["total_shipping"]),
+        d(&refunded_order["total_shipping_price_set"]["shop_money"]["amount"])
+    );
+    let missing = app
+        .get_authed(&format!("/api/orders/{}/1", c.store_id), token)
+        .await;
+    expect_problem(missing, 404, "not_found").await;
+
+    // A product's detail: its variants.
+    let product = &truth["products"][0];
+    let detail = get(
+        app,
+        token,
+        &format!("/api/products/{}/{}", c.store_id, product["id"]),
+    )
+    .await;
+    assert_eq!(detail["product"]["title"], product["title"]);
+    assert_eq!(
+        detail["variants"].as_array().unwrap().len(),
+        product["variants"].as_array().unwrap().len()
+    );
 
     // Products by title.
     let products = all_pages(app, token, "/api/products?limit=4", async || {}).await;

@@ -253,6 +253,7 @@ impl Backfill {
         run: uuid::Uuid,
     ) -> Result<(), ConnectError> {
         let mut written = 0_i64;
+        self.heal_subscriptions(tenant, store, shop).await?;
         for resource in [
             Resource::Customers,
             Resource::Products,
@@ -303,6 +304,37 @@ impl Backfill {
                 self.delete_missing(tenant, store, kind, &seen, oldest, started)
                     .await?;
             }
+        }
+        Ok(())
+    }
+
+    /// Re-creates webhook subscriptions Shopify dropped (it deletes one whose deliveries keep
+    /// failing); the export that follows repairs what their absence missed.
+    async fn heal_subscriptions(
+        &self,
+        tenant: TenantId,
+        store: StoreId,
+        shop: &str,
+    ) -> Result<(), ConnectError> {
+        let token = access_token(
+            &self.db,
+            &self.cipher,
+            &self.settings,
+            &self.http,
+            tenant,
+            store,
+            shop,
+        )
+        .await?;
+        let admin = AdminClient::new(
+            self.http.clone(),
+            &self.settings.base_url(shop),
+            &self.settings.api_version,
+            &token,
+        );
+        let restored = crate::connect::subscribe_all(&admin, &self.settings).await?;
+        if restored > 0 {
+            tracing::warn!(%tenant, %store, restored, "re-created missing webhook subscriptions");
         }
         Ok(())
     }

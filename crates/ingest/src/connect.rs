@@ -184,18 +184,20 @@ pub async fn access_token(
 pub async fn subscribe_all(
     admin: &AdminClient,
     settings: &ShopifySettings,
-) -> Result<(), ShopifyError> {
+) -> Result<usize, ShopifyError> {
     let url = settings.webhook_url();
     let existing = admin.subscriptions().await?;
+    let mut created = 0;
     for topic in TOPICS {
         let present = existing
             .iter()
             .any(|s| s.topic == topic && s.callback_url.as_deref() == Some(url.as_str()));
         if !present {
             admin.subscribe(topic, &url).await?;
+            created += 1;
         }
     }
-    Ok(())
+    Ok(created)
 }
 
 /// Deletes Xeno's subscriptions at the shop (when a store is disconnected).

@@ -4,5 +4,6 @@ pub mod apply;
 pub mod backfill;
 pub mod connect;
 pub mod metrics;
+pub mod scheduler;
 pub mod secrets;
 pub mod worker;

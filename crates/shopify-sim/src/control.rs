@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -261,6 +261,26 @@ pub async fn subscriptions(State(sim): State<Arc<Sim>>, Path(domain): Path<Strin
     };
     let subscriptions: Vec<_> = lock(&entry.grant).subscriptions.values().cloned().collect();
     Json(subscriptions).into_response()
+}
+
+/// Removes the shop's subscriptions to `topic` (all of them without one), as Shopify does
+/// after a subscription's deliveries keep failing.
+pub async fn remove_subscriptions(
+    State(sim): State<Arc<Sim>>,
+    Path(domain): Path<String>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let Some(entry) = sim.shop(&domain) else {
+        return error(StatusCode::NOT_FOUND, "no such shop");
+    };
+    let mut grant = lock(&entry.grant);
+    let before = grant.subscriptions.len();
+    let topic = query.get("topic");
+    grant
+        .subscriptions
+        .retain(|_, s| topic.is_some_and(|t| *t != s.topic));
+    let removed = before - grant.subscriptions.len();
+    Json(json!({ "removed": removed })).into_response()
 }
 
 pub async fn set_faults(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {

@@ -87,7 +87,7 @@ fn router(sim: Arc<Sim>) -> Router {
         )
         .route(
             "/_sim/shops/{domain}/subscriptions",
-            get(control::subscriptions),
+            get(control::subscriptions).delete(control::remove_subscriptions),
         )
         .route(
             "/_sim/faults",

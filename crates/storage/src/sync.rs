@@ -126,3 +126,39 @@ impl Db {
         Ok(runs)
     }
 }
+
+/// Scheduling syncs across tenants.
+impl Db {
+    /// Up to `limit` stores due for a sync (last one ended more than `every` ago), least
+    /// recently synced first.
+    pub async fn stores_due_for_sync(
+        &self,
+        every: std::time::Duration,
+        limit: i32,
+    ) -> Result<Vec<(TenantId, StoreId)>, StorageError> {
+        let seconds = every.as_secs_f64();
+        let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
+            "SELECT tenant_id, store_id FROM xeno_stores_due(make_interval(secs => $1), $2)",
+        )
+        .bind(seconds)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(t, s)| (TenantId(t), StoreId(s)))
+            .collect())
+    }
+
+    /// Tries to become the one scheduler: a session advisory lock, held as long as the
+    /// returned connection lives. The connection leaves the pool, so dropping it (or a
+    /// crash) ends the session and releases the lock.
+    pub async fn try_lead(&self, key: i64) -> Result<Option<sqlx::PgConnection>, StorageError> {
+        let mut conn = self.pool().acquire().await?.detach();
+        let leading: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(key)
+            .fetch_one(&mut conn)
+            .await?;
+        Ok(leading.then_some(conn))
+    }
+}

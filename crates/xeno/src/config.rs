@@ -66,6 +66,8 @@ pub struct Config {
     pub bulk_poll: Duration,
     /// The built dashboard (`web/dist`), served at `/`.
     pub web_dir: std::path::PathBuf,
+    /// How often each store is synced in full; None turns scheduled syncs off.
+    pub sync_every: Option<Duration>,
 }
 
 // Secrets stay out of debug output (and so out of logs).
@@ -232,6 +234,10 @@ impl Config {
         let worker_backoff =
             Duration::from_millis(whole_number(&lookup, "XENO_WORKER_BACKOFF_MS", 5000)?);
         let bulk_poll = Duration::from_millis(whole_number(&lookup, "XENO_BULK_POLL_MS", 2000)?);
+        let sync_every = match whole_number(&lookup, "XENO_SYNC_INTERVAL", 900)? {
+            0 => None,
+            seconds => Some(Duration::from_secs(seconds)),
+        };
         let worker_max_attempts =
             i32::try_from(whole_number(&lookup, "XENO_WORKER_MAX_ATTEMPTS", 8)?)
                 .ok()
@@ -267,6 +273,7 @@ impl Config {
             worker_backoff,
             worker_max_attempts,
             bulk_poll,
+            sync_every,
             web_dir: lookup("XENO_WEB_DIR")
                 .unwrap_or_else(|| "web/dist".to_owned())
                 .into(),

@@ -41,11 +41,7 @@ pub fn app_state(config: &Config) -> anyhow::Result<AppState> {
         .map(redis::Client::open)
         .transpose()
         .context("REDIS_URL is not a redis:// URL")?;
-    let http = reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(5))
-        .timeout(std::time::Duration::from_secs(60))
-        .build()
-        .context("cannot build the HTTP client")?;
+    let http = http_client()?;
     let db = db(config);
     Ok(AppState {
         acceptor: Acceptor::start(db.clone(), ACCEPT_WRITERS, ACCEPT_BATCH),
@@ -120,8 +116,40 @@ pub async fn serve(
 }
 
 /// Applies webhook events until `shutdown` turns true.
+/// Applies webhook events, and takes part in scheduling store syncs (one worker leads).
 pub async fn run_worker(config: &Config, shutdown: tokio::sync::watch::Receiver<bool>) {
+    if let Some(every) = config.sync_every {
+        match backfill(config) {
+            Ok(backfill) => {
+                let stop = shutdown.clone();
+                tokio::spawn(xeno_ingest::scheduler::run(backfill, every, stop));
+            }
+            Err(err) => tracing::error!(error = format!("{err:#}"), "scheduled syncs are off"),
+        }
+    }
     xeno_ingest::worker::run(db(config), worker_config(config), shutdown).await;
+}
+
+/// What a sync needs: the database, the key that opens store tokens, Shopify.
+fn backfill(config: &Config) -> anyhow::Result<xeno_ingest::backfill::Backfill> {
+    Ok(xeno_ingest::backfill::Backfill {
+        db: db(config),
+        cipher: Cipher::new(
+            &config.encryption_key,
+            config.previous_encryption_key.as_ref(),
+        ),
+        settings: Arc::new(shopify_settings(config)),
+        http: http_client()?,
+        poll: config.bulk_poll,
+    })
+}
+
+fn http_client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .context("cannot build the HTTP client")
 }
 
 pub fn worker_config(config: &Config) -> xeno_ingest::worker::WorkerConfig {

@@ -113,6 +113,9 @@ pub async fn connect(shop_spec: Value, extra: &[(&str, &str)], time_scale: f64) 
         .and_then(|rest| rest.split('?').next())
         .unwrap()
         .to_owned();
+    // The initial sync deletes what the shop does not have: tests that send records of their
+    // own start after it.
+    wait_for_sync(&app, &token, &store_id).await;
     Connected {
         app,
         sim,
@@ -1705,4 +1708,101 @@ async fn sync_now_runs_one_at_a_time_and_repairs_what_webhooks_missed() {
         .await
         .unwrap();
     expect_problem(unknown, 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn scheduled_syncs_restore_dropped_subscriptions_and_recover_what_they_missed() {
+    let c = connect(
+        json!({ "customers": 50, "orders": 100 }),
+        &[("XENO_SYNC_INTERVAL", "1")],
+        1.0,
+    )
+    .await;
+    let (app, token) = (&c.app, c.token.as_str());
+    wait_for_sync(app, token, &c.store_id).await;
+    let sim = reqwest::Client::new();
+    let subscriptions = format!("{}/_sim/shops/{}/subscriptions", c.sim.base_url(), c.shop);
+    let count_subscriptions = || async {
+        sim.get(&subscriptions)
+            .send()
+            .await
+            .unwrap()
+            .json::<Vec<Value>>()
+            .await
+            .unwrap()
+            .len()
+    };
+    let subscribed = count_subscriptions().await;
+    assert!(subscribed >= 20);
+
+    // Shopify drops the orders subscriptions (as after repeated failed deliveries), and
+    // orders placed meanwhile never reach Xeno by webhook.
+    for topic in ["orders/create", "orders/updated"] {
+        let removed: Value = sim
+            .delete(format!("{subscriptions}?topic={topic}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(removed["removed"], 1);
+    }
+    let runs_before = app
+        .get_authed(&format!("/api/sync/runs?store_id={}", c.store_id), token)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["data"]
+        .as_array()
+        .unwrap()
+        .len();
+    let activity = sim
+        .post(format!(
+            "{}/_sim/shops/{}/activity",
+            c.sim.base_url(),
+            c.shop
+        ))
+        .json(&json!({ "orders": 12 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(activity.status(), 200);
+    let truth: Value = sim
+        .get(format!("{}/_sim/shops/{}/truth", c.sim.base_url(), c.shop))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let expected = truth["orders"].as_array().unwrap().len() as i64;
+
+    // The scheduler's next sync restores the subscriptions and fetches the missed orders.
+    let mut conn = app.connect_as("xeno_owner").await;
+    let mut recovered = false;
+    for _ in 0..600 {
+        let runs: Value = app
+            .get_authed(&format!("/api/sync/runs?store_id={}", c.store_id), token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let runs = runs["data"].as_array().unwrap();
+        let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        if runs.len() > runs_before && runs[0]["status"] == "completed" && orders == expected {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "a scheduled sync recovered the missed orders");
+    assert_eq!(
+        count_subscriptions().await,
+        subscribed,
+        "subscriptions restored"
+    );
 }

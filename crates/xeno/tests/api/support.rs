@@ -53,6 +53,8 @@ impl TestApp {
             ("XENO_PUBLIC_URL", &base),
             ("XENO_WORKER_BACKOFF_MS", "50"),
             ("XENO_BULK_POLL_MS", "20"),
+            // Scheduled syncs only where a test asks for them.
+            ("XENO_SYNC_INTERVAL", "0"),
         ];
         vars.extend_from_slice(extra);
         let database = fresh_database_name();

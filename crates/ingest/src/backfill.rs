@@ -238,6 +238,14 @@ impl Backfill {
         if let Some(error) = &error {
             tracing::warn!(%tenant, %store, error, "backfill failed");
         }
+        // A refused token will not work on the next attempt either: the merchant must
+        // authorise Xeno again, and the store says so.
+        if let Err(ConnectError::Shopify(ShopifyError::Unauthorized { status, .. })) = &result {
+            let why = format!("Shopify refused the access token ({status}); reconnect the store");
+            self.db
+                .set_store_status(tenant, store, "needs_reauth", Some(&why))
+                .await?;
+        }
         self.db
             .finish_sync_run(tenant, run, error.as_deref())
             .await?;

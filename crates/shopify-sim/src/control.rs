@@ -185,6 +185,18 @@ pub async fn uninstall(State(sim): State<Arc<Sim>>, Path(domain): Path<String>) 
     Json(json!({ "uninstalled": domain })).into_response()
 }
 
+/// Revokes every token the app holds for the shop, without uninstalling it (as when the
+/// merchant revokes access or a scope is withdrawn): calls answer 401 until a new grant.
+pub async fn revoke(State(sim): State<Arc<Sim>>, Path(domain): Path<String>) -> Response {
+    let Some(entry) = sim.shop(&domain) else {
+        return error(StatusCode::NOT_FOUND, "no such shop");
+    };
+    let mut grant = lock(&entry.grant);
+    grant.tokens.clear();
+    grant.refresh = None;
+    Json(json!({ "revoked": domain })).into_response()
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PrivacyRequest {

@@ -81,6 +81,7 @@ fn router(sim: Arc<Sim>) -> Router {
         .route("/_sim/shops/{domain}/activity", post(control::run_activity))
         .route("/_sim/shops/{domain}/truth", get(control::truth))
         .route("/_sim/shops/{domain}/uninstall", post(control::uninstall))
+        .route("/_sim/shops/{domain}/revoke", post(control::revoke))
         .route(
             "/_sim/shops/{domain}/privacy",
             post(control::privacy_request),

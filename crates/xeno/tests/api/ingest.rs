@@ -1806,3 +1806,47 @@ async fn scheduled_syncs_restore_dropped_subscriptions_and_recover_what_they_mis
         "subscriptions restored"
     );
 }
+
+#[tokio::test]
+async fn a_revoked_token_marks_the_store_for_reauthorisation() {
+    let c = connect(json!({ "customers": 20, "orders": 30 }), &[], 1.0).await;
+    let (app, token) = (&c.app, c.token.as_str());
+    let revoked = reqwest::Client::new()
+        .post(format!("{}/_sim/shops/{}/revoke", c.sim.base_url(), c.shop))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+
+    let sync_now = || async {
+        app.client
+            .post(app.url(&format!("/api/sync/{}", c.store_id)))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    };
+    assert_eq!(sync_now().await.status(), 202);
+    let run = wait_for_sync(app, token, &c.store_id).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    let store: Value = app
+        .get_authed(&format!("/api/stores/{}", c.store_id), token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(store["status"], "needs_reauth", "{store}");
+    assert!(
+        store["status_reason"]
+            .as_str()
+            .unwrap()
+            .contains("reconnect"),
+        "{store}"
+    );
+    // Nothing retries against a refused token: syncing asks for a reconnection first.
+    let refused = expect_problem(sync_now().await, 409, "conflict").await;
+    assert!(
+        refused["detail"].as_str().unwrap().contains("reconnect"),
+        "{refused}"
+    );
+}

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use backon::{ExponentialBuilder, Retryable};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -18,6 +19,8 @@ const SUBSCRIPTIONS: &str = include_str!("../queries/webhook_subscriptions.graph
 
 /// How often a throttled call is retried before giving up.
 const THROTTLE_RETRIES: u32 = 5;
+/// Further attempts after a network failure, a 429 or a 5xx (with jittered exponential backoff).
+const TRANSIENT_RETRIES: usize = 5;
 
 /// An authenticated Admin API endpoint for one shop.
 #[derive(Clone)]
@@ -89,27 +92,19 @@ impl AdminClient {
     ) -> Result<T, ShopifyError> {
         let body = json!({ "query": document, "variables": variables });
         for _ in 0..=THROTTLE_RETRIES {
-            let response = self
-                .http
-                .post(&self.endpoint)
-                .header("x-shopify-access-token", &self.token)
-                .json(&body)
-                .send()
+            let text = (|| self.post(&body))
+                .retry(
+                    ExponentialBuilder::default()
+                        .with_min_delay(Duration::from_millis(200))
+                        .with_max_delay(Duration::from_secs(10))
+                        .with_max_times(TRANSIENT_RETRIES)
+                        .with_jitter(),
+                )
+                .when(ShopifyError::is_transient)
+                .notify(|err, wait| {
+                    tracing::warn!(error = %err, wait_ms = wait.as_millis() as u64, "Shopify call failed; retrying");
+                })
                 .await?;
-            let status = response.status();
-            let text = response.text().await?;
-            if status.as_u16() == 401 || status.as_u16() == 403 {
-                return Err(ShopifyError::Unauthorized {
-                    status: status.as_u16(),
-                    body: text,
-                });
-            }
-            if !status.is_success() {
-                return Err(ShopifyError::Status {
-                    status: status.as_u16(),
-                    body: text,
-                });
-            }
             let envelope: Envelope =
                 serde_json::from_str(&text).map_err(|err| ShopifyError::Decode(err.to_string()))?;
             if let Some(errors) = envelope.errors.filter(|e| !e.is_null()) {
@@ -128,6 +123,24 @@ impl AdminClient {
                 .map_err(|err| ShopifyError::Decode(err.to_string()));
         }
         Err(ShopifyError::Throttled)
+    }
+
+    /// One attempt: the answer's body, or why it failed.
+    async fn post(&self, body: &Value) -> Result<String, ShopifyError> {
+        let response = self
+            .http
+            .post(&self.endpoint)
+            .header("x-shopify-access-token", &self.token)
+            .json(body)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let text = response.text().await?;
+        match status {
+            200..=299 => Ok(text),
+            401 | 403 => Err(ShopifyError::Unauthorized { status, body: text }),
+            _ => Err(ShopifyError::Status { status, body: text }),
+        }
     }
 
     pub async fn shop(&self) -> Result<ShopInfo, ShopifyError> {

@@ -30,6 +30,18 @@ pub enum ShopifyError {
     Throttled,
 }
 
+impl ShopifyError {
+    /// Worth another attempt after a pause: the network failed, or Shopify answered 429 or
+    /// a 5xx.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Network(err) => err.is_timeout() || err.is_connect() || err.is_request(),
+            Self::Status { status, .. } => *status == 429 || *status >= 500,
+            _ => false,
+        }
+    }
+}
+
 /// Shop domains as Shopify issues them: `name.myshopify.com`.
 pub fn valid_shop_domain(shop: &str) -> bool {
     shop.strip_suffix(".myshopify.com").is_some_and(|name| {

@@ -1850,3 +1850,61 @@ async fn a_revoked_token_marks_the_store_for_reauthorisation() {
         "{refused}"
     );
 }
+
+#[tokio::test]
+async fn a_sync_rides_out_shopify_errors_with_retries() {
+    let c = connect(
+        json!({ "customers": 40, "products": 10, "orders": 80 }),
+        &[],
+        1.0,
+    )
+    .await;
+    let (app, token) = (&c.app, c.token.as_str());
+    // One Admin call in five answers 503 from now on.
+    let faults = reqwest::Client::new()
+        .put(format!("{}/_sim/faults", c.sim.base_url()))
+        .json(&json!({ "admin_error_rate": 0.2 }))
+        .send()
+        .await
+        .unwrap();
+    assert!(faults.status().is_success());
+    let started = app
+        .client
+        .post(app.url(&format!("/api/sync/{}", c.store_id)))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 202);
+    let run = wait_for_sync(app, token, &c.store_id).await;
+    assert_eq!(run["status"], "completed", "{run}");
+    let truth: Value = reqwest::get(format!("{}/_sim/shops/{}/truth", c.sim.base_url(), c.shop))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut conn = app.connect_as("xeno_owner").await;
+    for (table, key) in [
+        ("orders", "orders"),
+        ("customers", "customers"),
+        ("products", "products"),
+    ] {
+        let stored: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(
+            stored,
+            truth[key].as_array().unwrap().len() as i64,
+            "{table}"
+        );
+    }
+    let store: Value = app
+        .get_authed(&format!("/api/stores/{}", c.store_id), token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(store["status"], "active");
+}

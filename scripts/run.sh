@@ -13,7 +13,8 @@ export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 if [[ $# -gt 0 ]]; then
   exec target/release/xeno "$@"
 elif [[ -z "${SHOPIFY_API_KEY:-}" ]]; then
-  exec target/release/xeno demo
+  # The demo prints its URL and login; per-request logs would bury them (RUST_LOG overrides).
+  RUST_LOG="${RUST_LOG:-warn}" exec target/release/xeno demo
 else
   exec target/release/xeno all
 fi

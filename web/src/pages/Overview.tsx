@@ -11,6 +11,9 @@ interface TopProducts {
   data: { store_id: string; product_id: string | null; title: string; currency: string; orders: number; units: number; revenue: string }[];
 }
 
+/** How often the overview asks for fresh figures. */
+const LIVE_MS = 15_000;
+
 function Kpi({ label, value, change, name }: { label: string; value: string; change?: number | null; name: string }) {
   const trend = change === null || change === undefined ? 'flat' : change > 0 ? 'up' : change < 0 ? 'down' : 'flat';
   return (
@@ -33,11 +36,14 @@ export function Overview() {
     queryKey: ['dashboard', params],
     queryFn: () => getJson<Dashboard>(`/api/metrics/dashboard${query({ ...params, compare: 'previous_period' })}`),
     enabled: choice.range.from <= choice.range.to,
+    // Live orders keep arriving: follow them (answers are cached until the data changes).
+    refetchInterval: LIVE_MS,
   });
   const products = useQuery({
     queryKey: ['top-products', params],
     queryFn: () => getJson<TopProducts>(`/api/metrics/products${query({ ...params, limit: 5 })}`),
     enabled: choice.range.from <= choice.range.to,
+    refetchInterval: LIVE_MS,
   });
 
   if (stores.data && stores.data.data.length === 0) {

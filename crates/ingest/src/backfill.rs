@@ -271,22 +271,8 @@ impl Backfill {
             self.db
                 .sync_progress(tenant, run, resource.phase(), written)
                 .await?;
-            let token = access_token(
-                &self.db,
-                &self.cipher,
-                &self.settings,
-                &self.http,
-                tenant,
-                store,
-                shop,
-            )
-            .await?;
-            let admin = AdminClient::new(
-                self.http.clone(),
-                &self.settings.base_url(shop),
-                &self.settings.api_version,
-                &token,
-            );
+            // A fresh client per export: an expiring token may have been refreshed meanwhile.
+            let admin = self.admin(tenant, store, shop).await?;
             let started = Utc::now();
             let finished = admin
                 .bulk_export(resource.query(), self.poll, |_| {})
@@ -316,14 +302,13 @@ impl Backfill {
         Ok(())
     }
 
-    /// Re-creates webhook subscriptions Shopify dropped (it deletes one whose deliveries keep
-    /// failing); the export that follows repairs what their absence missed.
-    async fn heal_subscriptions(
+    /// An Admin API client with the store's current access token (refreshed when due).
+    async fn admin(
         &self,
         tenant: TenantId,
         store: StoreId,
         shop: &str,
-    ) -> Result<(), ConnectError> {
+    ) -> Result<AdminClient, ConnectError> {
         let token = access_token(
             &self.db,
             &self.cipher,
@@ -334,12 +319,23 @@ impl Backfill {
             shop,
         )
         .await?;
-        let admin = AdminClient::new(
+        Ok(AdminClient::new(
             self.http.clone(),
             &self.settings.base_url(shop),
             &self.settings.api_version,
             &token,
-        );
+        ))
+    }
+
+    /// Re-creates webhook subscriptions Shopify dropped (it deletes one whose deliveries keep
+    /// failing); the export that follows repairs what their absence missed.
+    async fn heal_subscriptions(
+        &self,
+        tenant: TenantId,
+        store: StoreId,
+        shop: &str,
+    ) -> Result<(), ConnectError> {
+        let admin = self.admin(tenant, store, shop).await?;
         let restored = crate::connect::subscribe_all(&admin, &self.settings).await?;
         if restored > 0 {
             tracing::warn!(%tenant, %store, restored, "re-created missing webhook subscriptions");

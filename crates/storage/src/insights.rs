@@ -167,7 +167,14 @@ impl Db {
     /// The stores a scope covers (none when the store is not the tenant's).
     pub async fn scope_stores(&self, scope: &Scope) -> Result<Vec<ScopeStore>, StorageError> {
         let mut tx = self.tenant_tx(scope.tenant).await?;
-        let stores = scope_stores(&mut tx, scope).await?;
+        let stores = sqlx::query_as(
+            "SELECT store_id, shop_domain, COALESCE(iana_timezone, 'UTC') AS timezone, currency::text AS currency \
+             FROM stores WHERE tenant_id = $1 AND ($2::uuid IS NULL OR store_id = $2) ORDER BY shop_domain",
+        )
+        .bind(scope.tenant.0)
+        .bind(scope.store.map(|s| s.0))
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(stores)
     }
@@ -365,20 +372,6 @@ impl Db {
         tx.commit().await?;
         Ok(rows)
     }
-}
-
-async fn scope_stores(
-    conn: &mut PgConnection,
-    scope: &Scope,
-) -> Result<Vec<ScopeStore>, StorageError> {
-    Ok(sqlx::query_as(
-        "SELECT store_id, shop_domain, COALESCE(iana_timezone, 'UTC') AS timezone, currency::text AS currency \
-         FROM stores WHERE tenant_id = $1 AND ($2::uuid IS NULL OR store_id = $2) ORDER BY shop_domain",
-    )
-    .bind(scope.tenant.0)
-    .bind(scope.store.map(|s| s.0))
-    .fetch_all(conn)
-    .await?)
 }
 
 /// How many of a monthly cohort ordered again some months after their first order.

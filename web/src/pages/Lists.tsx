@@ -12,6 +12,34 @@ interface Column<T> {
   cell: (row: T) => ReactNode;
 }
 
+/** Rows under their column headings; numbers right-aligned. */
+function DataTable<T>({ columns, rows, rowKey }: { columns: Column<T>[]; rows: T[]; rowKey: (row: T) => string }) {
+  return (
+    <table>
+      <thead>
+        <tr>
+          {columns.map((c) => (
+            <th key={c.label} className={c.numeric ? 'num' : undefined}>
+              {c.label}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((row) => (
+          <tr key={rowKey(row)}>
+            {columns.map((c) => (
+              <td key={c.label} className={c.numeric ? 'num' : undefined}>
+                {c.cell(row)}
+              </td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 /** A searchable list read a cursor page at a time, with the way back kept. */
 function PagedList<T>({ title, path, searchLabel, columns, rowKey, extra }: { title: string; path: string; searchLabel: string; columns: Column<T>[]; rowKey: (row: T) => string; extra?: Record<string, string> }) {
   const [search, setSearch] = useState('');
@@ -51,28 +79,7 @@ function PagedList<T>({ title, path, searchLabel, columns, rowKey, extra }: { ti
       <Pending query={page} what={title.toLowerCase()} />
       {page.data && page.data.data.length === 0 && <Empty>Nothing matches.</Empty>}
       {page.data && page.data.data.length > 0 && (
-        <table>
-          <thead>
-            <tr>
-              {columns.map((c) => (
-                <th key={c.label} className={c.numeric ? 'num' : undefined}>
-                  {c.label}
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {page.data.data.map((row) => (
-              <tr key={rowKey(row)}>
-                {columns.map((c) => (
-                  <td key={c.label} className={c.numeric ? 'num' : undefined}>
-                    {c.cell(row)}
-                  </td>
-                ))}
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable columns={columns} rows={page.data.data} rowKey={rowKey} />
       )}
       <div className="pager">
         <button type="button" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
@@ -179,28 +186,7 @@ export function CustomerDetail() {
           {detail.data && detail.data.orders.length === 0 ? (
             <Empty>No orders yet.</Empty>
           ) : (
-            <table>
-              <thead>
-                <tr>
-                  {ORDER_COLUMNS.map((col) => (
-                    <th key={col.label} className={col.numeric ? 'num' : undefined}>
-                      {col.label}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {detail.data?.orders.map((o) => (
-                  <tr key={o.id}>
-                    {ORDER_COLUMNS.map((col) => (
-                      <td key={col.label} className={col.numeric ? 'num' : undefined}>
-                        {col.cell(o)}
-                      </td>
-                    ))}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <DataTable columns={ORDER_COLUMNS} rows={detail.data?.orders ?? []} rowKey={(o) => `${o.store_id}-${o.id}`} />
           )}
         </>
       )}

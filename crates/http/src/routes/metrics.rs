@@ -308,10 +308,9 @@ pub async fn dashboard(
         scope.from, scope.to, scope.store, query.compare
     );
     cached(&state, &scope, &key, || async {
-        let (stores, totals, series, top) = tokio::try_join!(
+        let (stores, (totals, days), top) = tokio::try_join!(
             scope_stores(&state, &scope),
             load_totals(&state, &scope),
-            async { Ok::<_, ApiError>(state.db.daily_sales(&scope).await?) },
             async { Ok::<_, ApiError>(state.db.top_customers(&scope, limit).await?) },
         )?;
         let previous = match query.compare {
@@ -323,7 +322,7 @@ pub async fn dashboard(
                     to: scope.from - Duration::days(1),
                     ..scope
                 };
-                let previous = load_totals(&state, &before).await?;
+                let (previous, _) = load_totals(&state, &before).await?;
                 let change = change(&totals, &previous);
                 Some(Previous {
                     from: before.from,
@@ -339,7 +338,7 @@ pub async fn dashboard(
             granularity,
             stores,
             totals,
-            series: series_of(&series, scope.from, scope.to, granularity),
+            series: series_of(&days, scope.from, scope.to, granularity),
             top_customers: top
                 .into_iter()
                 .map(|c| TopCustomer {
@@ -809,7 +808,8 @@ async fn scope_stores(state: &AppState, scope: &Scope) -> Result<Vec<StoreZone>,
         .collect())
 }
 
-async fn load_totals(state: &AppState, scope: &Scope) -> Result<Totals, ApiError> {
+/// The range's totals, and the daily sales they were summed from (the series reuses them).
+async fn load_totals(state: &AppState, scope: &Scope) -> Result<(Totals, Vec<DaySales>), ApiError> {
     let (days, (customers, new_customers), buyers) = tokio::try_join!(
         state.db.daily_sales(scope),
         state.db.customer_counts(scope),
@@ -823,7 +823,7 @@ async fn load_totals(state: &AppState, scope: &Scope) -> Result<Totals, ApiError
         add_day(sum, day);
     }
     let sales: Vec<CurrencySales> = by_currency.values().map(currency_sales).collect();
-    Ok(Totals {
+    let totals = Totals {
         orders: sales.iter().map(|s| s.orders).sum(),
         units_sold: sales.iter().map(|s| s.units_sold).sum(),
         customers,
@@ -833,7 +833,8 @@ async fn load_totals(state: &AppState, scope: &Scope) -> Result<Totals, ApiError
         returning_buyers: buyers.returning,
         repeat_purchase_rate: rate(buyers.repeat, buyers.buyers).unwrap_or(0.0),
         sales,
-    })
+    };
+    Ok((totals, days))
 }
 
 fn empty_day(day: NaiveDate, currency: &str) -> DaySales {

@@ -11,7 +11,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 use xeno_domain::ids::{StoreId, TenantId};
 
-use crate::{Db, StorageError};
+use crate::{Db, StorageError, TenantTx};
 
 /// Whose data, and which days.
 #[derive(Debug, Clone, Copy)]
@@ -152,9 +152,22 @@ fn push_range_orders(query: &mut QueryBuilder<'_, Postgres>, tenant: TenantId, b
 }
 
 impl Db {
+    /// A tenant's transaction for a report: a range's aggregates get the memory to hash
+    /// and sort in RAM rather than spilling to disk.
+    async fn report_tx(&self, tenant: TenantId) -> Result<TenantTx, StorageError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "SELECT set_config('app.tenant_id', $1, true), set_config('work_mem', '64MB', true)",
+        )
+        .bind(tenant.0.to_string())
+        .execute(&mut *tx)
+        .await?;
+        Ok(tx)
+    }
+
     /// The tenant's data version: every write that can change a figure bumps it.
     pub async fn data_version(&self, tenant: TenantId) -> Result<i64, StorageError> {
-        let mut tx = self.tenant_tx(tenant).await?;
+        let mut tx = self.report_tx(tenant).await?;
         let version: Option<i64> =
             sqlx::query_scalar("SELECT version FROM data_versions WHERE tenant_id = $1")
                 .bind(tenant.0)
@@ -166,7 +179,7 @@ impl Db {
 
     /// The stores a scope covers (none when the store is not the tenant's).
     pub async fn scope_stores(&self, scope: &Scope) -> Result<Vec<ScopeStore>, StorageError> {
-        let mut tx = self.tenant_tx(scope.tenant).await?;
+        let mut tx = self.report_tx(scope.tenant).await?;
         let stores = sqlx::query_as(
             "SELECT store_id, shop_domain, COALESCE(iana_timezone, 'UTC') AS timezone, currency::text AS currency \
              FROM stores WHERE tenant_id = $1 AND ($2::uuid IS NULL OR store_id = $2) ORDER BY shop_domain",
@@ -181,7 +194,7 @@ impl Db {
 
     /// Sales per day and currency, only days that have any.
     pub async fn daily_sales(&self, scope: &Scope) -> Result<Vec<DaySales>, StorageError> {
-        let mut tx = self.tenant_tx(scope.tenant).await?;
+        let mut tx = self.report_tx(scope.tenant).await?;
         let rows = sqlx::query_as(
             "SELECT day, currency::text AS currency, sum(orders)::bigint AS orders, sum(gross) AS gross, \
              sum(discounts) AS discounts, sum(returns) AS returns, sum(shipping) AS shipping, \
@@ -201,7 +214,7 @@ impl Db {
 
     /// Customers created by the end of the range, and those created within it.
     pub async fn customer_counts(&self, scope: &Scope) -> Result<(i64, i64), StorageError> {
-        let mut tx = self.tenant_tx(scope.tenant).await?;
+        let mut tx = self.report_tx(scope.tenant).await?;
         let counts = sqlx::query_as(
             "SELECT COALESCE(sum(new_customers), 0)::bigint, \
              COALESCE(sum(new_customers) FILTER (WHERE day >= $3), 0)::bigint \
@@ -218,31 +231,40 @@ impl Db {
     }
 
     /// Who bought in the range: how many, how many had bought before, how many have bought
-    /// more than once.
+    /// more than once. New buyers are those whose first order falls in the range (a range
+    /// count); only buyers with several orders in the range are looked up one by one.
     pub async fn buyers(&self, scope: &Scope) -> Result<Buyers, StorageError> {
-        let mut tx = self.tenant_tx(scope.tenant).await?;
+        let mut tx = self.report_tx(scope.tenant).await?;
         let bounds = bounds(&mut tx, scope).await?;
         if bounds.is_empty() {
             return Ok(Buyers::default());
         }
         let mut query = QueryBuilder::new(
-            "WITH in_range AS (
+            "WITH in_range AS MATERIALIZED (
                 SELECT o.store_id, o.customer_id, count(*) AS orders, min(z.lo) AS lo FROM ",
         );
         push_range_orders(&mut query, scope.tenant, &bounds);
         query.push(
             " WHERE o.customer_id IS NOT NULL GROUP BY o.store_id, o.customer_id),
-             marked AS MATERIALIZED (
-                SELECT b.orders, EXISTS (SELECT 1 FROM orders p WHERE p.tenant_id = ",
+             counts AS (
+                SELECT (SELECT count(*) FROM in_range) AS buyers,
+                       (SELECT count(*) FROM ",
+        );
+        push_zones(&mut query, &bounds);
+        query.push(" JOIN customer_first_orders f ON f.tenant_id = ");
+        query.push_bind(scope.tenant.0);
+        query.push(
+            " AND f.store_id = z.store_id AND f.first_order_at >= z.lo AND f.first_order_at < z.hi)
+                           AS new,
+                       (SELECT count(*) FROM in_range b JOIN customer_first_orders f
+                           ON f.tenant_id = ",
         );
         query.push_bind(scope.tenant.0);
         query.push(
-            " AND p.store_id = b.store_id AND p.customer_id = b.customer_id
-                    AND p.processed_at < b.lo AND NOT p.test) AS before
-                FROM in_range b)
-             SELECT count(*) AS buyers, count(*) FILTER (WHERE before) AS returning,
-                    count(*) FILTER (WHERE before OR orders > 1) AS repeat
-             FROM marked",
+            " AND f.store_id = b.store_id AND f.customer_id = b.customer_id
+                        WHERE b.orders > 1 AND f.first_order_at >= b.lo) AS new_repeat)
+             SELECT buyers, buyers - new AS returning, buyers - new + new_repeat AS repeat
+             FROM counts",
         );
         let buyers = query.build_query_as().fetch_one(&mut *tx).await?;
         tx.commit().await?;
@@ -250,40 +272,60 @@ impl Db {
     }
 
     /// The biggest spenders in the range, `limit` per currency (spend in different
-    /// currencies is never ranked together).
+    /// currencies is never ranked together). Each currency keeps only its leaders while it
+    /// scans (a bounded sort), and only they are looked up in the customers table.
     pub async fn top_customers(
         &self,
         scope: &Scope,
         limit: i64,
     ) -> Result<Vec<TopCustomer>, StorageError> {
-        let mut tx = self.tenant_tx(scope.tenant).await?;
+        let mut tx = self.report_tx(scope.tenant).await?;
         let bounds = bounds(&mut tx, scope).await?;
         if bounds.is_empty() {
             return Ok(Vec::new());
         }
         let mut query = QueryBuilder::new(
-            "WITH spend AS (
-                SELECT o.store_id, o.customer_id, o.currency::text AS currency, count(*) AS orders,
+            "WITH spend AS MATERIALIZED (
+                SELECT o.store_id, o.customer_id, o.currency, count(*) AS orders,
                        sum(o.current_total_price) AS spent, max(o.processed_at) AS last_order_at
                 FROM ",
         );
         push_range_orders(&mut query, scope.tenant, &bounds);
+        // The range's currencies, from its few rollup rows rather than from its orders.
         query.push(
             " WHERE o.customer_id IS NOT NULL GROUP BY 1, 2, 3),
-             ranked AS (
-                SELECT s.*, row_number() OVER (PARTITION BY currency
-                    ORDER BY spent DESC, orders DESC, store_id, customer_id) AS rank
-                FROM spend s)
-             SELECT r.store_id, r.customer_id, c.first_name, c.last_name, c.email, r.currency,
-                    r.orders, r.spent, r.last_order_at
-             FROM ranked r LEFT JOIN customers c ON c.tenant_id = ",
+             currencies AS (
+                SELECT DISTINCT currency FROM daily_sales WHERE tenant_id = ",
+        );
+        query.push_bind(scope.tenant.0);
+        query.push(" AND store_id = ANY(");
+        query.push_bind(bounds.iter().map(|b| b.store_id).collect::<Vec<_>>());
+        query.push(") AND day BETWEEN ");
+        query.push_bind(scope.from);
+        query.push(" AND ");
+        query.push_bind(scope.to);
+        query.push(
+            "),
+             leaders AS (
+                SELECT l.*, row_number() OVER (PARTITION BY l.currency
+                    ORDER BY l.spent DESC, l.orders DESC, l.store_id, l.customer_id) AS rank
+                FROM currencies cur CROSS JOIN LATERAL (
+                    SELECT s.* FROM spend s WHERE s.currency = cur.currency
+                    ORDER BY s.spent DESC, s.orders DESC, s.store_id, s.customer_id LIMIT ",
+        );
+        query.push_bind(limit);
+        query.push(
+            ") l)
+             SELECT r.store_id, r.customer_id, c.first_name, c.last_name, c.email,
+                    r.currency::text AS currency, r.orders, r.spent, r.last_order_at
+             FROM leaders r LEFT JOIN LATERAL (
+                SELECT c.first_name, c.last_name, c.email FROM customers c WHERE c.tenant_id = ",
         );
         query.push_bind(scope.tenant.0);
         query.push(
-            " AND c.store_id = r.store_id AND c.customer_id = r.customer_id WHERE r.rank <= ",
+            " AND c.store_id = r.store_id AND c.customer_id = r.customer_id) c ON true
+             ORDER BY r.currency, r.rank",
         );
-        query.push_bind(limit);
-        query.push(" ORDER BY r.currency, r.rank");
         let rows = query.build_query_as().fetch_all(&mut *tx).await?;
         tx.commit().await?;
         Ok(rows)
@@ -300,7 +342,7 @@ impl Db {
             ProductRank::Revenue => "revenue DESC, units DESC",
             ProductRank::Units => "units DESC, revenue DESC",
         };
-        let mut tx = self.tenant_tx(scope.tenant).await?;
+        let mut tx = self.report_tx(scope.tenant).await?;
         let bounds = bounds(&mut tx, scope).await?;
         if bounds.is_empty() {
             return Ok(Vec::new());
@@ -341,7 +383,7 @@ impl Db {
         &self,
         scope: &Scope,
     ) -> Result<Vec<CheckoutFigures>, StorageError> {
-        let mut tx = self.tenant_tx(scope.tenant).await?;
+        let mut tx = self.report_tx(scope.tenant).await?;
         let bounds = bounds(&mut tx, scope).await?;
         if bounds.is_empty() {
             return Ok(Vec::new());
@@ -411,7 +453,7 @@ impl Db {
     /// Monthly acquisition cohorts (by first order, in the store's zone) whose month lies in
     /// the range, with how many of each ordered in each later month up to the range's end.
     pub async fn cohorts(&self, scope: &Scope) -> Result<Vec<CohortCell>, StorageError> {
-        let mut tx = self.tenant_tx(scope.tenant).await?;
+        let mut tx = self.report_tx(scope.tenant).await?;
         let rows = sqlx::query_as(&format!(
             "WITH {STORE_ZONES}, months AS (
                 SELECT DISTINCT o.store_id, o.customer_id,
@@ -442,7 +484,7 @@ impl Db {
     /// (ties broken by customer id), recency by last order, frequency by order count,
     /// monetary by spend net of refunds.
     pub async fn rfm(&self, scope: &Scope) -> Result<Vec<RfmCustomer>, StorageError> {
-        let mut tx = self.tenant_tx(scope.tenant).await?;
+        let mut tx = self.report_tx(scope.tenant).await?;
         let rows = sqlx::query_as(&format!(
             "WITH {STORE_ZONES}, buyers AS (
                 SELECT o.store_id, o.customer_id, min(o.currency::text) AS currency, count(*) AS orders,

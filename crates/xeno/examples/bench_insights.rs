@@ -7,6 +7,9 @@
 //! as in production). Then it measures the insights endpoints over HTTP for a 30-day and a
 //! 365-day range: warm (answer cached) and cold (the tenant's data version bumped before
 //! each call, as a write would, so every call computes).
+//!
+//! `XENO_BENCH_KEEP=1` keeps the database; `XENO_BENCH_DATABASE=name` measures a kept one
+//! again (migrated to the current schema first) instead of building a new one.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -36,7 +39,10 @@ async fn main() -> anyhow::Result<()> {
     };
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let database = format!("xeno_bench_{}", uuid::Uuid::now_v7().simple());
+    let reused = std::env::var("XENO_BENCH_DATABASE").ok();
+    let database = reused
+        .clone()
+        .unwrap_or_else(|| format!("xeno_bench_{}", uuid::Uuid::now_v7().simple()));
     let vars: HashMap<&str, String> = HashMap::from([
         (
             "DATABASE_URL",
@@ -51,42 +57,11 @@ async fn main() -> anyhow::Result<()> {
     let db = xeno::db(&config);
     let http = reqwest::Client::new();
 
-    let started = Instant::now();
-    let (token, tenant) = register(&http, &base, "big@bench.example").await?;
-    let half = orders / 2;
-    let big = [
-        ("big-usd.myshopify.com", "USD", "America/New_York", 11),
-        ("big-eur.myshopify.com", "EUR", "Europe/Berlin", 12),
-    ];
-    let mut loads = Vec::new();
-    for (domain, currency, timezone, seed) in big {
-        let spec = json!({ "domain": domain, "seed": seed, "orders": half,
-            "customers": half / 5, "products": (half / 200).max(1), "days": 730,
-            "currency": currency, "timezone": timezone, "history_end": "2026-11-01T00:00:00Z" });
-        let db = db.clone();
-        loads.push(tokio::spawn(async move { load(&db, tenant, spec).await }));
-    }
-    let mut written = Load::default();
-    for load in loads {
-        written.add(&load.await??);
-    }
-    for i in 0..SMALL_TENANTS {
-        let (_, small) = register(&http, &base, &format!("small{i}@bench.example")).await?;
-        let spec = json!({ "domain": format!("small{i}.myshopify.com"), "seed": 100 + i,
-            "orders": SMALL_ORDERS, "customers": SMALL_ORDERS / 5, "products": 20, "days": 730,
-            "history_end": "2026-11-01T00:00:00Z" });
-        written.add(&load(&db, small, spec).await?);
-    }
-    let built = started.elapsed();
-    println!(
-        "dataset: {} orders, {} line items, {} customers, {} products in {:.1} s ({:.0} orders/s through the upsert path)",
-        written.orders,
-        written.lines,
-        written.customers,
-        written.products,
-        built.as_secs_f64(),
-        written.orders as f64 / written.write_seconds.max(1e-9) * 2.0,
-    );
+    let (token, tenant) = if reused.is_some() {
+        sign_in(&http, &base, BIG_TENANT).await?
+    } else {
+        build(&http, &base, &db, orders).await?
+    };
 
     // The machine runs PostgreSQL without autovacuum; production has it. Give the planner
     // statistics and the visibility map its index-only scans need, as autovacuum would.
@@ -152,6 +127,81 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The big tenant's owner (the small tenants are named `small{i}@bench.example`).
+const BIG_TENANT: &str = "big@bench.example";
+const PASSWORD: &str = "bench password 1";
+
+/// Builds the dataset; answers the big tenant's token and id.
+async fn build(
+    http: &reqwest::Client,
+    base: &str,
+    db: &Db,
+    orders: usize,
+) -> anyhow::Result<(String, TenantId)> {
+    let started = Instant::now();
+    let (token, tenant) = register(http, base, BIG_TENANT).await?;
+    let half = orders / 2;
+    let big = [
+        ("big-usd.myshopify.com", "USD", "America/New_York", 11),
+        ("big-eur.myshopify.com", "EUR", "Europe/Berlin", 12),
+    ];
+    let mut loads = Vec::new();
+    for (domain, currency, timezone, seed) in big {
+        let spec = json!({ "domain": domain, "seed": seed, "orders": half,
+            "customers": half / 5, "products": (half / 200).max(1), "days": 730,
+            "currency": currency, "timezone": timezone, "history_end": "2026-11-01T00:00:00Z" });
+        let db = db.clone();
+        loads.push(tokio::spawn(async move { load(&db, tenant, spec).await }));
+    }
+    let mut written = Load::default();
+    for load in loads {
+        written.add(&load.await??);
+    }
+    for i in 0..SMALL_TENANTS {
+        let (_, small) = register(http, base, &format!("small{i}@bench.example")).await?;
+        let spec = json!({ "domain": format!("small{i}.myshopify.com"), "seed": 100 + i,
+            "orders": SMALL_ORDERS, "customers": SMALL_ORDERS / 5, "products": 20, "days": 730,
+            "history_end": "2026-11-01T00:00:00Z" });
+        written.add(&load(db, small, spec).await?);
+    }
+    let built = started.elapsed();
+    println!(
+        "dataset: {} orders, {} line items, {} customers, {} products in {:.1} s ({:.0} orders/s through the upsert path)",
+        written.orders,
+        written.lines,
+        written.customers,
+        written.products,
+        built.as_secs_f64(),
+        written.orders as f64 / written.write_seconds.max(1e-9) * 2.0,
+    );
+
+    Ok((token, tenant))
+}
+
+async fn sign_in(
+    http: &reqwest::Client,
+    base: &str,
+    email: &str,
+) -> anyhow::Result<(String, TenantId)> {
+    let answer: Value = http
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({ "email": email, "password": PASSWORD }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    token_and_tenant(&answer)
+}
+
+fn token_and_tenant(answer: &Value) -> anyhow::Result<(String, TenantId)> {
+    let token = answer["token"].as_str().context("no token")?.to_owned();
+    let tenant = answer["tenant_id"]
+        .as_str()
+        .context("no tenant id")?
+        .parse()?;
+    Ok((token, TenantId(tenant)))
+}
+
 async fn register(
     http: &reqwest::Client,
     base: &str,
@@ -159,17 +209,12 @@ async fn register(
 ) -> anyhow::Result<(String, TenantId)> {
     let registered: Value = http
         .post(format!("{base}/api/auth/register"))
-        .json(&json!({ "tenant_name": email, "email": email, "password": "bench password 1" }))
+        .json(&json!({ "tenant_name": email, "email": email, "password": PASSWORD }))
         .send()
         .await?
         .json()
         .await?;
-    let token = registered["token"].as_str().context("no token")?.to_owned();
-    let tenant = registered["tenant_id"]
-        .as_str()
-        .context("no tenant id")?
-        .parse()?;
-    Ok((token, TenantId(tenant)))
+    token_and_tenant(&registered)
 }
 
 #[derive(Debug, Default)]

@@ -308,30 +308,31 @@ pub async fn dashboard(
         scope.from, scope.to, scope.store, query.compare
     );
     cached(&state, &scope, &key, || async {
-        let (stores, (totals, days), top) = tokio::try_join!(
+        let before = query.compare.map(|Compare::PreviousPeriod| {
+            let days = (scope.to - scope.from).num_days() + 1;
+            Scope {
+                from: scope.from - Duration::days(days),
+                to: scope.from - Duration::days(1),
+                ..scope
+            }
+        });
+        let (stores, (totals, days), top, previous) = tokio::try_join!(
             scope_stores(&state, &scope),
             load_totals(&state, &scope),
             async { Ok::<_, ApiError>(state.db.top_customers(&scope, limit).await?) },
+            async {
+                match &before {
+                    None => Ok(None),
+                    Some(before) => Ok(Some(load_totals(&state, before).await?.0)),
+                }
+            },
         )?;
-        let previous = match query.compare {
-            None => None,
-            Some(Compare::PreviousPeriod) => {
-                let days = (scope.to - scope.from).num_days() + 1;
-                let before = Scope {
-                    from: scope.from - Duration::days(days),
-                    to: scope.from - Duration::days(1),
-                    ..scope
-                };
-                let (previous, _) = load_totals(&state, &before).await?;
-                let change = change(&totals, &previous);
-                Some(Previous {
-                    from: before.from,
-                    to: before.to,
-                    totals: previous,
-                    change,
-                })
-            }
-        };
+        let previous = before.zip(previous).map(|(before, previous)| Previous {
+            from: before.from,
+            to: before.to,
+            change: change(&totals, &previous),
+            totals: previous,
+        });
         Ok(Dashboard {
             from: scope.from,
             to: scope.to,

@@ -439,6 +439,71 @@ async fn truth(sim: &shopify_sim::RunningSim, domain: &str) -> Value {
 }
 
 /// An order placed at `processed_at` (local time with its offset), sent as Shopify would.
+async fn send_webhook(app: &TestApp, domain: &str, topic: &str, payload: &Value, id: &str) {
+    let body = serde_json::to_vec(payload).unwrap();
+    let sig = signature(&body, SECRET);
+    let response = post_webhook(
+        app,
+        &[
+            ("content-type", "application/json"),
+            ("x-shopify-topic", topic),
+            ("x-shopify-hmac-sha256", &sig),
+            ("x-shopify-shop-domain", domain),
+            ("x-shopify-webhook-id", id),
+        ],
+        body,
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+}
+
+/// The id of the only order before `month` of a customer who orders again in that month.
+fn first_order_of_a_returning_buyer(truth: &Value, tz: Tz, month: NaiveDate) -> i64 {
+    let mut by_customer: BTreeMap<i64, Vec<(NaiveDate, i64)>> = BTreeMap::new();
+    for order in truth["orders"].as_array().unwrap() {
+        if let (true, Some(customer)) = (counted(order), order["customer"]["id"].as_i64()) {
+            let day = local_day(&order["processed_at"], tz);
+            by_customer
+                .entry(customer)
+                .or_default()
+                .push((day, order["id"].as_i64().unwrap()));
+        }
+    }
+    let next = month + Duration::days(31);
+    by_customer
+        .values()
+        .find_map(|orders| {
+            let before: Vec<_> = orders.iter().filter(|(day, _)| *day < month).collect();
+            let during = orders.iter().any(|(day, _)| *day >= month && *day < next);
+            (before.len() == 1 && during).then(|| before[0].1)
+        })
+        .expect("a buyer with one order before the month and one in it")
+}
+
+/// The stored first order of each of the shop's buyers equals the earliest counted order
+/// in the records.
+async fn check_first_orders(app: &TestApp, shop: &Shop) {
+    let mut expected: BTreeMap<i64, DateTime<Utc>> = BTreeMap::new();
+    for order in shop.truth["orders"].as_array().unwrap() {
+        if let (true, Some(customer)) = (counted(order), order["customer"]["id"].as_i64()) {
+            let at = instant(&order["processed_at"]);
+            let first = expected.entry(customer).or_insert(at);
+            *first = (*first).min(at);
+        }
+    }
+    let mut owner = app.connect_as("postgres").await;
+    let stored: BTreeMap<i64, DateTime<Utc>> = sqlx::query_as(
+        "SELECT customer_id, first_order_at FROM customer_first_orders WHERE store_id = $1::uuid",
+    )
+    .bind(&shop.store_id)
+    .fetch_all(&mut owner)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
+    assert_eq!(stored, expected, "{}: first orders", shop.domain);
+}
+
 async fn send_order(app: &TestApp, domain: &str, template: &Value, id: i64, processed_at: &str) {
     let mut order = template.clone();
     order["id"] = json!(id);
@@ -571,6 +636,21 @@ async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_record
     .await;
     drain(&app).await;
 
+    // A returning October buyer's only earlier order is deleted: they become new in October
+    // (their first order moves), which the figures below must show.
+    let october = date("2026-10-01");
+    let deleted =
+        first_order_of_a_returning_buyer(&kiritimati_truth, specs[0].2.parse().unwrap(), october);
+    send_webhook(
+        &app,
+        specs[0].0,
+        "orders/delete",
+        &json!({ "id": deleted }),
+        "delete-first",
+    )
+    .await;
+    drain(&app).await;
+
     let mut shops = Vec::new();
     for ((domain, currency, timezone, _), store_id) in
         specs.iter().zip(ids.iter().chain([&other_id]))
@@ -589,6 +669,7 @@ async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_record
                 order["current_total_price"] = order["total_price"].clone();
                 orders.push(order);
             }
+            orders.retain(|o| o["id"] != json!(deleted));
         }
         shops.push(Shop {
             domain: (*domain).to_owned(),
@@ -666,6 +747,24 @@ async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_record
             assert_eq!(change.as_f64().unwrap(), expected);
         }
     }
+    // The month the deleted order changed, and each buyer's first order as stored.
+    let body = get(
+        &app,
+        &token,
+        &format!(
+            "/api/metrics/dashboard?from=2026-10-01&to=2026-10-31&store_id={}",
+            ids[0]
+        ),
+    )
+    .await;
+    check_dashboard(
+        &body,
+        &tenant_shops[..1],
+        october,
+        date("2026-10-31"),
+        "day",
+    );
+    check_first_orders(&app, tenant_shops[0]).await;
     // A month, one store, against the previous month.
     for (i, shop) in tenant_shops.iter().enumerate() {
         let body = get(

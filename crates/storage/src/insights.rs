@@ -47,7 +47,7 @@ pub struct DaySales {
 }
 
 /// Customers who ordered in the range, counted per store (a customer id belongs to one shop).
-#[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct Buyers {
     pub buyers: i64,
     /// Ordered before the range too.
@@ -56,7 +56,7 @@ pub struct Buyers {
     pub repeat: i64,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct TopCustomer {
     pub store_id: Uuid,
     pub customer_id: i64,
@@ -151,6 +151,252 @@ fn push_range_orders(query: &mut QueryBuilder<'_, Postgres>, tenant: TenantId, b
     );
 }
 
+/// When a report's figures come from per-buyer summaries and when from the range's orders:
+/// the summaries are cheaper unless a range needs too many buyers looked at one by one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportLimits {
+    /// Buyers who ordered before and after a range are looked up one by one up to this
+    /// many; beyond it the range's orders are aggregated instead.
+    pub buyer_probes: i64,
+    /// Candidates examined in the first round of the top-spender walk; each round doubles it.
+    pub first_candidates: i64,
+    /// Beyond this many candidates the walk gives way to aggregating the range's orders.
+    pub max_candidates: i64,
+}
+
+impl Default for ReportLimits {
+    fn default() -> Self {
+        Self {
+            buyer_probes: 10_000,
+            first_candidates: 128,
+            max_candidates: 32_768,
+        }
+    }
+}
+
+/// `z (store_id, lo, hi)` as a CTE's VALUES, for queries that join it several times.
+fn push_zones_cte(query: &mut QueryBuilder<'_, Postgres>, bounds: &[Bounds]) {
+    query.push("WITH z (store_id, lo, hi) AS (");
+    query.push_values(bounds, |mut row, b| {
+        row.push_bind(b.store_id).push_bind(b.lo).push_bind(b.hi);
+    });
+    query.push(") ");
+}
+
+/// New buyers are those whose first order is in the range, repeat ones among them have their
+/// second in it too; returning buyers ordered before it and last ordered within it, or later
+/// than it with an order within it (the only ones probed).
+fn buyers_from_history(tenant: TenantId, bounds: &[Bounds]) -> QueryBuilder<'static, Postgres> {
+    let mut query = QueryBuilder::new("");
+    push_zones_cte(&mut query, bounds);
+    query.push(
+        ", counts AS (
+            SELECT count(*) AS new, count(*) FILTER (WHERE h.second_order_at < z.hi) AS new_repeat
+            FROM z JOIN buyer_history h ON h.tenant_id = ",
+    );
+    query.push_bind(tenant.0);
+    query.push(
+        " AND h.store_id = z.store_id AND h.first_order_at >= z.lo AND h.first_order_at < z.hi),
+         returners AS (
+            SELECT count(*) AS returned FROM z JOIN buyer_history h ON h.tenant_id = ",
+    );
+    query.push_bind(tenant.0);
+    query.push(
+        " AND h.store_id = z.store_id AND h.first_order_at < z.lo AND h.last_order_at >= z.lo
+            WHERE h.last_order_at < z.hi OR EXISTS (
+                SELECT 1 FROM orders o WHERE o.tenant_id = h.tenant_id AND o.store_id = h.store_id
+                    AND o.customer_id = h.customer_id AND o.processed_at >= z.lo
+                    AND o.processed_at < z.hi AND NOT o.test))
+         SELECT new + returned AS buyers, returned AS returning, returned + new_repeat AS repeat
+         FROM counts, returners",
+    );
+    query
+}
+
+/// The same figures from the range's orders: each buyer's orders in it, and whether their
+/// first order came before it.
+fn buyers_from_range_orders(
+    tenant: TenantId,
+    bounds: &[Bounds],
+) -> QueryBuilder<'static, Postgres> {
+    let mut query = QueryBuilder::new(
+        "WITH in_range AS (
+            SELECT o.store_id, o.customer_id, count(*) AS orders, min(z.lo) AS lo FROM ",
+    );
+    push_range_orders(&mut query, tenant, bounds);
+    query.push(
+        " WHERE o.customer_id IS NOT NULL GROUP BY o.store_id, o.customer_id),
+         marked AS (
+            SELECT b.orders, h.first_order_at < b.lo AS before
+            FROM in_range b JOIN buyer_history h ON h.tenant_id = ",
+    );
+    query.push_bind(tenant.0);
+    query.push(
+        " AND h.store_id = b.store_id AND h.customer_id = b.customer_id)
+         SELECT count(*) AS buyers, count(*) FILTER (WHERE before) AS returning,
+                count(*) FILTER (WHERE before OR orders > 1) AS repeat
+         FROM marked",
+    );
+    query
+}
+
+/// A buyer's orders in a range, in one currency.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct Leader {
+    store_id: Uuid,
+    customer_id: i64,
+    orders: i64,
+    spent: Decimal,
+    last_order_at: DateTime<Utc>,
+}
+
+impl Leader {
+    /// The ranking: most spent, then most orders, then a stable order.
+    fn rank(a: &Leader, b: &Leader) -> std::cmp::Ordering {
+        b.spent
+            .cmp(&a.spent)
+            .then(b.orders.cmp(&a.orders))
+            .then(a.store_id.cmp(&b.store_id))
+            .then(a.customer_id.cmp(&b.customer_id))
+    }
+}
+
+/// A customer's name and email, when Xeno has the customer.
+#[derive(Debug, sqlx::FromRow)]
+struct Name {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+}
+
+/// A candidate from the lifetime ranking, with what they did in the range.
+#[derive(Debug, sqlx::FromRow)]
+struct Candidate {
+    store_id: Uuid,
+    customer_id: i64,
+    lifetime: Decimal,
+    orders: i64,
+    spent: Decimal,
+    last_order_at: Option<DateTime<Utc>>,
+}
+
+/// The range's top spenders in `currency`, found by walking buyers from the largest lifetime
+/// spend down (what anyone spent in a range is at most what they spent in all) and stopping
+/// once the last leader spent more in the range than anyone left has in all. `None` when that
+/// takes too many candidates.
+async fn leaders_by_lifetime(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    bounds: &[Bounds],
+    currency: &str,
+    limit: i64,
+    limits: ReportLimits,
+) -> Result<Option<Vec<Leader>>, StorageError> {
+    let stores: Vec<Uuid> = bounds.iter().map(|b| b.store_id).collect();
+    let mut leaders: Vec<Leader> = Vec::new();
+    let mut after: Option<(Decimal, Uuid, i64)> = None;
+    let (mut round, mut examined) = (limits.first_candidates.max(1), 0);
+    loop {
+        let mut query = QueryBuilder::new("");
+        push_zones_cte(&mut query, bounds);
+        query.push(
+            ", candidates AS (
+                SELECT b.store_id, b.customer_id, b.spent FROM buyer_spend b WHERE b.tenant_id = ",
+        );
+        query.push_bind(tenant.0);
+        query.push(" AND b.currency = ");
+        query.push_bind(currency);
+        // As the column's own type (char(3)), so its indexes apply.
+        query.push("::bpchar");
+        query.push(" AND b.store_id = ANY(");
+        query.push_bind(&stores);
+        query.push(")");
+        if let Some((spent, store, customer)) = after {
+            query.push(" AND (b.spent, b.store_id, b.customer_id) < (");
+            query.push_bind(spent);
+            query.push(", ");
+            query.push_bind(store);
+            query.push(", ");
+            query.push_bind(customer);
+            query.push(")");
+        }
+        query.push(" ORDER BY b.spent DESC, b.store_id DESC, b.customer_id DESC LIMIT ");
+        query.push_bind(round);
+        query.push(
+            ")
+             SELECT c.store_id, c.customer_id, c.spent AS lifetime, r.orders, r.spent,
+                    r.last_order_at
+             FROM candidates c JOIN z ON z.store_id = c.store_id CROSS JOIN LATERAL (
+                SELECT count(*) AS orders, COALESCE(sum(o.current_total_price), 0) AS spent,
+                       max(o.processed_at) AS last_order_at
+                FROM orders o WHERE o.tenant_id = ",
+        );
+        query.push_bind(tenant.0);
+        query.push(
+            " AND o.store_id = c.store_id AND o.customer_id = c.customer_id
+                    AND o.processed_at >= z.lo AND o.processed_at < z.hi AND NOT o.test
+                    AND o.currency = ",
+        );
+        query.push_bind(currency);
+        query.push("::bpchar");
+        query.push(") r ORDER BY c.spent DESC, c.store_id DESC, c.customer_id DESC");
+        let candidates: Vec<Candidate> = query.build_query_as().fetch_all(&mut *conn).await?;
+        let exhausted = (candidates.len() as i64) < round;
+        let Some(last) = candidates.last() else {
+            break;
+        };
+        let bound = last.lifetime;
+        after = Some((last.lifetime, last.store_id, last.customer_id));
+        for c in candidates {
+            if let Some(last_order_at) = c.last_order_at {
+                leaders.push(Leader {
+                    store_id: c.store_id,
+                    customer_id: c.customer_id,
+                    orders: c.orders,
+                    spent: c.spent,
+                    last_order_at,
+                });
+            }
+        }
+        leaders.sort_by(Leader::rank);
+        leaders.truncate(limit as usize);
+        // Anyone not yet seen spent at most `bound` in all, so at most that in the range: if
+        // the last leader spent more, nobody left can take a place (or tie for one).
+        let settled = leaders.len() as i64 == limit && leaders[leaders.len() - 1].spent > bound;
+        if exhausted || settled {
+            break;
+        }
+        examined += round;
+        if examined >= limits.max_candidates {
+            return Ok(None);
+        }
+        round *= 2;
+    }
+    Ok(Some(leaders))
+}
+
+/// The range's top spenders in `currency` from all its orders.
+async fn leaders_by_aggregate(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    bounds: &[Bounds],
+    currency: &str,
+    limit: i64,
+) -> Result<Vec<Leader>, StorageError> {
+    let mut query = QueryBuilder::new(
+        "SELECT o.store_id, o.customer_id, count(*) AS orders, sum(o.current_total_price) AS spent,
+                max(o.processed_at) AS last_order_at
+         FROM ",
+    );
+    push_range_orders(&mut query, tenant, bounds);
+    query.push(" WHERE o.customer_id IS NOT NULL AND o.currency = ");
+    query.push_bind(currency);
+    query.push("::bpchar");
+    query.push(" GROUP BY 1, 2 ORDER BY spent DESC, orders DESC, o.store_id, o.customer_id LIMIT ");
+    query.push_bind(limit);
+    Ok(query.build_query_as().fetch_all(conn).await?)
+}
+
 impl Db {
     /// A tenant's transaction for a report: a range's aggregates get the memory to hash
     /// and sort in RAM rather than spilling to disk.
@@ -231,49 +477,35 @@ impl Db {
     }
 
     /// Who bought in the range: how many, how many had bought before, how many have bought
-    /// more than once. New buyers are those whose first order falls in the range (a range
-    /// count); only buyers with several orders in the range are looked up one by one.
+    /// more than once. Counted from each buyer's history (first, second and last order):
+    /// only buyers who ordered both before and after the range need a look at their orders.
+    /// When those are many (a range long past), aggregating the range's orders is cheaper.
     pub async fn buyers(&self, scope: &Scope) -> Result<Buyers, StorageError> {
         let mut tx = self.report_tx(scope.tenant).await?;
         let bounds = bounds(&mut tx, scope).await?;
         if bounds.is_empty() {
             return Ok(Buyers::default());
         }
-        let mut query = QueryBuilder::new(
-            "WITH in_range AS MATERIALIZED (
-                SELECT o.store_id, o.customer_id, count(*) AS orders, min(z.lo) AS lo FROM ",
-        );
-        push_range_orders(&mut query, scope.tenant, &bounds);
-        query.push(
-            " WHERE o.customer_id IS NOT NULL GROUP BY o.store_id, o.customer_id),
-             counts AS (
-                SELECT (SELECT count(*) FROM in_range) AS buyers,
-                       (SELECT count(*) FROM ",
-        );
+        let mut query = QueryBuilder::new("SELECT count(*) FROM ");
         push_zones(&mut query, &bounds);
-        query.push(" JOIN customer_first_orders f ON f.tenant_id = ");
+        query.push(" JOIN buyer_history h ON h.tenant_id = ");
         query.push_bind(scope.tenant.0);
         query.push(
-            " AND f.store_id = z.store_id AND f.first_order_at >= z.lo AND f.first_order_at < z.hi)
-                           AS new,
-                       (SELECT count(*) FROM in_range b JOIN customer_first_orders f
-                           ON f.tenant_id = ",
+            " AND h.store_id = z.store_id AND h.last_order_at >= z.hi AND h.first_order_at < z.lo",
         );
-        query.push_bind(scope.tenant.0);
-        query.push(
-            " AND f.store_id = b.store_id AND f.customer_id = b.customer_id
-                        WHERE b.orders > 1 AND f.first_order_at >= b.lo) AS new_repeat)
-             SELECT buyers, buyers - new AS returning, buyers - new + new_repeat AS repeat
-             FROM counts",
-        );
+        let straddling: i64 = query.build_query_scalar().fetch_one(&mut *tx).await?;
+        let mut query = if straddling <= self.report_limits.buyer_probes {
+            buyers_from_history(scope.tenant, &bounds)
+        } else {
+            buyers_from_range_orders(scope.tenant, &bounds)
+        };
         let buyers = query.build_query_as().fetch_one(&mut *tx).await?;
         tx.commit().await?;
         Ok(buyers)
     }
 
     /// The biggest spenders in the range, `limit` per currency (spend in different
-    /// currencies is never ranked together). Each currency keeps only its leaders while it
-    /// scans (a bounded sort), and only they are looked up in the customers table.
+    /// currencies is never ranked together).
     pub async fn top_customers(
         &self,
         scope: &Scope,
@@ -284,51 +516,70 @@ impl Db {
         if bounds.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query = QueryBuilder::new(
-            "WITH spend AS MATERIALIZED (
-                SELECT o.store_id, o.customer_id, o.currency, count(*) AS orders,
-                       sum(o.current_total_price) AS spent, max(o.processed_at) AS last_order_at
-                FROM ",
-        );
-        push_range_orders(&mut query, scope.tenant, &bounds);
+        let stores: Vec<Uuid> = bounds.iter().map(|b| b.store_id).collect();
         // The range's currencies, from its few rollup rows rather than from its orders.
-        query.push(
-            " WHERE o.customer_id IS NOT NULL GROUP BY 1, 2, 3),
-             currencies AS (
-                SELECT DISTINCT currency FROM daily_sales WHERE tenant_id = ",
-        );
-        query.push_bind(scope.tenant.0);
-        query.push(" AND store_id = ANY(");
-        query.push_bind(bounds.iter().map(|b| b.store_id).collect::<Vec<_>>());
-        query.push(") AND day BETWEEN ");
-        query.push_bind(scope.from);
-        query.push(" AND ");
-        query.push_bind(scope.to);
-        query.push(
-            "),
-             leaders AS (
-                SELECT l.*, row_number() OVER (PARTITION BY l.currency
-                    ORDER BY l.spent DESC, l.orders DESC, l.store_id, l.customer_id) AS rank
-                FROM currencies cur CROSS JOIN LATERAL (
-                    SELECT s.* FROM spend s WHERE s.currency = cur.currency
-                    ORDER BY s.spent DESC, s.orders DESC, s.store_id, s.customer_id LIMIT ",
-        );
-        query.push_bind(limit);
-        query.push(
-            ") l)
-             SELECT r.store_id, r.customer_id, c.first_name, c.last_name, c.email,
-                    r.currency::text AS currency, r.orders, r.spent, r.last_order_at
-             FROM leaders r LEFT JOIN LATERAL (
-                SELECT c.first_name, c.last_name, c.email FROM customers c WHERE c.tenant_id = ",
-        );
-        query.push_bind(scope.tenant.0);
-        query.push(
-            " AND c.store_id = r.store_id AND c.customer_id = r.customer_id) c ON true
-             ORDER BY r.currency, r.rank",
-        );
-        let rows = query.build_query_as().fetch_all(&mut *tx).await?;
+        let currencies: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT currency::text FROM daily_sales WHERE tenant_id = $1 \
+             AND store_id = ANY($2) AND day BETWEEN $3 AND $4 ORDER BY 1",
+        )
+        .bind(scope.tenant.0)
+        .bind(&stores)
+        .bind(scope.from)
+        .bind(scope.to)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut leaders = Vec::new();
+        for currency in currencies {
+            let found = match leaders_by_lifetime(
+                &mut tx,
+                scope.tenant,
+                &bounds,
+                &currency,
+                limit,
+                self.report_limits,
+            )
+            .await?
+            {
+                Some(found) => found,
+                None => {
+                    leaders_by_aggregate(&mut tx, scope.tenant, &bounds, &currency, limit).await?
+                }
+            };
+            leaders.extend(found.into_iter().map(|l| (currency.clone(), l)));
+        }
+        // One row per leader, in the leaders' order (a customer may be unknown: None).
+        let names: Vec<Name> = sqlx::query_as(
+            "SELECT c.first_name, c.last_name, c.email \
+             FROM unnest($2::uuid[], $3::bigint[]) WITH ORDINALITY AS l (store_id, customer_id, n) \
+             LEFT JOIN customers c ON c.tenant_id = $1 AND c.store_id = l.store_id \
+             AND c.customer_id = l.customer_id ORDER BY l.n",
+        )
+        .bind(scope.tenant.0)
+        .bind(leaders.iter().map(|(_, l)| l.store_id).collect::<Vec<_>>())
+        .bind(
+            leaders
+                .iter()
+                .map(|(_, l)| l.customer_id)
+                .collect::<Vec<_>>(),
+        )
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
-        Ok(rows)
+        Ok(leaders
+            .into_iter()
+            .zip(names)
+            .map(|((currency, l), name)| TopCustomer {
+                store_id: l.store_id,
+                customer_id: l.customer_id,
+                first_name: name.first_name,
+                last_name: name.last_name,
+                email: name.email,
+                currency,
+                orders: l.orders,
+                spent: l.spent,
+                last_order_at: l.last_order_at,
+            })
+            .collect())
     }
 
     /// The best-selling products in the range, `limit` per currency.

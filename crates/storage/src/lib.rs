@@ -34,6 +34,7 @@ pub struct Db {
     pool: PgPool,
     /// Shop domain → store, briefly cached: webhook intake looks it up on every delivery.
     routes: Arc<Mutex<HashMap<String, (Instant, stores::StoreRoute)>>>,
+    report_limits: insights::ReportLimits,
 }
 
 /// How long a cached shop route is trusted.
@@ -52,7 +53,15 @@ impl Db {
         Self {
             pool,
             routes: Arc::default(),
+            report_limits: insights::ReportLimits::default(),
         }
+    }
+
+    /// The same pool with other limits on how reports pick their method (both methods give
+    /// the same figures; tests use this to exercise each).
+    pub fn with_report_limits(mut self, limits: insights::ReportLimits) -> Self {
+        self.report_limits = limits;
+        self
     }
 
     /// Opens a transaction scoped to `tenant`: every tenant-owned table shows only its rows.

@@ -16,6 +16,8 @@ use crate::ingest::{
     wait_for_sync, SECRET,
 };
 use crate::support::{expect_problem, TestApp};
+use xeno_domain::ids::{StoreId, TenantId};
+use xeno_storage::insights::{ReportLimits, Scope};
 
 struct Shop {
     domain: String,
@@ -480,28 +482,118 @@ fn first_order_of_a_returning_buyer(truth: &Value, tz: Tz, month: NaiveDate) -> 
         .expect("a buyer with one order before the month and one in it")
 }
 
-/// The stored first order of each of the shop's buyers equals the earliest counted order
-/// in the records.
-async fn check_first_orders(app: &TestApp, shop: &Shop) {
-    let mut expected: BTreeMap<i64, DateTime<Utc>> = BTreeMap::new();
+/// Each buyer's stored history (first, second and last order) and lifetime spend per
+/// currency equal what the records say.
+async fn check_buyer_summaries(app: &TestApp, shop: &Shop) {
+    type History = (DateTime<Utc>, Option<DateTime<Utc>>, DateTime<Utc>);
+    let mut times: BTreeMap<i64, Vec<DateTime<Utc>>> = BTreeMap::new();
+    let mut spend: BTreeMap<(i64, String), (i64, Decimal)> = BTreeMap::new();
     for order in shop.truth["orders"].as_array().unwrap() {
         if let (true, Some(customer)) = (counted(order), order["customer"]["id"].as_i64()) {
-            let at = instant(&order["processed_at"]);
-            let first = expected.entry(customer).or_insert(at);
-            *first = (*first).min(at);
+            times
+                .entry(customer)
+                .or_default()
+                .push(instant(&order["processed_at"]));
+            let currency = order["currency"].as_str().unwrap().to_owned();
+            let sum = spend.entry((customer, currency)).or_default();
+            sum.0 += 1;
+            sum.1 += d(&order["current_total_price"]);
         }
     }
+    let expected: BTreeMap<i64, History> = times
+        .into_iter()
+        .map(|(customer, mut at)| {
+            at.sort();
+            (customer, (at[0], at.get(1).copied(), at[at.len() - 1]))
+        })
+        .collect();
     let mut owner = app.connect_as("postgres").await;
-    let stored: BTreeMap<i64, DateTime<Utc>> = sqlx::query_as(
-        "SELECT customer_id, first_order_at FROM customer_first_orders WHERE store_id = $1::uuid",
+    let stored: BTreeMap<i64, History> = sqlx::query_as::<
+        _,
+        (i64, DateTime<Utc>, Option<DateTime<Utc>>, DateTime<Utc>),
+    >(
+        "SELECT customer_id, first_order_at, second_order_at, last_order_at FROM buyer_history \
+         WHERE store_id = $1::uuid",
     )
     .bind(&shop.store_id)
     .fetch_all(&mut owner)
     .await
     .unwrap()
     .into_iter()
+    .map(|(customer, first, second, last)| (customer, (first, second, last)))
     .collect();
-    assert_eq!(stored, expected, "{}: first orders", shop.domain);
+    assert_eq!(stored, expected, "{}: buyer history", shop.domain);
+    let stored: Vec<(i64, String, i64, Decimal)> = sqlx::query_as(
+        "SELECT customer_id, currency::text, orders, spent FROM buyer_spend WHERE store_id = $1::uuid",
+    )
+    .bind(&shop.store_id)
+    .fetch_all(&mut owner)
+    .await
+    .unwrap();
+    let stored: BTreeMap<(i64, String), (i64, Decimal)> = stored
+        .into_iter()
+        .map(|(customer, currency, orders, spent)| ((customer, currency), (orders, spent)))
+        .collect();
+    assert_eq!(stored, spend, "{}: buyer spend", shop.domain);
+}
+
+/// Buyers and top customers come from per-buyer summaries or, past some limits, from the
+/// range's orders. Whichever method limits force, the figures are the same as the ones the
+/// dashboard served (which the checks above compared with the records).
+async fn check_report_methods_agree(app: &TestApp, token: &str, ids: &[String]) {
+    let me = get(app, token, "/api/auth/me").await;
+    let tenant = TenantId(me["tenant"]["id"].as_str().unwrap().parse().unwrap());
+    let default = xeno::db(&app.config);
+    let forced = [
+        // Every buyer who ordered before and after the range counted from the range's orders;
+        // the top-spender walk gives up at once.
+        ReportLimits {
+            buyer_probes: 0,
+            first_candidates: 1,
+            max_candidates: 1,
+        },
+        // The walk in many small rounds.
+        ReportLimits {
+            buyer_probes: 1_000_000,
+            first_candidates: 1,
+            max_candidates: 1_000_000,
+        },
+    ];
+    let scopes = [
+        (Some(&ids[0]), "2026-10-01", "2026-10-31"),
+        (Some(&ids[1]), "2026-10-15", "2026-11-02"),
+        (None, "2026-09-20", "2026-10-20"),
+        (None, "2026-10-10", "2026-11-30"),
+    ];
+    for (store, from, to) in scopes {
+        let scope = Scope {
+            tenant,
+            store: store.map(|id| StoreId(id.parse().unwrap())),
+            from: date(from),
+            to: date(to),
+        };
+        let buyers = default.buyers(&scope).await.unwrap();
+        assert!(
+            buyers.returning > 0 && buyers.repeat > 0,
+            "{from}..{to}: a range that tells methods apart"
+        );
+        for limit in [1, 5, 100] {
+            let top = default.top_customers(&scope, limit).await.unwrap();
+            for limits in forced {
+                let db = xeno::db(&app.config).with_report_limits(limits);
+                assert_eq!(
+                    db.buyers(&scope).await.unwrap(),
+                    buyers,
+                    "{from}..{to} {limits:?}"
+                );
+                assert_eq!(
+                    db.top_customers(&scope, limit).await.unwrap(),
+                    top,
+                    "{from}..{to} top {limit} {limits:?}"
+                );
+            }
+        }
+    }
 }
 
 async fn send_order(app: &TestApp, domain: &str, template: &Value, id: i64, processed_at: &str) {
@@ -747,7 +839,7 @@ async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_record
             assert_eq!(change.as_f64().unwrap(), expected);
         }
     }
-    // The month the deleted order changed, and each buyer's first order as stored.
+    // The month the deleted order changed, and each buyer's summaries as stored.
     let body = get(
         &app,
         &token,
@@ -764,7 +856,10 @@ async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_record
         date("2026-10-31"),
         "day",
     );
-    check_first_orders(&app, tenant_shops[0]).await;
+    for shop in &tenant_shops {
+        check_buyer_summaries(&app, shop).await;
+    }
+    check_report_methods_agree(&app, &token, &ids).await;
     // A month, one store, against the previous month.
     for (i, shop) in tenant_shops.iter().enumerate() {
         let body = get(

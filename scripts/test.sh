@@ -6,10 +6,14 @@ cd "$(dirname "$0")/.."
 source scripts/services.sh
 ensure_services
 
-# Each test creates its own database; drop those left by earlier runs.
-psql -h 127.0.0.1 -U postgres -d postgres -Atqc \
-  "SELECT datname FROM pg_database WHERE datname LIKE 'xeno\_test\_%' OR datname LIKE 'xeno\_e2e\_%'" |
-  while read -r db; do psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null; done
+# Each test creates its own database. Those of a failed run stay for a look until the next
+# run starts; a run that passes removes its own.
+drop_test_databases() {
+  psql -h 127.0.0.1 -U postgres -d postgres -Atqc \
+    "SELECT datname FROM pg_database WHERE datname LIKE 'xeno\_test\_%' OR datname LIKE 'xeno\_e2e\_%'" |
+    while read -r db; do psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null; done
+}
+drop_test_databases
 
 if ! command -v cargo-nextest >/dev/null; then cargo install cargo-nextest --locked; fi
 cargo nextest run --workspace --no-fail-fast "$@"
@@ -26,3 +30,4 @@ build_web
 ensure_chromium
 cargo build --quiet --bin xeno
 node web/e2e/run.mjs
+drop_test_databases

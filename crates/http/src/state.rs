@@ -30,6 +30,8 @@ pub struct AppState {
     pub bulk_poll: std::time::Duration,
     /// The built dashboard.
     pub web_dir: std::path::PathBuf,
+    /// Each shop's circuit breaker for syncs this process runs.
+    pub breakers: xeno_shopify::breaker::Breakers,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
             settings: Arc::clone(&self.shopify),
             http: self.http.clone(),
             poll: self.bulk_poll,
+            breakers: self.breakers.clone(),
         }
     }
 }

@@ -4,16 +4,19 @@
 //! (and their webhook missed): they are deleted here too, tombstones and all.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use serde_json::Value;
 use xeno_domain::ids::{StoreId, TenantId};
-use xeno_shopify::admin::AdminClient;
+use xeno_shopify::admin::{AdminClient, CallCounts, CallLedger};
+use xeno_shopify::breaker::Breakers;
 use xeno_shopify::bulk::{self, AsyncSink};
 use xeno_shopify::ShopifyError;
 use xeno_storage::records;
+use xeno_storage::sync::ApiUsage;
 use xeno_storage::Db;
 
 use crate::connect::{access_token, ConnectError, ShopifySettings};
@@ -35,6 +38,8 @@ pub struct Backfill {
     pub http: reqwest::Client,
     /// How often to ask Shopify whether an export has finished.
     pub poll: Duration,
+    /// Each shop's circuit breaker, shared by every sync of this process.
+    pub breakers: Breakers,
 }
 
 #[derive(Clone, Copy)]
@@ -233,7 +238,15 @@ impl Backfill {
         currency: &str,
         run: uuid::Uuid,
     ) -> Result<(), ConnectError> {
-        let result = self.export_all(tenant, store, shop, currency, run).await;
+        // Every Admin API client of the run paces against one view of the shop's cost bucket
+        // and adds to one account of what the calls cost.
+        let ledger = Arc::new(CallLedger::default());
+        let result = self
+            .export_all(tenant, store, shop, currency, run, &ledger)
+            .await;
+        self.db
+            .record_api_usage(tenant, run, &usage(ledger.counts()))
+            .await?;
         let error = result.as_ref().err().map(ToString::to_string);
         if let Some(error) = &error {
             tracing::warn!(%tenant, %store, error, "backfill failed");
@@ -259,9 +272,10 @@ impl Backfill {
         shop: &str,
         currency: &str,
         run: uuid::Uuid,
+        ledger: &Arc<CallLedger>,
     ) -> Result<(), ConnectError> {
         let mut written = 0_i64;
-        self.heal_subscriptions(tenant, store, shop).await?;
+        self.heal_subscriptions(tenant, store, shop, ledger).await?;
         for resource in [
             Resource::Customers,
             Resource::Products,
@@ -271,8 +285,11 @@ impl Backfill {
             self.db
                 .sync_progress(tenant, run, resource.phase(), written)
                 .await?;
+            self.db
+                .record_api_usage(tenant, run, &usage(ledger.counts()))
+                .await?;
             // A fresh client per export: an expiring token may have been refreshed meanwhile.
-            let admin = self.admin(tenant, store, shop).await?;
+            let admin = self.admin(tenant, store, shop, ledger).await?;
             let started = Utc::now();
             let finished = admin
                 .bulk_export(resource.query(), self.poll, |_| {})
@@ -308,6 +325,7 @@ impl Backfill {
         tenant: TenantId,
         store: StoreId,
         shop: &str,
+        ledger: &Arc<CallLedger>,
     ) -> Result<AdminClient, ConnectError> {
         let token = access_token(
             &self.db,
@@ -324,7 +342,9 @@ impl Backfill {
             &self.settings.base_url(shop),
             &self.settings.api_version,
             &token,
-        ))
+        )
+        .with_ledger(Arc::clone(ledger))
+        .with_breaker(self.breakers.for_shop(shop)))
     }
 
     /// Re-creates webhook subscriptions Shopify dropped (it deletes one whose deliveries keep
@@ -334,8 +354,9 @@ impl Backfill {
         tenant: TenantId,
         store: StoreId,
         shop: &str,
+        ledger: &Arc<CallLedger>,
     ) -> Result<(), ConnectError> {
-        let admin = self.admin(tenant, store, shop).await?;
+        let admin = self.admin(tenant, store, shop, ledger).await?;
         let restored = crate::connect::subscribe_all(&admin, &self.settings).await?;
         if restored > 0 {
             tracing::warn!(%tenant, %store, restored, "re-created missing webhook subscriptions");
@@ -383,5 +404,18 @@ impl Backfill {
             .await
             .map_err(xeno_storage::StorageError::from)?;
         Ok(())
+    }
+}
+
+/// A ledger's counts as a sync run records them.
+fn usage(counts: CallCounts) -> ApiUsage {
+    let whole = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    ApiUsage {
+        api_calls: whole(counts.calls),
+        api_cost: counts.cost,
+        throttle_waits: whole(counts.throttle_waits),
+        throttle_wait_ms: i64::try_from(counts.throttle_wait.as_millis()).unwrap_or(i64::MAX),
+        throttled: whole(counts.throttled),
+        retries: whole(counts.retries),
     }
 }

@@ -24,3 +24,24 @@ pub static EVENTS_SETTLED: LazyLock<IntCounterVec> = LazyLock::new(|| {
     )
     .expect("xeno_webhook_events_settled_total registers")
 });
+
+/// Changes of the per-shop circuit breakers, by the state entered: `open`, `half_open`,
+/// `closed`.
+pub static SHOPIFY_BREAKER_CHANGES: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "xeno_shopify_breaker_changes_total",
+        "Per-shop circuit breaker changes, by the state entered",
+        &["state"]
+    )
+    .expect("xeno_shopify_breaker_changes_total registers")
+});
+
+/// Counts and logs a shop's circuit breaker changing state.
+pub fn breaker_changed(shop: &str, state: &'static str) {
+    SHOPIFY_BREAKER_CHANGES.with_label_values(&[state]).inc();
+    match state {
+        "open" => tracing::warn!(shop, "calls to the shop keep failing; pausing them"),
+        "half_open" => tracing::info!(shop, "probing whether the shop has recovered"),
+        _ => tracing::info!(shop, "the shop answers again; calls resume"),
+    }
+}

@@ -76,7 +76,7 @@ pub async fn graphql(
     if faults.admin_delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(faults.admin_delay_ms)).await;
     }
-    if sim.roll(faults.admin_error_rate) {
+    if faults.failing_shops.contains(&shop) || sim.roll(faults.admin_error_rate) {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({ "errors": "Service Unavailable" })),

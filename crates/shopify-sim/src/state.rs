@@ -46,6 +46,8 @@ pub struct Faults {
     pub delivery_delay_ms: u64,
     /// Answer Admin API calls with a 5xx.
     pub admin_error_rate: f64,
+    /// Shops whose Admin API is down: every call answers 503.
+    pub failing_shops: Vec<String>,
     /// Delay Admin API answers by this many milliseconds.
     pub admin_delay_ms: u64,
     /// The cost bucket: `maximumAvailable` and `restoreRate` (points per second).
@@ -61,6 +63,7 @@ impl Default for Faults {
             drop_rate: 0.0,
             delivery_delay_ms: 0,
             admin_error_rate: 0.0,
+            failing_shops: Vec::new(),
             admin_delay_ms: 0,
             // Shopify's Standard plan: 2000-point bucket restoring 100 points per second.
             bucket_size: 2000.0,

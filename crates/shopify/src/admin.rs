@@ -3,13 +3,16 @@
 //! Documents live in `queries/*.graphql`, so the test suite validates each of them against
 //! Shopify's published schema.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::breaker::Breaker;
 use crate::ShopifyError;
 
 const SHOP: &str = include_str!("../queries/shop.graphql");
@@ -28,6 +31,117 @@ pub struct AdminClient {
     http: reqwest::Client,
     endpoint: String,
     token: String,
+    ledger: Arc<CallLedger>,
+    breaker: Option<Breaker>,
+}
+
+/// What a client's calls cost and waited for, as a sync run reports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CallCounts {
+    /// Calls answered (retries not counted).
+    pub calls: u64,
+    /// Cost points Shopify charged.
+    pub cost: f64,
+    /// Waits for the cost bucket to refill, whether paced ahead or after a `THROTTLED`.
+    pub throttle_waits: u64,
+    pub throttle_wait: Duration,
+    /// `THROTTLED` answers received (pacing keeps them rare; each was waited out).
+    pub throttled: u64,
+    /// Attempts repeated after a network failure, a 429 or a 5xx.
+    pub retries: u64,
+}
+
+/// A shop's cost bucket as its last answer described it, and what staying inside it cost.
+/// Clients that share a ledger (every client of one sync run) pace together.
+#[derive(Debug, Default)]
+pub struct CallLedger {
+    state: Mutex<LedgerState>,
+}
+
+#[derive(Debug, Default)]
+struct LedgerState {
+    counts: CallCounts,
+    bucket: Option<Bucket>,
+    /// What each document asked for last time: the estimate for its next call.
+    costs: HashMap<&'static str, f64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    available: f64,
+    maximum: f64,
+    restore: f64,
+    at: Instant,
+}
+
+impl CallLedger {
+    pub fn counts(&self) -> CallCounts {
+        self.lock().counts
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LedgerState> {
+        // The state is plain numbers, consistent after any panic.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How long to wait before the next call so the bucket can pay for it. The call's
+    /// points are spent from the estimate at once (it may go below zero: a debt the wait
+    /// pays off), so concurrent callers queue behind each other.
+    fn wait_before_call(&self, document: &'static str) -> Option<Duration> {
+        let mut state = self.lock();
+        // A document not seen yet goes unpaced (a THROTTLED answer is still waited out).
+        let cost = *state.costs.get(document)?;
+        let bucket = state.bucket.as_mut()?;
+        let now = Instant::now();
+        let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
+        let available = (bucket.available + bucket.restore * elapsed).min(bucket.maximum);
+        let after = available - cost.min(bucket.maximum);
+        bucket.available = after;
+        bucket.at = now;
+        if after >= 0.0 {
+            return None;
+        }
+        let wait = Duration::from_secs_f64((-after / bucket.restore).min(60.0));
+        state.counts.throttle_waits += 1;
+        state.counts.throttle_wait += wait;
+        Some(wait)
+    }
+
+    /// Records an answer's cost and the bucket it reports.
+    fn answered(&self, document: &'static str, extensions: Option<&Value>) {
+        let mut state = self.lock();
+        state.counts.calls += 1;
+        let Some(cost) = extensions.map(|e| &e["cost"]) else {
+            return;
+        };
+        let requested = cost["requestedQueryCost"].as_f64().unwrap_or(0.0);
+        state.costs.insert(document, requested);
+        state.counts.cost += cost["actualQueryCost"].as_f64().unwrap_or(requested);
+        let status = &cost["throttleStatus"];
+        if let (Some(available), Some(maximum), Some(restore)) = (
+            status["currentlyAvailable"].as_f64(),
+            status["maximumAvailable"].as_f64(),
+            status["restoreRate"].as_f64().filter(|r| *r > 0.0),
+        ) {
+            state.bucket = Some(Bucket {
+                available,
+                maximum,
+                restore,
+                at: Instant::now(),
+            });
+        }
+    }
+
+    fn throttled(&self, wait: Duration) {
+        let mut state = self.lock();
+        state.counts.throttled += 1;
+        state.counts.throttle_waits += 1;
+        state.counts.throttle_wait += wait;
+    }
+
+    fn retried(&self) {
+        self.lock().counts.retries += 1;
+    }
 }
 
 impl std::fmt::Debug for AdminClient {
@@ -80,18 +194,46 @@ impl AdminClient {
             http,
             endpoint: format!("{base_url}/admin/api/{version}/graphql.json"),
             token: token.to_owned(),
+            ledger: Arc::default(),
+            breaker: None,
         }
     }
 
-    /// Runs a document and decodes `data`. Waits out `THROTTLED` answers for as long as
-    /// the bucket needs to refill; GraphQL errors become [`ShopifyError::Refused`].
+    /// The same client, calling only while the shop's circuit breaker allows it.
+    pub fn with_breaker(mut self, breaker: Breaker) -> Self {
+        self.breaker = Some(breaker);
+        self
+    }
+
+    /// The same client, pacing and counting in `ledger` (shared with other clients).
+    pub fn with_ledger(mut self, ledger: Arc<CallLedger>) -> Self {
+        self.ledger = ledger;
+        self
+    }
+
+    /// What this client's calls (and those sharing its ledger) cost and waited for.
+    pub fn counts(&self) -> CallCounts {
+        self.ledger.counts()
+    }
+
+    /// Runs a document and decodes `data`. Paces itself by the cost bucket the last answer
+    /// reported (waiting before a call the bucket cannot pay for yet), waits out `THROTTLED`
+    /// answers all the same, and retries network failures, 429s and 5xx with backoff.
+    /// GraphQL errors become [`ShopifyError::Refused`].
     pub async fn query<T: DeserializeOwned>(
         &self,
-        document: &str,
+        document: &'static str,
         variables: Value,
     ) -> Result<T, ShopifyError> {
         let body = json!({ "query": document, "variables": variables });
         for _ in 0..=THROTTLE_RETRIES {
+            if let Some(wait) = self.ledger.wait_before_call(document) {
+                tracing::debug!(
+                    wait_ms = wait.as_millis() as u64,
+                    "pacing to Shopify's cost bucket"
+                );
+                tokio::time::sleep(wait).await;
+            }
             let text = (|| self.post(&body))
                 .retry(
                     ExponentialBuilder::default()
@@ -102,6 +244,7 @@ impl AdminClient {
                 )
                 .when(ShopifyError::is_transient)
                 .notify(|err, wait| {
+                    self.ledger.retried();
                     tracing::warn!(error = %err, wait_ms = wait.as_millis() as u64, "Shopify call failed; retrying");
                 })
                 .await?;
@@ -113,11 +256,14 @@ impl AdminClient {
                         wait_ms = wait.as_millis() as u64,
                         "throttled by Shopify; waiting"
                     );
+                    self.ledger.throttled(wait);
                     tokio::time::sleep(wait).await;
                     continue;
                 }
+                self.ledger.answered(document, envelope.extensions.as_ref());
                 return Err(ShopifyError::Refused(error_messages(&errors)));
             }
+            self.ledger.answered(document, envelope.extensions.as_ref());
             let data = envelope.data.unwrap_or(Value::Null);
             return serde_json::from_value(data)
                 .map_err(|err| ShopifyError::Decode(err.to_string()));
@@ -125,8 +271,24 @@ impl AdminClient {
         Err(ShopifyError::Throttled)
     }
 
-    /// One attempt: the answer's body, or why it failed.
+    /// One attempt: the answer's body, or why it failed. With a breaker, a failure that
+    /// says the shop is unwell (network, 429, 5xx) counts against it, any answer for it.
     async fn post(&self, body: &Value) -> Result<String, ShopifyError> {
+        let Some(breaker) = &self.breaker else {
+            return self.attempt(body).await;
+        };
+        if !breaker.is_call_permitted() {
+            return Err(ShopifyError::Paused);
+        }
+        let result = self.attempt(body).await;
+        match &result {
+            Err(err) if err.is_transient() => breaker.on_error(),
+            _ => breaker.on_success(),
+        }
+        result
+    }
+
+    async fn attempt(&self, body: &Value) -> Result<String, ShopifyError> {
         let response = self
             .http
             .post(&self.endpoint)

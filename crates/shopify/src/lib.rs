@@ -2,6 +2,7 @@
 //! from Shopify's payloads to Xeno's records.
 
 pub mod admin;
+pub mod breaker;
 pub mod bulk;
 pub mod oauth;
 pub mod payload;
@@ -28,6 +29,12 @@ pub enum ShopifyError {
     Decode(String),
     #[error("Shopify kept throttling the request")]
     Throttled,
+    /// The shop's circuit breaker is open: its calls kept failing, so none are made until a
+    /// cool-down has passed.
+    #[error(
+        "calls to this shop are paused after repeated failures; they resume after a cool-down"
+    )]
+    Paused,
 }
 
 impl ShopifyError {

@@ -18,6 +18,23 @@ pub struct SyncRun {
     pub updated_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub error: Option<String>,
+    #[sqlx(flatten)]
+    pub api: ApiUsage,
+}
+
+/// What a run's Admin API calls cost and waited for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, sqlx::FromRow)]
+pub struct ApiUsage {
+    pub api_calls: i64,
+    /// Cost points Shopify charged.
+    pub api_cost: f64,
+    /// Waits for Shopify's cost bucket to refill, and their total.
+    pub throttle_waits: i64,
+    pub throttle_wait_ms: i64,
+    /// `THROTTLED` answers (each waited out, never an error).
+    pub throttled: i64,
+    /// Calls repeated after a network failure, a 429 or a 5xx.
+    pub retries: i64,
 }
 
 /// A run that has not reported progress for this long was left by a process that died.
@@ -105,6 +122,33 @@ impl Db {
         Ok(())
     }
 
+    /// Records what the run's Admin API calls have cost so far.
+    pub async fn record_api_usage(
+        &self,
+        tenant: TenantId,
+        run: Uuid,
+        usage: &ApiUsage,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        sqlx::query(
+            "UPDATE sync_runs SET api_calls = $3, api_cost = $4, throttle_waits = $5, \
+                 throttle_wait_ms = $6, throttled = $7, retries = $8, updated_at = now() \
+             WHERE tenant_id = $1 AND run_id = $2",
+        )
+        .bind(tenant.0)
+        .bind(run)
+        .bind(usage.api_calls)
+        .bind(usage.api_cost)
+        .bind(usage.throttle_waits)
+        .bind(usage.throttle_wait_ms)
+        .bind(usage.throttled)
+        .bind(usage.retries)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// A store's runs, newest first.
     pub async fn sync_runs(
         &self,
@@ -114,7 +158,8 @@ impl Db {
     ) -> Result<Vec<SyncRun>, StorageError> {
         let mut tx = self.tenant_tx(tenant).await?;
         let runs = sqlx::query_as(
-            "SELECT run_id, store_id, kind, status, phase, records, started_at, updated_at, finished_at, error \
+            "SELECT run_id, store_id, kind, status, phase, records, started_at, updated_at, finished_at, error, \
+             api_calls, api_cost, throttle_waits, throttle_wait_ms, throttled, retries \
              FROM sync_runs WHERE tenant_id = $1 AND store_id = $2 ORDER BY started_at DESC LIMIT $3",
         )
         .bind(tenant.0)

@@ -64,6 +64,8 @@ pub struct Config {
     pub worker_max_attempts: i32,
     /// How often a backfill polls Shopify's bulk export.
     pub bulk_poll: Duration,
+    /// When a shop's Admin API calls pause after failing, and for how long.
+    pub shopify_breaker: xeno_shopify::breaker::BreakerSettings,
     /// The built dashboard (`web/dist`), served at `/`.
     pub web_dir: std::path::PathBuf,
     /// How often each store is synced in full; None turns scheduled syncs off.
@@ -234,6 +236,26 @@ impl Config {
         let worker_backoff =
             Duration::from_millis(whole_number(&lookup, "XENO_WORKER_BACKOFF_MS", 5000)?);
         let bulk_poll = Duration::from_millis(whole_number(&lookup, "XENO_BULK_POLL_MS", 2000)?);
+        let shopify_breaker = xeno_shopify::breaker::BreakerSettings {
+            failures: u32::try_from(whole_number(&lookup, "XENO_SHOPIFY_BREAKER_FAILURES", 5)?)
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| {
+                    invalid(
+                        "XENO_SHOPIFY_BREAKER_FAILURES",
+                        "must be a whole number from 1",
+                    )
+                })?,
+            cool_down: match whole_number(&lookup, "XENO_SHOPIFY_BREAKER_COOLDOWN", 30)? {
+                0 => {
+                    return Err(invalid(
+                        "XENO_SHOPIFY_BREAKER_COOLDOWN",
+                        "must be at least 1 second",
+                    ))
+                }
+                seconds => Duration::from_secs(seconds),
+            },
+        };
         let sync_every = match whole_number(&lookup, "XENO_SYNC_INTERVAL", 900)? {
             0 => None,
             seconds => Some(Duration::from_secs(seconds)),
@@ -273,6 +295,7 @@ impl Config {
             worker_backoff,
             worker_max_attempts,
             bulk_poll,
+            shopify_breaker,
             sync_every,
             web_dir: lookup("XENO_WEB_DIR")
                 .unwrap_or_else(|| "web/dist".to_owned())

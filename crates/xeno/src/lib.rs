@@ -58,7 +58,16 @@ pub fn app_state(config: &Config) -> anyhow::Result<AppState> {
         http,
         bulk_poll: config.bulk_poll,
         web_dir: config.web_dir.clone(),
+        breakers: breakers(config),
     })
+}
+
+/// The per-shop circuit breakers of one process, reporting to its metrics.
+fn breakers(config: &Config) -> xeno_shopify::breaker::Breakers {
+    xeno_shopify::breaker::Breakers::new(
+        config.shopify_breaker,
+        xeno_ingest::metrics::breaker_changed,
+    )
 }
 
 /// The service's connection pool.
@@ -141,6 +150,7 @@ fn backfill(config: &Config) -> anyhow::Result<xeno_ingest::backfill::Backfill> 
         settings: Arc::new(shopify_settings(config)),
         http: http_client()?,
         poll: config.bulk_poll,
+        breakers: breakers(config),
     })
 }
 

@@ -38,6 +38,17 @@ pub struct SyncRunOut {
     /// Seconds taken (so far, while running).
     duration_seconds: f64,
     error: Option<String>,
+    /// Admin API calls answered, and the cost points Shopify charged for them.
+    api_calls: i64,
+    api_cost: f64,
+    /// Waits for Shopify's cost bucket to refill (paced ahead of a call, or after a
+    /// `THROTTLED` answer) and the seconds they took.
+    throttle_waits: i64,
+    throttle_wait_seconds: f64,
+    /// `THROTTLED` answers received; each was waited out and retried, never an error.
+    throttled: i64,
+    /// Calls repeated after a network failure, a 429 or a 5xx.
+    retries: i64,
 }
 
 impl From<SyncRun> for SyncRunOut {
@@ -55,6 +66,12 @@ impl From<SyncRun> for SyncRunOut {
             updated_at: run.updated_at,
             finished_at: run.finished_at,
             error: run.error,
+            api_calls: run.api.api_calls,
+            api_cost: run.api.api_cost,
+            throttle_waits: run.api.throttle_waits,
+            throttle_wait_seconds: run.api.throttle_wait_ms as f64 / 1000.0,
+            throttled: run.api.throttled,
+            retries: run.api.retries,
         }
     }
 }

@@ -1878,6 +1878,10 @@ async fn a_sync_rides_out_shopify_errors_with_retries() {
     assert_eq!(started.status(), 202);
     let run = wait_for_sync(app, token, &c.store_id).await;
     assert_eq!(run["status"], "completed", "{run}");
+    assert!(
+        run["retries"].as_i64().unwrap() > 0,
+        "the run counts its retries: {run}"
+    );
     let truth: Value = reqwest::get(format!("{}/_sim/shops/{}/truth", c.sim.base_url(), c.shop))
         .await
         .unwrap()
@@ -1907,4 +1911,143 @@ async fn a_sync_rides_out_shopify_errors_with_retries() {
         .await
         .unwrap();
     assert_eq!(store["status"], "active");
+}
+
+#[tokio::test]
+async fn a_sync_paces_itself_to_a_small_cost_bucket() {
+    let c = connect(
+        json!({ "customers": 40, "products": 10, "orders": 80 }),
+        &[],
+        1.0,
+    )
+    .await;
+    let (app, token) = (&c.app, c.token.as_str());
+    // A bucket that holds the costliest call but not a sync's worth, slow to refill.
+    let (bucket, restore) = (60.0, 8.0);
+    let faults = reqwest::Client::new()
+        .put(format!("{}/_sim/faults", c.sim.base_url()))
+        .json(&json!({ "bucket_size": bucket, "restore_rate": restore }))
+        .send()
+        .await
+        .unwrap();
+    assert!(faults.status().is_success());
+    let started = app
+        .client
+        .post(app.url(&format!("/api/sync/{}", c.store_id)))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 202);
+    let run = wait_for_sync(app, token, &c.store_id).await;
+    // No THROTTLED answer surfaced as an error: the run finished.
+    assert_eq!(run["status"], "completed", "{run}");
+    assert!(run["error"].is_null(), "{run}");
+    let cost = run["api_cost"].as_f64().unwrap();
+    let waits = run["throttle_waits"].as_i64().unwrap();
+    let waited = run["throttle_wait_seconds"].as_f64().unwrap();
+    let took = run["duration_seconds"].as_f64().unwrap();
+    assert!(run["api_calls"].as_i64().unwrap() > 0, "{run}");
+    assert!(cost > bucket, "the run needed more than one bucket: {run}");
+    // What the bucket could not hold up front had to be restored at `restore` points a
+    // second: the run took at least that long, and its recorded waits fit inside it.
+    assert!(waits > 0 && waited > 0.0, "{run}");
+    assert!(took + 0.05 >= (cost - bucket) / restore, "{run}");
+    assert!(waited <= took + 0.05, "{run}");
+    assert!(run["throttled"].as_i64().unwrap() <= waits, "{run}");
+}
+
+#[tokio::test]
+async fn a_failing_shop_trips_its_breaker_while_other_shops_keep_syncing() {
+    let c = connect(
+        json!({ "customers": 20, "products": 5, "orders": 40 }),
+        &[
+            ("XENO_SHOPIFY_BREAKER_FAILURES", "3"),
+            ("XENO_SHOPIFY_BREAKER_COOLDOWN", "1"),
+        ],
+        1.0,
+    )
+    .await;
+    let (app, token) = (&c.app, c.token.as_str());
+    let healthy = "healthy.myshopify.com";
+    create_shop(
+        &c.sim,
+        healthy,
+        json!({ "seed": 9, "customers": 20, "products": 5, "orders": 40 }),
+    )
+    .await;
+    let callback = authorize(app, token, healthy).await;
+    let done = no_redirects().get(&callback).send().await.unwrap();
+    assert_eq!(done.status(), 303);
+    let healthy_id = stores(app, token)
+        .await
+        .into_iter()
+        .find(|s| s["shop_domain"] == healthy)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    wait_for_sync(app, token, &healthy_id).await;
+
+    let set_failing = |shops: Value| {
+        let url = format!("{}/_sim/faults", c.sim.base_url());
+        async move {
+            let response = reqwest::Client::new()
+                .put(url)
+                .json(&json!({ "failing_shops": shops }))
+                .send()
+                .await
+                .unwrap();
+            assert!(response.status().is_success());
+        }
+    };
+    let sync_now = |store: String| async move {
+        let response = app
+            .client
+            .post(app.url(&format!("/api/sync/{store}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202);
+    };
+    let opened = "xeno_shopify_breaker_changes_total{state=\"open\"}";
+    let closed = "xeno_shopify_breaker_changes_total{state=\"closed\"}";
+
+    // Acme's Admin API goes down: its breaker opens and its sync stops at once, with a
+    // reason; the healthy shop syncs meanwhile.
+    set_failing(json!([c.shop])).await;
+    sync_now(c.store_id.clone()).await;
+    sync_now(healthy_id.clone()).await;
+    let failed = wait_for_sync(app, token, &c.store_id).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert!(
+        failed["error"].as_str().unwrap().contains("paused"),
+        "{failed}"
+    );
+    assert!(failed["retries"].as_i64().unwrap() >= 2, "{failed}");
+    let fine = wait_for_sync(app, token, &healthy_id).await;
+    assert_eq!(fine["status"], "completed", "{fine}");
+    // Open at least once (a retry that outlasts the short cool-down probes and reopens it),
+    // and never closed while the shop was down.
+    assert!(metric(app, opened).await >= 1.0);
+    assert_eq!(metric(app, closed).await, 0.0);
+
+    // Acme recovers: after the cool-down a probe goes through and the breaker closes.
+    set_failing(json!([])).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    sync_now(c.store_id.clone()).await;
+    let recovered = wait_for_sync(app, token, &c.store_id).await;
+    assert_eq!(recovered["status"], "completed", "{recovered}");
+    assert_eq!(metric(app, closed).await, 1.0);
+    let store: Value = app
+        .get_authed(&format!("/api/stores/{}", c.store_id), token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        store["status"], "active",
+        "an outage is not a revoked token"
+    );
 }

@@ -1,7 +1,13 @@
-//! The initial backfill of a newly connected store, and "sync now": one bulk export per
-//! resource, streamed, reassembled and written through the same upsert path as webhooks,
-//! with progress recorded. Stored records an export no longer holds were deleted at Shopify
-//! (and their webhook missed): they are deleted here too, tombstones and all.
+//! Syncs of a store: one bulk export per resource, streamed, reassembled and written through
+//! the same upsert path as webhooks, with progress recorded.
+//!
+//! A **full** sync (a new store's backfill, or when asked) exports every record. An
+//! **incremental** sync exports only what changed since each resource's watermark (the
+//! newest `updated_at` a sync has committed, minus a safety overlap), which is what repairs
+//! missed webhooks cheaply. Either way, stored records the shop no longer has were deleted
+//! at Shopify (and their webhook missed): an ids-only export finds them, and they are deleted
+//! here too, tombstones and all. A watermark only advances once its export is committed, so a
+//! sync cut short resumes from the last one that finished.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -16,7 +22,7 @@ use xeno_shopify::breaker::Breakers;
 use xeno_shopify::bulk::{self, AsyncSink};
 use xeno_shopify::ShopifyError;
 use xeno_storage::records;
-use xeno_storage::sync::ApiUsage;
+use xeno_storage::sync::{ApiUsage, SyncLease};
 use xeno_storage::Db;
 
 use crate::connect::{access_token, ConnectError, ShopifySettings};
@@ -25,9 +31,21 @@ use crate::secrets::Cipher;
 /// Records written per transaction.
 const BATCH: usize = 500;
 
-/// How far Shopify's clock may be from ours. A record changed this close to an export's
-/// start may be missing from it without being deleted, so it is left for the next sync.
+/// How far Shopify's clock may be from ours: the overlap of an incremental export with the
+/// previous one, and, when Shopify does not say when an export started, how long before our
+/// own start a record must have last changed for its absence to mean it was deleted.
 const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+
+/// Shopify's timestamps have whole seconds: a record stamped within a second of an export's
+/// start may postdate it.
+const SNAPSHOT_MARGIN: chrono::Duration = chrono::Duration::seconds(1);
+
+/// Records last changed before this and missing from the export were deleted.
+fn deleted_if_changed_before(finished: &bulk::Finished, started: DateTime<Utc>) -> DateTime<Utc> {
+    finished
+        .created_at
+        .map_or(started - CLOCK_SKEW, |at| at - SNAPSHOT_MARGIN)
+}
 
 /// Everything a backfill needs.
 #[derive(Clone)]
@@ -40,6 +58,25 @@ pub struct Backfill {
     pub poll: Duration,
     /// Each shop's circuit breaker, shared by every sync of this process.
     pub breakers: Breakers,
+}
+
+/// What a sync exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncKind {
+    /// Every record.
+    Full,
+    /// What changed since each resource's watermark.
+    Incremental,
+}
+
+impl SyncKind {
+    /// As sync runs record it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "backfill",
+            Self::Incremental => "incremental",
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -79,6 +116,23 @@ impl Resource {
             Self::AbandonedCheckouts => bulk::ABANDONED_CHECKOUTS,
         }
     }
+
+    /// The ids-only export that tells which stored records were deleted.
+    fn ids_query(self) -> Option<&'static str> {
+        match self {
+            Self::Customers => Some(bulk::CUSTOMER_IDS),
+            Self::Products => Some(bulk::PRODUCT_IDS),
+            Self::Orders => Some(bulk::ORDER_IDS),
+            Self::AbandonedCheckouts => None,
+        }
+    }
+
+    const ALL: [Resource; 4] = [
+        Resource::Customers,
+        Resource::Products,
+        Resource::Orders,
+        Resource::AbandonedCheckouts,
+    ];
 }
 
 struct Writer<'a> {
@@ -94,6 +148,8 @@ struct Writer<'a> {
     /// Ids in the export so far, and the oldest creation time among them.
     seen: HashSet<i64>,
     oldest: Option<DateTime<Utc>>,
+    /// The newest `updated_at` written: the resource's next watermark.
+    newest: Option<DateTime<Utc>>,
 }
 
 fn storage(err: xeno_storage::StorageError) -> ShopifyError {
@@ -109,9 +165,10 @@ impl AsyncSink for Writer<'_> {
         loop {
             match self.write(&batch).await {
                 Ok(written) => {
-                    for (id, created_at) in written {
+                    for (id, created_at, updated_at) in written {
                         self.seen.insert(id);
                         self.oldest = Some(self.oldest.map_or(created_at, |o| o.min(created_at)));
+                        self.newest = Some(self.newest.map_or(updated_at, |n| n.max(updated_at)));
                     }
                     break;
                 }
@@ -141,6 +198,24 @@ impl AsyncSink for Writer<'_> {
     }
 }
 
+/// The ids in an ids-only export, and the oldest creation time among them.
+#[derive(Default)]
+struct Presence {
+    ids: HashSet<i64>,
+    oldest: Option<DateTime<Utc>>,
+}
+
+impl AsyncSink for Presence {
+    async fn accept(&mut self, batch: Vec<(Value, Vec<Value>)>) -> Result<(), ShopifyError> {
+        for (node, _) in &batch {
+            let (id, created_at) = bulk::presence(node)?;
+            self.ids.insert(id);
+            self.oldest = Some(self.oldest.map_or(created_at, |o| o.min(created_at)));
+        }
+        Ok(())
+    }
+}
+
 enum Failure {
     Storage(xeno_storage::StorageError),
     Mapping(ShopifyError),
@@ -163,7 +238,7 @@ impl Writer<'_> {
     async fn write(
         &self,
         batch: &[(Value, Vec<Value>)],
-    ) -> Result<Vec<(i64, DateTime<Utc>)>, Failure> {
+    ) -> Result<Vec<(i64, DateTime<Utc>, DateTime<Utc>)>, Failure> {
         let (tenant, store) = (self.tenant, self.store);
         let mut tx = self.job.db.tenant_tx(tenant).await?;
         let written = match self.resource {
@@ -175,7 +250,7 @@ impl Writer<'_> {
                 records::upsert_customers(&mut tx, tenant, store, &records).await?;
                 records
                     .iter()
-                    .map(|c| (c.customer_id, c.created_at))
+                    .map(|c| (c.customer_id, c.created_at, c.updated_at))
                     .collect()
             }
             Resource::Products => {
@@ -186,7 +261,7 @@ impl Writer<'_> {
                 records::upsert_products(&mut tx, tenant, store, &self.currency, &records).await?;
                 records
                     .iter()
-                    .map(|p| (p.product_id, p.created_at))
+                    .map(|p| (p.product_id, p.created_at, p.updated_at))
                     .collect()
             }
             Resource::Orders => {
@@ -195,7 +270,10 @@ impl Writer<'_> {
                     .map(|(o, l)| bulk::order(o, l))
                     .collect::<Result<Vec<_>, _>>()?;
                 records::upsert_orders(&mut tx, tenant, store, &records).await?;
-                records.iter().map(|o| (o.order_id, o.created_at)).collect()
+                records
+                    .iter()
+                    .map(|o| (o.order_id, o.created_at, o.updated_at))
+                    .collect()
             }
             Resource::AbandonedCheckouts => {
                 let records = batch
@@ -205,7 +283,7 @@ impl Writer<'_> {
                 records::upsert_checkouts(&mut tx, tenant, store, &records).await?;
                 records
                     .iter()
-                    .map(|c| (c.checkout_id, c.created_at))
+                    .map(|c| (c.checkout_id, c.created_at, c.updated_at))
                     .collect()
             }
         };
@@ -217,7 +295,7 @@ impl Writer<'_> {
 }
 
 impl Backfill {
-    /// Runs the whole backfill for a store, recording it as a sync run.
+    /// Runs a full sync of a store (a new store's backfill), recording it as a sync run.
     pub async fn run(
         &self,
         tenant: TenantId,
@@ -225,11 +303,34 @@ impl Backfill {
         shop: &str,
         currency: &str,
     ) -> Result<(), ConnectError> {
-        let run = self.db.start_sync_run(tenant, store, "backfill").await?;
-        self.run_started(tenant, store, shop, currency, run).await
+        let kind = SyncKind::Full;
+        let (run, lease) = self.db.start_sync_run(tenant, store, kind.as_str()).await?;
+        self.run_started(tenant, store, shop, currency, run, kind, lease)
+            .await
     }
 
-    /// Runs a backfill whose sync run the caller has started (and so knows the id of).
+    /// The sync a store should have: incremental once a sync has committed a watermark
+    /// (unless a full one is asked for), full before.
+    pub async fn kind_for(
+        &self,
+        tenant: TenantId,
+        store: StoreId,
+        asked: Option<SyncKind>,
+    ) -> Result<SyncKind, ConnectError> {
+        if asked == Some(SyncKind::Full) {
+            return Ok(SyncKind::Full);
+        }
+        // Resources without a watermark (a first sync cut short) are exported in full.
+        let marks = self.db.watermarks(tenant, store).await?;
+        Ok(if marks.is_empty() {
+            SyncKind::Full
+        } else {
+            SyncKind::Incremental
+        })
+    }
+
+    /// Runs a sync whose run the caller has started (and so holds the lease of).
+    #[allow(clippy::too_many_arguments)]
     pub async fn run_started(
         &self,
         tenant: TenantId,
@@ -237,12 +338,14 @@ impl Backfill {
         shop: &str,
         currency: &str,
         run: uuid::Uuid,
+        kind: SyncKind,
+        lease: SyncLease,
     ) -> Result<(), ConnectError> {
         // Every Admin API client of the run paces against one view of the shop's cost bucket
         // and adds to one account of what the calls cost.
         let ledger = Arc::new(CallLedger::default());
         let result = self
-            .export_all(tenant, store, shop, currency, run, &ledger)
+            .export_all(tenant, store, shop, currency, run, kind, &ledger)
             .await;
         self.db
             .record_api_usage(tenant, run, &usage(ledger.counts()))
@@ -262,9 +365,11 @@ impl Backfill {
         self.db
             .finish_sync_run(tenant, run, error.as_deref())
             .await?;
+        drop(lease);
         result
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn export_all(
         &self,
         tenant: TenantId,
@@ -272,16 +377,16 @@ impl Backfill {
         shop: &str,
         currency: &str,
         run: uuid::Uuid,
+        kind: SyncKind,
         ledger: &Arc<CallLedger>,
     ) -> Result<(), ConnectError> {
         let mut written = 0_i64;
         self.heal_subscriptions(tenant, store, shop, ledger).await?;
-        for resource in [
-            Resource::Customers,
-            Resource::Products,
-            Resource::Orders,
-            Resource::AbandonedCheckouts,
-        ] {
+        let marks = match kind {
+            SyncKind::Full => Default::default(),
+            SyncKind::Incremental => self.db.watermarks(tenant, store).await?,
+        };
+        for resource in Resource::ALL {
             self.db
                 .sync_progress(tenant, run, resource.phase(), written)
                 .await?;
@@ -291,9 +396,12 @@ impl Backfill {
             // A fresh client per export: an expiring token may have been refreshed meanwhile.
             let admin = self.admin(tenant, store, shop, ledger).await?;
             let started = Utc::now();
-            let finished = admin
-                .bulk_export(resource.query(), self.poll, |_| {})
-                .await?;
+            let since = marks.get(resource.phase()).map(|mark| *mark - CLOCK_SKEW);
+            let document = match since {
+                Some(since) => bulk::updated_since(resource.query(), since),
+                None => resource.query().to_owned(),
+            };
+            let finished = admin.bulk_export(&document, self.poll, |_| {}).await?;
             let mut writer = Writer {
                 job: self,
                 tenant,
@@ -305,16 +413,42 @@ impl Backfill {
                 batches: 0,
                 seen: HashSet::new(),
                 oldest: None,
+                newest: None,
             };
             // No URL: the export finished with nothing in it.
             if let Some(url) = &finished.url {
                 writer = bulk::stream_export(&self.http, url, BATCH, writer).await?;
             }
-            let (seen, oldest) = (writer.seen, writer.oldest);
-            if let Some(kind) = resource.deletable() {
-                self.delete_missing(tenant, store, kind, &seen, oldest, started)
+            let (seen, oldest, newest) = (writer.seen, writer.oldest, writer.newest);
+            // Not past the export's start: a record changed while it ran may have been read
+            // before the change, and the next sync must look again.
+            if let Some(newest) = newest {
+                let mark = newest.min(finished.created_at.unwrap_or(started));
+                self.db
+                    .advance_watermark(tenant, store, resource.phase(), mark)
                     .await?;
             }
+            let Some(kind) = resource.deletable() else {
+                continue;
+            };
+            let (present, oldest, cutoff) = match (since, resource.ids_query()) {
+                // A full export holds every record: what it lacks was deleted.
+                (None, _) | (_, None) => {
+                    (seen, oldest, deleted_if_changed_before(&finished, started))
+                }
+                (Some(_), Some(ids)) => {
+                    let started = Utc::now();
+                    let finished = admin.bulk_export(ids, self.poll, |_| {}).await?;
+                    let mut present = Presence::default();
+                    if let Some(url) = &finished.url {
+                        present = bulk::stream_export(&self.http, url, BATCH, present).await?;
+                    }
+                    let cutoff = deleted_if_changed_before(&finished, started);
+                    (present.ids, present.oldest, cutoff)
+                }
+            };
+            self.delete_missing(tenant, store, kind, &present, oldest, cutoff)
+                .await?;
         }
         Ok(())
     }
@@ -374,7 +508,7 @@ impl Backfill {
         kind: records::Resource,
         seen: &HashSet<i64>,
         oldest: Option<DateTime<Utc>>,
-        started: DateTime<Utc>,
+        changed_before: DateTime<Utc>,
     ) -> Result<(), ConnectError> {
         let created_since = match kind {
             // An empty orders export proves nothing about older orders.
@@ -390,7 +524,7 @@ impl Backfill {
             tenant,
             store,
             kind,
-            started - CLOCK_SKEW,
+            changed_before,
             created_since,
         )
         .await?;

@@ -1,8 +1,11 @@
 //! Scheduled syncs: one leader among any number of workers (a PostgreSQL advisory lock)
 //! starts a sync for each active store whose last one ended more than an interval ago,
-//! least recently synced first, a few at a time. A sync is a full export through the upsert
-//! path (see [`crate::backfill`]); at most one runs per store (a unique index), and one left
-//! by a crashed process is closed once it stops reporting progress, then run again.
+//! least recently synced first, a few at a time. A sync exports what changed since the
+//! store's watermarks through the upsert path (a full export where it has none; see
+//! [`crate::backfill`]). At most one runs per store: its lease, a PostgreSQL advisory lock
+//! held by the process running it. A run left by a crashed process is closed as soon as the
+//! next sync of its store takes the lease the crash released, and resumes from the
+//! watermarks its finished exports committed.
 
 use std::time::Duration;
 
@@ -85,8 +88,19 @@ async fn start(
     let Some(row) = backfill.db.get_store(tenant, store).await? else {
         return Ok(());
     };
-    let run = match backfill.db.start_sync_run(tenant, store, "backfill").await {
-        Ok(run) => run,
+    let kind = match backfill.kind_for(tenant, store, None).await {
+        Ok(kind) => kind,
+        Err(err) => {
+            tracing::warn!(%tenant, %store, error = %err, "cannot tell which sync is due");
+            return Ok(());
+        }
+    };
+    let (run, lease) = match backfill
+        .db
+        .start_sync_run(tenant, store, kind.as_str())
+        .await
+    {
+        Ok(started) => started,
         // Started elsewhere (sync now) since we looked.
         Err(StorageError::Conflict(_)) => return Ok(()),
         Err(err) => return Err(err),
@@ -94,7 +108,10 @@ async fn start(
     let job = backfill.clone();
     let (shop, currency) = (row.shop_domain, row.currency.unwrap_or_default());
     running.spawn(async move {
-        if let Err(err) = job.run_started(tenant, store, &shop, &currency, run).await {
+        if let Err(err) = job
+            .run_started(tenant, store, &shop, &currency, run, kind, lease)
+            .await
+        {
             tracing::warn!(%tenant, %store, error = %err, "scheduled sync failed");
         }
     });

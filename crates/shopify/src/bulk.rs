@@ -15,6 +15,10 @@ pub const CUSTOMERS: &str = include_str!("../queries/bulk_customers.graphql");
 pub const PRODUCTS: &str = include_str!("../queries/bulk_products.graphql");
 pub const ORDERS: &str = include_str!("../queries/bulk_orders.graphql");
 pub const ABANDONED_CHECKOUTS: &str = include_str!("../queries/bulk_abandoned_checkouts.graphql");
+/// Only ids and creation times: what a sync needs to tell which records were deleted.
+pub const CUSTOMER_IDS: &str = include_str!("../queries/bulk_customer_ids.graphql");
+pub const PRODUCT_IDS: &str = include_str!("../queries/bulk_product_ids.graphql");
+pub const ORDER_IDS: &str = include_str!("../queries/bulk_order_ids.graphql");
 const RUN: &str = include_str!("../queries/bulk_run.graphql");
 const STATUS: &str = include_str!("../queries/bulk_status.graphql");
 
@@ -26,6 +30,9 @@ const DOWNLOAD_DEADLINE: Duration = Duration::from_secs(6 * 3600);
 pub struct Finished {
     pub url: Option<String>,
     pub object_count: u64,
+    /// When Shopify started the export, by its own clock: a record last updated before
+    /// then and missing from a complete export was deleted.
+    pub created_at: Option<DateTime<Utc>>,
 }
 
 impl AdminClient {
@@ -52,6 +59,7 @@ impl AdminClient {
             .as_str()
             .ok_or_else(|| ShopifyError::Decode("bulkOperationRunQuery returned no id".to_owned()))?
             .to_owned();
+        let created_at = time(&payload["bulkOperation"]["createdAt"]);
         loop {
             tokio::time::sleep(poll).await;
             let status: Value = self.query(STATUS, json!({ "id": id })).await?;
@@ -66,6 +74,7 @@ impl AdminClient {
                     return Ok(Finished {
                         url: node["url"].as_str().map(str::to_owned),
                         object_count: count,
+                        created_at,
                     })
                 }
                 Some("FAILED" | "CANCELED" | "EXPIRED") => {
@@ -191,6 +200,32 @@ fn tags(value: &Value) -> Vec<String> {
 
 fn decode(what: &str) -> ShopifyError {
     ShopifyError::Decode(format!("bulk {what} is missing a required field"))
+}
+
+/// A record's id and creation time, from an ids-only export.
+pub fn presence(node: &Value) -> Result<(i64, DateTime<Utc>), ShopifyError> {
+    let id = node["id"].as_str().and_then(gid_number);
+    match (id, time(&node["createdAt"])) {
+        (Some(id), Some(created_at)) => Ok((id, created_at)),
+        _ => Err(decode("id")),
+    }
+}
+
+/// `document` (one of the exports above) limited to records updated at or after `since`,
+/// by Shopify's search syntax on its root connection.
+pub fn updated_since(document: &str, since: DateTime<Utc>) -> String {
+    let Some(root) = document
+        .lines()
+        .nth(1)
+        .and_then(|line| line.trim().strip_suffix(" {"))
+    else {
+        return document.to_owned();
+    };
+    let filter = format!(
+        "{root}(query: \"updated_at:>='{}'\") {{",
+        since.format("%Y-%m-%dT%H:%M:%SZ")
+    );
+    document.replacen(&format!("{root} {{"), &filter, 1)
 }
 
 pub fn customer(c: &Value) -> Result<CustomerRecord, ShopifyError> {
@@ -385,4 +420,29 @@ pub fn abandoned_checkout(c: &Value, lines: &[Value]) -> Result<CheckoutRecord, 
         ),
         abandoned_checkout_url: text(&c["abandonedCheckoutUrl"]),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_export_limited_to_recent_changes_filters_its_root_connection_only() {
+        let since = "2026-11-27T10:20:30Z".parse().unwrap();
+        for (document, root) in [
+            (CUSTOMERS, "customers"),
+            (PRODUCTS, "products"),
+            (ORDERS, "orders"),
+            (ABANDONED_CHECKOUTS, "abandonedCheckouts"),
+        ] {
+            let limited = updated_since(document, since);
+            let filter = format!("{root}(query: \"updated_at:>='2026-11-27T10:20:30Z'\") {{");
+            assert!(limited.contains(&filter), "{limited}");
+            assert_eq!(limited.matches("(query:").count(), 1, "{limited}");
+            assert_eq!(
+                limited.replacen(&filter, &format!("{root} {{"), 1),
+                document
+            );
+        }
+    }
 }

@@ -1,5 +1,7 @@
 //! Sync runs: progress while they run, history after.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 use xeno_domain::ids::{StoreId, TenantId};
@@ -37,31 +39,56 @@ pub struct ApiUsage {
     pub retries: i64,
 }
 
-/// A run that has not reported progress for this long was left by a process that died.
-const STALLED_AFTER_MINUTES: i32 = 30;
+/// A running sync's hold on its store: a session advisory lock on a connection of its own,
+/// held until the run is finished and the lease dropped. If the process running it dies,
+/// PostgreSQL ends the connection and the lock with it, so the next sync of the store knows
+/// at once that the run was interrupted (rather than waiting for it to look stale).
+pub struct SyncLease {
+    _conn: sqlx::PgConnection,
+}
+
+impl std::fmt::Debug for SyncLease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SyncLease")
+    }
+}
+
+/// The advisory-lock namespace of sync leases (the two-key form; the scheduler's leader lock
+/// uses the one-key form, a separate space).
+const LEASE_NAMESPACE: i32 = 0x5853_594e;
 
 impl Db {
-    /// Records a new running sync; `Conflict` while another runs for the store.
+    /// Records a new running sync and takes the store's lease; `Conflict` while a live sync
+    /// of the store holds it. A run still marked running whose lease is free was left by a
+    /// process that died: it is closed as interrupted.
     pub async fn start_sync_run(
         &self,
         tenant: TenantId,
         store: StoreId,
         kind: &str,
-    ) -> Result<Uuid, StorageError> {
+    ) -> Result<(Uuid, SyncLease), StorageError> {
+        let mut conn = self.pool().acquire().await?.detach();
+        let leased: bool =
+            sqlx::query_scalar("SELECT pg_try_advisory_lock($1, hashtext($2::text))")
+                .bind(LEASE_NAMESPACE)
+                .bind(store.0)
+                .fetch_one(&mut conn)
+                .await?;
+        if !leased {
+            return Err(StorageError::Conflict("a running sync of this store"));
+        }
         let run_id = Uuid::now_v7();
         let mut tx = self.tenant_tx(tenant).await?;
         sqlx::query(
             "UPDATE sync_runs SET status = 'failed', finished_at = now(), \
-             error = format('interrupted: no progress for %s minutes', $3::int) \
-             WHERE tenant_id = $1 AND store_id = $2 AND status = 'running' \
-             AND updated_at < now() - make_interval(mins => $3)",
+             error = 'interrupted: the process running it stopped' \
+             WHERE tenant_id = $1 AND store_id = $2 AND status = 'running'",
         )
         .bind(tenant.0)
         .bind(store.0)
-        .bind(STALLED_AFTER_MINUTES)
         .execute(&mut *tx)
         .await?;
-        let inserted = sqlx::query(
+        sqlx::query(
             "INSERT INTO sync_runs (tenant_id, store_id, run_id, kind, status, phase) VALUES ($1, $2, $3, $4, 'running', 'starting')",
         )
         .bind(tenant.0)
@@ -69,15 +96,9 @@ impl Db {
         .bind(run_id)
         .bind(kind)
         .execute(&mut *tx)
-        .await;
-        match inserted {
-            Err(err) if crate::error::is_unique_violation(&err, "sync_runs_one_running") => {
-                return Err(StorageError::Conflict("a running sync of this store"));
-            }
-            other => other?,
-        };
+        .await?;
         tx.commit().await?;
-        Ok(run_id)
+        Ok((run_id, SyncLease { _conn: conn }))
     }
 
     /// Records progress: the phase and the records written so far.
@@ -143,6 +164,51 @@ impl Db {
         .bind(usage.throttle_wait_ms)
         .bind(usage.throttled)
         .bind(usage.retries)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// How far each resource's sync has got: the newest `updated_at` it has written.
+    pub async fn watermarks(
+        &self,
+        tenant: TenantId,
+        store: StoreId,
+    ) -> Result<HashMap<String, DateTime<Utc>>, StorageError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let rows: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT resource, watermark FROM sync_state \
+             WHERE tenant_id = $1 AND store_id = $2 AND watermark IS NOT NULL",
+        )
+        .bind(tenant.0)
+        .bind(store.0)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Advances a resource's watermark (never backwards), once what it covers is committed.
+    pub async fn advance_watermark(
+        &self,
+        tenant: TenantId,
+        store: StoreId,
+        resource: &str,
+        to: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        sqlx::query(
+            "INSERT INTO sync_state (tenant_id, store_id, resource, watermark, last_success_at) \
+             VALUES ($1, $2, $3, $4, now()) \
+             ON CONFLICT (tenant_id, store_id, resource) DO UPDATE SET \
+                 watermark = GREATEST(sync_state.watermark, EXCLUDED.watermark), \
+                 last_success_at = now(), last_error = NULL, updated_at = now()",
+        )
+        .bind(tenant.0)
+        .bind(store.0)
+        .bind(resource)
+        .bind(to)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

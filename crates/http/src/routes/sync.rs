@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use xeno_domain::ids::StoreId;
+use xeno_ingest::backfill::SyncKind;
 use xeno_storage::sync::SyncRun;
 
 use crate::auth::AuthUser;
@@ -123,10 +124,29 @@ pub async fn runs(
     }))
 }
 
-/// Syncs the store now: a full export from Shopify, upserted through the same path as
-/// webhooks (what changed is corrected, nothing is duplicated). One sync per store at a time.
+/// Which sync to run now.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncMode {
+    /// What changed since the last sync (the default once a full sync has completed).
+    Incremental,
+    /// Every record.
+    Full,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StartQuery {
+    /// `incremental` (the default: what changed since the last sync, plus deletions) or
+    /// `full` (every record). A store that has never completed a full sync gets one.
+    mode: Option<SyncMode>,
+}
+
+/// Syncs the store now from Shopify, upserted through the same path as webhooks (what
+/// changed is corrected, what was deleted is deleted, nothing is duplicated). One sync per
+/// store at a time.
 #[utoipa::path(post, path = "/api/sync/{store_id}", tag = "sync",
-    params(("store_id" = Uuid, Path, description = "store id")),
+    params(("store_id" = Uuid, Path, description = "store id"), StartQuery),
     security(("bearer" = [])),
     responses(
         (status = 202, description = "started; follow it at /api/sync/status", body = SyncRunOut),
@@ -137,6 +157,7 @@ pub async fn start(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath(store_id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<StartQuery>,
 ) -> Result<(StatusCode, Json<SyncRunOut>), ApiError> {
     let (tenant, store) = (caller.tenant_id, StoreId(store_id));
     let row = state
@@ -153,9 +174,18 @@ pub async fn start(
                 .unwrap_or_default()
         )));
     }
-    let run = state
+    let backfill = state.backfill();
+    let asked = query.mode.map(|mode| match mode {
+        SyncMode::Incremental => SyncKind::Incremental,
+        SyncMode::Full => SyncKind::Full,
+    });
+    let kind = backfill
+        .kind_for(tenant, store, asked)
+        .await
+        .map_err(|err| ApiError::Internal(err.into()))?;
+    let (run, lease) = state
         .db
-        .start_sync_run(tenant, store, "backfill")
+        .start_sync_run(tenant, store, kind.as_str())
         .await
         .map_err(|err| match err {
             xeno_storage::StorageError::Conflict(_) => {
@@ -163,12 +193,11 @@ pub async fn start(
             }
             other => other.into(),
         })?;
-    let backfill = state.backfill();
     let currency = row.currency.clone().unwrap_or_default();
     let shop = row.shop_domain.clone();
     tokio::spawn(async move {
         if let Err(err) = backfill
-            .run_started(tenant, store, &shop, &currency, run)
+            .run_started(tenant, store, &shop, &currency, run, kind, lease)
             .await
         {
             tracing::warn!(%tenant, %store, error = %err, "sync failed");

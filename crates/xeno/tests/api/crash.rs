@@ -177,3 +177,154 @@ async fn sigkill_while_webhooks_stream_in_loses_and_duplicates_nothing() {
     child.kill().ok();
     child.wait().ok();
 }
+
+#[tokio::test]
+async fn sigkill_mid_backfill_then_a_sync_after_restart_ends_exact() {
+    const SHOP: &str = "midway.myshopify.com";
+    let sim = sim(1.0).await;
+    create_shop(
+        &sim,
+        SHOP,
+        json!({ "seed": 31, "customers": 500, "products": 40, "orders": 3000 }),
+    )
+    .await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let database = fresh_database_name();
+    let env: HashMap<&str, String> = HashMap::from([
+        (
+            "DATABASE_URL",
+            format!("postgres://xeno_app@127.0.0.1:5432/{database}"),
+        ),
+        ("DATABASE_ADMIN_URL", ADMIN_URL.to_owned()),
+        ("XENO_BIND", format!("127.0.0.1:{port}")),
+        ("XENO_PUBLIC_URL", base.clone()),
+        ("SHOPIFY_API_KEY", KEY.to_owned()),
+        ("SHOPIFY_API_SECRET", SECRET.to_owned()),
+        ("SHOPIFY_SHOP_URL_TEMPLATE", sim.shop_url_template()),
+        ("XENO_BULK_POLL_MS", "50".to_owned()),
+        // Only the syncs this test asks for.
+        ("XENO_SYNC_INTERVAL", "0".to_owned()),
+    ]);
+    let mut child = start(&env);
+    wait_ready(&base).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let registered: Value = http
+        .post(format!("{base}/api/auth/register"))
+        .json(&json!({ "tenant_name": "Midway", "email": "midway@example.com", "password": "crash test 12" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = registered["token"].as_str().unwrap().to_owned();
+    xeno::demo::connect_shop(&http, &base, &token, SHOP)
+        .await
+        .unwrap();
+    let stores: Value = http
+        .get(format!("{base}/api/stores"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let store_id = stores["data"][0]["id"].as_str().unwrap().to_owned();
+    let status = |base: String| {
+        let (http, token, store_id) = (http.clone(), token.clone(), store_id.clone());
+        async move {
+            http.get(format!("{base}/api/sync/status?store_id={store_id}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .ok()?
+                .json::<Value>()
+                .await
+                .ok()
+        }
+    };
+
+    // The backfill is writing orders (customers and products are committed): kill it there.
+    let mut killed_at = None;
+    for _ in 0..2000 {
+        if let Some(run) = status(base.clone()).await {
+            if run["phase"] == "orders" && run["records"].as_i64().unwrap_or(0) > 600 {
+                killed_at = Some(run);
+                break;
+            }
+            assert_eq!(
+                run["status"], "running",
+                "the backfill ended before the kill: {run}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let killed_at = killed_at.expect("the backfill reached its orders");
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    let mut child = start(&env);
+    wait_ready(&base).await;
+
+    // A sync now: the dead run's lease went with its process, so it starts at once, closes
+    // that run as interrupted, and resumes from the watermarks it committed.
+    let started = http
+        .post(format!("{base}/api/sync/{store_id}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 202, "{}", started.text().await.unwrap());
+    let mut run = Value::Null;
+    for _ in 0..2000 {
+        run = status(base.clone()).await.unwrap_or(Value::Null);
+        if run["status"] != "running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(run["kind"], "incremental", "{run}");
+    let runs: Value = http
+        .get(format!("{base}/api/sync/runs?store_id={store_id}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first = &runs["data"][1];
+    assert_eq!(first["id"], killed_at["id"]);
+    assert_eq!(first["status"], "failed", "{first}");
+    assert!(
+        first["error"].as_str().unwrap().contains("interrupted"),
+        "{first}"
+    );
+
+    // Exactly the shop, no row twice (keys would refuse it; counts say none is missing).
+    let truth: Value = reqwest::get(format!("{}/_sim/shops/{SHOP}/truth", sim.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let owner = sqlx::postgres::PgConnectOptions::new()
+        .host("127.0.0.1")
+        .username("xeno_owner")
+        .database(&database);
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&owner)
+        .await
+        .unwrap();
+    crate::ingest::assert_matches_truth(&mut conn, &truth).await;
+    child.kill().ok();
+    child.wait().ok();
+}

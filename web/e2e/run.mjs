@@ -132,7 +132,7 @@ try {
   await page.waitForURL(/\/stores\/[0-9a-f-]+\?connected=1/, { timeout: 30_000 });
   const card = page.locator(`[data-store="${SHOP}"]`);
   await card.locator('[data-fact=status]').getByText('active').waitFor();
-  await card.locator('[data-fact=sync]').getByText('Backfill completed').waitFor({ timeout: 120_000 });
+  await card.locator('[data-fact=sync]').getByText('Full sync completed').waitFor({ timeout: 120_000 });
   const listed = (await api('/api/stores')).data.find((s) => s.shop_domain === SHOP);
   assert.ok(listed.counts.orders > 0);
   await card.locator('[data-fact=data]').getByText(`${listed.counts.orders} orders`).waitFor({ timeout: 20_000 });
@@ -150,7 +150,8 @@ try {
     [listed.id, runsBefore],
     { timeout: 120_000, polling: 500 },
   );
-  await card.locator('[data-fact=sync]').getByText('Backfill completed').waitFor({ timeout: 20_000 });
+  // Sync now is incremental: what changed since the backfill.
+  await card.locator('[data-fact=sync]').getByText(/^Sync completed/).waitFor({ timeout: 20_000 });
 
   step('the overview shows the API figures');
   await page.getByRole('link', { name: 'Overview' }).click();

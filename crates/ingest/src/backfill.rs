@@ -386,6 +386,25 @@ impl Backfill {
             SyncKind::Full => Default::default(),
             SyncKind::Incremental => self.db.watermarks(tenant, store).await?,
         };
+        let since_of =
+            |resource: Resource| marks.get(resource.phase()).map(|mark| *mark - CLOCK_SKEW);
+        // What the run will write, for its progress and ETA; without it the run just goes on.
+        let counts = self
+            .admin(tenant, store, shop, ledger)
+            .await?
+            .sync_counts(Resource::ALL.map(|r| since_of(r).map(bulk::updated_search)))
+            .await;
+        match counts {
+            Ok(counts) => {
+                let expected = counts.iter().sum::<u64>();
+                self.db
+                    .expect_records(tenant, run, i64::try_from(expected).unwrap_or(i64::MAX))
+                    .await?;
+            }
+            Err(err) => {
+                tracing::warn!(%tenant, %store, error = %err, "Shopify did not say how many records to expect");
+            }
+        }
         for resource in Resource::ALL {
             self.db
                 .sync_progress(tenant, run, resource.phase(), written)
@@ -396,7 +415,7 @@ impl Backfill {
             // A fresh client per export: an expiring token may have been refreshed meanwhile.
             let admin = self.admin(tenant, store, shop, ledger).await?;
             let started = Utc::now();
-            let since = marks.get(resource.phase()).map(|mark| *mark - CLOCK_SKEW);
+            let since = since_of(resource);
             let document = match since {
                 Some(since) => bulk::updated_since(resource.query(), since),
                 None => resource.query().to_owned(),

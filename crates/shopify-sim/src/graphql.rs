@@ -337,6 +337,95 @@ fn search(ctx: &Context<'_>, query: Option<&str>) -> Result<Search> {
     Search::parse(query, data(ctx)?.shop.timezone).map_err(Error::new)
 }
 
+/// Whether a record matches a search, by the fields Shopify's search syntax offers for it
+/// (connections and counts filter alike).
+fn customer_matches(search: &Search, c: &model::Customer) -> bool {
+    search.matches(
+        |field| match field {
+            "created_at" => Some(utc(&c.created_at)),
+            "updated_at" => Some(utc(&c.updated_at)),
+            _ => None,
+        },
+        |field| match field {
+            "email" => c.email.clone(),
+            _ => None,
+        },
+    )
+}
+
+fn product_matches(search: &Search, p: &model::Product) -> bool {
+    search.matches(
+        |field| match field {
+            "created_at" => Some(utc(&p.created_at)),
+            "updated_at" => Some(utc(&p.updated_at)),
+            _ => None,
+        },
+        |field| match field {
+            "status" => Some(p.status.clone()),
+            _ => None,
+        },
+    )
+}
+
+fn order_matches(search: &Search, o: &model::Order) -> bool {
+    search.matches(
+        |field| match field {
+            "created_at" => Some(utc(&o.created_at)),
+            "updated_at" => Some(utc(&o.updated_at)),
+            "processed_at" => Some(utc(&o.processed_at)),
+            _ => None,
+        },
+        |field| match field {
+            "email" => o.email.clone(),
+            "financial_status" => Some(o.financial_status.clone()),
+            "test" => Some(o.test.to_string()),
+            _ => None,
+        },
+    )
+}
+
+/// Abandoned checkouts are the checkouts not completed.
+fn abandoned_checkout_matches(search: &Search, c: &model::Checkout) -> bool {
+    c.completed_at.is_none()
+        && search.matches(
+            |field| match field {
+                "created_at" => Some(utc(&c.created_at)),
+                "updated_at" => Some(utc(&c.updated_at)),
+                _ => None,
+            },
+            |_| None,
+        )
+}
+
+/// How many records a count query found, capped at `limit` (then `AT_LEAST`).
+#[derive(SimpleObject)]
+#[graphql(name = "Count")]
+pub struct Count {
+    count: i32,
+    precision: CountPrecision,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "CountPrecision")]
+pub enum CountPrecision {
+    Exact,
+    AtLeast,
+}
+
+fn count(found: usize, limit: Option<i32>) -> Count {
+    let found = i32::try_from(found).unwrap_or(i32::MAX);
+    match limit {
+        Some(limit) if found > limit => Count {
+            count: limit,
+            precision: CountPrecision::AtLeast,
+        },
+        _ => Count {
+            count: found,
+            precision: CountPrecision::Exact,
+        },
+    }
+}
+
 fn utc(at: &model::Timestamp) -> chrono::DateTime<Utc> {
     at.with_timezone(&Utc)
 }
@@ -1645,22 +1734,7 @@ impl QueryRoot {
         let items = shop
             .orders
             .values()
-            .filter(|o| {
-                search.matches(
-                    |field| match field {
-                        "created_at" => Some(utc(&o.created_at)),
-                        "updated_at" => Some(utc(&o.updated_at)),
-                        "processed_at" => Some(utc(&o.processed_at)),
-                        _ => None,
-                    },
-                    |field| match field {
-                        "email" => o.email.clone(),
-                        "financial_status" => Some(o.financial_status.clone()),
-                        "test" => Some(o.test.to_string()),
-                        _ => None,
-                    },
-                )
-            })
+            .filter(|o| order_matches(&search, o))
             .map(|o| {
                 let key = match sort_key.unwrap_or(OrderSortKeys::ProcessedAt) {
                     OrderSortKeys::Id => o.id,
@@ -1711,19 +1785,7 @@ impl QueryRoot {
         let items = shop
             .customers
             .values()
-            .filter(|c| {
-                search.matches(
-                    |field| match field {
-                        "created_at" => Some(utc(&c.created_at)),
-                        "updated_at" => Some(utc(&c.updated_at)),
-                        _ => None,
-                    },
-                    |field| match field {
-                        "email" => c.email.clone(),
-                        _ => None,
-                    },
-                )
-            })
+            .filter(|c| customer_matches(&search, c))
             .map(|c| {
                 let key = match sort_key.unwrap_or(CustomerSortKeys::Id) {
                     CustomerSortKeys::Id => c.id,
@@ -1746,6 +1808,62 @@ impl QueryRoot {
             },
             |c| CustomerNode(c.clone()),
         )
+    }
+
+    async fn customers_count(
+        &self,
+        ctx: &Context<'_>,
+        query: Option<String>,
+    ) -> Result<Option<Count>> {
+        let search = search(ctx, query.as_deref())?;
+        let shop = &data(ctx)?.shop;
+        let found = shop
+            .customers
+            .values()
+            .filter(|c| customer_matches(&search, c));
+        Ok(Some(count(found.count(), None)))
+    }
+
+    async fn products_count(
+        &self,
+        ctx: &Context<'_>,
+        query: Option<String>,
+        limit: Option<i32>,
+    ) -> Result<Option<Count>> {
+        let search = search(ctx, query.as_deref())?;
+        let shop = &data(ctx)?.shop;
+        let found = shop
+            .products
+            .values()
+            .filter(|p| product_matches(&search, p));
+        Ok(Some(count(found.count(), limit)))
+    }
+
+    async fn orders_count(
+        &self,
+        ctx: &Context<'_>,
+        query: Option<String>,
+        limit: Option<i32>,
+    ) -> Result<Option<Count>> {
+        let search = search(ctx, query.as_deref())?;
+        let shop = &data(ctx)?.shop;
+        let found = shop.orders.values().filter(|o| order_matches(&search, o));
+        Ok(Some(count(found.count(), limit)))
+    }
+
+    async fn abandoned_checkouts_count(
+        &self,
+        ctx: &Context<'_>,
+        query: Option<String>,
+        limit: Option<i32>,
+    ) -> Result<Option<Count>> {
+        let search = search(ctx, query.as_deref())?;
+        let shop = &data(ctx)?.shop;
+        let found = shop
+            .checkouts
+            .values()
+            .filter(|c| abandoned_checkout_matches(&search, c));
+        Ok(Some(count(found.count(), limit)))
     }
 
     async fn customer(&self, ctx: &Context<'_>, id: ID) -> Result<Option<CustomerNode>> {
@@ -1773,19 +1891,7 @@ impl QueryRoot {
         let items = shop
             .products
             .values()
-            .filter(|p| {
-                search.matches(
-                    |field| match field {
-                        "created_at" => Some(utc(&p.created_at)),
-                        "updated_at" => Some(utc(&p.updated_at)),
-                        _ => None,
-                    },
-                    |field| match field {
-                        "status" => Some(p.status.clone()),
-                        _ => None,
-                    },
-                )
-            })
+            .filter(|p| product_matches(&search, p))
             .map(|p| {
                 let key = match sort_key.unwrap_or(ProductSortKeys::Id) {
                     ProductSortKeys::Id => p.id,
@@ -1838,17 +1944,7 @@ impl QueryRoot {
         let items = shop
             .checkouts
             .values()
-            .filter(|c| c.completed_at.is_none())
-            .filter(|c| {
-                search.matches(
-                    |field| match field {
-                        "created_at" => Some(utc(&c.created_at)),
-                        "updated_at" => Some(utc(&c.updated_at)),
-                        _ => None,
-                    },
-                    |_| None,
-                )
-            })
+            .filter(|c| abandoned_checkout_matches(&search, c))
             .map(|c| {
                 let key = match sort_key.unwrap_or(AbandonedCheckoutSortKeys::Id) {
                     AbandonedCheckoutSortKeys::Id => c.id,

@@ -19,6 +19,7 @@ const SHOP: &str = include_str!("../queries/shop.graphql");
 const SUBSCRIPTION_CREATE: &str = include_str!("../queries/webhook_subscription_create.graphql");
 const SUBSCRIPTION_DELETE: &str = include_str!("../queries/webhook_subscription_delete.graphql");
 const SUBSCRIPTIONS: &str = include_str!("../queries/webhook_subscriptions.graphql");
+const SYNC_COUNTS: &str = include_str!("../queries/sync_counts.graphql");
 
 /// How often a throttled call is retried before giving up.
 const THROTTLE_RETRIES: u32 = 5;
@@ -336,6 +337,29 @@ impl AdminClient {
             }
             _ => Ok(()),
         }
+    }
+
+    /// How many customers, products, orders and abandoned checkouts match each search
+    /// (`None`: all of them), uncapped.
+    pub async fn sync_counts(
+        &self,
+        searches: [Option<String>; 4],
+    ) -> Result<[u64; 4], ShopifyError> {
+        let [customers, products, orders, checkouts] = searches;
+        let data: Value = self
+            .query(
+                SYNC_COUNTS,
+                json!({ "customers": customers, "products": products, "orders": orders,
+                        "checkouts": checkouts }),
+            )
+            .await?;
+        let count = |field: &str| data[field]["count"].as_u64().unwrap_or(0);
+        Ok([
+            count("customersCount"),
+            count("productsCount"),
+            count("ordersCount"),
+            count("abandonedCheckoutsCount"),
+        ])
     }
 
     pub async fn subscriptions(&self) -> Result<Vec<Subscription>, ShopifyError> {

@@ -211,6 +211,11 @@ pub fn presence(node: &Value) -> Result<(i64, DateTime<Utc>), ShopifyError> {
     }
 }
 
+/// Shopify's search for records updated at or after `since`.
+pub fn updated_search(since: DateTime<Utc>) -> String {
+    format!("updated_at:>='{}'", since.format("%Y-%m-%dT%H:%M:%SZ"))
+}
+
 /// `document` (one of the exports above) limited to records updated at or after `since`,
 /// by Shopify's search syntax on its root connection.
 pub fn updated_since(document: &str, since: DateTime<Utc>) -> String {
@@ -221,11 +226,12 @@ pub fn updated_since(document: &str, since: DateTime<Utc>) -> String {
     else {
         return document.to_owned();
     };
-    let filter = format!(
-        "{root}(query: \"updated_at:>='{}'\") {{",
-        since.format("%Y-%m-%dT%H:%M:%SZ")
-    );
-    document.replacen(&format!("{root} {{"), &filter, 1)
+    let search = updated_search(since).replace('"', "\\\"");
+    document.replacen(
+        &format!("{root} {{"),
+        &format!("{root}(query: \"{search}\") {{"),
+        1,
+    )
 }
 
 pub fn customer(c: &Value) -> Result<CustomerRecord, ShopifyError> {

@@ -20,6 +20,8 @@ pub struct SyncRun {
     pub updated_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub error: Option<String>,
+    /// What the run expects to write in all (Shopify's counts when it started).
+    pub expected_records: Option<i64>,
     #[sqlx(flatten)]
     pub api: ApiUsage,
 }
@@ -170,6 +172,26 @@ impl Db {
         Ok(())
     }
 
+    /// Records how many records the run expects to write.
+    pub async fn expect_records(
+        &self,
+        tenant: TenantId,
+        run: Uuid,
+        expected: i64,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        sqlx::query(
+            "UPDATE sync_runs SET expected_records = $3 WHERE tenant_id = $1 AND run_id = $2",
+        )
+        .bind(tenant.0)
+        .bind(run)
+        .bind(expected)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// How far each resource's sync has got: the newest `updated_at` it has written.
     pub async fn watermarks(
         &self,
@@ -225,7 +247,7 @@ impl Db {
         let mut tx = self.tenant_tx(tenant).await?;
         let runs = sqlx::query_as(
             "SELECT run_id, store_id, kind, status, phase, records, started_at, updated_at, finished_at, error, \
-             api_calls, api_cost, throttle_waits, throttle_wait_ms, throttled, retries \
+             expected_records, api_calls, api_cost, throttle_waits, throttle_wait_ms, throttled, retries \
              FROM sync_runs WHERE tenant_id = $1 AND store_id = $2 ORDER BY started_at DESC LIMIT $3",
         )
         .bind(tenant.0)

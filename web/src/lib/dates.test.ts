@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addDays, lengthInDays, presetRange, previousPeriod, rangeProblem } from './dates';
+import { addDays, formatDuration, lengthInDays, presetRange, previousPeriod, rangeProblem } from './dates';
 
 describe('date ranges', () => {
   it('presets end today and count both ends', () => {
@@ -27,5 +27,16 @@ describe('date ranges', () => {
     expect(rangeProblem({ from: '', to: '2026-03-01' })).toMatch(/both/);
     expect(rangeProblem({ from: '2020-01-01', to: '2026-01-01' })).toMatch(/three years/);
     expect(rangeProblem({ from: '2026-03-01', to: '2026-03-01' })).toBeNull();
+  });
+});
+
+describe('durations', () => {
+  it('reads as seconds, then minutes, then hours and minutes', () => {
+    expect(formatDuration(0.4)).toBe('0 s');
+    expect(formatDuration(89)).toBe('89 s');
+    expect(formatDuration(90)).toBe('2 min');
+    expect(formatDuration(89 * 60)).toBe('89 min');
+    expect(formatDuration(80 * 60 + 20 * 60)).toBe('1 h 40 min');
+    expect(formatDuration(-5)).toBe('0 s');
   });
 });

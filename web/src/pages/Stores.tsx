@@ -3,13 +3,19 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useParams } from 'react-router-dom';
 import { ApiProblem, getJson, postJson, query, request } from '../api';
 import { Empty, ErrorMessage, Pending, shortDate, useStores } from '../components';
+import { formatDuration } from '../lib/dates';
 import { formatCount } from '../lib/money';
 import type { Store } from '../types';
 
 interface SyncRun {
+  kind: 'backfill' | 'incremental';
   status: string;
   phase: string;
   records: number;
+  expected_records: number | null;
+  progress: number | null;
+  eta_seconds: number | null;
+  throttle_wait_seconds: number;
   started_at: string;
   finished_at: string | null;
   duration_seconds: number;
@@ -171,12 +177,17 @@ function StoreCard({ store, highlighted }: { store: Store; highlighted: boolean 
           {run === null && 'not synced yet'}
           {run && run.status === 'running' && (
             <>
-              <progress aria-label="sync progress" /> {run.phase}: {formatCount(run.records)} records so far
+              <progress aria-label="sync progress" value={run.progress ?? undefined} max={1} /> {run.phase.replace('_', ' ')}: {formatCount(run.records)}
+              {run.expected_records !== null ? ` of ${formatCount(run.expected_records)}` : ''} records
+              {run.eta_seconds !== null ? `, about ${formatDuration(run.eta_seconds)} left` : ' so far'}
             </>
           )}
           {run && run.status !== 'running' && (
             <>
-              Backfill {run.status} {shortDate(run.finished_at)} · {formatCount(run.records)} records in {Math.round(run.duration_seconds)} s{run.error ? ` — ${run.error}` : ''}
+              {run.kind === 'backfill' ? 'Full sync' : 'Sync'} {run.status} {shortDate(run.finished_at)} · {formatCount(run.records)} records in{' '}
+              {formatDuration(run.duration_seconds)}
+              {run.throttle_wait_seconds >= 1 ? ` (${formatDuration(run.throttle_wait_seconds)} waiting on Shopify's rate limit)` : ''}
+              {run.error ? ` — ${run.error}` : ''}
             </>
           )}
         </dd>

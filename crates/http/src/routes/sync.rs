@@ -33,6 +33,11 @@ pub struct SyncRunOut {
     phase: String,
     /// Records written so far.
     records: i64,
+    /// Records the run expects to write in all (Shopify's counts when it started), the share
+    /// written so far (0 to 1), and while it runs, the seconds left at its pace so far.
+    expected_records: Option<i64>,
+    progress: Option<f64>,
+    eta_seconds: Option<f64>,
     started_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     finished_at: Option<DateTime<Utc>>,
@@ -55,6 +60,15 @@ pub struct SyncRunOut {
 impl From<SyncRun> for SyncRunOut {
     fn from(run: SyncRun) -> Self {
         let end = run.finished_at.unwrap_or_else(Utc::now);
+        let elapsed = (end - run.started_at).num_milliseconds() as f64 / 1000.0;
+        let progress = run
+            .expected_records
+            .filter(|expected| *expected > 0)
+            .map(|expected| (run.records as f64 / expected as f64).min(1.0));
+        let eta_seconds = match (run.status.as_str(), progress) {
+            ("running", Some(done)) if done > 0.0 => Some(elapsed * (1.0 - done) / done),
+            _ => None,
+        };
         Self {
             id: run.run_id,
             store_id: run.store_id,
@@ -62,7 +76,10 @@ impl From<SyncRun> for SyncRunOut {
             status: run.status,
             phase: run.phase,
             records: run.records,
-            duration_seconds: (end - run.started_at).num_milliseconds() as f64 / 1000.0,
+            expected_records: run.expected_records,
+            progress,
+            eta_seconds,
+            duration_seconds: elapsed,
             started_at: run.started_at,
             updated_at: run.updated_at,
             finished_at: run.finished_at,

@@ -1447,6 +1447,10 @@ async fn backfill_of_a_twenty_thousand_order_shop_equals_the_truth() {
     let run = wait_for_sync(&c.app, &c.token, &c.store_id).await;
     assert_eq!(run["status"], "completed", "{run}");
     assert_eq!(run["phase"], "done");
+    // It wrote what Shopify counted when it started.
+    assert_eq!(run["expected_records"], run["records"], "{run}");
+    assert_eq!(run["progress"], 1.0, "{run}");
+    assert!(run["eta_seconds"].is_null(), "{run}");
     let truth: Value = reqwest::get(format!("{}/_sim/shops/{}/truth", c.sim.base_url(), c.shop))
         .await
         .unwrap()

@@ -56,7 +56,8 @@ impl std::fmt::Debug for SyncLease {
 }
 
 /// The advisory-lock namespace of sync leases (the two-key form; the scheduler's leader lock
-/// uses the one-key form, a separate space).
+/// uses the one-key form, a separate space). `xeno_stores_due` (migration 0010) looks for
+/// these locks by the same namespace and key.
 const LEASE_NAMESPACE: i32 = 0x5853_594e;
 
 impl Db {

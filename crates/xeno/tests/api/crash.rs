@@ -270,6 +270,18 @@ async fn sigkill_mid_backfill_then_a_sync_after_restart_ends_exact() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let killed_at = killed_at.expect("the backfill reached its orders");
+    let owner = sqlx::postgres::PgConnectOptions::new()
+        .host("127.0.0.1")
+        .username("xeno_owner")
+        .database(&database);
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&owner)
+        .await
+        .unwrap();
+    assert_eq!(
+        due_now(&mut conn, &store_id).await,
+        0,
+        "a store syncing is not due"
+    );
     // Its progress: what it expects to write in all is what the shop holds.
     let shop: Value = reqwest::get(format!("{}/_sim/shops/{SHOP}/truth", sim.base_url()))
         .await
@@ -299,6 +311,12 @@ async fn sigkill_mid_backfill_then_a_sync_after_restart_ends_exact() {
     child.wait().expect("reaped");
     let mut child = start(&env);
     wait_ready(&base).await;
+    // The dead run holds no lease: the scheduler would sync the store again at once.
+    assert_eq!(
+        due_now(&mut conn, &store_id).await,
+        1,
+        "a store whose sync died is due"
+    );
 
     // A sync now: the dead run's lease went with its process, so it starts at once, closes
     // that run as interrupted, and resumes from the watermarks it committed.
@@ -343,14 +361,18 @@ async fn sigkill_mid_backfill_then_a_sync_after_restart_ends_exact() {
         .json()
         .await
         .unwrap();
-    let owner = sqlx::postgres::PgConnectOptions::new()
-        .host("127.0.0.1")
-        .username("xeno_owner")
-        .database(&database);
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&owner)
-        .await
-        .unwrap();
     crate::ingest::assert_matches_truth(&mut conn, &truth).await;
     child.kill().ok();
     child.wait().ok();
+}
+
+/// Whether the scheduler would start a sync of the store now.
+async fn due_now(conn: &mut sqlx::PgConnection, store_id: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM xeno_stores_due('0 seconds', 10) WHERE store_id = $1::uuid",
+    )
+    .bind(store_id)
+    .fetch_one(conn)
+    .await
+    .unwrap()
 }

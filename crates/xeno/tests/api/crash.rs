@@ -42,6 +42,75 @@ async fn wait_ready(base: &str) {
     panic!("xeno did not become ready");
 }
 
+/// The real binary's surroundings: a free port, a fresh database, the simulator.
+struct Launch {
+    env: HashMap<&'static str, String>,
+    base: String,
+    database: String,
+}
+
+fn launch(sim: &shopify_sim::RunningSim, extra: &[(&'static str, &str)]) -> Launch {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let database = fresh_database_name();
+    let mut env: HashMap<&'static str, String> = HashMap::from([
+        (
+            "DATABASE_URL",
+            format!("postgres://xeno_app@127.0.0.1:5432/{database}"),
+        ),
+        ("DATABASE_ADMIN_URL", ADMIN_URL.to_owned()),
+        ("XENO_BIND", format!("127.0.0.1:{port}")),
+        ("XENO_PUBLIC_URL", base.clone()),
+        ("SHOPIFY_API_KEY", KEY.to_owned()),
+        ("SHOPIFY_API_SECRET", SECRET.to_owned()),
+        ("SHOPIFY_SHOP_URL_TEMPLATE", sim.shop_url_template()),
+    ]);
+    env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    Launch {
+        env,
+        base,
+        database,
+    }
+}
+
+/// Signs up a tenant and connects `shop` through the real OAuth flow; answers the token.
+async fn sign_up_and_connect(
+    http: &reqwest::Client,
+    base: &str,
+    email: &str,
+    shop: &str,
+) -> String {
+    let registered: Value = http
+        .post(format!("{base}/api/auth/register"))
+        .json(&json!({ "tenant_name": email, "email": email, "password": "crash test 12" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = registered["token"].as_str().unwrap().to_owned();
+    xeno::demo::connect_shop(http, base, &token, shop)
+        .await
+        .unwrap();
+    token
+}
+
+/// A connection as the owner role (no row-level security), to check what is stored.
+async fn owner_connection(database: &str) -> sqlx::PgConnection {
+    let owner = sqlx::postgres::PgConnectOptions::new()
+        .host("127.0.0.1")
+        .username("xeno_owner")
+        .database(database);
+    <sqlx::PgConnection as sqlx::Connection>::connect_with(&owner)
+        .await
+        .unwrap()
+}
+
 fn signed(id: i64) -> (Vec<u8>, String) {
     let body = serde_json::to_vec(&json!({
         "id": id, "email": format!("c{id}@example.com"),
@@ -58,46 +127,18 @@ async fn sigkill_while_webhooks_stream_in_loses_and_duplicates_nothing() {
     let sim = sim(1.0).await;
     // An empty shop: the initial backfill brings no customers of its own.
     create_shop(&sim, SHOP, json!({ "customers": 0, "orders": 0 })).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let database = fresh_database_name();
-    let env: HashMap<&str, String> = HashMap::from([
-        (
-            "DATABASE_URL",
-            format!("postgres://xeno_app@127.0.0.1:5432/{database}"),
-        ),
-        ("DATABASE_ADMIN_URL", ADMIN_URL.to_owned()),
-        ("XENO_BIND", format!("127.0.0.1:{port}")),
-        ("XENO_PUBLIC_URL", base.clone()),
-        ("SHOPIFY_API_KEY", KEY.to_owned()),
-        ("SHOPIFY_API_SECRET", SECRET.to_owned()),
-        ("SHOPIFY_SHOP_URL_TEMPLATE", sim.shop_url_template()),
-        ("XENO_WORKER_BACKOFF_MS", "50".to_owned()),
-    ]);
+    let Launch {
+        env,
+        base,
+        database,
+    } = launch(&sim, &[("XENO_WORKER_BACKOFF_MS", "50")]);
     let mut child = start(&env);
     wait_ready(&base).await;
-
-    // Connect the shop through the real OAuth flow.
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let registered: Value = http
-        .post(format!("{base}/api/auth/register"))
-        .json(&json!({ "tenant_name": "Crash", "email": "crash@example.com", "password": "crash test 12" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    xeno::demo::connect_shop(&http, &base, registered["token"].as_str().unwrap(), SHOP)
-        .await
-        .unwrap();
+    sign_up_and_connect(&http, &base, "crash@example.com", SHOP).await;
 
     // Stream deliveries; like Shopify, retry each until it gets a 2xx.
     let sender = {
@@ -134,13 +175,7 @@ async fn sigkill_while_webhooks_stream_in_loses_and_duplicates_nothing() {
     sender.await.unwrap();
 
     // Once the worker drains, every delivery is applied exactly once.
-    let owner = sqlx::postgres::PgConnectOptions::new()
-        .host("127.0.0.1")
-        .username("xeno_owner")
-        .database(&database);
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&owner)
-        .await
-        .unwrap();
+    let mut conn = owner_connection(&database).await;
     let mut open = i64::MAX;
     for _ in 0..400 {
         open = sqlx::query_scalar("SELECT count(*) FROM webhook_events WHERE status <> 'done'")
@@ -188,47 +223,25 @@ async fn sigkill_mid_backfill_then_a_sync_after_restart_ends_exact() {
         json!({ "seed": 31, "customers": 500, "products": 40, "orders": 3000 }),
     )
     .await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let database = fresh_database_name();
-    let env: HashMap<&str, String> = HashMap::from([
-        (
-            "DATABASE_URL",
-            format!("postgres://xeno_app@127.0.0.1:5432/{database}"),
-        ),
-        ("DATABASE_ADMIN_URL", ADMIN_URL.to_owned()),
-        ("XENO_BIND", format!("127.0.0.1:{port}")),
-        ("XENO_PUBLIC_URL", base.clone()),
-        ("SHOPIFY_API_KEY", KEY.to_owned()),
-        ("SHOPIFY_API_SECRET", SECRET.to_owned()),
-        ("SHOPIFY_SHOP_URL_TEMPLATE", sim.shop_url_template()),
-        ("XENO_BULK_POLL_MS", "50".to_owned()),
-        // Only the syncs this test asks for.
-        ("XENO_SYNC_INTERVAL", "0".to_owned()),
-    ]);
+    let Launch {
+        env,
+        base,
+        database,
+    } = launch(
+        &sim,
+        &[
+            ("XENO_BULK_POLL_MS", "50"),
+            // Only the syncs this test asks for.
+            ("XENO_SYNC_INTERVAL", "0"),
+        ],
+    );
     let mut child = start(&env);
     wait_ready(&base).await;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let registered: Value = http
-        .post(format!("{base}/api/auth/register"))
-        .json(&json!({ "tenant_name": "Midway", "email": "midway@example.com", "password": "crash test 12" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = registered["token"].as_str().unwrap().to_owned();
-    xeno::demo::connect_shop(&http, &base, &token, SHOP)
-        .await
-        .unwrap();
+    let token = sign_up_and_connect(&http, &base, "midway@example.com", SHOP).await;
     let stores: Value = http
         .get(format!("{base}/api/stores"))
         .bearer_auth(&token)
@@ -270,13 +283,7 @@ async fn sigkill_mid_backfill_then_a_sync_after_restart_ends_exact() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let killed_at = killed_at.expect("the backfill reached its orders");
-    let owner = sqlx::postgres::PgConnectOptions::new()
-        .host("127.0.0.1")
-        .username("xeno_owner")
-        .database(&database);
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&owner)
-        .await
-        .unwrap();
+    let mut conn = owner_connection(&database).await;
     assert_eq!(
         due_now(&mut conn, &store_id).await,
         0,

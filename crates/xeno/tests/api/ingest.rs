@@ -143,6 +143,30 @@ pub async fn wait_for_sync(app: &TestApp, token: &str, store_id: &str) -> Value 
     panic!("the sync never finished");
 }
 
+/// Sets the simulator's fault knobs (the others back to their defaults).
+async fn set_faults(sim: &RunningSim, faults: Value) {
+    let response = reqwest::Client::new()
+        .put(format!("{}/_sim/faults", sim.base_url()))
+        .json(&faults)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+}
+
+/// Starts a sync of the store now (202) without waiting for it; answers the run.
+async fn start_sync(app: &TestApp, token: &str, store_id: &str) -> Value {
+    let response = app
+        .client
+        .post(app.url(&format!("/api/sync/{store_id}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    response.json().await.unwrap()
+}
+
 async fn stores(app: &TestApp, token: &str) -> Vec<Value> {
     let list: Value = app
         .get_authed("/api/stores", token)
@@ -1616,13 +1640,7 @@ async fn sync_now_runs_one_at_a_time_and_repairs_what_webhooks_missed() {
     wait_for_sync(app, token, &c.store_id).await;
 
     // Changes whose webhooks never arrive: the simulator drops every delivery.
-    let faults = reqwest::Client::new()
-        .put(format!("{}/_sim/faults", c.sim.base_url()))
-        .json(&json!({ "drop_rate": 1.0 }))
-        .send()
-        .await
-        .unwrap();
-    assert!(faults.status().is_success());
+    set_faults(&c.sim, json!({ "drop_rate": 1.0 })).await;
     let activity = reqwest::Client::new()
         .post(format!(
             "{}/_sim/shops/{}/activity",
@@ -1661,15 +1679,7 @@ async fn sync_now_runs_one_at_a_time_and_repairs_what_webhooks_missed() {
     );
 
     // Sync now: 202 with the run; a second request while it runs is 409.
-    let started = app
-        .client
-        .post(app.url(&format!("/api/sync/{}", c.store_id)))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(started.status(), 202);
-    let run: Value = started.json().await.unwrap();
+    let run = start_sync(app, token, &c.store_id).await;
     assert_eq!(run["status"], "running");
     let again = app
         .client
@@ -1870,21 +1880,8 @@ async fn a_sync_rides_out_shopify_errors_with_retries() {
     .await;
     let (app, token) = (&c.app, c.token.as_str());
     // One Admin call in five answers 503 from now on.
-    let faults = reqwest::Client::new()
-        .put(format!("{}/_sim/faults", c.sim.base_url()))
-        .json(&json!({ "admin_error_rate": 0.2 }))
-        .send()
-        .await
-        .unwrap();
-    assert!(faults.status().is_success());
-    let started = app
-        .client
-        .post(app.url(&format!("/api/sync/{}", c.store_id)))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(started.status(), 202);
+    set_faults(&c.sim, json!({ "admin_error_rate": 0.2 })).await;
+    start_sync(app, token, &c.store_id).await;
     let run = wait_for_sync(app, token, &c.store_id).await;
     assert_eq!(run["status"], "completed", "{run}");
     assert!(
@@ -1933,21 +1930,12 @@ async fn a_sync_paces_itself_to_a_small_cost_bucket() {
     let (app, token) = (&c.app, c.token.as_str());
     // A bucket that holds the costliest call but not a sync's worth, slow to refill.
     let (bucket, restore) = (60.0, 8.0);
-    let faults = reqwest::Client::new()
-        .put(format!("{}/_sim/faults", c.sim.base_url()))
-        .json(&json!({ "bucket_size": bucket, "restore_rate": restore }))
-        .send()
-        .await
-        .unwrap();
-    assert!(faults.status().is_success());
-    let started = app
-        .client
-        .post(app.url(&format!("/api/sync/{}", c.store_id)))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(started.status(), 202);
+    set_faults(
+        &c.sim,
+        json!({ "bucket_size": bucket, "restore_rate": restore }),
+    )
+    .await;
+    start_sync(app, token, &c.store_id).await;
     let run = wait_for_sync(app, token, &c.store_id).await;
     // No THROTTLED answer surfaced as an error: the run finished.
     assert_eq!(run["status"], "completed", "{run}");
@@ -1998,36 +1986,14 @@ async fn a_failing_shop_trips_its_breaker_while_other_shops_keep_syncing() {
         .to_owned();
     wait_for_sync(app, token, &healthy_id).await;
 
-    let set_failing = |shops: Value| {
-        let url = format!("{}/_sim/faults", c.sim.base_url());
-        async move {
-            let response = reqwest::Client::new()
-                .put(url)
-                .json(&json!({ "failing_shops": shops }))
-                .send()
-                .await
-                .unwrap();
-            assert!(response.status().is_success());
-        }
-    };
-    let sync_now = |store: String| async move {
-        let response = app
-            .client
-            .post(app.url(&format!("/api/sync/{store}")))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 202);
-    };
     let opened = "xeno_shopify_breaker_changes_total{state=\"open\"}";
     let closed = "xeno_shopify_breaker_changes_total{state=\"closed\"}";
 
     // Acme's Admin API goes down: its breaker opens and its sync stops at once, with a
     // reason; the healthy shop syncs meanwhile.
-    set_failing(json!([c.shop])).await;
-    sync_now(c.store_id.clone()).await;
-    sync_now(healthy_id.clone()).await;
+    set_faults(&c.sim, json!({ "failing_shops": [c.shop] })).await;
+    start_sync(app, token, &c.store_id).await;
+    start_sync(app, token, &healthy_id).await;
     let failed = wait_for_sync(app, token, &c.store_id).await;
     assert_eq!(failed["status"], "failed", "{failed}");
     assert!(
@@ -2043,9 +2009,9 @@ async fn a_failing_shop_trips_its_breaker_while_other_shops_keep_syncing() {
     assert_eq!(metric(app, closed).await, 0.0);
 
     // Acme recovers: after the cool-down a probe goes through and the breaker closes.
-    set_failing(json!([])).await;
+    set_faults(&c.sim, json!({})).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    sync_now(c.store_id.clone()).await;
+    start_sync(app, token, &c.store_id).await;
     let recovered = wait_for_sync(app, token, &c.store_id).await;
     assert_eq!(recovered["status"], "completed", "{recovered}");
     assert_eq!(metric(app, closed).await, 1.0);
@@ -2071,13 +2037,7 @@ async fn one_incremental_sync_repairs_a_tenth_of_webhooks_dropped() {
     .await;
     let (app, token) = (&c.app, c.token.as_str());
     let http = reqwest::Client::new();
-    let faults = http
-        .put(format!("{}/_sim/faults", c.sim.base_url()))
-        .json(&json!({ "drop_rate": 0.1 }))
-        .send()
-        .await
-        .unwrap();
-    assert!(faults.status().is_success());
+    set_faults(&c.sim, json!({ "drop_rate": 0.1 })).await;
     // Everything but checkouts: a completed checkout whose webhook is lost is not in any
     // export Shopify offers (its order is, and is repaired).
     let activity = http
@@ -2106,14 +2066,7 @@ async fn one_incremental_sync_repairs_a_tenth_of_webhooks_dropped() {
         .unwrap();
     assert!(stats["dropped"].as_u64().unwrap() > 0, "{stats}");
 
-    let started = app
-        .client
-        .post(app.url(&format!("/api/sync/{}", c.store_id)))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(started.status(), 202);
+    start_sync(app, token, &c.store_id).await;
     let run = wait_for_sync(app, token, &c.store_id).await;
     assert_eq!(run["status"], "completed", "{run}");
     assert_eq!(run["kind"], "incremental", "{run}");

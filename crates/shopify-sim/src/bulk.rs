@@ -105,6 +105,10 @@ pub fn start(
 
 async fn run(sim: Arc<Sim>, entry: Arc<ShopEntry>, id: i64, query: String, version: String) {
     set(&entry, id, |op| op.status = "RUNNING");
+    let hold = sim.faults().bulk_delay_ms;
+    if hold > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(hold)).await;
+    }
     let shop = Arc::new(Arc::clone(&entry.data).read_owned().await);
     let domain = shop.domain.clone();
     let started = std::time::Instant::now();

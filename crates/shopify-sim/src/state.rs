@@ -50,6 +50,8 @@ pub struct Faults {
     pub failing_shops: Vec<String>,
     /// Delay Admin API answers by this many milliseconds.
     pub admin_delay_ms: u64,
+    /// Keep each bulk export running at least this many milliseconds.
+    pub bulk_delay_ms: u64,
     /// The cost bucket: `maximumAvailable` and `restoreRate` (points per second).
     pub bucket_size: f64,
     pub restore_rate: f64,
@@ -65,6 +67,7 @@ impl Default for Faults {
             admin_error_rate: 0.0,
             failing_shops: Vec::new(),
             admin_delay_ms: 0,
+            bulk_delay_ms: 0,
             // Shopify's Standard plan: 2000-point bucket restoring 100 points per second.
             bucket_size: 2000.0,
             restore_rate: 100.0,

@@ -20,6 +20,10 @@ pub const CUSTOMER_IDS: &str = include_str!("../queries/bulk_customer_ids.graphq
 pub const PRODUCT_IDS: &str = include_str!("../queries/bulk_product_ids.graphql");
 pub const ORDER_IDS: &str = include_str!("../queries/bulk_order_ids.graphql");
 const RUN: &str = include_str!("../queries/bulk_run.graphql");
+const CURRENT: &str = include_str!("../queries/bulk_current.graphql");
+
+/// How long a new export waits for an earlier one of the same shop to end.
+const EARLIER_EXPORT_WAIT: Duration = Duration::from_secs(30 * 60);
 const STATUS: &str = include_str!("../queries/bulk_status.graphql");
 
 /// The longest a bulk file download may take.
@@ -43,7 +47,20 @@ impl AdminClient {
         poll: Duration,
         mut progress: impl FnMut(u64),
     ) -> Result<Finished, ShopifyError> {
-        let started: Value = self.query(RUN, json!({ "query": query })).await?;
+        let waited_since = std::time::Instant::now();
+        let started = loop {
+            let started: Value = self.query(RUN, json!({ "query": query })).await?;
+            let busy = started["bulkOperationRunQuery"]["userErrors"]
+                .as_array()
+                .is_some_and(|e| e.iter().any(|e| e["code"] == "OPERATION_IN_PROGRESS"));
+            // Shopify runs a limited number of exports per shop (one before API 2026-01): one
+            // left by a sync that died must end before this one can start.
+            if !busy || waited_since.elapsed() > EARLIER_EXPORT_WAIT {
+                break started;
+            }
+            tracing::info!("an earlier bulk export of the shop is running; waiting for it");
+            self.wait_for_current(poll).await?;
+        };
         let payload = &started["bulkOperationRunQuery"];
         if let Some(errors) = payload["userErrors"].as_array().filter(|e| !e.is_empty()) {
             let message = errors
@@ -85,6 +102,19 @@ impl AdminClient {
                     )))
                 }
                 _ => {}
+            }
+        }
+    }
+}
+
+impl AdminClient {
+    /// Waits until the shop's current bulk export (if any) has ended.
+    async fn wait_for_current(&self, poll: Duration) -> Result<(), ShopifyError> {
+        loop {
+            let current: Value = self.query(CURRENT, json!({})).await?;
+            match current["currentBulkOperation"]["status"].as_str() {
+                Some("CREATED" | "RUNNING" | "CANCELING") => tokio::time::sleep(poll).await,
+                _ => return Ok(()),
             }
         }
     }

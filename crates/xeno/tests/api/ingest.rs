@@ -143,6 +143,35 @@ pub async fn wait_for_sync(app: &TestApp, token: &str, store_id: &str) -> Value 
     panic!("the sync never finished");
 }
 
+/// An Admin API token for `shop` from the simulator's own OAuth (as a custom app has one).
+async fn sim_token(sim: &RunningSim, shop: &str) -> String {
+    let callback = {
+        let url = format!("{}/{shop}/admin/oauth/authorize?client_id={KEY}&scope=read_orders&redirect_uri=http://127.0.0.1:1/cb&state=s", sim.base_url());
+        no_redirects().get(url).send().await.unwrap().headers()["location"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let code = query_of(&callback)
+        .into_iter()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1;
+    let granted: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/{shop}/admin/oauth/access_token",
+            sim.base_url()
+        ))
+        .json(&json!({ "client_id": KEY, "client_secret": SECRET, "code": code }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    granted["access_token"].as_str().unwrap().to_owned()
+}
+
 /// Sets the simulator's fault knobs (the others back to their defaults).
 async fn set_faults(sim: &RunningSim, faults: Value) {
     let response = reqwest::Client::new()
@@ -1315,31 +1344,8 @@ async fn custom_app_tokens_are_verified_before_saving() {
     assert_eq!(store_rows(&app).await, 0);
 
     // A real custom-app token (issued by the simulator's OAuth, non-expiring).
-    let callback = {
-        let url = format!("{}/{shop}/admin/oauth/authorize?client_id={KEY}&scope=read_orders&redirect_uri=http://127.0.0.1:1/cb&state=s", sim.base_url());
-        no_redirects().get(url).send().await.unwrap().headers()["location"]
-            .to_str()
-            .unwrap()
-            .to_owned()
-    };
-    let code = query_of(&callback)
-        .into_iter()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1;
-    let granted: Value = reqwest::Client::new()
-        .post(format!(
-            "{}/{shop}/admin/oauth/access_token",
-            sim.base_url()
-        ))
-        .json(&json!({ "client_id": KEY, "client_secret": SECRET, "code": code }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let created = post(json!({ "shop_domain": shop, "access_token": granted["access_token"], "webhook_secret": "custom-secret" })).await;
+    let access_token = sim_token(&sim, shop).await;
+    let created = post(json!({ "shop_domain": shop, "access_token": access_token, "webhook_secret": "custom-secret" })).await;
     assert_eq!(created.status(), 201);
     let store: Value = created.json().await.unwrap();
     assert_eq!(store["connection_kind"], "custom_app");
@@ -2098,4 +2104,48 @@ async fn one_incremental_sync_repairs_a_tenth_of_webhooks_dropped() {
         tombstones, 4,
         "deletions whose webhooks were lost are found"
     );
+}
+
+#[tokio::test]
+async fn a_sync_waits_for_an_earlier_bulk_export_of_the_shop() {
+    // Before API 2026-01 Shopify runs one bulk export per shop at a time.
+    let version = "2025-10";
+    let c = connect(
+        json!({ "customers": 30, "products": 5, "orders": 60 }),
+        &[("SHOPIFY_API_VERSION", version)],
+        1.0,
+    )
+    .await;
+    let (app, token) = (&c.app, c.token.as_str());
+    // An export a sync that died left behind, still running for a while.
+    set_faults(&c.sim, json!({ "bulk_delay_ms": 1500 })).await;
+    let admin = xeno_shopify::admin::AdminClient::new(
+        reqwest::Client::new(),
+        &c.sim.shop_url_template().replace("{shop}", &c.shop),
+        version,
+        &sim_token(&c.sim, &c.shop).await,
+    );
+    let orphan: Value = admin
+        .query(
+            "mutation { bulkOperationRunQuery(query: \"{ orders { edges { node { id } } } }\") { bulkOperation { id } userErrors { message } } }",
+            json!({}),
+        )
+        .await
+        .unwrap();
+    assert!(
+        orphan["bulkOperationRunQuery"]["bulkOperation"]["id"].is_string(),
+        "{orphan}"
+    );
+
+    start_sync(app, token, &c.store_id).await;
+    let current: Value = admin
+        .query("query { currentBulkOperation { status } }", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(
+        current["currentBulkOperation"]["status"], "RUNNING",
+        "the earlier export still runs as the sync starts"
+    );
+    let run = wait_for_sync(app, token, &c.store_id).await;
+    assert_eq!(run["status"], "completed", "{run}");
 }

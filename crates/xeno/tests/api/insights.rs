@@ -741,6 +741,31 @@ async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_record
         "delete-first",
     )
     .await;
+    // Another buyer's first order is made a test after the fact: no longer counted, their
+    // first order moves too (an update that changes what the summaries hold).
+    let mut retested = kiritimati_truth["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| {
+            counted(o)
+                && o["customer"]["id"].is_i64()
+                && o["refunds"].as_array().unwrap().is_empty()
+                && o["id"] != json!(deleted)
+        })
+        .min_by_key(|o| instant(&o["processed_at"]))
+        .unwrap()
+        .clone();
+    retested["test"] = json!(true);
+    retested["updated_at"] = json!(Utc::now().to_rfc3339());
+    send_webhook(
+        &app,
+        specs[0].0,
+        "orders/updated",
+        &retested,
+        "retest-first",
+    )
+    .await;
     drain(&app).await;
 
     let mut shops = Vec::new();
@@ -762,6 +787,9 @@ async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_record
                 orders.push(order);
             }
             orders.retain(|o| o["id"] != json!(deleted));
+            for order in orders.iter_mut().filter(|o| o["id"] == retested["id"]) {
+                order["test"] = json!(true);
+            }
         }
         shops.push(Shop {
             domain: (*domain).to_owned(),

@@ -97,13 +97,14 @@ impl Resource {
         }
     }
 
-    /// The records whose absence from a complete export means they were deleted (abandoned
-    /// checkouts are not: a completed one leaves that export and stays a checkout).
-    fn deletable(self) -> Option<records::Resource> {
+    /// The records whose absence from a complete export means they were deleted, and the
+    /// ids-only export that lists them (abandoned checkouts have none: a completed one leaves
+    /// that export and stays a checkout).
+    fn deletion(self) -> Option<(records::Resource, &'static str)> {
         match self {
-            Self::Customers => Some(records::Resource::Customer),
-            Self::Products => Some(records::Resource::Product),
-            Self::Orders => Some(records::Resource::Order),
+            Self::Customers => Some((records::Resource::Customer, bulk::CUSTOMER_IDS)),
+            Self::Products => Some((records::Resource::Product, bulk::PRODUCT_IDS)),
+            Self::Orders => Some((records::Resource::Order, bulk::ORDER_IDS)),
             Self::AbandonedCheckouts => None,
         }
     }
@@ -114,16 +115,6 @@ impl Resource {
             Self::Products => bulk::PRODUCTS,
             Self::Orders => bulk::ORDERS,
             Self::AbandonedCheckouts => bulk::ABANDONED_CHECKOUTS,
-        }
-    }
-
-    /// The ids-only export that tells which stored records were deleted.
-    fn ids_query(self) -> Option<&'static str> {
-        match self {
-            Self::Customers => Some(bulk::CUSTOMER_IDS),
-            Self::Products => Some(bulk::PRODUCT_IDS),
-            Self::Orders => Some(bulk::ORDER_IDS),
-            Self::AbandonedCheckouts => None,
         }
     }
 
@@ -145,9 +136,8 @@ struct Writer<'a> {
     written: &'a mut i64,
     /// Batches written in this phase.
     batches: u32,
-    /// Ids in the export so far, and the oldest creation time among them.
-    seen: HashSet<i64>,
-    oldest: Option<DateTime<Utc>>,
+    /// The records in the export so far.
+    present: Presence,
     /// The newest `updated_at` written: the resource's next watermark.
     newest: Option<DateTime<Utc>>,
 }
@@ -166,8 +156,7 @@ impl AsyncSink for Writer<'_> {
             match self.write(&batch).await {
                 Ok(written) => {
                     for (id, created_at, updated_at) in written {
-                        self.seen.insert(id);
-                        self.oldest = Some(self.oldest.map_or(created_at, |o| o.min(created_at)));
+                        self.present.add(id, created_at);
                         self.newest = Some(self.newest.map_or(updated_at, |n| n.max(updated_at)));
                     }
                     break;
@@ -198,19 +187,25 @@ impl AsyncSink for Writer<'_> {
     }
 }
 
-/// The ids in an ids-only export, and the oldest creation time among them.
+/// The ids in an export, and the oldest creation time among them.
 #[derive(Default)]
 struct Presence {
     ids: HashSet<i64>,
     oldest: Option<DateTime<Utc>>,
 }
 
+impl Presence {
+    fn add(&mut self, id: i64, created_at: DateTime<Utc>) {
+        self.ids.insert(id);
+        self.oldest = Some(self.oldest.map_or(created_at, |o| o.min(created_at)));
+    }
+}
+
 impl AsyncSink for Presence {
     async fn accept(&mut self, batch: Vec<(Value, Vec<Value>)>) -> Result<(), ShopifyError> {
         for (node, _) in &batch {
             let (id, created_at) = bulk::presence(node)?;
-            self.ids.insert(id);
-            self.oldest = Some(self.oldest.map_or(created_at, |o| o.min(created_at)));
+            self.add(id, created_at);
         }
         Ok(())
     }
@@ -381,7 +376,8 @@ impl Backfill {
         ledger: &Arc<CallLedger>,
     ) -> Result<(), ConnectError> {
         let mut written = 0_i64;
-        self.heal_subscriptions(tenant, store, shop, ledger).await?;
+        let admin = self.admin(tenant, store, shop, ledger).await?;
+        self.heal_subscriptions(tenant, store, &admin).await?;
         let marks = match kind {
             SyncKind::Full => Default::default(),
             SyncKind::Incremental => self.db.watermarks(tenant, store).await?,
@@ -389,9 +385,7 @@ impl Backfill {
         let since_of =
             |resource: Resource| marks.get(resource.phase()).map(|mark| *mark - CLOCK_SKEW);
         // What the run will write, for its progress and ETA; without it the run just goes on.
-        let counts = self
-            .admin(tenant, store, shop, ledger)
-            .await?
+        let counts = admin
             .sync_counts(Resource::ALL.map(|r| since_of(r).map(bulk::updated_search)))
             .await;
         match counts {
@@ -430,15 +424,14 @@ impl Backfill {
                 currency: currency.to_owned(),
                 written: &mut written,
                 batches: 0,
-                seen: HashSet::new(),
-                oldest: None,
+                present: Presence::default(),
                 newest: None,
             };
             // No URL: the export finished with nothing in it.
             if let Some(url) = &finished.url {
                 writer = bulk::stream_export(&self.http, url, BATCH, writer).await?;
             }
-            let (seen, oldest, newest) = (writer.seen, writer.oldest, writer.newest);
+            let (present, newest) = (writer.present, writer.newest);
             // Not past the export's start: a record changed while it ran may have been read
             // before the change, and the next sync must look again.
             if let Some(newest) = newest {
@@ -447,26 +440,23 @@ impl Backfill {
                     .advance_watermark(tenant, store, resource.phase(), mark)
                     .await?;
             }
-            let Some(kind) = resource.deletable() else {
+            let Some((kind, ids)) = resource.deletion() else {
                 continue;
             };
-            let (present, oldest, cutoff) = match (since, resource.ids_query()) {
+            let (present, cutoff) = match since {
                 // A full export holds every record: what it lacks was deleted.
-                (None, _) | (_, None) => {
-                    (seen, oldest, deleted_if_changed_before(&finished, started))
-                }
-                (Some(_), Some(ids)) => {
+                None => (present, deleted_if_changed_before(&finished, started)),
+                Some(_) => {
                     let started = Utc::now();
                     let finished = admin.bulk_export(ids, self.poll, |_| {}).await?;
                     let mut present = Presence::default();
                     if let Some(url) = &finished.url {
                         present = bulk::stream_export(&self.http, url, BATCH, present).await?;
                     }
-                    let cutoff = deleted_if_changed_before(&finished, started);
-                    (present.ids, present.oldest, cutoff)
+                    (present, deleted_if_changed_before(&finished, started))
                 }
             };
-            self.delete_missing(tenant, store, kind, &present, oldest, cutoff)
+            self.delete_missing(tenant, store, kind, &present, cutoff)
                 .await?;
         }
         Ok(())
@@ -506,11 +496,9 @@ impl Backfill {
         &self,
         tenant: TenantId,
         store: StoreId,
-        shop: &str,
-        ledger: &Arc<CallLedger>,
+        admin: &AdminClient,
     ) -> Result<(), ConnectError> {
-        let admin = self.admin(tenant, store, shop, ledger).await?;
-        let restored = crate::connect::subscribe_all(&admin, &self.settings).await?;
+        let restored = crate::connect::subscribe_all(admin, &self.settings).await?;
         if restored > 0 {
             tracing::warn!(%tenant, %store, restored, "re-created missing webhook subscriptions");
         }
@@ -525,13 +513,12 @@ impl Backfill {
         tenant: TenantId,
         store: StoreId,
         kind: records::Resource,
-        seen: &HashSet<i64>,
-        oldest: Option<DateTime<Utc>>,
+        present: &Presence,
         changed_before: DateTime<Utc>,
     ) -> Result<(), ConnectError> {
         let created_since = match kind {
             // An empty orders export proves nothing about older orders.
-            records::Resource::Order => match oldest {
+            records::Resource::Order => match present.oldest {
                 Some(oldest) => Some(oldest),
                 None => return Ok(()),
             },
@@ -547,7 +534,10 @@ impl Backfill {
             created_since,
         )
         .await?;
-        let gone: Vec<i64> = stored.into_iter().filter(|id| !seen.contains(id)).collect();
+        let gone: Vec<i64> = stored
+            .into_iter()
+            .filter(|id| !present.ids.contains(id))
+            .collect();
         if !gone.is_empty() {
             records::delete(&mut tx, tenant, store, kind, &gone).await?;
             tracing::info!(%tenant, %store, resource = ?kind, deleted = gone.len(),

@@ -17,8 +17,6 @@ use xeno_storage::StorageError;
 
 use crate::backfill::Backfill;
 
-/// Names the scheduler's advisory lock.
-const LEADER_LOCK: i64 = 0x7865_6e6f_5359_4e43; // "xenoSYNC"
 /// Syncs running at once, across all stores.
 const CONCURRENT_SYNCS: usize = 2;
 /// How often the leader looks for due stores (and a follower for a vacant lead).
@@ -27,7 +25,7 @@ const TICK: Duration = Duration::from_secs(5);
 pub async fn run(backfill: Backfill, every: Duration, mut shutdown: watch::Receiver<bool>) {
     tracing::info!(every_seconds = every.as_secs(), "sync scheduler started");
     loop {
-        match backfill.db.try_lead(LEADER_LOCK).await {
+        match backfill.db.try_lead().await {
             Ok(Some(lead)) => {
                 tracing::info!("leading the sync schedule");
                 lead_while_held(&backfill, every, lead, &mut shutdown).await;

@@ -67,6 +67,28 @@ struct LedgerState {
     costs: HashMap<&'static str, f64>,
 }
 
+impl LedgerState {
+    /// What an answer's `cost` extension says: the document's requested cost (returned, and
+    /// kept as the estimate for its next call) and the bucket as it stands.
+    fn observe(&mut self, document: &'static str, cost: &Value) -> f64 {
+        let requested = cost["requestedQueryCost"].as_f64().unwrap_or(0.0);
+        self.costs.insert(document, requested);
+        let status = &cost["throttleStatus"];
+        if let (Some(available), Some(restore)) = (
+            status["currentlyAvailable"].as_f64(),
+            status["restoreRate"].as_f64().filter(|r| *r > 0.0),
+        ) {
+            self.bucket = Some(Bucket {
+                available,
+                maximum: status["maximumAvailable"].as_f64().unwrap_or(f64::INFINITY),
+                restore,
+                at: Instant::now(),
+            });
+        }
+        requested
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
     available: f64,
@@ -112,32 +134,20 @@ impl CallLedger {
     fn answered(&self, document: &'static str, extensions: Option<&Value>) {
         let mut state = self.lock();
         state.counts.calls += 1;
-        let Some(cost) = extensions.map(|e| &e["cost"]) else {
-            return;
-        };
-        let requested = cost["requestedQueryCost"].as_f64().unwrap_or(0.0);
-        state.costs.insert(document, requested);
-        state.counts.cost += cost["actualQueryCost"].as_f64().unwrap_or(requested);
-        let status = &cost["throttleStatus"];
-        if let (Some(available), Some(maximum), Some(restore)) = (
-            status["currentlyAvailable"].as_f64(),
-            status["maximumAvailable"].as_f64(),
-            status["restoreRate"].as_f64().filter(|r| *r > 0.0),
-        ) {
-            state.bucket = Some(Bucket {
-                available,
-                maximum,
-                restore,
-                at: Instant::now(),
-            });
+        if let Some(cost) = extensions.map(|e| &e["cost"]) {
+            let requested = state.observe(document, cost);
+            state.counts.cost += cost["actualQueryCost"].as_f64().unwrap_or(requested);
         }
     }
 
-    fn throttled(&self, wait: Duration) {
+    /// Records a `THROTTLED` answer: the bucket it reports, so the pacing before the retry
+    /// waits exactly as long as the bucket needs to pay for the document.
+    fn throttled(&self, document: &'static str, extensions: Option<&Value>) {
         let mut state = self.lock();
         state.counts.throttled += 1;
-        state.counts.throttle_waits += 1;
-        state.counts.throttle_wait += wait;
+        if let Some(cost) = extensions.map(|e| &e["cost"]) {
+            state.observe(document, cost);
+        }
     }
 
     fn retried(&self) {
@@ -252,13 +262,11 @@ impl AdminClient {
             let envelope: Envelope =
                 serde_json::from_str(&text).map_err(|err| ShopifyError::Decode(err.to_string()))?;
             if let Some(errors) = envelope.errors.filter(|e| !e.is_null()) {
-                if let Some(wait) = throttle_wait(&errors, envelope.extensions.as_ref()) {
-                    tracing::debug!(
-                        wait_ms = wait.as_millis() as u64,
-                        "throttled by Shopify; waiting"
-                    );
-                    self.ledger.throttled(wait);
-                    tokio::time::sleep(wait).await;
+                if is_throttled(&errors) {
+                    // The pacing at the top of the loop waits for the bucket it reports.
+                    tracing::debug!("throttled by Shopify");
+                    self.ledger
+                        .throttled(document, envelope.extensions.as_ref());
                     continue;
                 }
                 self.ledger.answered(document, envelope.extensions.as_ref());
@@ -411,26 +419,11 @@ fn error_messages(errors: &Value) -> String {
     }
 }
 
-/// For a `THROTTLED` answer: how long until the bucket holds the requested cost.
-fn throttle_wait(errors: &Value, extensions: Option<&Value>) -> Option<Duration> {
-    let throttled = errors
-        .as_array()?
-        .iter()
-        .any(|e| e["extensions"]["code"] == "THROTTLED");
-    if !throttled {
-        return None;
-    }
-    let cost = &extensions?["cost"];
-    let requested = cost["requestedQueryCost"].as_f64().unwrap_or(0.0);
-    let available = cost["throttleStatus"]["currentlyAvailable"]
-        .as_f64()
-        .unwrap_or(0.0);
-    let restore = cost["throttleStatus"]["restoreRate"]
-        .as_f64()
-        .filter(|r| *r > 0.0)
-        .unwrap_or(50.0);
-    let seconds = ((requested - available).max(0.0) / restore).max(0.05);
-    Some(Duration::from_secs_f64(seconds.min(60.0)))
+/// Whether Shopify refused the call for lack of points in the cost bucket.
+fn is_throttled(errors: &Value) -> bool {
+    errors
+        .as_array()
+        .is_some_and(|list| list.iter().any(|e| e["extensions"]["code"] == "THROTTLED"))
 }
 
 #[cfg(test)]
@@ -439,13 +432,19 @@ mod tests {
 
     #[test]
     fn waits_exactly_as_long_as_the_bucket_needs() {
+        const DOCUMENT: &str = "query { shop { name } }";
         let errors = json!([{ "message": "Throttled", "extensions": { "code": "THROTTLED" } }]);
         let extensions = json!({ "cost": { "requestedQueryCost": 202, "throttleStatus": { "currentlyAvailable": 2.0, "restoreRate": 100.0 } } });
-        assert_eq!(
-            throttle_wait(&errors, Some(&extensions)),
-            Some(Duration::from_secs(2))
+        assert!(is_throttled(&errors));
+        let ledger = CallLedger::default();
+        ledger.throttled(DOCUMENT, Some(&extensions));
+        // (202 − 2) points at 100 a second, less the moment since the answer.
+        let wait = ledger.wait_before_call(DOCUMENT).unwrap();
+        assert!(
+            wait <= Duration::from_secs(2) && wait > Duration::from_millis(1990),
+            "{wait:?}"
         );
         let other = json!([{ "message": "Field 'x' doesn't exist" }]);
-        assert_eq!(throttle_wait(&other, Some(&extensions)), None);
+        assert!(!is_throttled(&other));
     }
 }

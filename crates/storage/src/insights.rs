@@ -176,10 +176,8 @@ impl Default for ReportLimits {
 
 /// `z (store_id, lo, hi)` as a CTE's VALUES, for queries that join it several times.
 fn push_zones_cte(query: &mut QueryBuilder<'_, Postgres>, bounds: &[Bounds]) {
-    query.push("WITH z (store_id, lo, hi) AS (");
-    query.push_values(bounds, |mut row, b| {
-        row.push_bind(b.store_id).push_bind(b.lo).push_bind(b.hi);
-    });
+    query.push("WITH z AS (SELECT * FROM ");
+    push_zones(query, bounds);
     query.push(") ");
 }
 

@@ -55,10 +55,11 @@ impl std::fmt::Debug for SyncLease {
     }
 }
 
-/// The advisory-lock namespace of sync leases (the two-key form; the scheduler's leader lock
-/// uses the one-key form, a separate space). `xeno_stores_due` (migration 0010) looks for
-/// these locks by the same namespace and key.
+/// Advisory-lock namespaces (the first key of the two-key form): sync leases, keyed by
+/// `hashtext(store_id)` — `xeno_stores_due` (migration 0010) looks for them by the same
+/// namespace and key — and the scheduler's lead.
 const LEASE_NAMESPACE: i32 = 0x5853_594e;
+const LEAD_NAMESPACE: i32 = 0x5853_4c44;
 
 impl Db {
     /// Records a new running sync and takes the store's lease; `Conflict` while a live sync
@@ -70,16 +71,12 @@ impl Db {
         store: StoreId,
         kind: &str,
     ) -> Result<(Uuid, SyncLease), StorageError> {
-        let mut conn = self.pool().acquire().await?.detach();
-        let leased: bool =
-            sqlx::query_scalar("SELECT pg_try_advisory_lock($1, hashtext($2::text))")
-                .bind(LEASE_NAMESPACE)
-                .bind(store.0)
-                .fetch_one(&mut conn)
-                .await?;
-        if !leased {
+        let Some(conn) = self
+            .try_session_lock(LEASE_NAMESPACE, &store.0.to_string())
+            .await?
+        else {
             return Err(StorageError::Conflict("a running sync of this store"));
-        }
+        };
         let run_id = Uuid::now_v7();
         let mut tx = self.tenant_tx(tenant).await?;
         sqlx::query(
@@ -284,15 +281,24 @@ impl Db {
             .collect())
     }
 
-    /// Tries to become the one scheduler: a session advisory lock, held as long as the
-    /// returned connection lives. The connection leaves the pool, so dropping it (or a
-    /// crash) ends the session and releases the lock.
-    pub async fn try_lead(&self, key: i64) -> Result<Option<sqlx::PgConnection>, StorageError> {
+    /// Tries to become the one scheduler: held as long as the returned connection lives.
+    pub async fn try_lead(&self) -> Result<Option<sqlx::PgConnection>, StorageError> {
+        self.try_session_lock(LEAD_NAMESPACE, "scheduler").await
+    }
+
+    /// A session advisory lock on a connection taken out of the pool, if it was free: held
+    /// as long as the connection lives, so dropping it (or a crash) releases the lock.
+    async fn try_session_lock(
+        &self,
+        namespace: i32,
+        key: &str,
+    ) -> Result<Option<sqlx::PgConnection>, StorageError> {
         let mut conn = self.pool().acquire().await?.detach();
-        let leading: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, hashtext($2))")
+            .bind(namespace)
             .bind(key)
             .fetch_one(&mut conn)
             .await?;
-        Ok(leading.then_some(conn))
+        Ok(locked.then_some(conn))
     }
 }

@@ -22,7 +22,11 @@ cargo nextest run --workspace --no-fail-fast "$@"
 # every document Xeno sends must validate against both.
 cargo build --quiet -p shopify-sim --bin shopify-sim
 (cd tools/shopify-schema && npm ci --no-audit --no-fund --silent)
-node tools/shopify-schema/check.mjs --sim target/debug/shopify-sim --documents crates/shopify/queries
+# Paged exports are built from the bulk documents at run time: write them out to check them.
+rm -rf target/paged-queries
+cargo run --quiet -p xeno-shopify --example paged_documents -- target/paged-queries
+node tools/shopify-schema/check.mjs --sim target/debug/shopify-sim --documents crates/shopify/queries \
+  --documents target/paged-queries
 
 # The dashboard: component tests, the build, then the browser against the real service.
 build_web

@@ -7,7 +7,8 @@
 //    exists in Shopify's schema with the same type: the simulator is a faithful subset.
 // 2. Every .graphql document under each --documents dir validates against Shopify's schema.
 //
-// Fields Shopify added after 2025-01 go on ADDED_AFTER_2025_01 below, naming their version.
+// Fields Shopify added after 2025-01 go on ADDED_AFTER_2025_01 below, naming their version;
+// arguments added to existing fields go on ARGUMENTS_ADDED_AFTER_2025_01.
 
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -29,6 +30,25 @@ const cached = join(cacheDir, 'admin_schema_2025-01.json');
 const ADDED_AFTER_2025_01 = `
   # (none yet)
 `;
+
+// Arguments Shopify added to existing fields after 2025-01, each with its version.
+const ARGUMENTS_ADDED_AFTER_2025_01 = [
+  // 2026-01: an export's children follow their parent only when asked to.
+  { type: 'Mutation', field: 'bulkOperationRunQuery', name: 'groupObjects', scalar: 'Boolean', defaultValue: 'false' },
+];
+
+function addArguments(introspection) {
+  for (const added of ARGUMENTS_ADDED_AFTER_2025_01) {
+    const type = introspection.__schema.types.find((t) => t.name === added.type);
+    const field = type?.fields?.find((f) => f.name === added.field);
+    if (!field) throw new Error(`${added.type}.${added.field} is not in Shopify's schema`);
+    field.args.push({
+      name: added.name, description: null, defaultValue: added.defaultValue,
+      type: { kind: 'NON_NULL', name: null, ofType: { kind: 'SCALAR', name: added.scalar, ofType: null } },
+    });
+  }
+  return introspection;
+}
 
 function fetchSchema() {
   if (existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8'));
@@ -56,7 +76,7 @@ function args() {
 }
 
 function shopifySchema() {
-  let schema = buildClientSchema(fetchSchema().data);
+  let schema = buildClientSchema(addArguments(fetchSchema().data));
   if (ADDED_AFTER_2025_01.replace(/#.*$/gm, '').trim()) schema = extendSchema(schema, parse(ADDED_AFTER_2025_01));
   return schema;
 }

@@ -10,7 +10,7 @@
 //! sync cut short resumes from the last one that finished.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -20,6 +20,7 @@ use xeno_domain::ids::{StoreId, TenantId};
 use xeno_shopify::admin::{AdminClient, CallCounts, CallLedger};
 use xeno_shopify::breaker::Breakers;
 use xeno_shopify::bulk::{self, AsyncSink};
+use xeno_shopify::paged::{self, PageSizes, PagedExport};
 use xeno_shopify::ShopifyError;
 use xeno_storage::records;
 use xeno_storage::sync::{ApiUsage, SyncLease};
@@ -40,11 +41,13 @@ const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
 /// start may postdate it.
 const SNAPSHOT_MARGIN: chrono::Duration = chrono::Duration::seconds(1);
 
-/// Records last changed before this and missing from the export were deleted.
-fn deleted_if_changed_before(finished: &bulk::Finished, started: DateTime<Utc>) -> DateTime<Utc> {
-    finished
-        .created_at
-        .map_or(started - CLOCK_SKEW, |at| at - SNAPSHOT_MARGIN)
+/// Records last changed before this and missing from an export were deleted: the export
+/// began at `began` by Shopify's clock when it says, at `started` by ours otherwise.
+fn deleted_if_changed_before(
+    began: Option<DateTime<Utc>>,
+    started: DateTime<Utc>,
+) -> DateTime<Utc> {
+    began.map_or(started - CLOCK_SKEW, |at| at - SNAPSHOT_MARGIN)
 }
 
 /// Everything a backfill needs.
@@ -79,6 +82,9 @@ impl SyncKind {
     }
 }
 
+/// An export as a bulk document and as pages of the same fields.
+type Export = (&'static str, &'static LazyLock<PagedExport>);
+
 #[derive(Clone, Copy)]
 enum Resource {
     Customers,
@@ -98,23 +104,33 @@ impl Resource {
     }
 
     /// The records whose absence from a complete export means they were deleted, and the
-    /// ids-only export that lists them (abandoned checkouts have none: a completed one leaves
-    /// that export and stays a checkout).
-    fn deletion(self) -> Option<(records::Resource, &'static str)> {
+    /// ids-only export that lists them, bulk and paged (abandoned checkouts have none: a
+    /// completed one leaves that export and stays a checkout).
+    fn deletion(self) -> Option<(records::Resource, Export)> {
         match self {
-            Self::Customers => Some((records::Resource::Customer, bulk::CUSTOMER_IDS)),
-            Self::Products => Some((records::Resource::Product, bulk::PRODUCT_IDS)),
-            Self::Orders => Some((records::Resource::Order, bulk::ORDER_IDS)),
+            Self::Customers => Some((
+                records::Resource::Customer,
+                (bulk::CUSTOMER_IDS, &paged::CUSTOMER_IDS),
+            )),
+            Self::Products => Some((
+                records::Resource::Product,
+                (bulk::PRODUCT_IDS, &paged::PRODUCT_IDS),
+            )),
+            Self::Orders => Some((
+                records::Resource::Order,
+                (bulk::ORDER_IDS, &paged::ORDER_IDS),
+            )),
             Self::AbandonedCheckouts => None,
         }
     }
 
-    fn query(self) -> &'static str {
+    /// The resource's export, bulk and paged.
+    fn export(self) -> Export {
         match self {
-            Self::Customers => bulk::CUSTOMERS,
-            Self::Products => bulk::PRODUCTS,
-            Self::Orders => bulk::ORDERS,
-            Self::AbandonedCheckouts => bulk::ABANDONED_CHECKOUTS,
+            Self::Customers => (bulk::CUSTOMERS, &paged::CUSTOMERS),
+            Self::Products => (bulk::PRODUCTS, &paged::PRODUCTS),
+            Self::Orders => (bulk::ORDERS, &paged::ORDERS),
+            Self::AbandonedCheckouts => (bulk::ABANDONED_CHECKOUTS, &paged::ABANDONED_CHECKOUTS),
         }
     }
 
@@ -399,6 +415,8 @@ impl Backfill {
                 tracing::warn!(%tenant, %store, error = %err, "Shopify did not say how many records to expect");
             }
         }
+        // Once Shopify refuses a bulk export, the rest of the run pages.
+        let mut paging = false;
         for resource in Resource::ALL {
             self.db
                 .sync_progress(tenant, run, resource.phase(), written)
@@ -410,12 +428,7 @@ impl Backfill {
             let admin = self.admin(tenant, store, shop, ledger).await?;
             let started = Utc::now();
             let since = since_of(resource);
-            let document = match since {
-                Some(since) => bulk::updated_since(resource.query(), since),
-                None => resource.query().to_owned(),
-            };
-            let finished = admin.bulk_export(&document, self.poll, |_| {}).await?;
-            let mut writer = Writer {
+            let writer = Writer {
                 job: self,
                 tenant,
                 store,
@@ -427,15 +440,20 @@ impl Backfill {
                 present: Presence::default(),
                 newest: None,
             };
-            // No URL: the export finished with nothing in it.
-            if let Some(url) = &finished.url {
-                writer = bulk::stream_export(&self.http, url, BATCH, writer).await?;
-            }
+            let how = Exporting {
+                admin: &admin,
+                since,
+                tenant,
+                run,
+            };
+            let (writer, began) = self
+                .export(&how, resource.export(), &mut paging, writer)
+                .await?;
             let (present, newest) = (writer.present, writer.newest);
             // Not past the export's start: a record changed while it ran may have been read
             // before the change, and the next sync must look again.
             if let Some(newest) = newest {
-                let mark = newest.min(finished.created_at.unwrap_or(started));
+                let mark = newest.min(began.unwrap_or(started));
                 self.db
                     .advance_watermark(tenant, store, resource.phase(), mark)
                     .await?;
@@ -445,21 +463,60 @@ impl Backfill {
             };
             let (present, cutoff) = match since {
                 // A full export holds every record: what it lacks was deleted.
-                None => (present, deleted_if_changed_before(&finished, started)),
+                None => (present, deleted_if_changed_before(began, started)),
                 Some(_) => {
                     let started = Utc::now();
-                    let finished = admin.bulk_export(ids, self.poll, |_| {}).await?;
-                    let mut present = Presence::default();
-                    if let Some(url) = &finished.url {
-                        present = bulk::stream_export(&self.http, url, BATCH, present).await?;
-                    }
-                    (present, deleted_if_changed_before(&finished, started))
+                    let every = Exporting { since: None, ..how };
+                    let (present, began) = self
+                        .export(&every, ids, &mut paging, Presence::default())
+                        .await?;
+                    (present, deleted_if_changed_before(began, started))
                 }
             };
             self.delete_missing(tenant, store, kind, &present, cutoff)
                 .await?;
         }
         Ok(())
+    }
+
+    /// Streams one export into `sink`: through a bulk operation, or page by page when
+    /// Shopify will not run one (and then for the rest of the run: `paging`). Returns the
+    /// sink and, when Shopify says, when the export began by its clock.
+    async fn export<S: AsyncSink>(
+        &self,
+        how: &Exporting<'_>,
+        (document, pages): Export,
+        paging: &mut bool,
+        sink: S,
+    ) -> Result<(S, Option<DateTime<Utc>>), ConnectError> {
+        if !*paging {
+            let document = match how.since {
+                Some(since) => bulk::updated_since(document, since),
+                None => document.to_owned(),
+            };
+            match how.admin.bulk_export(&document, self.poll, |_| {}).await {
+                Ok(finished) => {
+                    // No URL: the export finished with nothing in it.
+                    let sink = match &finished.url {
+                        Some(url) => bulk::stream_export(&self.http, url, BATCH, sink).await?,
+                        None => sink,
+                    };
+                    return Ok((sink, finished.created_at));
+                }
+                Err(ShopifyError::BulkUnavailable(why)) => {
+                    tracing::warn!(tenant = %how.tenant, why, "Shopify will not run a bulk export; paging instead");
+                    *paging = true;
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        let search = how.since.map(bulk::updated_search);
+        let exported = how
+            .admin
+            .paged_export(pages, search.as_deref(), PageSizes::default(), sink)
+            .await?;
+        self.db.count_paged_export(how.tenant, how.run).await?;
+        Ok(exported)
     }
 
     /// An Admin API client with the store's current access token (refreshed when due).
@@ -548,6 +605,16 @@ impl Backfill {
             .map_err(xeno_storage::StorageError::from)?;
         Ok(())
     }
+}
+
+/// What an export is read with and for.
+#[derive(Clone, Copy)]
+struct Exporting<'a> {
+    admin: &'a AdminClient,
+    /// Only what changed since then (everything without).
+    since: Option<DateTime<Utc>>,
+    tenant: TenantId,
+    run: uuid::Uuid,
 }
 
 /// A ledger's counts as a sync run records them.

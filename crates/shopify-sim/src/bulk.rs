@@ -19,6 +19,7 @@ use crate::webhooks;
 pub fn start(
     request: &RequestData,
     query: String,
+    grouped: bool,
 ) -> Result<BulkOperationNode, (BulkOperationUserErrorCode, String)> {
     let invalid = |message: String| (BulkOperationUserErrorCode::Invalid, message);
     let document = async_graphql::parser::parse_query(&query)
@@ -99,11 +100,18 @@ pub fn start(
     let sim = Arc::clone(&request.sim);
     let entry = Arc::clone(&request.entry);
     let version = request.version.clone();
-    tokio::spawn(async move { run(sim, entry, id, query, version).await });
+    tokio::spawn(async move { run(sim, entry, id, query, version, grouped).await });
     Ok(node)
 }
 
-async fn run(sim: Arc<Sim>, entry: Arc<ShopEntry>, id: i64, query: String, version: String) {
+async fn run(
+    sim: Arc<Sim>,
+    entry: Arc<ShopEntry>,
+    id: i64,
+    query: String,
+    version: String,
+    grouped: bool,
+) {
     set(&entry, id, |op| op.status = "RUNNING");
     let hold = sim.faults().bulk_delay_ms;
     if hold > 0 {
@@ -130,7 +138,7 @@ async fn run(sim: Arc<Sim>, entry: Arc<ShopEntry>, id: i64, query: String, versi
         tasks.push(tokio::spawn(async move {
             let response = crate::admin::schema_once().execute(request).await;
             if response.errors.is_empty() {
-                Some(to_jsonl(&response.data))
+                Some(to_jsonl(&response.data, grouped))
             } else {
                 tracing::warn!(errors = ?response.errors, "bulk query failed");
                 None
@@ -221,10 +229,13 @@ fn is_connection(value: &GqlValue) -> bool {
         if matches!(map.get("edges"), Some(GqlValue::List(_))) || matches!(map.get("nodes"), Some(GqlValue::List(_))))
 }
 
-/// Flattens a response: one line per node, children after their parent, written straight
-/// from the response tree. Returns the file, the number of objects and of root objects.
-pub fn to_jsonl(data: &GqlValue) -> (Vec<u8>, u64, u64) {
+/// Flattens a response: one line per node, written straight from the response tree.
+/// Grouped, children follow their parent; ungrouped (as Shopify may answer from API 2026-01),
+/// every root comes first and the children after them all. Returns the file, the number of
+/// objects and of root objects.
+pub fn to_jsonl(data: &GqlValue, grouped: bool) -> (Vec<u8>, u64, u64) {
     let mut out = Vec::new();
+    let mut later = Vec::new();
     let mut objects = 0;
     let mut roots = 0;
     if let Some(root) = match data {
@@ -233,13 +244,23 @@ pub fn to_jsonl(data: &GqlValue) -> (Vec<u8>, u64, u64) {
     } {
         for node in connection_nodes(root) {
             roots += 1;
-            emit(node, None, &mut out, &mut objects);
+            let children = if grouped { None } else { Some(&mut later) };
+            emit(node, None, &mut out, children, &mut objects);
         }
     }
+    out.extend_from_slice(&later);
     (out, objects, roots)
 }
 
-fn emit(node: &GqlValue, parent: Option<&GqlValue>, out: &mut Vec<u8>, objects: &mut u64) {
+/// Writes `node` and its descendants: into `out`, or the descendants into `children` when
+/// given.
+fn emit(
+    node: &GqlValue,
+    parent: Option<&GqlValue>,
+    out: &mut Vec<u8>,
+    children: Option<&mut Vec<u8>>,
+    objects: &mut u64,
+) {
     let GqlValue::Object(map) = node else { return };
     out.push(b'{');
     let mut first = true;
@@ -263,9 +284,10 @@ fn emit(node: &GqlValue, parent: Option<&GqlValue>, out: &mut Vec<u8>, objects: 
     out.extend_from_slice(b"}\n");
     *objects += 1;
     let id = map.get("id");
+    let out = children.unwrap_or(out);
     for value in map.values().filter(|value| is_connection(value)) {
         for child in connection_nodes(value) {
-            emit(child, id, out, objects);
+            emit(child, id, out, None, objects);
         }
     }
 }

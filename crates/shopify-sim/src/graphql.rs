@@ -1608,6 +1608,7 @@ pub enum Node {
     Product(ProductNode),
     ProductVariant(VariantNode),
     AbandonedCheckout(CheckoutNode),
+    Refund(RefundNode),
     WebhookSubscription(WebhookSubscriptionNode),
     BulkOperation(BulkOperationNode),
 }
@@ -1643,6 +1644,13 @@ fn find_node(request: &RequestData, id: &str) -> Option<Node> {
             .get(&id)
             .cloned()
             .map(|c| Node::AbandonedCheckout(CheckoutNode(c))),
+        "Refund" => shop.orders.values().find_map(|order| {
+            let refund = order.refunds.iter().find(|r| r.id == id)?.clone();
+            Some(Node::Refund(RefundNode {
+                refund,
+                order: order.clone(),
+            }))
+        }),
         "WebhookSubscription" => lock(&request.entry.grant)
             .subscriptions
             .get(&id)
@@ -2173,9 +2181,28 @@ impl MutationRoot {
         &self,
         ctx: &Context<'_>,
         query: String,
+        group_objects: bool,
     ) -> Result<BulkOperationRunQueryPayload> {
         let request = data(ctx)?;
-        match crate::bulk::start(request, query) {
+        if request.sim.faults().bulk_unavailable {
+            return Err(coded_error(
+                "Access denied for bulkOperationRunQuery field.",
+                "ACCESS_DENIED",
+            ));
+        }
+        // `groupObjects` came with API 2026-01, defaulting to false; before, exports were
+        // always grouped (one schema serves every version here: asking for grouping from an
+        // older version is refused as Shopify refuses the unknown argument).
+        let grouped = if request.version.as_str() >= "2026-01" {
+            group_objects
+        } else if group_objects {
+            return Err(Error::new(
+                "Field 'bulkOperationRunQuery' doesn't accept argument 'groupObjects'",
+            ));
+        } else {
+            true
+        };
+        match crate::bulk::start(request, query, grouped) {
             Ok(node) => Ok(BulkOperationRunQueryPayload {
                 bulk_operation: Some(node),
                 user_errors: Vec::new(),
@@ -2218,8 +2245,11 @@ impl MutationRoot {
         &self,
         ctx: &Context<'_>,
         query: String,
+        #[graphql(default = false)] group_objects: bool,
     ) -> Result<Option<BulkOperationRunQueryPayload>> {
-        self.run_bulk_query(ctx, query).await.map(Some)
+        self.run_bulk_query(ctx, query, group_objects)
+            .await
+            .map(Some)
     }
 }
 

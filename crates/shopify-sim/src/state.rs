@@ -52,6 +52,8 @@ pub struct Faults {
     pub admin_delay_ms: u64,
     /// Keep each bulk export running at least this many milliseconds.
     pub bulk_delay_ms: u64,
+    /// Refuse bulk exports as Shopify refuses them to access tokens they are not open to.
+    pub bulk_unavailable: bool,
     /// The cost bucket: `maximumAvailable` and `restoreRate` (points per second).
     pub bucket_size: f64,
     pub restore_rate: f64,
@@ -68,6 +70,7 @@ impl Default for Faults {
             failing_shops: Vec::new(),
             admin_delay_ms: 0,
             bulk_delay_ms: 0,
+            bulk_unavailable: false,
             // Shopify's Standard plan: 2000-point bucket restoring 100 points per second.
             bucket_size: 2000.0,
             restore_rate: 100.0,

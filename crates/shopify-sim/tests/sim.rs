@@ -676,71 +676,17 @@ async fn bulk_jsonl_reconstructs_exactly_what_paging_returns() {
         .await
         .unwrap();
 
-    let start = "mutation($q: String!) { bulkOperationRunQuery(query: $q) { bulkOperation { id status } userErrors { field message } } }";
-    let (_, body) = graphql(&sim, shop, &token, start, json!({ "q": BULK_ORDERS })).await;
-    assert_eq!(
-        body["data"]["bulkOperationRunQuery"]["userErrors"],
-        json!([]),
-        "{body}"
+    // From API 2026-01 children follow their parent only when the export asks for it.
+    let grouped = bulk_file(&sim, shop, &token, true).await;
+    let ungrouped = bulk_file(&sim, shop, &token, false).await;
+    let (from_bulk, adjacent) = reassemble(&grouped);
+    assert!(adjacent, "grouped: children follow their parent");
+    let (from_ungrouped, adjacent) = reassemble(&ungrouped);
+    assert!(
+        !adjacent,
+        "ungrouped: children come apart from their parent"
     );
-    let id = body["data"]["bulkOperationRunQuery"]["bulkOperation"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    // A second one at once is refused on versions before 2026-01... and allowed after.
-    let mut url = None;
-    for _ in 0..100 {
-        let (_, body) = graphql(
-            &sim,
-            shop,
-            &token,
-            "{ currentBulkOperation { id status objectCount rootObjectCount url } }",
-            json!({}),
-        )
-        .await;
-        let op = &body["data"]["currentBulkOperation"];
-        assert_eq!(op["id"], id.as_str());
-        if op["status"] == "COMPLETED" {
-            assert_eq!(op["rootObjectCount"], "700");
-            url = op["url"].as_str().map(str::to_owned);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let url = url.expect("the bulk operation completes with a file");
-    let jsonl = client()
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-
-    // Reassemble: lines with __parentId belong to the line that introduced that id.
-    let mut from_bulk: BTreeMap<String, (String, Vec<(String, i64)>)> = BTreeMap::new();
-    let mut last_parent = String::new();
-    for line in jsonl.lines() {
-        let value: Value = serde_json::from_str(line).unwrap();
-        let id = value["id"].as_str().unwrap().to_owned();
-        match value["__parentId"].as_str() {
-            None => {
-                from_bulk.insert(
-                    id.clone(),
-                    (value["name"].as_str().unwrap().to_owned(), Vec::new()),
-                );
-                last_parent = id;
-            }
-            Some(parent) => {
-                assert_eq!(parent, last_parent, "children follow their parent");
-                from_bulk
-                    .get_mut(parent)
-                    .unwrap()
-                    .1
-                    .push((id, value["quantity"].as_i64().unwrap()));
-            }
-        }
-    }
+    assert_eq!(from_ungrouped, from_bulk);
 
     let page_query = "query($after: String) { orders(first: 10, after: $after) { nodes { id name lineItems(first: 10) { nodes { id quantity } } } pageInfo { hasNextPage endCursor } } }";
     let mut from_pages = BTreeMap::new();
@@ -772,6 +718,88 @@ async fn bulk_jsonl_reconstructs_exactly_what_paging_returns() {
     }
     assert_eq!(from_bulk.len(), 700);
     assert_eq!(from_bulk, from_pages);
+}
+
+type Reassembled = BTreeMap<String, (String, Vec<(String, i64)>)>;
+
+/// Runs `BULK_ORDERS` as a bulk export and downloads its file.
+async fn bulk_file(sim: &RunningSim, shop: &str, token: &str, grouped: bool) -> String {
+    let start = "mutation($q: String!, $g: Boolean!) { bulkOperationRunQuery(query: $q, groupObjects: $g) { bulkOperation { id status } userErrors { field message } } }";
+    let (_, body) = graphql(
+        sim,
+        shop,
+        token,
+        start,
+        json!({ "q": BULK_ORDERS, "g": grouped }),
+    )
+    .await;
+    assert_eq!(
+        body["data"]["bulkOperationRunQuery"]["userErrors"],
+        json!([]),
+        "{body}"
+    );
+    let id = body["data"]["bulkOperationRunQuery"]["bulkOperation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut url = None;
+    for _ in 0..100 {
+        let (_, body) = graphql(
+            sim,
+            shop,
+            token,
+            "{ currentBulkOperation { id status objectCount rootObjectCount url } }",
+            json!({}),
+        )
+        .await;
+        let op = &body["data"]["currentBulkOperation"];
+        assert_eq!(op["id"], id.as_str());
+        if op["status"] == "COMPLETED" {
+            assert_eq!(op["rootObjectCount"], "700");
+            url = op["url"].as_str().map(str::to_owned);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let url = url.expect("the bulk operation completes with a file");
+    client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Puts lines with `__parentId` back under the line that introduced that id; also says
+/// whether every child came right after its parent (or a sibling).
+fn reassemble(jsonl: &str) -> (Reassembled, bool) {
+    let mut orders = Reassembled::new();
+    let mut last_parent = String::new();
+    let mut adjacent = true;
+    for line in jsonl.lines() {
+        let value: Value = serde_json::from_str(line).unwrap();
+        let id = value["id"].as_str().unwrap().to_owned();
+        match value["__parentId"].as_str() {
+            None => {
+                orders.insert(
+                    id.clone(),
+                    (value["name"].as_str().unwrap().to_owned(), Vec::new()),
+                );
+                last_parent = id;
+            }
+            Some(parent) => {
+                adjacent &= parent == last_parent;
+                orders
+                    .get_mut(parent)
+                    .unwrap()
+                    .1
+                    .push((id, value["quantity"].as_i64().unwrap()));
+            }
+        }
+    }
+    (orders, adjacent)
 }
 
 /// A webhook receiver that records every delivery; answers `status`.

@@ -3,6 +3,7 @@
 //! Documents live in `queries/*.graphql`, so the test suite validates each of them against
 //! Shopify's published schema.
 
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,10 +32,15 @@ const TRANSIENT_RETRIES: usize = 5;
 pub struct AdminClient {
     http: reqwest::Client,
     endpoint: String,
+    /// The Admin API version, as in `2026-10`.
+    version: String,
     token: String,
     ledger: Arc<CallLedger>,
     breaker: Option<Breaker>,
 }
+
+/// An answer's body and its `Date`.
+type Answer = (String, Option<DateTime<Utc>>);
 
 /// What a client's calls cost and waited for, as a sync run reports them.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -204,10 +210,16 @@ impl AdminClient {
         Self {
             http,
             endpoint: format!("{base_url}/admin/api/{version}/graphql.json"),
+            version: version.to_owned(),
             token: token.to_owned(),
             ledger: Arc::default(),
             breaker: None,
         }
+    }
+
+    /// The Admin API version the client calls.
+    pub fn version(&self) -> &str {
+        &self.version
     }
 
     /// The same client, calling only while the shop's circuit breaker allows it.
@@ -236,6 +248,16 @@ impl AdminClient {
         document: &'static str,
         variables: Value,
     ) -> Result<T, ShopifyError> {
+        Ok(self.dated_query(document, variables).await?.0)
+    }
+
+    /// [`query`](Self::query), also giving the answer's time by Shopify's clock (its `Date`
+    /// header, whole seconds) when it has one.
+    pub async fn dated_query<T: DeserializeOwned>(
+        &self,
+        document: &'static str,
+        variables: Value,
+    ) -> Result<(T, Option<DateTime<Utc>>), ShopifyError> {
         let body = json!({ "query": document, "variables": variables });
         for _ in 0..=THROTTLE_RETRIES {
             if let Some(wait) = self.ledger.wait_before_call(document) {
@@ -245,7 +267,7 @@ impl AdminClient {
                 );
                 tokio::time::sleep(wait).await;
             }
-            let text = (|| self.post(&body))
+            let (text, date) = (|| self.post(&body))
                 .retry(
                     ExponentialBuilder::default()
                         .with_min_delay(Duration::from_millis(200))
@@ -270,11 +292,15 @@ impl AdminClient {
                     continue;
                 }
                 self.ledger.answered(document, envelope.extensions.as_ref());
+                if let Some((cost, max)) = too_costly(&errors) {
+                    return Err(ShopifyError::TooCostly { cost, max });
+                }
                 return Err(ShopifyError::Refused(error_messages(&errors)));
             }
             self.ledger.answered(document, envelope.extensions.as_ref());
             let data = envelope.data.unwrap_or(Value::Null);
             return serde_json::from_value(data)
+                .map(|data| (data, date))
                 .map_err(|err| ShopifyError::Decode(err.to_string()));
         }
         Err(ShopifyError::Throttled)
@@ -282,7 +308,7 @@ impl AdminClient {
 
     /// One attempt: the answer's body, or why it failed. With a breaker, a failure that
     /// says the shop is unwell (network, 429, 5xx) counts against it, any answer for it.
-    async fn post(&self, body: &Value) -> Result<String, ShopifyError> {
+    async fn post(&self, body: &Value) -> Result<Answer, ShopifyError> {
         let Some(breaker) = &self.breaker else {
             return self.attempt(body).await;
         };
@@ -297,7 +323,7 @@ impl AdminClient {
         result
     }
 
-    async fn attempt(&self, body: &Value) -> Result<String, ShopifyError> {
+    async fn attempt(&self, body: &Value) -> Result<Answer, ShopifyError> {
         let response = self
             .http
             .post(&self.endpoint)
@@ -306,9 +332,15 @@ impl AdminClient {
             .send()
             .await?;
         let status = response.status().as_u16();
+        let date = response
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|date| date.to_str().ok())
+            .and_then(|date| DateTime::parse_from_rfc2822(date).ok())
+            .map(|date| date.with_timezone(&Utc));
         let text = response.text().await?;
         match status {
-            200..=299 => Ok(text),
+            200..=299 => Ok((text, date)),
             401 | 403 => Err(ShopifyError::Unauthorized { status, body: text }),
             _ => Err(ShopifyError::Status { status, body: text }),
         }
@@ -417,6 +449,20 @@ fn error_messages(errors: &Value) -> String {
             .as_str()
             .map_or_else(|| other.to_string(), str::to_owned),
     }
+}
+
+/// What a query refused as too costly would have cost, and the most a query may.
+fn too_costly(errors: &Value) -> Option<(u64, u64)> {
+    errors.as_array()?.iter().find_map(|e| {
+        let extensions = &e["extensions"];
+        if extensions["code"] != "MAX_COST_EXCEEDED" {
+            return None;
+        }
+        Some((
+            extensions["cost"].as_u64()?,
+            extensions["maxCost"].as_u64()?,
+        ))
+    })
 }
 
 /// Whether Shopify refused the call for lack of points in the cost bucket.

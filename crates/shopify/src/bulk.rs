@@ -20,6 +20,10 @@ pub const CUSTOMER_IDS: &str = include_str!("../queries/bulk_customer_ids.graphq
 pub const PRODUCT_IDS: &str = include_str!("../queries/bulk_product_ids.graphql");
 pub const ORDER_IDS: &str = include_str!("../queries/bulk_order_ids.graphql");
 const RUN: &str = include_str!("../queries/bulk_run.graphql");
+/// From API 2026-01 an export's children follow their parent only when asked to
+/// (`groupObjects`); before, they always do and the argument does not exist.
+const RUN_GROUPED: &str = include_str!("../queries/bulk_run_grouped.graphql");
+const GROUPING_ASKED_FROM: &str = "2026-01";
 const CURRENT: &str = include_str!("../queries/bulk_current.graphql");
 
 /// How long a new export waits for an earlier one of the same shop to end.
@@ -48,8 +52,18 @@ impl AdminClient {
         mut progress: impl FnMut(u64),
     ) -> Result<Finished, ShopifyError> {
         let waited_since = std::time::Instant::now();
+        // Reassembly streams: a child must follow its parent, never wait for the file's end.
+        let run = if self.version() >= GROUPING_ASKED_FROM {
+            RUN_GROUPED
+        } else {
+            RUN
+        };
         let started = loop {
-            let started: Value = self.query(RUN, json!({ "query": query })).await?;
+            // Refused outright (bulk operations are open only to some access tokens): page.
+            let started: Value = match self.query(run, json!({ "query": query })).await {
+                Err(ShopifyError::Refused(why)) => return Err(ShopifyError::BulkUnavailable(why)),
+                answer => answer?,
+            };
             let busy = started["bulkOperationRunQuery"]["userErrors"]
                 .as_array()
                 .is_some_and(|e| e.iter().any(|e| e["code"] == "OPERATION_IN_PROGRESS"));
@@ -68,7 +82,7 @@ impl AdminClient {
                 .filter_map(|e| e["message"].as_str())
                 .collect::<Vec<_>>()
                 .join("; ");
-            return Err(ShopifyError::Refused(format!(
+            return Err(ShopifyError::BulkUnavailable(format!(
                 "bulk export refused: {message}"
             )));
         }
@@ -95,7 +109,7 @@ impl AdminClient {
                     })
                 }
                 Some("FAILED" | "CANCELED" | "EXPIRED") => {
-                    return Err(ShopifyError::Refused(format!(
+                    return Err(ShopifyError::BulkUnavailable(format!(
                         "bulk export {} ({})",
                         node["status"].as_str().unwrap_or_default().to_lowercase(),
                         node["errorCode"].as_str().unwrap_or("no error code")

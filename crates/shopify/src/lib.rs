@@ -5,6 +5,7 @@ pub mod admin;
 pub mod breaker;
 pub mod bulk;
 pub mod oauth;
+pub mod paged;
 pub mod payload;
 pub mod signature;
 
@@ -29,6 +30,12 @@ pub enum ShopifyError {
     Decode(String),
     #[error("Shopify kept throttling the request")]
     Throttled,
+    /// The query would cost more than a single query may (`MAX_COST_EXCEEDED`).
+    #[error("the query would cost {cost} points; a single query may cost {max}")]
+    TooCostly { cost: u64, max: u64 },
+    /// Shopify would not run a bulk export (refused, or the export failed): page instead.
+    #[error("bulk export unavailable: {0}")]
+    BulkUnavailable(String),
     /// The shop's circuit breaker is open: its calls kept failing, so none are made until a
     /// cool-down has passed.
     #[error(

@@ -22,6 +22,8 @@ pub struct SyncRun {
     pub error: Option<String>,
     /// What the run expects to write in all (Shopify's counts when it started).
     pub expected_records: Option<i64>,
+    /// Exports read page by page because Shopify would not run a bulk export.
+    pub paged_exports: i32,
     #[sqlx(flatten)]
     pub api: ApiUsage,
 }
@@ -190,6 +192,25 @@ impl Db {
         Ok(())
     }
 
+    /// Counts an export the run read page by page.
+    pub async fn count_paged_export(
+        &self,
+        tenant: TenantId,
+        run: Uuid,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        sqlx::query(
+            "UPDATE sync_runs SET paged_exports = paged_exports + 1, updated_at = now() \
+             WHERE tenant_id = $1 AND run_id = $2",
+        )
+        .bind(tenant.0)
+        .bind(run)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// How far each resource's sync has got: the newest `updated_at` it has written.
     pub async fn watermarks(
         &self,
@@ -245,7 +266,7 @@ impl Db {
         let mut tx = self.tenant_tx(tenant).await?;
         let runs = sqlx::query_as(
             "SELECT run_id, store_id, kind, status, phase, records, started_at, updated_at, finished_at, error, \
-             expected_records, api_calls, api_cost, throttle_waits, throttle_wait_ms, throttled, retries \
+             expected_records, paged_exports, api_calls, api_cost, throttle_waits, throttle_wait_ms, throttled, retries \
              FROM sync_runs WHERE tenant_id = $1 AND store_id = $2 ORDER BY started_at DESC LIMIT $3",
         )
         .bind(tenant.0)

@@ -55,6 +55,8 @@ pub struct SyncRunOut {
     throttled: i64,
     /// Calls repeated after a network failure, a 429 or a 5xx.
     retries: i64,
+    /// Exports read page by page because Shopify would not run a bulk export for them.
+    paged_exports: i32,
 }
 
 impl From<SyncRun> for SyncRunOut {
@@ -90,6 +92,7 @@ impl From<SyncRun> for SyncRunOut {
             throttle_wait_seconds: run.api.throttle_wait_ms as f64 / 1000.0,
             throttled: run.api.throttled,
             retries: run.api.retries,
+            paged_exports: run.paged_exports,
         }
     }
 }

@@ -41,13 +41,21 @@ const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
 /// start may postdate it.
 const SNAPSHOT_MARGIN: chrono::Duration = chrono::Duration::seconds(1);
 
-/// Records last changed before this and missing from an export were deleted: the export
-/// began at `began` by Shopify's clock when it says, at `started` by ours otherwise.
-fn deleted_if_changed_before(
-    began: Option<DateTime<Utc>>,
-    started: DateTime<Utc>,
-) -> DateTime<Utc> {
-    began.map_or(started - CLOCK_SKEW, |at| at - SNAPSHOT_MARGIN)
+/// Which stored records an export that lacks them proves deleted: those last changed before
+/// it began (by Shopify's clock when it says, by ours less the clock skew otherwise) and
+/// written here before it was asked for (a record a webhook brought in since may postdate it).
+#[derive(Debug, Clone, Copy)]
+struct Cutoff {
+    changed_before: DateTime<Utc>,
+    ingested_before: DateTime<Utc>,
+}
+
+/// The cutoff of an export asked for at `asked` (our clock) that began at `began` (Shopify's).
+fn deletion_cutoff(began: Option<DateTime<Utc>>, asked: DateTime<Utc>) -> Cutoff {
+    Cutoff {
+        changed_before: began.map_or(asked - CLOCK_SKEW, |at| at - SNAPSHOT_MARGIN),
+        ingested_before: asked,
+    }
 }
 
 /// Everything a backfill needs.
@@ -417,7 +425,17 @@ impl Backfill {
         }
         // Once Shopify refuses a bulk export, the rest of the run pages.
         let mut paging = false;
-        for resource in Resource::ALL {
+        // Where Shopify runs several exports of a shop at once, every resource's starts now:
+        // Shopify prepares the later ones while the earlier ones are written.
+        let mut early: Vec<Option<Result<bulk::Started, ShopifyError>>> = Vec::new();
+        let early_since = Utc::now();
+        if admin.concurrent_exports() > Resource::ALL.len() {
+            for resource in Resource::ALL {
+                let document = bulk_document(resource.export().0, since_of(resource));
+                early.push(Some(admin.start_bulk_export(&document, self.poll).await));
+            }
+        }
+        for (i, resource) in Resource::ALL.into_iter().enumerate() {
             self.db
                 .sync_progress(tenant, run, resource.phase(), written)
                 .await?;
@@ -446,8 +464,14 @@ impl Backfill {
                 tenant,
                 run,
             };
+            let early_export = early.get_mut(i).and_then(Option::take);
+            let started = if early_export.is_some() {
+                early_since
+            } else {
+                started
+            };
             let (writer, began) = self
-                .export(&how, resource.export(), &mut paging, writer)
+                .export(&how, resource.export(), early_export, &mut paging, writer)
                 .await?;
             let (present, newest) = (writer.present, writer.newest);
             // Not past the export's start: a record changed while it ran may have been read
@@ -463,14 +487,14 @@ impl Backfill {
             };
             let (present, cutoff) = match since {
                 // A full export holds every record: what it lacks was deleted.
-                None => (present, deleted_if_changed_before(began, started)),
+                None => (present, deletion_cutoff(began, started)),
                 Some(_) => {
                     let started = Utc::now();
                     let every = Exporting { since: None, ..how };
                     let (present, began) = self
-                        .export(&every, ids, &mut paging, Presence::default())
+                        .export(&every, ids, None, &mut paging, Presence::default())
                         .await?;
-                    (present, deleted_if_changed_before(began, started))
+                    (present, deletion_cutoff(began, started))
                 }
             };
             self.delete_missing(tenant, store, kind, &present, cutoff)
@@ -479,22 +503,31 @@ impl Backfill {
         Ok(())
     }
 
-    /// Streams one export into `sink`: through a bulk operation, or page by page when
-    /// Shopify will not run one (and then for the rest of the run: `paging`). Returns the
-    /// sink and, when Shopify says, when the export began by its clock.
+    /// Streams one export into `sink`: through a bulk operation (`started` already, or
+    /// started now), or page by page when Shopify will not run one (and then for the rest of
+    /// the run: `paging`). Returns the sink and, when Shopify says, when the export began by
+    /// its clock.
     async fn export<S: AsyncSink>(
         &self,
         how: &Exporting<'_>,
         (document, pages): Export,
+        started: Option<Result<bulk::Started, ShopifyError>>,
         paging: &mut bool,
         sink: S,
     ) -> Result<(S, Option<DateTime<Utc>>), ConnectError> {
         if !*paging {
-            let document = match how.since {
-                Some(since) => bulk::updated_since(document, since),
-                None => document.to_owned(),
+            let started = match started {
+                Some(started) => started,
+                None => {
+                    let document = bulk_document(document, how.since);
+                    how.admin.start_bulk_export(&document, self.poll).await
+                }
             };
-            match how.admin.bulk_export(&document, self.poll, |_| {}).await {
+            let finished = match started {
+                Ok(started) => how.admin.finish_bulk_export(&started, self.poll).await,
+                Err(err) => Err(err),
+            };
+            match finished {
                 Ok(finished) => {
                     // No URL: the export finished with nothing in it.
                     let sink = match &finished.url {
@@ -563,15 +596,15 @@ impl Backfill {
     }
 
     /// Deletes stored records of `kind` that a complete export did not hold. Only records
-    /// unchanged since before the export began (less the clock skew) qualify, and orders only
-    /// within the span the export covered (without `read_all_orders` Shopify shows 60 days).
+    /// within its cutoff qualify, and orders only within the span the export covered
+    /// (without `read_all_orders` Shopify shows 60 days).
     async fn delete_missing(
         &self,
         tenant: TenantId,
         store: StoreId,
         kind: records::Resource,
         present: &Presence,
-        changed_before: DateTime<Utc>,
+        cutoff: Cutoff,
     ) -> Result<(), ConnectError> {
         let created_since = match kind {
             // An empty orders export proves nothing about older orders.
@@ -587,7 +620,8 @@ impl Backfill {
             tenant,
             store,
             kind,
-            changed_before,
+            cutoff.changed_before,
+            cutoff.ingested_before,
             created_since,
         )
         .await?;
@@ -604,6 +638,14 @@ impl Backfill {
             .await
             .map_err(xeno_storage::StorageError::from)?;
         Ok(())
+    }
+}
+
+/// A bulk export document, limited to what changed since `since` when given.
+fn bulk_document(document: &str, since: Option<DateTime<Utc>>) -> String {
+    match since {
+        Some(since) => bulk::updated_since(document, since),
+        None => document.to_owned(),
     }
 }
 

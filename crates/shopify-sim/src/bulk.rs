@@ -135,8 +135,12 @@ async fn run(
             version: version.clone(),
         };
         let request = async_graphql::Request::new(query.clone()).data(data);
-        tasks.push(tokio::spawn(async move {
-            let response = crate::admin::schema_once().execute(request).await;
+        // Exporting is long and CPU-bound, with few points to yield at: it runs on a thread
+        // of its own so the API and everything else on the runtime stay responsive (as
+        // Shopify's do while an export runs).
+        let runtime = tokio::runtime::Handle::current();
+        tasks.push(tokio::task::spawn_blocking(move || {
+            let response = runtime.block_on(crate::admin::schema_once().execute(request));
             if response.errors.is_empty() {
                 Some(to_jsonl(&response.data, grouped))
             } else {

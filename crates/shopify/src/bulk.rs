@@ -43,14 +43,36 @@ pub struct Finished {
     pub created_at: Option<DateTime<Utc>>,
 }
 
+/// A bulk export Shopify has accepted.
+#[derive(Debug, Clone)]
+pub struct Started {
+    id: String,
+    created_at: Option<DateTime<Utc>>,
+}
+
 impl AdminClient {
-    /// Starts a bulk export and waits for it to finish, reporting the object count as it grows.
-    pub async fn bulk_export(
+    /// How many bulk exports of a shop Shopify runs at once: five from API 2026-01, one
+    /// before.
+    pub fn concurrent_exports(&self) -> usize {
+        if self.version() >= "2026-01" {
+            5
+        } else {
+            1
+        }
+    }
+
+    /// Starts a bulk export and waits for it to finish.
+    pub async fn bulk_export(&self, query: &str, poll: Duration) -> Result<Finished, ShopifyError> {
+        let started = self.start_bulk_export(query, poll).await?;
+        self.finish_bulk_export(&started, poll).await
+    }
+
+    /// Starts a bulk export (once an earlier one that holds the shop's last slot has ended).
+    pub async fn start_bulk_export(
         &self,
         query: &str,
         poll: Duration,
-        mut progress: impl FnMut(u64),
-    ) -> Result<Finished, ShopifyError> {
+    ) -> Result<Started, ShopifyError> {
         let waited_since = std::time::Instant::now();
         // Reassembly streams: a child must follow its parent, never wait for the file's end.
         let run = if self.version() >= GROUPING_ASKED_FROM {
@@ -90,22 +112,30 @@ impl AdminClient {
             .as_str()
             .ok_or_else(|| ShopifyError::Decode("bulkOperationRunQuery returned no id".to_owned()))?
             .to_owned();
-        let created_at = time(&payload["bulkOperation"]["createdAt"]);
+        Ok(Started {
+            id,
+            created_at: time(&payload["bulkOperation"]["createdAt"]),
+        })
+    }
+
+    /// Waits for a started export to finish.
+    pub async fn finish_bulk_export(
+        &self,
+        started: &Started,
+        poll: Duration,
+    ) -> Result<Finished, ShopifyError> {
         loop {
-            tokio::time::sleep(poll).await;
-            let status: Value = self.query(STATUS, json!({ "id": id })).await?;
+            let status: Value = self.query(STATUS, json!({ "id": started.id })).await?;
             let node = &status["node"];
-            let count = node["objectCount"]
-                .as_str()
-                .and_then(|c| c.parse().ok())
-                .unwrap_or(0);
-            progress(count);
             match node["status"].as_str() {
                 Some("COMPLETED") => {
                     return Ok(Finished {
                         url: node["url"].as_str().map(str::to_owned),
-                        object_count: count,
-                        created_at,
+                        object_count: node["objectCount"]
+                            .as_str()
+                            .and_then(|c| c.parse().ok())
+                            .unwrap_or(0),
+                        created_at: started.created_at,
                     })
                 }
                 Some("FAILED" | "CANCELED" | "EXPIRED") => {
@@ -115,7 +145,7 @@ impl AdminClient {
                         node["errorCode"].as_str().unwrap_or("no error code")
                     )))
                 }
-                _ => {}
+                _ => tokio::time::sleep(poll).await,
             }
         }
     }
@@ -135,7 +165,8 @@ impl AdminClient {
 }
 
 /// Streams a JSONL export and hands over each root object with its children, in order,
-/// `batch` at a time, and gives the sink back at the end. Never holds the whole file.
+/// `batch` at a time, and gives the sink back at the end. Never holds the whole file: the
+/// next batch is read and parsed while the sink writes the last (a couple at most wait).
 pub async fn stream_export<S: AsyncSink>(
     http: &reqwest::Client,
     url: &str,
@@ -149,24 +180,41 @@ pub async fn stream_export<S: AsyncSink>(
         .send()
         .await?
         .error_for_status()?;
-    let mut pending = Vec::<u8>::new();
-    let mut current: Option<(Value, Vec<Value>)> = None;
-    let mut ready = Vec::with_capacity(batch);
-    while let Some(chunk) = response.chunk().await? {
-        pending.extend_from_slice(&chunk);
-        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = pending.drain(..=end).collect();
-            take_line(&line, &mut current, &mut ready)?;
-            if ready.len() >= batch {
-                sink.accept(std::mem::take(&mut ready)).await?;
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<Vec<(Value, Vec<Value>)>>(2);
+    let read = async move {
+        let mut pending = Vec::<u8>::new();
+        let mut current: Option<(Value, Vec<Value>)> = None;
+        let mut ready = Vec::with_capacity(batch);
+        while let Some(chunk) = response.chunk().await? {
+            pending.extend_from_slice(&chunk);
+            let mut start = 0;
+            while let Some(end) = pending[start..].iter().position(|b| *b == b'\n') {
+                take_line(&pending[start..start + end], &mut current, &mut ready)?;
+                start += end + 1;
+                if ready.len() >= batch {
+                    let full = std::mem::replace(&mut ready, Vec::with_capacity(batch));
+                    // The writer has stopped (and says why): stop reading.
+                    if ready_tx.send(full).await.is_err() {
+                        return Ok(());
+                    }
+                }
             }
+            pending.drain(..start);
         }
-    }
-    take_line(&pending, &mut current, &mut ready)?;
-    ready.extend(current.take());
-    if !ready.is_empty() {
-        sink.accept(ready).await?;
-    }
+        take_line(&pending, &mut current, &mut ready)?;
+        ready.extend(current.take());
+        if !ready.is_empty() {
+            let _ = ready_tx.send(ready).await;
+        }
+        Ok::<(), ShopifyError>(())
+    };
+    let write = async {
+        while let Some(batch) = ready_rx.recv().await {
+            sink.accept(batch).await?;
+        }
+        Ok::<(), ShopifyError>(())
+    };
+    tokio::try_join!(read, write)?;
     Ok(sink)
 }
 

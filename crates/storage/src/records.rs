@@ -108,24 +108,27 @@ pub async fn delete(
     Ok(())
 }
 
-/// Ids of stored records not updated since `before` (and, when given, created at or after
-/// `created_since`): the candidates a complete export must account for.
+/// Ids of stored records not updated since `before`, written here before `ingested_before`
+/// (and, when given, created at or after `created_since`): the candidates a complete export
+/// must account for.
 pub async fn ids_unchanged_since(
     conn: &mut PgConnection,
     tenant: TenantId,
     store: StoreId,
     resource: Resource,
     before: chrono::DateTime<chrono::Utc>,
+    ingested_before: chrono::DateTime<chrono::Utc>,
     created_since: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<Vec<i64>, StorageError> {
     let (table, key) = resource.table_and_key();
     Ok(sqlx::query_scalar(&format!(
         "SELECT {key} FROM {table} WHERE tenant_id = $1 AND store_id = $2 AND updated_at < $3 \
-         AND ($4::timestamptz IS NULL OR created_at >= $4)"
+         AND ingested_at < $4 AND ($5::timestamptz IS NULL OR created_at >= $5)"
     ))
     .bind(tenant.0)
     .bind(store.0)
     .bind(before)
+    .bind(ingested_before)
     .bind(created_since)
     .fetch_all(conn)
     .await?)

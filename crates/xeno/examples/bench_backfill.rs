@@ -83,6 +83,10 @@ async fn main() -> anyhow::Result<()> {
     let token = registered["token"].as_str().context("no token")?.to_owned();
     let started = Instant::now();
     xeno::demo::connect_shop(&http, &base, &token, SHOP).await?;
+    println!(
+        "{:6.1} s  connected (OAuth, shop details, webhook subscriptions)",
+        started.elapsed().as_secs_f64()
+    );
     let stores: Value = http
         .get(format!("{base}/api/stores"))
         .bearer_auth(&token)
@@ -94,6 +98,9 @@ async fn main() -> anyhow::Result<()> {
         .as_str()
         .context("no store")?
         .to_owned();
+    // Where the time goes: when each phase began, and when its first records were written
+    // (before that, Shopify is preparing the export).
+    let mut seen = (String::new(), 0, false);
     let run = loop {
         let run: Value = http
             .get(format!("{base}/api/sync/status?store_id={store}"))
@@ -102,6 +109,16 @@ async fn main() -> anyhow::Result<()> {
             .await?
             .json()
             .await?;
+        let phase = run["phase"].as_str().unwrap_or_default().to_owned();
+        let records = run["records"].as_i64().unwrap_or_default();
+        let at = started.elapsed().as_secs_f64();
+        if phase != seen.0 {
+            println!("{at:6.1} s  {phase} begins ({records} records so far)");
+            seen = (phase, records, false);
+        } else if !seen.2 && records > seen.1 {
+            println!("{at:6.1} s  {} being written", seen.0);
+            seen.2 = true;
+        }
         if run["status"] != "running" && run["status"].is_string() {
             break run;
         }

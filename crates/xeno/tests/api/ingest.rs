@@ -2248,7 +2248,7 @@ async fn a_paged_export_holds_exactly_what_a_bulk_export_does() {
     ];
     for (document, pages) in exports {
         let finished = admin
-            .bulk_export(document, Duration::from_millis(20), |_| {})
+            .bulk_export(document, Duration::from_millis(20))
             .await
             .unwrap();
         let url = finished.url.expect("the shop has records of every kind");
@@ -2302,7 +2302,6 @@ async fn a_paged_export_holds_exactly_what_a_bulk_export_does() {
         .bulk_export(
             &bulk::updated_since(bulk::ORDERS, since),
             Duration::from_millis(20),
-            |_| {},
         )
         .await
         .unwrap();

@@ -149,6 +149,16 @@ async fn main() -> anyhow::Result<()> {
         elapsed.as_secs_f64(),
         applied as f64 / elapsed.as_secs_f64()
     );
+    // The database goes with the run (the service's pool first).
+    drop(db);
+    sqlx::Connection::close(owner).await?;
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(
+        "postgres://postgres@127.0.0.1:5432/postgres",
+    )
+    .await?;
+    sqlx::query(&format!("DROP DATABASE {database} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
     Ok(())
 }
 

@@ -112,6 +112,7 @@ async fn run(
     version: String,
     grouped: bool,
 ) {
+    wait_for_turn(&entry, id).await;
     set(&entry, id, |op| op.status = "RUNNING");
     let hold = sim.faults().bulk_delay_ms;
     if hold > 0 {
@@ -182,6 +183,7 @@ async fn run(
             }
         }
     });
+    entry.bulk_built.notify_waiters();
     let completed = lock(&entry.grant)
         .bulk
         .iter()
@@ -203,6 +205,25 @@ async fn run(
         }],
     );
     webhooks::deliver_all(&sim, deliveries).await;
+}
+
+/// Waits until every export of the shop asked for before `id` has been built.
+async fn wait_for_turn(entry: &ShopEntry, id: i64) {
+    loop {
+        // Listening before looking, so a build that ends in between is not missed.
+        let built = entry.bulk_built.notified();
+        tokio::pin!(built);
+        built.as_mut().enable();
+        let turn = lock(&entry.grant)
+            .bulk
+            .iter()
+            .take_while(|op| op.id != id)
+            .all(|op| !matches!(op.status, "CREATED" | "RUNNING"));
+        if turn {
+            return;
+        }
+        built.await;
+    }
 }
 
 fn set(entry: &ShopEntry, id: i64, change: impl FnOnce(&mut BulkOperation)) {

@@ -175,6 +175,10 @@ pub struct Grant {
 pub struct ShopEntry {
     pub data: Arc<tokio::sync::RwLock<Shop>>,
     pub grant: Mutex<Grant>,
+    /// The shop's bulk files are built one at a time, each on every core, in the order they
+    /// were asked for: an export waits in `CREATED` until those before it are built. Told
+    /// whenever one is.
+    pub bulk_built: tokio::sync::Notify,
 }
 
 /// Counts webhook deliveries.
@@ -285,6 +289,7 @@ impl Sim {
                     bucket: Bucket::new(faults.bucket_size),
                     bulk: Vec::new(),
                 }),
+                bulk_built: tokio::sync::Notify::new(),
             }),
         );
         true

@@ -100,7 +100,7 @@ impl Db {
         tenant: TenantId,
         filter: &EventFilter,
     ) -> Result<Vec<EventRow>, StorageError> {
-        let mut tx = self.tenant_tx(tenant).await?;
+        let mut tx = self.read_tx(tenant).await?;
         let (after_at, after_id) = filter
             .after
             .map_or((None, None), |(at, id)| (Some(at), Some(id)));

@@ -396,16 +396,13 @@ async fn leaders_by_aggregate(
 }
 
 impl Db {
-    /// A tenant's transaction for a report: a range's aggregates get the memory to hash
+    /// A read transaction for a report, whose range's aggregates also get the memory to hash
     /// and sort in RAM rather than spilling to disk.
     async fn report_tx(&self, tenant: TenantId) -> Result<TenantTx, StorageError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "SELECT set_config('app.tenant_id', $1, true), set_config('work_mem', '64MB', true)",
-        )
-        .bind(tenant.0.to_string())
-        .execute(&mut *tx)
-        .await?;
+        let mut tx = self.read_tx(tenant).await?;
+        sqlx::query("SELECT set_config('work_mem', '64MB', true)")
+            .execute(&mut *tx)
+            .await?;
         Ok(tx)
     }
 

@@ -47,9 +47,7 @@ impl Db {
             .max_connections(max_connections)
             // Fail fast under pressure or outage: the caller answers 503, not a hung request.
             .acquire_timeout(Duration::from_secs(3))
-            // Every key leads with tenant_id and store_id, which a generic plan cannot tell
-            // apart from selective columns: plan each execution with its real parameters.
-            .connect_lazy_with(options.options([("plan_cache_mode", "force_custom_plan")]));
+            .connect_lazy_with(options);
         Self {
             pool,
             routes: Arc::default(),
@@ -69,6 +67,19 @@ impl Db {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
             .bind(tenant.0.to_string())
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
+    /// A tenant transaction for reads whose best plan depends on the values asked for
+    /// (lists, reports). Every key leads with tenant_id and store_id, which a generic plan
+    /// cannot tell apart from selective columns: each execution is planned with its real
+    /// parameters. Writes keep cached plans: their keys are whole, and re-planning every
+    /// foreign-key check (one per row written) tripled the cost of writing line items.
+    pub async fn read_tx(&self, tenant: TenantId) -> Result<TenantTx, StorageError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        sqlx::query("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
             .execute(&mut *tx)
             .await?;
         Ok(tx)

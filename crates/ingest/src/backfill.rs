@@ -160,6 +160,8 @@ struct Writer<'a> {
     written: &'a mut i64,
     /// Batches written in this phase.
     batches: u32,
+    /// A statistics refresh running beside the writing, if any.
+    refreshing: Option<tokio::task::JoinHandle<()>>,
     /// The records in the export so far.
     present: Presence,
     /// The newest `updated_at` written: the resource's next watermark.
@@ -198,9 +200,24 @@ impl AsyncSink for Writer<'_> {
         *self.written += batch.len() as i64;
         self.batches += 1;
         // Statistics as the tables grow (after 1, 2, 4, 8, … batches): a handful of ANALYZEs
-        // keep every foreign-key check and upsert on a good plan.
+        // keep every foreign-key check and upsert on a good plan. The first few, while plans
+        // change most, before writing on; later ones (of larger tables, so slower) beside
+        // the writing, one at a time.
         if self.batches.is_power_of_two() {
-            self.job.db.refresh_statistics().await.map_err(storage)?;
+            if self.batches <= 8 {
+                self.job.db.refresh_statistics().await.map_err(storage)?;
+            } else if self
+                .refreshing
+                .as_ref()
+                .is_none_or(tokio::task::JoinHandle::is_finished)
+            {
+                let db = self.job.db.clone();
+                self.refreshing = Some(tokio::spawn(async move {
+                    if let Err(err) = db.refresh_statistics().await {
+                        tracing::warn!(error = %err, "refreshing planner statistics failed");
+                    }
+                }));
+            }
         }
         self.job
             .db
@@ -455,6 +472,7 @@ impl Backfill {
                 currency: currency.to_owned(),
                 written: &mut written,
                 batches: 0,
+                refreshing: None,
                 present: Presence::default(),
                 newest: None,
             };

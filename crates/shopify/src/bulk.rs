@@ -166,7 +166,7 @@ impl AdminClient {
 
 /// Streams a JSONL export and hands over each root object with its children, in order,
 /// `batch` at a time, and gives the sink back at the end. Never holds the whole file: the
-/// next batch is read and parsed while the sink writes the last (a couple at most wait).
+/// next batches are read and parsed while the sink writes the last (a couple at most wait).
 pub async fn stream_export<S: AsyncSink>(
     http: &reqwest::Client,
     url: &str,
@@ -214,7 +214,16 @@ pub async fn stream_export<S: AsyncSink>(
         }
         Ok::<(), ShopifyError>(())
     };
-    tokio::try_join!(read, write)?;
+    // Reading and parsing run on a task of their own, beside the writing on another core.
+    let reader = tokio::spawn(read);
+    if let Err(err) = write.await {
+        reader.abort();
+        return Err(err);
+    }
+    match reader.await {
+        Ok(read) => read?,
+        Err(err) => return Err(ShopifyError::Decode(format!("reading the export: {err}"))),
+    }
     Ok(sink)
 }
 

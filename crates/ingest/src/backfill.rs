@@ -461,7 +461,13 @@ impl Backfill {
                 .await?;
             // A fresh client per export: an expiring token may have been refreshed meanwhile.
             let admin = self.admin(tenant, store, shop, ledger).await?;
-            let started = Utc::now();
+            let early_export = early.get_mut(i).and_then(Option::take);
+            // When the export was asked for, by our clock.
+            let started = if early_export.is_some() {
+                early_since
+            } else {
+                Utc::now()
+            };
             let since = since_of(resource);
             let writer = Writer {
                 job: self,
@@ -481,12 +487,6 @@ impl Backfill {
                 since,
                 tenant,
                 run,
-            };
-            let early_export = early.get_mut(i).and_then(Option::take);
-            let started = if early_export.is_some() {
-                early_since
-            } else {
-                started
             };
             let (writer, began) = self
                 .export(&how, resource.export(), early_export, &mut paging, writer)

@@ -111,6 +111,38 @@ async fn owner_connection(database: &str) -> sqlx::PgConnection {
         .unwrap()
 }
 
+/// The tenant's one store.
+async fn store_of(http: &reqwest::Client, base: &str, token: &str) -> String {
+    let stores: Value = http
+        .get(format!("{base}/api/stores"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    stores["data"][0]["id"].as_str().unwrap().to_owned()
+}
+
+/// The store's latest sync run, when the service answers (until the first run is recorded,
+/// a 404 problem).
+async fn sync_status(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    store_id: &str,
+) -> Option<Value> {
+    http.get(format!("{base}/api/sync/status?store_id={store_id}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .ok()?
+        .json::<Value>()
+        .await
+        .ok()
+}
+
 fn signed(id: i64) -> (Vec<u8>, String) {
     let body = serde_json::to_vec(&json!({
         "id": id, "email": format!("c{id}@example.com"),
@@ -141,27 +173,10 @@ async fn sigkill_while_webhooks_stream_in_loses_and_duplicates_nothing() {
     let token = sign_up_and_connect(&http, &base, "crash@example.com", SHOP).await;
     // The initial backfill finds the shop empty and deletes what it does not hold: the
     // customers these deliveries create exist only in them, so they come after it.
-    let stores: Value = http
-        .get(format!("{base}/api/stores"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let store_id = stores["data"][0]["id"].as_str().unwrap().to_owned();
+    let store_id = store_of(&http, &base, &token).await;
     for _ in 0..500 {
-        let run: Value = http
-            .get(format!("{base}/api/sync/status?store_id={store_id}"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if run["status"] == "completed" {
+        let run = sync_status(&http, &base, &token, &store_id).await;
+        if run.is_some_and(|run| run["status"] == "completed") {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -269,34 +284,12 @@ async fn sigkill_mid_backfill_then_a_sync_after_restart_ends_exact() {
         .build()
         .unwrap();
     let token = sign_up_and_connect(&http, &base, "midway@example.com", SHOP).await;
-    let stores: Value = http
-        .get(format!("{base}/api/stores"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let store_id = stores["data"][0]["id"].as_str().unwrap().to_owned();
-    let status = |base: String| {
-        let (http, token, store_id) = (http.clone(), token.clone(), store_id.clone());
-        async move {
-            http.get(format!("{base}/api/sync/status?store_id={store_id}"))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .ok()?
-                .json::<Value>()
-                .await
-                .ok()
-        }
-    };
+    let store_id = store_of(&http, &base, &token).await;
 
     // The backfill is writing orders (customers and products are committed): kill it there.
     let mut killed_at = None;
     for _ in 0..2000 {
-        if let Some(run) = status(base.clone()).await {
+        if let Some(run) = sync_status(&http, &base, &token, &store_id).await {
             if run["phase"] == "orders" && run["records"].as_i64().unwrap_or(0) > 600 {
                 killed_at = Some(run);
                 break;
@@ -364,7 +357,9 @@ async fn sigkill_mid_backfill_then_a_sync_after_restart_ends_exact() {
     assert_eq!(started.status(), 202, "{}", started.text().await.unwrap());
     let mut run = Value::Null;
     for _ in 0..2000 {
-        run = status(base.clone()).await.unwrap_or(Value::Null);
+        run = sync_status(&http, &base, &token, &store_id)
+            .await
+            .unwrap_or(Value::Null);
         if run["status"] != "running" {
             break;
         }

@@ -1,6 +1,7 @@
 //! The Admin GraphQL schema: the subset of Shopify's types, fields, arguments and names that
 //! Xeno uses, each named exactly as in Shopify's Admin API.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge};
@@ -410,6 +411,22 @@ pub struct Count {
 pub enum CountPrecision {
     Exact,
     AtLeast,
+}
+
+/// How many of a shop's records match a search, as a `*Count` field answers.
+fn count_matching<T>(
+    ctx: &Context<'_>,
+    query: Option<String>,
+    limit: Option<i32>,
+    records: impl FnOnce(&Shop) -> &BTreeMap<i64, T>,
+    matches: fn(&Search, &T) -> bool,
+) -> Result<Option<Count>> {
+    let search = search(ctx, query.as_deref())?;
+    let found = records(&data(ctx)?.shop)
+        .values()
+        .filter(|record| matches(&search, record))
+        .count();
+    Ok(Some(count(found, limit)))
 }
 
 fn count(found: usize, limit: Option<i32>) -> Count {
@@ -1823,13 +1840,7 @@ impl QueryRoot {
         ctx: &Context<'_>,
         query: Option<String>,
     ) -> Result<Option<Count>> {
-        let search = search(ctx, query.as_deref())?;
-        let shop = &data(ctx)?.shop;
-        let found = shop
-            .customers
-            .values()
-            .filter(|c| customer_matches(&search, c));
-        Ok(Some(count(found.count(), None)))
+        count_matching(ctx, query, None, |shop| &shop.customers, customer_matches)
     }
 
     async fn products_count(
@@ -1838,13 +1849,7 @@ impl QueryRoot {
         query: Option<String>,
         limit: Option<i32>,
     ) -> Result<Option<Count>> {
-        let search = search(ctx, query.as_deref())?;
-        let shop = &data(ctx)?.shop;
-        let found = shop
-            .products
-            .values()
-            .filter(|p| product_matches(&search, p));
-        Ok(Some(count(found.count(), limit)))
+        count_matching(ctx, query, limit, |shop| &shop.products, product_matches)
     }
 
     async fn orders_count(
@@ -1853,10 +1858,7 @@ impl QueryRoot {
         query: Option<String>,
         limit: Option<i32>,
     ) -> Result<Option<Count>> {
-        let search = search(ctx, query.as_deref())?;
-        let shop = &data(ctx)?.shop;
-        let found = shop.orders.values().filter(|o| order_matches(&search, o));
-        Ok(Some(count(found.count(), limit)))
+        count_matching(ctx, query, limit, |shop| &shop.orders, order_matches)
     }
 
     async fn abandoned_checkouts_count(
@@ -1865,13 +1867,13 @@ impl QueryRoot {
         query: Option<String>,
         limit: Option<i32>,
     ) -> Result<Option<Count>> {
-        let search = search(ctx, query.as_deref())?;
-        let shop = &data(ctx)?.shop;
-        let found = shop
-            .checkouts
-            .values()
-            .filter(|c| abandoned_checkout_matches(&search, c));
-        Ok(Some(count(found.count(), limit)))
+        count_matching(
+            ctx,
+            query,
+            limit,
+            |shop| &shop.checkouts,
+            abandoned_checkout_matches,
+        )
     }
 
     async fn customer(&self, ctx: &Context<'_>, id: ID) -> Result<Option<CustomerNode>> {

@@ -23,7 +23,9 @@ const RUN: &str = include_str!("../queries/bulk_run.graphql");
 /// From API 2026-01 an export's children follow their parent only when asked to
 /// (`groupObjects`); before, they always do and the argument does not exist.
 const RUN_GROUPED: &str = include_str!("../queries/bulk_run_grouped.graphql");
-const GROUPING_ASKED_FROM: &str = "2026-01";
+/// The API version that changed bulk queries: several at once per shop, and grouping only
+/// when asked.
+const BULK_REVISED_IN: &str = "2026-01";
 const CURRENT: &str = include_str!("../queries/bulk_current.graphql");
 
 /// How long a new export waits for an earlier one of the same shop to end.
@@ -37,7 +39,6 @@ const DOWNLOAD_DEADLINE: Duration = Duration::from_secs(6 * 3600);
 #[derive(Debug, Clone)]
 pub struct Finished {
     pub url: Option<String>,
-    pub object_count: u64,
     /// When Shopify started the export, by its own clock: a record last updated before
     /// then and missing from a complete export was deleted.
     pub created_at: Option<DateTime<Utc>>,
@@ -54,7 +55,7 @@ impl AdminClient {
     /// How many bulk exports of a shop Shopify runs at once: five from API 2026-01, one
     /// before.
     pub fn concurrent_exports(&self) -> usize {
-        if self.version() >= "2026-01" {
+        if self.version() >= BULK_REVISED_IN {
             5
         } else {
             1
@@ -75,7 +76,7 @@ impl AdminClient {
     ) -> Result<Started, ShopifyError> {
         let waited_since = std::time::Instant::now();
         // Reassembly streams: a child must follow its parent, never wait for the file's end.
-        let run = if self.version() >= GROUPING_ASKED_FROM {
+        let run = if self.version() >= BULK_REVISED_IN {
             RUN_GROUPED
         } else {
             RUN
@@ -131,10 +132,6 @@ impl AdminClient {
                 Some("COMPLETED") => {
                     return Ok(Finished {
                         url: node["url"].as_str().map(str::to_owned),
-                        object_count: node["objectCount"]
-                            .as_str()
-                            .and_then(|c| c.parse().ok())
-                            .unwrap_or(0),
                         created_at: started.created_at,
                     })
                 }

@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use crate::ingest::{create_shop, sim};
+use crate::ingest::{create_shop, sim, truth};
 use crate::support::{fresh_database_name, ADMIN_URL};
 
 const KEY: &str = "xeno-test-key";
@@ -313,12 +313,7 @@ async fn sigkill_mid_backfill_then_a_sync_after_restart_ends_exact() {
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
     // Its progress: what it expects to write in all is what the shop holds.
-    let shop: Value = reqwest::get(format!("{}/_sim/shops/{SHOP}/truth", sim.base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shop = truth(&sim, SHOP).await;
     let abandoned = shop["checkouts"]
         .as_array()
         .unwrap()
@@ -385,12 +380,7 @@ async fn sigkill_mid_backfill_then_a_sync_after_restart_ends_exact() {
     );
 
     // Exactly the shop, no row twice (keys would refuse it; counts say none is missing).
-    let truth: Value = reqwest::get(format!("{}/_sim/shops/{SHOP}/truth", sim.base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let truth = truth(&sim, SHOP).await;
     crate::ingest::assert_matches_truth(&mut conn, &truth).await;
     child.kill().ok();
     child.wait().ok();

@@ -172,6 +172,29 @@ async fn sim_token(sim: &RunningSim, shop: &str) -> String {
     granted["access_token"].as_str().unwrap().to_owned()
 }
 
+/// The simulated shop as it stands: every record, as the simulator holds it.
+pub async fn truth(sim: &RunningSim, shop: &str) -> Value {
+    reqwest::get(format!("{}/_sim/shops/{shop}/truth", sim.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Makes `spec`'s activity happen in the simulated shop (its webhooks sent); answers what it
+/// did.
+pub async fn activity(sim: &RunningSim, shop: &str, spec: Value) -> Value {
+    let response = reqwest::Client::new()
+        .post(format!("{}/_sim/shops/{shop}/activity", sim.base_url()))
+        .json(&spec)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
 /// Sets the simulator's fault knobs (the others back to their defaults).
 async fn set_faults(sim: &RunningSim, faults: Value) {
     let response = reqwest::Client::new()
@@ -924,17 +947,9 @@ async fn two_thousand_activities_with_duplicates_and_reordering_match_the_shop_e
         .await
         .unwrap();
     let started = chrono::Utc::now().timestamp() - 1;
-    let activity: Value = http
-        .post(format!("{}/_sim/shops/{}/activity", c.sim.base_url(), c.shop))
-        .json(&json!({ "orders": 600, "order_updates": 300, "refunds": 200, "cancellations": 100,
+    let activity = activity(&c.sim, &c.shop, json!({ "orders": 600, "order_updates": 300, "refunds": 200, "cancellations": 100,
                        "customers": 300, "customer_updates": 200, "products": 50, "product_updates": 100,
-                       "checkouts": 140, "deletions": 10 }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+                       "checkouts": 140, "deletions": 10 })).await;
     assert!(activity["changes"].as_u64().unwrap() > 2000, "{activity}");
     // A first attempt can fail under load (Shopify's 5 s limit); like Shopify, the simulator
     // retries it (time-scaled here). Compare only once every delivery has got through.
@@ -957,14 +972,7 @@ async fn two_thousand_activities_with_duplicates_and_reordering_match_the_shop_e
     assert_eq!(run["status"], "completed", "{run}");
     drain(&c.app).await;
 
-    let truth: Value = http
-        .get(format!("{}/_sim/shops/{}/truth", c.sim.base_url(), c.shop))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let truth = truth(&c.sim, &c.shop).await;
     let mut conn = c.app.connect_as("xeno_owner").await;
     let dead: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_events WHERE status = 'dead'")
         .fetch_one(&mut conn)
@@ -1022,15 +1030,7 @@ async fn privacy_webhooks_erase_what_they_must_and_uninstall_stops_ingestion() {
     let c = connect(json!({}), &[], 1.0).await;
     wait_for_sync(&c.app, &c.token, &c.store_id).await;
     let http = reqwest::Client::new();
-    http.post(format!(
-        "{}/_sim/shops/{}/activity",
-        c.sim.base_url(),
-        c.shop
-    ))
-    .json(&json!({ "customers": 5, "orders": 20 }))
-    .send()
-    .await
-    .unwrap();
+    activity(&c.sim, &c.shop, json!({ "customers": 5, "orders": 20 })).await;
     drain(&c.app).await;
     let mut conn = c.app.connect_as("xeno_owner").await;
     let (customer_id, email): (i64, String) = sqlx::query_as(
@@ -1481,12 +1481,7 @@ async fn backfill_of_a_twenty_thousand_order_shop_equals_the_truth() {
     assert_eq!(run["expected_records"], run["records"], "{run}");
     assert_eq!(run["progress"], 1.0, "{run}");
     assert!(run["eta_seconds"].is_null(), "{run}");
-    let truth: Value = reqwest::get(format!("{}/_sim/shops/{}/truth", c.sim.base_url(), c.shop))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let truth = truth(&c.sim, &c.shop).await;
     let mut conn = c.app.connect_as("xeno_owner").await;
 
     // Orders: every one, with its money, status and dates.
@@ -1647,23 +1642,13 @@ async fn sync_now_runs_one_at_a_time_and_repairs_what_webhooks_missed() {
 
     // Changes whose webhooks never arrive: the simulator drops every delivery.
     set_faults(&c.sim, json!({ "drop_rate": 1.0 })).await;
-    let activity = reqwest::Client::new()
-        .post(format!(
-            "{}/_sim/shops/{}/activity",
-            c.sim.base_url(),
-            c.shop
-        ))
-        .json(&json!({ "orders": 15, "order_updates": 10, "refunds": 4, "customers": 5, "deletions": 3 }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(activity.status(), 200);
-    let truth: Value = reqwest::get(format!("{}/_sim/shops/{}/truth", c.sim.base_url(), c.shop))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    activity(
+        &c.sim,
+        &c.shop,
+        json!({ "orders": 15, "order_updates": 10, "refunds": 4, "customers": 5, "deletions": 3 }),
+    )
+    .await;
+    let truth = truth(&c.sim, &c.shop).await;
     let orders_in_truth = truth["orders"].as_array().unwrap().len() as i64;
     let count = |table: &'static str| async move {
         let mut conn = app.connect_as("xeno_owner").await;
@@ -1782,25 +1767,8 @@ async fn scheduled_syncs_restore_dropped_subscriptions_and_recover_what_they_mis
         .as_array()
         .unwrap()
         .len();
-    let activity = sim
-        .post(format!(
-            "{}/_sim/shops/{}/activity",
-            c.sim.base_url(),
-            c.shop
-        ))
-        .json(&json!({ "orders": 12 }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(activity.status(), 200);
-    let truth: Value = sim
-        .get(format!("{}/_sim/shops/{}/truth", c.sim.base_url(), c.shop))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    activity(&c.sim, &c.shop, json!({ "orders": 12 })).await;
+    let truth = truth(&c.sim, &c.shop).await;
     let expected = truth["orders"].as_array().unwrap().len() as i64;
 
     // The scheduler's next sync restores the subscriptions and fetches the missed orders.
@@ -1894,12 +1862,7 @@ async fn a_sync_rides_out_shopify_errors_with_retries() {
         run["retries"].as_i64().unwrap() > 0,
         "the run counts its retries: {run}"
     );
-    let truth: Value = reqwest::get(format!("{}/_sim/shops/{}/truth", c.sim.base_url(), c.shop))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let truth = truth(&c.sim, &c.shop).await;
     let mut conn = app.connect_as("xeno_owner").await;
     for (table, key) in [
         ("orders", "orders"),
@@ -2046,21 +2009,14 @@ async fn one_incremental_sync_repairs_a_tenth_of_webhooks_dropped() {
     set_faults(&c.sim, json!({ "drop_rate": 0.1 })).await;
     // Everything but checkouts: a completed checkout whose webhook is lost is not in any
     // export Shopify offers (its order is, and is repaired).
-    let activity = http
-        .post(format!(
-            "{}/_sim/shops/{}/activity",
-            c.sim.base_url(),
-            c.shop
-        ))
-        .json(
-            &json!({ "orders": 80, "order_updates": 40, "refunds": 20, "cancellations": 10,
+    activity(
+        &c.sim,
+        &c.shop,
+        json!({ "orders": 80, "order_updates": 40, "refunds": 20, "cancellations": 10,
                        "customers": 30, "customer_updates": 30, "products": 5,
                        "product_updates": 15, "deletions": 4 }),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(activity.status(), 200);
+    )
+    .await;
     drain(app).await;
     let stats: Value = http
         .get(format!("{}/_sim/deliveries", c.sim.base_url()))
@@ -2077,14 +2033,7 @@ async fn one_incremental_sync_repairs_a_tenth_of_webhooks_dropped() {
     let run = wait_for_sync(app, token, &c.store_id).await;
     assert_eq!(run["status"], "completed", "{run}");
     assert_eq!(run["kind"], "incremental", "{run}");
-    let truth: Value = http
-        .get(format!("{}/_sim/shops/{}/truth", c.sim.base_url(), c.shop))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let truth = truth(&c.sim, &c.shop).await;
     // Only what changed was exported again, not the shop's history.
     let history = ["customers", "products", "orders"]
         .iter()
@@ -2326,7 +2275,6 @@ async fn a_sync_pages_when_shopify_will_not_run_bulk_exports() {
     )
     .await;
     let (app, token) = (&c.app, c.token.as_str());
-    let http = reqwest::Client::new();
     // Bulk operations are refused, as Shopify refuses them to tokens they are not open to; a
     // roomy cost bucket keeps the test quick (pacing has its own test).
     let faults =
@@ -2345,20 +2293,8 @@ async fn a_sync_pages_when_shopify_will_not_run_bulk_exports() {
     assert_eq!(run["kind"], "backfill", "{run}");
     assert_eq!(run["paged_exports"], 4, "{run}");
     assert_eq!(run["expected_records"], run["records"], "{run}");
-    let truth = |http: reqwest::Client| {
-        let url = format!("{}/_sim/shops/{}/truth", c.sim.base_url(), c.shop);
-        async move {
-            http.get(url)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
-    };
     let mut conn = app.connect_as("xeno_owner").await;
-    assert_matches_truth(&mut conn, &truth(http.clone()).await).await;
+    assert_matches_truth(&mut conn, &truth(&c.sim, &c.shop).await).await;
 
     // Missed webhooks, deletions among them, repaired by an incremental sync that pages too.
     set_faults(
@@ -2367,20 +2303,13 @@ async fn a_sync_pages_when_shopify_will_not_run_bulk_exports() {
                 "drop_rate": 0.3 }),
     )
     .await;
-    let activity = http
-        .post(format!(
-            "{}/_sim/shops/{}/activity",
-            c.sim.base_url(),
-            c.shop
-        ))
-        .json(
-            &json!({ "orders": 30, "order_updates": 20, "refunds": 10, "customers": 10,
+    activity(
+        &c.sim,
+        &c.shop,
+        json!({ "orders": 30, "order_updates": 20, "refunds": 10, "customers": 10,
                        "customer_updates": 10, "product_updates": 5, "deletions": 3 }),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(activity.status(), 200);
+    )
+    .await;
     drain(app).await;
     set_faults(&c.sim, faults).await;
     settle(app).await;
@@ -2390,7 +2319,7 @@ async fn a_sync_pages_when_shopify_will_not_run_bulk_exports() {
     assert_eq!(run["kind"], "incremental", "{run}");
     // Four exports of what changed and three of every id (to find deletions).
     assert_eq!(run["paged_exports"], 7, "{run}");
-    assert_matches_truth(&mut conn, &truth(http).await).await;
+    assert_matches_truth(&mut conn, &truth(&c.sim, &c.shop).await).await;
     let tombstones: i64 =
         sqlx::query_scalar("SELECT count(*) FROM tombstones WHERE resource = 'product'")
             .fetch_one(&mut conn)

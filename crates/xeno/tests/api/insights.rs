@@ -12,8 +12,8 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 use crate::ingest::{
-    app_for, authorize, create_shop, drain, no_redirects, post_webhook, signature, sim,
-    wait_for_sync, SECRET,
+    activity, app_for, authorize, create_shop, drain, no_redirects, post_webhook, signature, sim,
+    truth, wait_for_sync, SECRET,
 };
 use crate::support::{expect_problem, TestApp};
 use xeno_domain::ids::{StoreId, TenantId};
@@ -431,15 +431,6 @@ async fn store_id_of(app: &TestApp, token: &str, domain: &str) -> String {
         .to_owned()
 }
 
-async fn truth(sim: &shopify_sim::RunningSim, domain: &str) -> Value {
-    reqwest::get(format!("{}/_sim/shops/{domain}/truth", sim.base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 /// An order placed at `processed_at` (local time with its offset), sent as Shopify would.
 async fn send_webhook(app: &TestApp, domain: &str, topic: &str, payload: &Value, id: &str) {
     let body = serde_json::to_vec(payload).unwrap();
@@ -674,18 +665,14 @@ async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_record
     wait_for_sync(&app, &other_token, &other_id).await;
 
     // Live changes arrive as webhooks: new orders, refunds and cancellations dated today.
-    let client = reqwest::Client::new();
     for (domain, _, _, _) in &specs {
-        let response = client
-            .post(format!("{}/_sim/shops/{domain}/activity", sim.base_url()))
-            .json(
-                &json!({ "orders": 12, "refunds": 8, "cancellations": 5, "customers": 4,
-                           "order_updates": 6, "checkouts": 8 }),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
+        activity(
+            &sim,
+            domain,
+            json!({ "orders": 12, "refunds": 8, "cancellations": 5, "customers": 4,
+                    "order_updates": 6, "checkouts": 8 }),
+        )
+        .await;
     }
     drain(&app).await;
 
@@ -1379,15 +1366,8 @@ async fn lists_page_through_everything_once_even_while_records_arrive() {
 
     // Customers, newest first, seven a page; new customers arriving meanwhile sort before
     // the cursor and never shift what follows.
-    let sim_url = c.sim.base_url();
-    let shop = c.shop.clone();
     let rows = all_pages(app, token, "/api/customers?limit=7", async || {
-        reqwest::Client::new()
-            .post(format!("{sim_url}/_sim/shops/{shop}/activity"))
-            .json(&json!({ "customers": 3 }))
-            .send()
-            .await
-            .unwrap();
+        activity(&c.sim, &c.shop, json!({ "customers": 3 })).await;
         drain(app).await;
     })
     .await;

@@ -91,8 +91,6 @@ impl Db {
         Ok(())
     }
 
-    /// The pool itself: for global directories no tenant owns, and for the worker's and
-    /// acceptor's transactions, which set their tenants as they go.
     /// Refreshes the planner's statistics on the record tables: worth it while a bulk load
     /// grows them (the runtime role owns no table, so a function runs the ANALYZE).
     pub async fn refresh_statistics(&self) -> Result<(), StorageError> {
@@ -102,6 +100,8 @@ impl Db {
         Ok(())
     }
 
+    /// The pool itself: for global directories no tenant owns, and for the worker's and
+    /// acceptor's transactions, which set their tenants as they go.
     fn pool(&self) -> &PgPool {
         &self.pool
     }

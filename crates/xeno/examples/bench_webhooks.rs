@@ -115,16 +115,30 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     report(&format!("fixed {FIXED_RATE}/s"), count, elapsed, latencies);
 
-    // 3. One worker applies the backlog. Fresh statistics first, as autovacuum would have
-    //    gathered them by now (this machine runs PostgreSQL with autovacuum off).
+    // 3. One worker applies the backlog. Fresh statistics first, and kept fresh beside the
+    //    worker by autovacuum's rule, as autovacuum would (this machine runs PostgreSQL
+    //    with autovacuum off): in its own session, not in the worker's time.
     let mut owner =
         <sqlx::PgConnection as sqlx::Connection>::connect_with(&config.database.owner).await?;
     sqlx::query("ANALYZE").execute(&mut owner).await?;
     let db = xeno::db(&config);
+    let (stop_statistics, mut stopped) = tokio::sync::watch::channel(false);
+    let statistics = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            while !*stopped.borrow() {
+                if let Err(err) = db.refresh_statistics().await {
+                    eprintln!("  refreshing statistics failed: {err}");
+                }
+                let _ = tokio::time::timeout(Duration::from_secs(1), stopped.changed()).await;
+            }
+        })
+    };
     let total = bodies.len();
     let started = Instant::now();
     let worker_config = xeno::worker_config(&config);
     let mut applied = 0;
+    let mut reported = 0;
     while applied < total {
         let outcome = xeno_ingest::worker::run_batch(&db, &worker_config).await?;
         if outcome.is_empty() {
@@ -134,9 +148,8 @@ async fn main() -> anyhow::Result<()> {
             bail!("{} events failed to apply", outcome.failed);
         }
         applied += outcome.applied;
-        // Statistics follow the growing tables, as autovacuum's analyze would.
-        if applied % 5000 < worker_config.batch as usize {
-            sqlx::query("ANALYZE").execute(&mut owner).await?;
+        if applied >= reported + 5000 {
+            reported = applied;
             eprintln!(
                 "  applied {applied} in {:.1} s",
                 started.elapsed().as_secs_f64()
@@ -149,6 +162,8 @@ async fn main() -> anyhow::Result<()> {
         elapsed.as_secs_f64(),
         applied as f64 / elapsed.as_secs_f64()
     );
+    stop_statistics.send_replace(true);
+    statistics.await?;
     // The database goes with the run (the service's pool first).
     drop(db);
     sqlx::Connection::close(owner).await?;

@@ -57,14 +57,17 @@ fn resource_key(resource: Resource) -> &'static str {
     }
 }
 
-/// Applies a tenant's events on `conn` (tenant already set), in as few statements as the
-/// batch allows. Returns the events that could not be applied, with why; the rest are done.
-/// A database error fails the whole call (the caller then retries event by event).
-pub async fn apply_events(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    events: &[ClaimedEvent],
-) -> Result<Vec<(Uuid, ApplyError)>, StorageError> {
+/// A tenant's events mapped to changes, ready to write: the CPU half of applying, which can
+/// run while another batch writes.
+pub struct Prepared {
+    stores: BTreeMap<Uuid, StoreBatch>,
+    topics: BTreeMap<Uuid, String>,
+    /// Events whose payload cannot become a change.
+    failed: Vec<(Uuid, ApplyError)>,
+}
+
+/// Maps a tenant's events to changes, grouped by store and kind.
+pub fn prepare(events: &[ClaimedEvent]) -> Prepared {
     let mut failed = Vec::new();
     let mut stores: BTreeMap<Uuid, StoreBatch> = BTreeMap::new();
     for event in events {
@@ -124,10 +127,39 @@ pub async fn apply_events(
             _ => {}
         }
     }
-    let topics: BTreeMap<Uuid, &str> = events
+    let topics = events
         .iter()
-        .map(|e| (e.event_id, e.topic.as_str()))
+        .map(|e| (e.event_id, e.topic.clone()))
         .collect();
+    Prepared {
+        stores,
+        topics,
+        failed,
+    }
+}
+
+/// Applies a tenant's events on `conn` (tenant already set), in as few statements as the
+/// batch allows. Returns the events that could not be applied, with why; the rest are done.
+/// A database error fails the whole call (the caller then retries event by event).
+pub async fn apply_events(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    events: &[ClaimedEvent],
+) -> Result<Vec<(Uuid, ApplyError)>, StorageError> {
+    apply(conn, tenant, prepare(events)).await
+}
+
+/// Writes prepared changes on `conn` (tenant already set); see [`apply_events`].
+pub async fn apply(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    prepared: Prepared,
+) -> Result<Vec<(Uuid, ApplyError)>, StorageError> {
+    let Prepared {
+        stores,
+        topics,
+        mut failed,
+    } = prepared;
     for (store_id, batch) in stores {
         let store = StoreId(store_id);
         // Deletes first or last does not matter: a tombstone outranks every version.
@@ -159,7 +191,7 @@ pub async fn apply_events(
             records::insert_refunds(conn, tenant, store, &ready).await?;
         }
         for (event_id, single) in batch.singles {
-            let topic = topics.get(&event_id).copied().unwrap_or_default();
+            let topic = topics.get(&event_id).map_or("", String::as_str);
             apply_single(conn, tenant, store, topic, single).await?;
         }
     }

@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::Utc;
 use rand::Rng;
-use sqlx::{Connection, PgConnection};
+use sqlx::{Connection, PgConnection, Postgres, Transaction};
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 use xeno_domain::ids::TenantId;
 use xeno_storage::events::{
@@ -16,7 +17,7 @@ use xeno_storage::events::{
 };
 use xeno_storage::{Db, StorageError};
 
-use crate::apply::{apply_events, ApplyError};
+use crate::apply::{apply, apply_events, prepare, ApplyError, Prepared};
 use crate::metrics::EVENTS_SETTLED;
 
 #[derive(Debug, Clone)]
@@ -65,21 +66,50 @@ impl BatchOutcome {
     }
 }
 
-/// Claims and applies one batch of due events: each tenant's share in one savepoint with
-/// set-based statements; if that fails, event by event so one bad event cannot block others.
-pub async fn run_batch(db: &Db, config: &WorkerConfig) -> Result<BatchOutcome, StorageError> {
+/// A claimed batch, loaded and mapped to changes, waiting for its turn to write. Its
+/// transaction holds the events' row locks, so no other worker takes them meanwhile.
+pub struct ClaimedBatch {
+    tx: Transaction<'static, Postgres>,
+    tenants: Vec<(TenantId, Vec<ClaimedEvent>, Prepared)>,
+}
+
+impl ClaimedBatch {
+    pub fn is_empty(&self) -> bool {
+        self.tenants.is_empty()
+    }
+}
+
+/// Claims up to a batch of due events, loads them and maps their payloads: everything
+/// before the writes.
+pub async fn claim(db: &Db, config: &WorkerConfig) -> Result<ClaimedBatch, StorageError> {
     let (mut tx, claimed) = db.claim_events(config.batch).await?;
     let mut by_tenant: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
     for (tenant, event_id) in claimed {
         by_tenant.entry(tenant.0).or_default().push(event_id);
     }
-    let mut outcome = BatchOutcome::default();
+    let mut tenants = Vec::with_capacity(by_tenant.len());
     for (tenant, ids) in by_tenant {
         let tenant = TenantId(tenant);
         set_tenant(&mut tx, tenant).await?;
         let events = load_events(&mut tx, tenant, &ids).await?;
+        let prepared = prepare(&events);
+        tenants.push((tenant, events, prepared));
+    }
+    Ok(ClaimedBatch { tx, tenants })
+}
+
+/// Applies a claimed batch and commits: each tenant's share in one savepoint with set-based
+/// statements; if that fails, event by event so one bad event cannot block others.
+pub async fn write(
+    batch: ClaimedBatch,
+    config: &WorkerConfig,
+) -> Result<BatchOutcome, StorageError> {
+    let ClaimedBatch { mut tx, tenants } = batch;
+    let mut outcome = BatchOutcome::default();
+    for (tenant, events, prepared) in tenants {
+        set_tenant(&mut tx, tenant).await?;
         let mut savepoint = tx.begin().await?;
-        match apply_events(&mut savepoint, tenant, &events).await {
+        match apply(&mut savepoint, tenant, prepared).await {
             Ok(failed) => {
                 savepoint.commit().await?;
                 settle(&mut tx, tenant, &events, failed, config, &mut outcome).await?;
@@ -120,6 +150,46 @@ pub async fn run_batch(db: &Db, config: &WorkerConfig) -> Result<BatchOutcome, S
     }
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// Claims and applies one batch of due events.
+pub async fn run_batch(db: &Db, config: &WorkerConfig) -> Result<BatchOutcome, StorageError> {
+    write(claim(db, config).await?, config).await
+}
+
+/// One worker's batches, two deep: while one batch writes, the next is claimed, loaded and
+/// mapped on a second connection. Writes stay one at a time and in claim order; the next
+/// claim skips the rows the writing batch holds.
+pub struct Pipeline {
+    db: Db,
+    config: WorkerConfig,
+    next: Option<JoinHandle<Result<ClaimedBatch, StorageError>>>,
+}
+
+impl Pipeline {
+    pub fn new(db: Db, config: WorkerConfig) -> Self {
+        Self {
+            db,
+            config,
+            next: None,
+        }
+    }
+
+    /// Applies the next batch (claiming the one after it meanwhile, when there was work).
+    pub async fn run_batch(&mut self) -> Result<BatchOutcome, StorageError> {
+        let batch = match self.next.take() {
+            Some(claiming) => claiming.await.map_err(|err| {
+                StorageError::Unavailable(sqlx::Error::Protocol(err.to_string()))
+            })??,
+            None => claim(&self.db, &self.config).await?,
+        };
+        if batch.is_empty() {
+            return Ok(BatchOutcome::default());
+        }
+        let (db, config) = (self.db.clone(), self.config.clone());
+        self.next = Some(tokio::spawn(async move { claim(&db, &config).await }));
+        write(batch, &self.config).await
+    }
 }
 
 /// Marks applied events done and schedules (or dead-letters) the failed ones.
@@ -170,8 +240,10 @@ pub async fn run(db: Db, config: WorkerConfig, mut shutdown: watch::Receiver<boo
         }
     };
     tracing::info!("worker started");
+    let poll_interval = config.poll_interval;
+    let mut pipeline = Pipeline::new(db, config);
     while !*shutdown.borrow() {
-        match run_batch(&db, &config).await {
+        match pipeline.run_batch().await {
             Ok(outcome) if !outcome.is_empty() => continue,
             Ok(_) => {}
             Err(err) => tracing::warn!(%err, "worker batch failed; retrying"),
@@ -180,7 +252,7 @@ pub async fn run(db: Db, config: WorkerConfig, mut shutdown: watch::Receiver<boo
             match listener.as_mut() {
                 Some(listener) => {
                     if listener.recv().await.is_err() {
-                        tokio::time::sleep(config.poll_interval).await;
+                        tokio::time::sleep(poll_interval).await;
                     }
                 }
                 None => std::future::pending().await,
@@ -188,7 +260,7 @@ pub async fn run(db: Db, config: WorkerConfig, mut shutdown: watch::Receiver<boo
         };
         tokio::select! {
             () = notified => {}
-            () = tokio::time::sleep(config.poll_interval) => {}
+            () = tokio::time::sleep(poll_interval) => {}
             changed = shutdown.changed() => {
                 // A dropped sender means nobody can ask us to stop any more: stop now.
                 if changed.is_err() {

@@ -1,126 +1,128 @@
--- Rollup triggers do no work for statements that changed no rows: every upsert fires both
--- its insert and its update triggers, and one of the two usually has empty transition
--- tables. Emptied buyer spend rows are looked for among the changed buyers only (it was a
--- scan of every buyer of the tenant on each update or delete).
+-- Cheaper rollup triggers on the write path webhooks and syncs take:
+-- - a trigger whose statement changed no rows returns at once (every upsert fires both its
+--   insert and its update triggers, and one of the two usually has empty transition tables);
+-- - each operation runs static SQL, so PL/pgSQL keeps its plan instead of planning a dynamic
+--   statement every time;
+-- - emptied buyer spend rows are looked for among the changed buyers only (it was a scan of
+--   every buyer of the tenant on each update or delete);
+-- - an update recomputes buyer histories only when some order's customer, time or test flag
+--   changed, checked before anything is planned.
 
-CREATE OR REPLACE FUNCTION xeno_order_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE touched uuid[];
+-- Defines rollup trigger function `name` from `statement`, written over `{changes}`: the
+-- statement's signed change set (see xeno_signed). Outside a tenant's transaction
+-- (maintenance as the owner) it also bumps the versions of the tenants the rows name.
+CREATE FUNCTION xeno_define_rollup(name text, statement text) RETURNS void LANGUAGE plpgsql AS $define$
 BEGIN
-    -- An upsert fires both its insert and its update triggers; most find nothing to do.
-    IF TG_OP = 'INSERT' THEN
-        IF NOT EXISTS (SELECT FROM new_rows) THEN RETURN NULL; END IF;
-    ELSIF NOT EXISTS (SELECT FROM old_rows) THEN
-        RETURN NULL;
-    END IF;
-    -- Outside a tenant's transaction (maintenance as the owner) the rows name the tenants.
-    IF xeno_current_tenant() IS NULL THEN
-        EXECUTE format('SELECT array_agg(DISTINCT tenant_id) FROM (%s) c', xeno_signed(TG_OP)) INTO touched;
-        PERFORM xeno_bump_versions(COALESCE(touched, '{}'));
-    END IF;
-    EXECUTE format($q$
-        INSERT INTO daily_sales AS d (tenant_id, store_id, day, currency, orders, gross, discounts,
-                                      shipping, taxes, units)
-        SELECT c.tenant_id, c.store_id,
-               (c.processed_at AT TIME ZONE COALESCE(s.iana_timezone, 'UTC'))::date, c.currency,
-               sum(c.sign), sum(c.sign * c.total_line_items_price), sum(c.sign * c.total_discounts),
-               sum(c.sign * c.total_shipping), sum(c.sign * c.total_tax), sum(c.sign * c.units)
-        FROM (%s) c
-        JOIN stores s ON s.tenant_id = c.tenant_id AND s.store_id = c.store_id
-        WHERE NOT c.test
-        GROUP BY 1, 2, 3, 4
-        HAVING sum(c.sign) <> 0 OR sum(c.sign * c.total_line_items_price) <> 0
-            OR sum(c.sign * c.total_discounts) <> 0 OR sum(c.sign * c.total_shipping) <> 0
-            OR sum(c.sign * c.total_tax) <> 0 OR sum(c.sign * c.units) <> 0
-        ORDER BY 1, 2, 3, 4
-        ON CONFLICT (tenant_id, store_id, day, currency) DO UPDATE SET
-            orders = d.orders + EXCLUDED.orders, gross = d.gross + EXCLUDED.gross,
-            discounts = d.discounts + EXCLUDED.discounts, shipping = d.shipping + EXCLUDED.shipping,
-            taxes = d.taxes + EXCLUDED.taxes, units = d.units + EXCLUDED.units
-    $q$, xeno_signed(TG_OP));
-    RETURN NULL;
-END $$;
+    EXECUTE format($create$
+        CREATE OR REPLACE FUNCTION %I() RETURNS trigger LANGUAGE plpgsql AS $body$
+        DECLARE touched uuid[];
+        BEGIN
+            IF TG_OP = 'INSERT' THEN
+                IF NOT EXISTS (SELECT FROM new_rows) THEN RETURN NULL; END IF;
+            ELSIF NOT EXISTS (SELECT FROM old_rows) THEN
+                RETURN NULL;
+            END IF;
+            IF xeno_current_tenant() IS NULL THEN
+                EXECUTE format('SELECT array_agg(DISTINCT tenant_id) FROM (%%s) c', xeno_signed(TG_OP))
+                    INTO touched;
+                PERFORM xeno_bump_versions(COALESCE(touched, '{}'));
+            END IF;
+            IF TG_OP = 'INSERT' THEN
+                %s;
+            ELSIF TG_OP = 'DELETE' THEN
+                %s;
+            ELSE
+                %s;
+            END IF;
+            RETURN NULL;
+        END $body$
+    $create$, name,
+        replace(statement, '{changes}', xeno_signed('INSERT')),
+        replace(statement, '{changes}', xeno_signed('DELETE')),
+        replace(statement, '{changes}', xeno_signed('UPDATE')));
+END $define$;
 
-CREATE OR REPLACE FUNCTION xeno_refund_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE touched uuid[];
-BEGIN
-    -- An upsert fires both its insert and its update triggers; most find nothing to do.
-    IF TG_OP = 'INSERT' THEN
-        IF NOT EXISTS (SELECT FROM new_rows) THEN RETURN NULL; END IF;
-    ELSIF NOT EXISTS (SELECT FROM old_rows) THEN
-        RETURN NULL;
-    END IF;
-    -- Outside a tenant's transaction (maintenance as the owner) the rows name the tenants.
-    IF xeno_current_tenant() IS NULL THEN
-        EXECUTE format('SELECT array_agg(DISTINCT tenant_id) FROM (%s) c', xeno_signed(TG_OP)) INTO touched;
-        PERFORM xeno_bump_versions(COALESCE(touched, '{}'));
-    END IF;
-    EXECUTE format($q$
-        INSERT INTO daily_sales AS d (tenant_id, store_id, day, currency, returns, taxes)
-        SELECT c.tenant_id, c.store_id,
-               (c.created_at AT TIME ZONE COALESCE(s.iana_timezone, 'UTC'))::date, c.currency,
-               sum(c.sign * c.line_subtotal), -sum(c.sign * c.line_tax)
-        FROM (%s) c
-        JOIN stores s ON s.tenant_id = c.tenant_id AND s.store_id = c.store_id
-        WHERE c.test_order IS NOT TRUE
-        GROUP BY 1, 2, 3, 4
-        HAVING sum(c.sign * c.line_subtotal) <> 0 OR sum(c.sign * c.line_tax) <> 0
-        ORDER BY 1, 2, 3, 4
-        ON CONFLICT (tenant_id, store_id, day, currency) DO UPDATE SET
-            returns = d.returns + EXCLUDED.returns, taxes = d.taxes + EXCLUDED.taxes
-    $q$, xeno_signed(TG_OP));
-    RETURN NULL;
-END $$;
+SELECT xeno_define_rollup('xeno_order_rollup', $q$
+    INSERT INTO daily_sales AS d (tenant_id, store_id, day, currency, orders, gross, discounts,
+                                  shipping, taxes, units)
+    SELECT c.tenant_id, c.store_id,
+           (c.processed_at AT TIME ZONE COALESCE(s.iana_timezone, 'UTC'))::date, c.currency,
+           sum(c.sign), sum(c.sign * c.total_line_items_price), sum(c.sign * c.total_discounts),
+           sum(c.sign * c.total_shipping), sum(c.sign * c.total_tax), sum(c.sign * c.units)
+    FROM ({changes}) c
+    JOIN stores s ON s.tenant_id = c.tenant_id AND s.store_id = c.store_id
+    WHERE NOT c.test
+    GROUP BY 1, 2, 3, 4
+    HAVING sum(c.sign) <> 0 OR sum(c.sign * c.total_line_items_price) <> 0
+        OR sum(c.sign * c.total_discounts) <> 0 OR sum(c.sign * c.total_shipping) <> 0
+        OR sum(c.sign * c.total_tax) <> 0 OR sum(c.sign * c.units) <> 0
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (tenant_id, store_id, day, currency) DO UPDATE SET
+        orders = d.orders + EXCLUDED.orders, gross = d.gross + EXCLUDED.gross,
+        discounts = d.discounts + EXCLUDED.discounts, shipping = d.shipping + EXCLUDED.shipping,
+        taxes = d.taxes + EXCLUDED.taxes, units = d.units + EXCLUDED.units
+$q$);
 
-CREATE OR REPLACE FUNCTION xeno_customer_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE touched uuid[];
-BEGIN
-    -- An upsert fires both its insert and its update triggers; most find nothing to do.
-    IF TG_OP = 'INSERT' THEN
-        IF NOT EXISTS (SELECT FROM new_rows) THEN RETURN NULL; END IF;
-    ELSIF NOT EXISTS (SELECT FROM old_rows) THEN
-        RETURN NULL;
-    END IF;
-    -- Outside a tenant's transaction (maintenance as the owner) the rows name the tenants.
-    IF xeno_current_tenant() IS NULL THEN
-        EXECUTE format('SELECT array_agg(DISTINCT tenant_id) FROM (%s) c', xeno_signed(TG_OP)) INTO touched;
-        PERFORM xeno_bump_versions(COALESCE(touched, '{}'));
-    END IF;
-    EXECUTE format($q$
-        INSERT INTO daily_customers AS d (tenant_id, store_id, day, new_customers)
-        SELECT c.tenant_id, c.store_id,
-               (c.created_at AT TIME ZONE COALESCE(s.iana_timezone, 'UTC'))::date, sum(c.sign)
-        FROM (%s) c
-        JOIN stores s ON s.tenant_id = c.tenant_id AND s.store_id = c.store_id
-        GROUP BY 1, 2, 3
-        HAVING sum(c.sign) <> 0
-        ORDER BY 1, 2, 3
-        ON CONFLICT (tenant_id, store_id, day) DO UPDATE SET
-            new_customers = d.new_customers + EXCLUDED.new_customers
-    $q$, xeno_signed(TG_OP));
-    RETURN NULL;
-END $$;
+-- A refund of a test order is not a return in the reports either.
+SELECT xeno_define_rollup('xeno_refund_rollup', $q$
+    INSERT INTO daily_sales AS d (tenant_id, store_id, day, currency, returns, taxes)
+    SELECT c.tenant_id, c.store_id,
+           (c.created_at AT TIME ZONE COALESCE(s.iana_timezone, 'UTC'))::date, c.currency,
+           sum(c.sign * c.line_subtotal), -sum(c.sign * c.line_tax)
+    FROM ({changes}) c
+    JOIN stores s ON s.tenant_id = c.tenant_id AND s.store_id = c.store_id
+    WHERE c.test_order IS NOT TRUE
+    GROUP BY 1, 2, 3, 4
+    HAVING sum(c.sign * c.line_subtotal) <> 0 OR sum(c.sign * c.line_tax) <> 0
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (tenant_id, store_id, day, currency) DO UPDATE SET
+        returns = d.returns + EXCLUDED.returns, taxes = d.taxes + EXCLUDED.taxes
+$q$);
 
+SELECT xeno_define_rollup('xeno_customer_rollup', $q$
+    INSERT INTO daily_customers AS d (tenant_id, store_id, day, new_customers)
+    SELECT c.tenant_id, c.store_id,
+           (c.created_at AT TIME ZONE COALESCE(s.iana_timezone, 'UTC'))::date, sum(c.sign)
+    FROM ({changes}) c
+    JOIN stores s ON s.tenant_id = c.tenant_id AND s.store_id = c.store_id
+    GROUP BY 1, 2, 3
+    HAVING sum(c.sign) <> 0
+    ORDER BY 1, 2, 3
+    ON CONFLICT (tenant_id, store_id, day) DO UPDATE SET
+        new_customers = d.new_customers + EXCLUDED.new_customers
+$q$);
+
+-- Each buyer's lifetime spend, now a rollup of its own; rows whose orders all went are
+-- removed at once.
+SELECT xeno_define_rollup('xeno_buyer_spend_rollup', $q$
+    INSERT INTO buyer_spend AS b (tenant_id, store_id, customer_id, currency, orders, spent)
+    SELECT c.tenant_id, c.store_id, c.customer_id, c.currency, sum(c.sign),
+           sum(c.sign * c.current_total_price)
+    FROM ({changes}) c
+    WHERE NOT c.test AND c.customer_id IS NOT NULL
+    GROUP BY 1, 2, 3, 4
+    HAVING sum(c.sign) <> 0 OR sum(c.sign * c.current_total_price) <> 0
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (tenant_id, store_id, customer_id, currency) DO UPDATE SET
+        orders = b.orders + EXCLUDED.orders, spent = b.spent + EXCLUDED.spent;
+    DELETE FROM buyer_spend b
+    USING (SELECT DISTINCT c.tenant_id, c.store_id, c.customer_id FROM ({changes}) c
+           WHERE c.sign < 0 AND c.customer_id IS NOT NULL) o
+    WHERE b.orders = 0 AND (b.tenant_id, b.store_id, b.customer_id)
+        = (o.tenant_id, o.store_id, o.customer_id)
+$q$);
+CREATE TRIGGER orders_buyer_spend_insert AFTER INSERT ON orders REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION xeno_buyer_spend_rollup();
+CREATE TRIGGER orders_buyer_spend_update AFTER UPDATE ON orders REFERENCING OLD TABLE AS old_rows
+    NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION xeno_buyer_spend_rollup();
+CREATE TRIGGER orders_buyer_spend_delete AFTER DELETE ON orders REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION xeno_buyer_spend_rollup();
+
+-- Each buyer's first, second and last order: new orders merge into the summary without
+-- reading the buyer's orders; only deletes, and updates that move an order in time, to
+-- another buyer or in or out of test, look up the buyers' remaining orders.
 CREATE OR REPLACE FUNCTION xeno_buyer_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- An upsert fires both its insert and its update triggers; most find nothing to do.
-    IF TG_OP = 'INSERT' THEN
-        IF NOT EXISTS (SELECT FROM new_rows) THEN RETURN NULL; END IF;
-    ELSIF NOT EXISTS (SELECT FROM old_rows) THEN
-        RETURN NULL;
-    END IF;
-    EXECUTE format($q$
-        INSERT INTO buyer_spend AS b (tenant_id, store_id, customer_id, currency, orders, spent)
-        SELECT c.tenant_id, c.store_id, c.customer_id, c.currency, sum(c.sign),
-               sum(c.sign * c.current_total_price)
-        FROM (%s) c
-        WHERE NOT c.test AND c.customer_id IS NOT NULL
-        GROUP BY 1, 2, 3, 4
-        HAVING sum(c.sign) <> 0 OR sum(c.sign * c.current_total_price) <> 0
-        ORDER BY 1, 2, 3, 4
-        ON CONFLICT (tenant_id, store_id, customer_id, currency) DO UPDATE SET
-            orders = b.orders + EXCLUDED.orders, spent = b.spent + EXCLUDED.spent
-    $q$, xeno_signed(TG_OP));
-
     IF TG_OP = 'INSERT' THEN
         INSERT INTO buyer_history AS h (tenant_id, store_id, customer_id, first_order_at,
                                         second_order_at, last_order_at)
@@ -140,12 +142,16 @@ BEGIN
             last_order_at = GREATEST(h.last_order_at, EXCLUDED.last_order_at);
         RETURN NULL;
     END IF;
-
-    -- Deletes and updates can only make a spend row empty.
-    DELETE FROM buyer_spend b
-    USING (SELECT DISTINCT tenant_id, store_id, customer_id FROM old_rows) o
-    WHERE b.orders = 0 AND (b.tenant_id, b.store_id, b.customer_id)
-        = (o.tenant_id, o.store_id, o.customer_id);
+    -- (Nested: one condition is one query, and a delete's trigger has no new rows.)
+    IF TG_OP = 'UPDATE' THEN
+        IF NOT EXISTS (
+            SELECT FROM new_rows n JOIN old_rows o USING (tenant_id, store_id, order_id)
+            WHERE (n.customer_id IS NOT NULL OR o.customer_id IS NOT NULL)
+                AND (n.customer_id, n.processed_at, n.test) IS DISTINCT FROM
+                    (o.customer_id, o.processed_at, o.test)) THEN
+            RETURN NULL;
+        END IF;
+    END IF;
     EXECUTE format($q$
         WITH touched AS (%s),
         history AS (

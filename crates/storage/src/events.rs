@@ -32,7 +32,8 @@ pub struct ClaimedEvent {
     pub event_id: Uuid,
     pub store_id: Uuid,
     pub topic: String,
-    pub payload: Option<serde_json::Value>,
+    /// The payload's JSON text (`None` when the body was not JSON).
+    pub payload: Option<String>,
     pub attempts: i32,
     pub received_at: DateTime<Utc>,
     pub store_currency: Option<String>,
@@ -161,7 +162,7 @@ pub async fn load_events(
     event_ids: &[Uuid],
 ) -> Result<Vec<ClaimedEvent>, StorageError> {
     Ok(sqlx::query_as(
-        "SELECT e.event_id, e.store_id, e.topic, e.payload, e.attempts, e.received_at, \
+        "SELECT e.event_id, e.store_id, e.topic, e.payload::text AS payload, e.attempts, e.received_at, \
              s.currency::text AS store_currency, s.status AS store_status \
          FROM webhook_events e JOIN stores s ON s.tenant_id = e.tenant_id AND s.store_id = e.store_id \
          WHERE e.tenant_id = $1 AND e.event_id = ANY($2) ORDER BY e.received_at, e.event_id",

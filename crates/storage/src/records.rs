@@ -306,14 +306,17 @@ pub async fn upsert_products(
     Ok(())
 }
 
-const ORDER_COLUMNS: &str = "tenant_id, store_id, order_id, name, order_number, email, customer_id, created_at, \
-     updated_at, processed_at, cancelled_at, cancel_reason, closed_at, currency, presentment_currency, \
-     total_price, subtotal_price, total_tax, total_discounts, total_line_items_price, total_shipping, \
-     current_total_price, current_subtotal_price, current_total_tax, current_total_discounts, \
-     financial_status, fulfillment_status, test, source_name, tags, units";
+/// Joins a record's tags for binding as one array element per record (PostgreSQL cannot
+/// unnest an array of arrays); SQL splits them again. Tags never hold control characters.
+const TAG_SEPARATOR: &str = "\u{1f}";
+
+fn joined_tags(tags: &[String]) -> String {
+    tags.join(TAG_SEPARATOR)
+}
 
 /// Inserts or updates orders; for those written, replaces their line items and adds their
-/// refunds. Embedded customers are added if unknown.
+/// refunds. Embedded customers are added if unknown. Both statements bind one array per
+/// column, so their text never changes and PostgreSQL plans them once per connection.
 pub async fn upsert_orders(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -324,44 +327,34 @@ pub async fn upsert_orders(
     insert_customers_if_absent(conn, tenant, store, &embedded).await?;
     let orders = newest(orders, |o| o.order_id, |o| o.updated_at);
     for chunk in orders.chunks(CHUNK) {
-        let (mut insert, tail) =
-            guarded_insert("orders", ORDER_COLUMNS, Resource::Order, "order_id");
-        insert.push_values(chunk, |mut row, o| {
-            row.push_bind(tenant.0)
-                .push_bind(store.0)
-                .push_bind(o.order_id)
-                .push_bind(&o.name)
-                .push_bind(o.order_number)
-                .push_bind(&o.email)
-                .push_bind(o.customer.as_ref().map(|c| c.customer_id))
-                .push_bind(o.created_at)
-                .push_bind(o.updated_at)
-                .push_bind(o.processed_at)
-                .push_bind(o.cancelled_at)
-                .push_bind(&o.cancel_reason)
-                .push_bind(o.closed_at)
-                .push_bind(&o.currency)
-                .push_bind(&o.presentment_currency)
-                .push_bind(o.total_price)
-                .push_bind(o.subtotal_price)
-                .push_bind(o.total_tax)
-                .push_bind(o.total_discounts)
-                .push_bind(o.total_line_items_price)
-                .push_bind(o.total_shipping)
-                .push_bind(o.current_total_price)
-                .push_bind(o.current_subtotal_price)
-                .push_bind(o.current_total_tax)
-                .push_bind(o.current_total_discounts)
-                .push_bind(&o.financial_status)
-                .push_bind(&o.fulfillment_status)
-                .push_bind(o.test)
-                .push_bind(&o.source_name)
-                .push_bind(&o.tags)
-                .push_bind(o.line_items.iter().map(|l| l.quantity).sum::<i32>());
-        });
-        insert.push(&tail);
-        insert.push(
-            " ON CONFLICT (tenant_id, store_id, order_id) DO UPDATE SET \
+        let written: Vec<i64> = sqlx::query_scalar(
+            "INSERT INTO orders (tenant_id, store_id, order_id, name, order_number, email, customer_id, \
+                 created_at, updated_at, processed_at, cancelled_at, cancel_reason, closed_at, currency, \
+                 presentment_currency, total_price, subtotal_price, total_tax, total_discounts, \
+                 total_line_items_price, total_shipping, current_total_price, current_subtotal_price, \
+                 current_total_tax, current_total_discounts, financial_status, fulfillment_status, test, \
+                 source_name, tags, units) \
+             SELECT $1, $2, v.order_id, v.name, v.order_number, v.email, v.customer_id, v.created_at, \
+                 v.updated_at, v.processed_at, v.cancelled_at, v.cancel_reason, v.closed_at, v.currency, \
+                 v.presentment_currency, v.total_price, v.subtotal_price, v.total_tax, v.total_discounts, \
+                 v.total_line_items_price, v.total_shipping, v.current_total_price, v.current_subtotal_price, \
+                 v.current_total_tax, v.current_total_discounts, v.financial_status, v.fulfillment_status, \
+                 v.test, v.source_name, string_to_array(v.tags, chr(31)), v.units \
+             FROM UNNEST($3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], \
+                 $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::text[], \
+                 $13::timestamptz[], $14::text[], $15::text[], $16::numeric[], $17::numeric[], \
+                 $18::numeric[], $19::numeric[], $20::numeric[], $21::numeric[], $22::numeric[], \
+                 $23::numeric[], $24::numeric[], $25::numeric[], $26::text[], $27::text[], $28::boolean[], \
+                 $29::text[], $30::text[], $31::integer[]) \
+                 AS v (order_id, name, order_number, email, customer_id, created_at, updated_at, \
+                       processed_at, cancelled_at, cancel_reason, closed_at, currency, presentment_currency, \
+                       total_price, subtotal_price, total_tax, total_discounts, total_line_items_price, \
+                       total_shipping, current_total_price, current_subtotal_price, current_total_tax, \
+                       current_total_discounts, financial_status, fulfillment_status, test, source_name, \
+                       tags, units) \
+             WHERE NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.tenant_id = $1 AND t.store_id = $2 \
+                 AND t.resource = 'order' AND t.resource_id = v.order_id) \
+             ON CONFLICT (tenant_id, store_id, order_id) DO UPDATE SET \
              name = EXCLUDED.name, order_number = EXCLUDED.order_number, email = EXCLUDED.email, \
              customer_id = EXCLUDED.customer_id, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, \
              processed_at = EXCLUDED.processed_at, cancelled_at = EXCLUDED.cancelled_at, \
@@ -375,8 +368,40 @@ pub async fn upsert_orders(
              fulfillment_status = EXCLUDED.fulfillment_status, test = EXCLUDED.test, \
              source_name = EXCLUDED.source_name, tags = EXCLUDED.tags, units = EXCLUDED.units, ingested_at = now() \
              WHERE orders.updated_at <= EXCLUDED.updated_at RETURNING order_id",
-        );
-        let written = written_keys(conn, insert).await?;
+        )
+        .bind(tenant.0)
+        .bind(store.0)
+        .bind(chunk.iter().map(|o| o.order_id).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.name.as_deref()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.order_number).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.email.as_deref()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.customer.as_ref().map(|c| c.customer_id)).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.created_at).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.updated_at).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.processed_at).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.cancelled_at).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.cancel_reason.as_deref()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.closed_at).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.currency.as_str()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.presentment_currency.as_deref()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.total_price).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.subtotal_price).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.total_tax).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.total_discounts).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.total_line_items_price).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.total_shipping).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.current_total_price).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.current_subtotal_price).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.current_total_tax).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.current_total_discounts).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.financial_status.as_deref()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.fulfillment_status.as_deref()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.test).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.source_name.as_deref()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| joined_tags(&o.tags)).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.line_items.iter().map(|l| l.quantity).sum::<i32>()).collect::<Vec<_>>())
+        .fetch_all(&mut *conn)
+        .await?;
         if written.is_empty() {
             continue;
         }
@@ -394,33 +419,7 @@ pub async fn upsert_orders(
             .iter()
             .flat_map(|o| o.line_items.iter().map(move |l| (*o, l)))
             .collect();
-        for lines in lines.chunks(CHUNK) {
-            let mut insert = QueryBuilder::new(
-                "INSERT INTO order_line_items (tenant_id, store_id, line_item_id, order_id, product_id, variant_id, \
-                 title, variant_title, sku, vendor, quantity, current_quantity, price, total_discount, currency, \
-                 gift_card, taxable) ",
-            );
-            insert.push_values(lines, |mut row, (o, l)| {
-                row.push_bind(tenant.0)
-                    .push_bind(store.0)
-                    .push_bind(l.line_item_id)
-                    .push_bind(o.order_id)
-                    .push_bind(l.product_id)
-                    .push_bind(l.variant_id)
-                    .push_bind(&l.title)
-                    .push_bind(&l.variant_title)
-                    .push_bind(&l.sku)
-                    .push_bind(&l.vendor)
-                    .push_bind(l.quantity)
-                    .push_bind(l.current_quantity)
-                    .push_bind(l.price)
-                    .push_bind(l.total_discount)
-                    .push_bind(&o.currency)
-                    .push_bind(l.gift_card)
-                    .push_bind(l.taxable);
-            });
-            insert.build().execute(&mut *conn).await?;
-        }
+        insert_line_items(conn, tenant, store, &lines).await?;
         let refunds: Vec<(OrderFacts, RefundRecord)> = fresh
             .iter()
             .flat_map(|o| {
@@ -442,6 +441,47 @@ pub async fn upsert_orders(
 pub struct OrderFacts {
     pub currency: String,
     pub test: bool,
+}
+
+/// Inserts line items (of orders just written, whose old lines are gone), binding one array
+/// per column like the orders themselves.
+async fn insert_line_items(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    store: StoreId,
+    lines: &[(&OrderRecord, &LineItemRecord)],
+) -> Result<(), StorageError> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO order_line_items (tenant_id, store_id, line_item_id, order_id, product_id, variant_id, \
+             title, variant_title, sku, vendor, quantity, current_quantity, price, total_discount, currency, \
+             gift_card, taxable) \
+         SELECT $1, $2, v.* FROM UNNEST($3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], \
+             $8::text[], $9::text[], $10::text[], $11::integer[], $12::integer[], $13::numeric[], \
+             $14::numeric[], $15::text[], $16::boolean[], $17::boolean[]) AS v",
+    )
+    .bind(tenant.0)
+    .bind(store.0)
+    .bind(lines.iter().map(|(_, l)| l.line_item_id).collect::<Vec<_>>())
+    .bind(lines.iter().map(|(o, _)| o.order_id).collect::<Vec<_>>())
+    .bind(lines.iter().map(|(_, l)| l.product_id).collect::<Vec<_>>())
+    .bind(lines.iter().map(|(_, l)| l.variant_id).collect::<Vec<_>>())
+    .bind(lines.iter().map(|(_, l)| l.title.as_str()).collect::<Vec<_>>())
+    .bind(lines.iter().map(|(_, l)| l.variant_title.as_deref()).collect::<Vec<_>>())
+    .bind(lines.iter().map(|(_, l)| l.sku.as_deref()).collect::<Vec<_>>())
+    .bind(lines.iter().map(|(_, l)| l.vendor.as_deref()).collect::<Vec<_>>())
+    .bind(lines.iter().map(|(_, l)| l.quantity).collect::<Vec<_>>())
+    .bind(lines.iter().map(|(_, l)| l.current_quantity).collect::<Vec<_>>())
+    .bind(lines.iter().map(|(_, l)| l.price).collect::<Vec<_>>())
+    .bind(lines.iter().map(|(_, l)| l.total_discount).collect::<Vec<_>>())
+    .bind(lines.iter().map(|(o, _)| o.currency.as_str()).collect::<Vec<_>>())
+    .bind(lines.iter().map(|(_, l)| l.gift_card).collect::<Vec<_>>())
+    .bind(lines.iter().map(|(_, l)| l.taxable).collect::<Vec<_>>())
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Adds refunds and their lines. Refunds never change, so known ones are left alone.

@@ -266,29 +266,31 @@ async fn load(db: &Db, tenant: TenantId, spec: Value) -> anyhow::Result<Load> {
         )
         .await?;
     let now = chrono::Utc::now();
-    let as_change = |topic: &str, value: Value| payload::change(topic, &value, now);
+    let as_change = |topic: &str, body: String| payload::change(topic, &body, now);
     let mut customers = Vec::new();
     for customer in shop.customers.values() {
-        if let Change::Customer(c) = as_change("customers/create", serde_json::to_value(customer)?)?
+        if let Change::Customer(c) =
+            as_change("customers/create", serde_json::to_string(customer)?)?
         {
             customers.push(c);
         }
     }
     let mut products = Vec::new();
     for product in shop.products.values() {
-        if let Change::Product(p) = as_change("products/create", serde_json::to_value(product)?)? {
+        if let Change::Product(p) = as_change("products/create", serde_json::to_string(product)?)? {
             products.push(p);
         }
     }
     let mut orders = Vec::new();
     for order in shop.orders.values() {
-        if let Change::Order(o) = as_change("orders/create", serde_json::to_value(order)?)? {
+        if let Change::Order(o) = as_change("orders/create", serde_json::to_string(order)?)? {
             orders.push(*o);
         }
     }
     let mut checkouts = Vec::new();
     for checkout in shop.checkouts.values() {
-        if let Change::Checkout(c) = as_change("checkouts/create", serde_json::to_value(checkout)?)?
+        if let Change::Checkout(c) =
+            as_change("checkouts/create", serde_json::to_string(checkout)?)?
         {
             checkouts.push(c);
         }

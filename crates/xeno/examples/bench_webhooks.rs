@@ -137,10 +137,11 @@ async fn main() -> anyhow::Result<()> {
     let total = bodies.len();
     let started = Instant::now();
     let worker_config = xeno::worker_config(&config);
+    let mut worker = xeno_ingest::worker::Pipeline::new(db.clone(), worker_config);
     let mut applied = 0;
     let mut reported = 0;
     while applied < total {
-        let outcome = xeno_ingest::worker::run_batch(&db, &worker_config).await?;
+        let outcome = worker.run_batch().await?;
         if outcome.is_empty() {
             break;
         }

@@ -473,6 +473,26 @@ fn first_order_of_a_returning_buyer(truth: &Value, tz: Tz, month: NaiveDate) -> 
         .expect("a buyer with one order before the month and one in it")
 }
 
+/// The id of a counted order whose buyer has no other counted order (none of `besides`).
+fn only_order_of_a_buyer(truth: &Value, besides: &[i64]) -> i64 {
+    let mut by_customer: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for order in truth["orders"].as_array().unwrap() {
+        if let (true, Some(customer)) = (counted(order), order["customer"]["id"].as_i64()) {
+            by_customer
+                .entry(customer)
+                .or_default()
+                .push(order["id"].as_i64().unwrap());
+        }
+    }
+    by_customer
+        .values()
+        .find_map(|orders| match orders[..] {
+            [only] if !besides.contains(&only) => Some(only),
+            _ => None,
+        })
+        .expect("a buyer with a single order")
+}
+
 /// Each buyer's stored history (first, second and last order) and lifetime spend per
 /// currency equal what the records say.
 async fn check_buyer_summaries(app: &TestApp, shop: &Shop) {
@@ -753,6 +773,19 @@ async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_record
         "retest-first",
     )
     .await;
+    // A buyer's only order is deleted: the buyer leaves the summaries altogether.
+    let only = only_order_of_a_buyer(
+        &kiritimati_truth,
+        &[deleted, retested["id"].as_i64().unwrap()],
+    );
+    send_webhook(
+        &app,
+        specs[0].0,
+        "orders/delete",
+        &json!({ "id": only }),
+        "delete-only",
+    )
+    .await;
     drain(&app).await;
 
     let mut shops = Vec::new();
@@ -773,7 +806,7 @@ async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_record
                 order["current_total_price"] = order["total_price"].clone();
                 orders.push(order);
             }
-            orders.retain(|o| o["id"] != json!(deleted));
+            orders.retain(|o| o["id"] != json!(deleted) && o["id"] != json!(only));
             for order in orders.iter_mut().filter(|o| o["id"] == retested["id"]) {
                 order["test"] = json!(true);
             }

@@ -2,13 +2,14 @@
 //! transaction and one WAL flush for many events, and each request is answered only after
 //! the commit that holds its event. Durability is unchanged; the per-commit limit is not.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, Mutex};
 use uuid::Uuid;
+use xeno_domain::ids::TenantId;
 
-use crate::events::{set_tenant, NewEvent, EVENTS_CHANNEL};
+use crate::events::NewEvent;
 use crate::stores::StoreRoute;
 use crate::{Db, StorageError};
 
@@ -77,68 +78,63 @@ impl Acceptor {
     }
 }
 
+/// Writes a batch, one call (one transaction) per tenant, and answers each request once its
+/// tenant's call has committed (or failed: then it answers 503 and Shopify retries).
 async fn write(db: &Db, batch: Vec<Pending>) {
-    match insert_all(db, &batch).await {
-        Ok(mut inserted) => {
-            for pending in batch {
-                // The first of several identical deliveries in one batch is the stored one.
-                let key = (pending.route.store_id.0, pending.event.webhook_id.clone());
-                let _ = pending.reply.send(Ok(inserted.remove(&key)));
+    let mut by_tenant: BTreeMap<Uuid, Vec<Pending>> = BTreeMap::new();
+    for pending in batch {
+        by_tenant
+            .entry(pending.route.tenant_id.0)
+            .or_default()
+            .push(pending);
+    }
+    for (tenant, batch) in by_tenant {
+        match insert(db, TenantId(tenant), &batch).await {
+            Ok(mut inserted) => {
+                for pending in batch {
+                    // The first of several identical deliveries in one batch is the stored one.
+                    let key = (pending.route.store_id.0, pending.event.webhook_id.clone());
+                    let _ = pending.reply.send(Ok(inserted.remove(&key)));
+                }
             }
-        }
-        Err(err) => {
-            tracing::warn!(error = %err, events = batch.len(), "accepting a batch of webhooks failed");
-            // Nothing was committed: every request answers 503 and Shopify retries.
-            let reason = err.to_string();
-            for pending in batch {
-                let _ = pending
-                    .reply
-                    .send(Err(StorageError::Unavailable(sqlx::Error::Protocol(
-                        reason.clone(),
-                    ))));
+            Err(err) => {
+                tracing::warn!(error = %err, events = batch.len(), "accepting a batch of webhooks failed");
+                let reason = err.to_string();
+                for pending in batch {
+                    let _ =
+                        pending
+                            .reply
+                            .send(Err(StorageError::Unavailable(sqlx::Error::Protocol(
+                                reason.clone(),
+                            ))));
+                }
             }
         }
     }
 }
 
-async fn insert_all(db: &Db, batch: &[Pending]) -> Result<HashSet<(Uuid, String)>, StorageError> {
-    let mut tx = db.pool().begin().await?;
-    let mut tenants: Vec<_> = batch.iter().map(|p| p.route.tenant_id).collect();
-    tenants.sort_by_key(|t| t.0);
-    tenants.dedup();
-    let mut inserted = HashSet::new();
-    for tenant in tenants {
-        set_tenant(&mut tx, tenant).await?;
-        let mut insert = sqlx::QueryBuilder::new(
-            "INSERT INTO webhook_events (tenant_id, store_id, event_id, webhook_id, shopify_event_id, topic, \
-             api_version, triggered_at, body, payload) ",
-        );
-        insert.push_values(
-            batch.iter().filter(|p| p.route.tenant_id == tenant),
-            |mut row, p| {
-                row.push_bind(tenant.0)
-                    .push_bind(p.route.store_id.0)
-                    .push_bind(Uuid::now_v7())
-                    .push_bind(&p.event.webhook_id)
-                    .push_bind(&p.event.shopify_event_id)
-                    .push_bind(&p.event.topic)
-                    .push_bind(&p.event.api_version)
-                    .push_bind(p.event.triggered_at)
-                    .push_bind(&p.event.body)
-                    .push_bind(&p.event.payload)
-                    .push_unseparated("::jsonb");
-            },
-        );
-        insert.push(" ON CONFLICT (tenant_id, store_id, webhook_id) DO NOTHING RETURNING store_id, webhook_id");
-        let rows: Vec<(Uuid, String)> = insert.build_query_as().fetch_all(&mut *tx).await?;
-        inserted.extend(rows);
-    }
-    if !inserted.is_empty() {
-        sqlx::query("SELECT pg_notify($1, '')")
-            .bind(EVENTS_CHANNEL)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(inserted)
+/// Stores one tenant's events in one round trip: the function sets the tenant, inserts,
+/// notifies the worker (on [`EVENTS_CHANNEL`](crate::events::EVENTS_CHANNEL)) and, called
+/// outside a transaction, commits.
+async fn insert(
+    db: &Db,
+    tenant: TenantId,
+    batch: &[Pending],
+) -> Result<HashSet<(Uuid, String)>, StorageError> {
+    let rows: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT store_id, webhook_id FROM xeno_accept_webhooks($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(tenant.0)
+    .bind(batch.iter().map(|p| p.route.store_id.0).collect::<Vec<_>>())
+    .bind(batch.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
+    .bind(batch.iter().map(|p| p.event.webhook_id.as_str()).collect::<Vec<_>>())
+    .bind(batch.iter().map(|p| p.event.shopify_event_id.as_deref()).collect::<Vec<_>>())
+    .bind(batch.iter().map(|p| p.event.topic.as_str()).collect::<Vec<_>>())
+    .bind(batch.iter().map(|p| p.event.api_version.as_deref()).collect::<Vec<_>>())
+    .bind(batch.iter().map(|p| p.event.triggered_at).collect::<Vec<_>>())
+    .bind(batch.iter().map(|p| p.event.body.as_deref()).collect::<Vec<_>>())
+    .bind(batch.iter().map(|p| p.event.payload.as_deref()).collect::<Vec<_>>())
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().collect())
 }

@@ -8,7 +8,8 @@ use xeno_domain::ids::{StoreId, TenantId};
 
 use crate::{Db, StorageError};
 
-/// The channel the worker listens on; every accepted event notifies it.
+/// The channel the worker listens on; every accepted event notifies it (the acceptance
+/// function in the migrations names it too).
 pub const EVENTS_CHANNEL: &str = "xeno_webhook_events";
 
 /// A verified delivery, as received.

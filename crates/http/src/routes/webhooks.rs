@@ -130,8 +130,9 @@ pub async fn receive(
     Ok(Json(Accepted { stored }))
 }
 
-/// The body as text when it is JSON that PostgreSQL's `jsonb` accepts (checked without
-/// building it: PostgreSQL builds it). `jsonb` refuses the NUL character, which JSON allows.
+/// The body as text when it is JSON Xeno can apply (stored verbatim; PostgreSQL checks it
+/// again as `json`). PostgreSQL's text cannot hold the NUL character, which JSON allows, so
+/// such a body is kept raw and fails at once instead of failing every retry.
 fn json_text(body: &[u8]) -> Option<String> {
     serde_json::from_slice::<serde::de::IgnoredAny>(body).ok()?;
     let text = std::str::from_utf8(body).ok()?;

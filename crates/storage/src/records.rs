@@ -87,6 +87,10 @@ pub async fn delete(
         return Ok(());
     }
     let (table, key) = resource.table_and_key();
+    if resource == Resource::Order {
+        // Line items have no foreign key to cascade through (see the migrations).
+        delete_line_items(conn, tenant, store, ids).await?;
+    }
     sqlx::query(&format!(
         "DELETE FROM {table} WHERE tenant_id = $1 AND store_id = $2 AND {key} = ANY($3)"
     ))
@@ -405,12 +409,7 @@ pub async fn upsert_orders(
         if written.is_empty() {
             continue;
         }
-        sqlx::query("DELETE FROM order_line_items WHERE tenant_id = $1 AND store_id = $2 AND order_id = ANY($3)")
-            .bind(tenant.0)
-            .bind(store.0)
-            .bind(&written)
-            .execute(&mut *conn)
-            .await?;
+        delete_line_items(conn, tenant, store, &written).await?;
         let fresh: Vec<&OrderRecord> = chunk
             .iter()
             .filter(|o| written.contains(&o.order_id))
@@ -441,6 +440,24 @@ pub async fn upsert_orders(
 pub struct OrderFacts {
     pub currency: String,
     pub test: bool,
+}
+
+/// Removes the line items of these orders.
+async fn delete_line_items(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    store: StoreId,
+    order_ids: &[i64],
+) -> Result<(), StorageError> {
+    sqlx::query(
+        "DELETE FROM order_line_items WHERE tenant_id = $1 AND store_id = $2 AND order_id = ANY($3)",
+    )
+    .bind(tenant.0)
+    .bind(store.0)
+    .bind(order_ids)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Inserts line items (of orders just written, whose old lines are gone), binding one array

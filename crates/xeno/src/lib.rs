@@ -22,7 +22,7 @@ use crate::config::Config;
 /// Connections per process; PostgreSQL's default limit is 100, leave room for workers.
 const DB_POOL_SIZE: u32 = 20;
 /// Webhook acceptance: concurrent group-commit writers, and the most events per commit.
-const ACCEPT_WRITERS: usize = 4;
+const ACCEPT_WRITERS: usize = 2;
 const ACCEPT_BATCH: usize = 256;
 
 /// Creates roles and the database when missing, then applies pending migrations.

@@ -787,6 +787,14 @@ async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_record
     )
     .await;
     drain(&app).await;
+    let mut owner = app.connect_as("postgres").await;
+    let orphans: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM order_line_items WHERE order_id = ANY($1)")
+            .bind([deleted, only])
+            .fetch_one(&mut owner)
+            .await
+            .unwrap();
+    assert_eq!(orphans, 0, "a deleted order's line items go with it");
 
     let mut shops = Vec::new();
     for ((domain, currency, timezone, _), store_id) in

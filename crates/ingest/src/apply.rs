@@ -45,7 +45,7 @@ struct StoreBatch {
     /// Refunds with the event that carried each.
     refunds: Vec<(Uuid, RefundRecord)>,
     /// Uninstalls and privacy requests, applied one by one in arrival order.
-    singles: Vec<(Uuid, Change)>,
+    singles: Vec<(String, Change)>,
 }
 
 fn resource_key(resource: Resource) -> &'static str {
@@ -61,7 +61,6 @@ fn resource_key(resource: Resource) -> &'static str {
 /// run while another batch writes.
 pub struct Prepared {
     stores: BTreeMap<Uuid, StoreBatch>,
-    topics: BTreeMap<Uuid, String>,
     /// Events whose payload cannot become a change.
     failed: Vec<(Uuid, ApplyError)>,
 }
@@ -122,44 +121,23 @@ pub fn prepare(events: &[ClaimedEvent]) -> Prepared {
             single @ (Change::AppUninstalled
             | Change::CustomerRedact { .. }
             | Change::CustomerDataRequest { .. }
-            | Change::ShopRedact) => batch.singles.push((event.event_id, single)),
+            | Change::ShopRedact) => batch.singles.push((event.topic.clone(), single)),
             // Ignored topics, and data for a store that no longer ingests.
             _ => {}
         }
     }
-    let topics = events
-        .iter()
-        .map(|e| (e.event_id, e.topic.clone()))
-        .collect();
-    Prepared {
-        stores,
-        topics,
-        failed,
-    }
+    Prepared { stores, failed }
 }
 
-/// Applies a tenant's events on `conn` (tenant already set), in as few statements as the
-/// batch allows. Returns the events that could not be applied, with why; the rest are done.
-/// A database error fails the whole call (the caller then retries event by event).
-pub async fn apply_events(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    events: &[ClaimedEvent],
-) -> Result<Vec<(Uuid, ApplyError)>, StorageError> {
-    apply(conn, tenant, prepare(events)).await
-}
-
-/// Writes prepared changes on `conn` (tenant already set); see [`apply_events`].
+/// Writes a tenant's prepared changes on `conn` (tenant already set), in as few statements
+/// as the batch allows. Returns the events that could not be applied, with why; the rest are
+/// done. A database error fails the whole call (the caller then retries event by event).
 pub async fn apply(
     conn: &mut PgConnection,
     tenant: TenantId,
     prepared: Prepared,
 ) -> Result<Vec<(Uuid, ApplyError)>, StorageError> {
-    let Prepared {
-        stores,
-        topics,
-        mut failed,
-    } = prepared;
+    let Prepared { stores, mut failed } = prepared;
     for (store_id, batch) in stores {
         let store = StoreId(store_id);
         // Deletes first or last does not matter: a tombstone outranks every version.
@@ -190,9 +168,8 @@ pub async fn apply(
             }
             records::insert_refunds(conn, tenant, store, &ready).await?;
         }
-        for (event_id, single) in batch.singles {
-            let topic = topics.get(&event_id).map_or("", String::as_str);
-            apply_single(conn, tenant, store, topic, single).await?;
+        for (topic, single) in batch.singles {
+            apply_single(conn, tenant, store, &topic, single).await?;
         }
     }
     Ok(failed)

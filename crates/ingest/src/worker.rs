@@ -17,7 +17,7 @@ use xeno_storage::events::{
 };
 use xeno_storage::{Db, StorageError};
 
-use crate::apply::{apply, apply_events, prepare, ApplyError, Prepared};
+use crate::apply::{apply, prepare, ApplyError, Prepared};
 use crate::metrics::EVENTS_SETTLED;
 
 #[derive(Debug, Clone)]
@@ -122,7 +122,7 @@ pub async fn write(
                     set_tenant(&mut tx, tenant).await?;
                     let mut savepoint = tx.begin().await?;
                     let failed =
-                        match apply_events(&mut savepoint, tenant, std::slice::from_ref(event))
+                        match apply(&mut savepoint, tenant, prepare(std::slice::from_ref(event)))
                             .await
                         {
                             Ok(failed) => {
@@ -151,11 +151,6 @@ pub async fn write(
     }
     tx.commit().await?;
     Ok(outcome)
-}
-
-/// Claims and applies one batch of due events.
-pub async fn run_batch(db: &Db, config: &WorkerConfig) -> Result<BatchOutcome, StorageError> {
-    write(claim(db, config).await?, config).await
 }
 
 /// One worker's batches, two deep: while one batch writes, the next is claimed, loaded and

@@ -648,6 +648,24 @@ async fn intake_answers_every_bad_delivery_as_documented() {
     let huge = vec![b' '; xeno_http::MAX_WEBHOOK_BYTES + 1];
     let headers = as_refs(&base(&signature(&huge, SECRET)));
     expect_problem(send(headers, huge).await, 413, "payload_too_large").await;
+
+    // Xeno never deletes a store row (a purge keeps it and the event log), but one deleted
+    // by hand takes its events with it.
+    let purged = app
+        .client
+        .delete(app.url(&format!("/api/stores/{}?purge=true", c.store_id)))
+        .bearer_auth(&c.token)
+        .send()
+        .await
+        .unwrap();
+    assert!(purged.status().is_success(), "{}", purged.status());
+    assert_eq!(event_count(app).await, 4);
+    let mut conn = app.connect_as("xeno_owner").await;
+    sqlx::query("DELETE FROM stores")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(event_count(app).await, 0);
 }
 
 /// A sample's value from `/metrics` (0 when absent).

@@ -4,6 +4,7 @@ pub mod apply;
 pub mod backfill;
 pub mod connect;
 pub mod metrics;
+pub mod retention;
 pub mod scheduler;
 pub mod secrets;
 pub mod worker;

@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use prometheus::{register_int_counter_vec, IntCounterVec};
+use prometheus::{register_int_counter, register_int_counter_vec, IntCounter, IntCounterVec};
 
 /// Webhook deliveries by outcome: `stored`, `duplicate`, `unrouted`, `rejected`.
 pub static WEBHOOKS_RECEIVED: LazyLock<IntCounterVec> = LazyLock::new(|| {
@@ -23,6 +23,15 @@ pub static EVENTS_SETTLED: LazyLock<IntCounterVec> = LazyLock::new(|| {
         &["outcome"]
     )
     .expect("xeno_webhook_events_settled_total registers")
+});
+
+/// Applied events deleted from the log after their retention period.
+pub static EVENTS_PRUNED: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "xeno_webhook_events_pruned_total",
+        "Applied webhook events deleted after their retention period"
+    )
+    .expect("xeno_webhook_events_pruned_total registers")
 });
 
 /// Changes of the per-shop circuit breakers, by the state entered: `open`, `half_open`,

@@ -79,6 +79,24 @@ pub async fn set_tenant(conn: &mut PgConnection, tenant: TenantId) -> Result<(),
 }
 
 impl Db {
+    /// Deletes applied events received before `cutoff`, in batches that are each their own
+    /// short transaction (workers are never held up for long); returns how many went.
+    pub async fn prune_webhook_events(&self, cutoff: DateTime<Utc>) -> Result<u64, StorageError> {
+        const BATCH: i64 = 10_000;
+        let mut pruned = 0;
+        loop {
+            let deleted: i64 = sqlx::query_scalar("SELECT xeno_prune_webhook_events($1, $2)")
+                .bind(cutoff)
+                .bind(BATCH as i32)
+                .fetch_one(self.pool())
+                .await?;
+            pruned += deleted.max(0) as u64;
+            if deleted < BATCH {
+                return Ok(pruned);
+            }
+        }
+    }
+
     /// Opens the worker's transaction and claims up to `batch` due events across tenants.
     /// They stay locked until the transaction ends.
     pub async fn claim_events(

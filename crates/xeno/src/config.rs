@@ -70,6 +70,8 @@ pub struct Config {
     pub web_dir: std::path::PathBuf,
     /// How often each store is synced in full; None turns scheduled syncs off.
     pub sync_every: Option<Duration>,
+    /// How long applied webhook events stay in the event log; `None` keeps them forever.
+    pub webhook_retention: Option<Duration>,
 }
 
 // Secrets stay out of debug output (and so out of logs).
@@ -260,6 +262,10 @@ impl Config {
             0 => None,
             seconds => Some(Duration::from_secs(seconds)),
         };
+        let webhook_retention = match whole_number(&lookup, "XENO_WEBHOOK_RETENTION_DAYS", 30)? {
+            0 => None,
+            days => Some(Duration::from_secs(days.saturating_mul(86_400))),
+        };
         let worker_max_attempts =
             i32::try_from(whole_number(&lookup, "XENO_WORKER_MAX_ATTEMPTS", 8)?)
                 .ok()
@@ -297,6 +303,7 @@ impl Config {
             bulk_poll,
             shopify_breaker,
             sync_every,
+            webhook_retention,
             web_dir: lookup("XENO_WEB_DIR")
                 .unwrap_or_else(|| "web/dist".to_owned())
                 .into(),
@@ -426,11 +433,26 @@ mod tests {
             ("XENO_LOG_FORMAT", "xml"),
             ("XENO_SHUTDOWN_TIMEOUT", "soon"),
             ("XENO_PUBLIC_URL", "ftp://x"),
+            ("XENO_WEBHOOK_RETENTION_DAYS", "a month"),
         ] {
             let err = config(&[(name, value)]).unwrap_err().to_string();
             assert!(err.starts_with(&format!("{name}:")), "{name}: {err}");
             assert!(!err.contains('\n'), "{err}");
         }
+    }
+
+    #[test]
+    fn applied_webhook_events_are_kept_thirty_days_unless_set() {
+        let days = |config: Config| config.webhook_retention.map(|d| d.as_secs() / 86_400);
+        assert_eq!(days(config(&[]).unwrap()), Some(30));
+        assert_eq!(
+            days(config(&[("XENO_WEBHOOK_RETENTION_DAYS", "7")]).unwrap()),
+            Some(7)
+        );
+        assert_eq!(
+            days(config(&[("XENO_WEBHOOK_RETENTION_DAYS", "0")]).unwrap()),
+            None
+        );
     }
 
     #[test]

@@ -124,9 +124,16 @@ pub async fn serve(
     Ok(())
 }
 
-/// Applies webhook events until `shutdown` turns true.
-/// Applies webhook events, and takes part in scheduling store syncs (one worker leads).
+/// Applies webhook events until `shutdown` turns true, prunes the event log, and takes part
+/// in scheduling store syncs (one worker leads).
 pub async fn run_worker(config: &Config, shutdown: tokio::sync::watch::Receiver<bool>) {
+    if let Some(keep_for) = config.webhook_retention {
+        tokio::spawn(xeno_ingest::retention::run(
+            db(config),
+            keep_for,
+            shutdown.clone(),
+        ));
+    }
     if let Some(every) = config.sync_every {
         match backfill(config) {
             Ok(backfill) => {

@@ -206,7 +206,8 @@ fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
     B64.encode(format!("{}|{id}", at.to_rfc3339()))
 }
 
-/// The webhook event log, newest first: see failures and dead letters.
+/// The webhook event log, newest first: see failures and dead letters. Applied events stay
+/// for the configured retention (30 days unless set); events not applied stay until they are.
 #[utoipa::path(get, path = "/api/webhooks/events", tag = "webhooks",
     params(EventsQuery),
     security(("bearer" = [])),

@@ -668,6 +668,95 @@ async fn intake_answers_every_bad_delivery_as_documented() {
     assert_eq!(event_count(app).await, 0);
 }
 
+#[tokio::test]
+async fn applied_events_past_their_retention_are_pruned_and_the_rest_kept() {
+    let c = connect(json!({}), &[], 1.0).await;
+    let app = &c.app;
+    let deliver = |webhook_id: String, body: Vec<u8>| {
+        let shop = c.shop.clone();
+        async move {
+            let sig = signature(&body, SECRET);
+            let headers = [
+                ("content-type", "application/json"),
+                ("x-shopify-topic", "customers/create"),
+                ("x-shopify-hmac-sha256", sig.as_str()),
+                ("x-shopify-shop-domain", shop.as_str()),
+                ("x-shopify-webhook-id", webhook_id.as_str()),
+            ];
+            assert_eq!(post_webhook(app, &headers, body).await.status(), 200);
+            webhook_id
+        }
+    };
+    let customer = |id: i64| {
+        json!({ "id": 990_000 + id, "email": format!("kept-{id}@example.com"),
+                "created_at": "2026-10-01T10:00:00Z", "updated_at": "2026-10-01T10:00:00Z" })
+        .to_string()
+        .into_bytes()
+    };
+    // Five applied events and one dead one, then aged past a 30-day retention.
+    let mut old = Vec::new();
+    for i in 0..5 {
+        old.push(deliver(format!("old-{i}"), customer(i)).await);
+    }
+    let dead = deliver("old-broken".to_owned(), b"{not json".to_vec()).await;
+    for id in &old {
+        wait_for_status(app, &c.token, id, "done").await;
+    }
+    wait_for_status(app, &c.token, &dead, "dead").await;
+    let mut conn = app.connect_as("xeno_owner").await;
+    sqlx::query("UPDATE webhook_events SET received_at = received_at - interval '31 days'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    // Two recent applied events.
+    let mut recent = Vec::new();
+    for i in 5..7 {
+        recent.push(deliver(format!("new-{i}"), customer(i)).await);
+    }
+    for id in &recent {
+        wait_for_status(app, &c.token, id, "done").await;
+    }
+
+    // A worker's retention pass (the one it runs when it starts).
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let pass = tokio::spawn(xeno_ingest::retention::run(
+        xeno::db(&app.config),
+        Duration::from_secs(30 * 86_400),
+        stopped,
+    ));
+    let mut kept: Vec<String> = Vec::new();
+    for _ in 0..100 {
+        kept = sqlx::query_scalar("SELECT webhook_id FROM webhook_events ORDER BY webhook_id")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        if kept.len() < 8 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.send_replace(true);
+    pass.await.unwrap();
+    let mut expected = vec![dead];
+    expected.extend(recent);
+    expected.sort();
+    assert_eq!(
+        kept, expected,
+        "old applied events go; dead and recent ones stay"
+    );
+    assert_eq!(
+        metric(app, "xeno_webhook_events_pruned_total").await,
+        old.len() as f64
+    );
+    // Pruning the log leaves the data the events brought.
+    let customers: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM customers WHERE email LIKE 'kept-%@example.com'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(customers, 7);
+}
+
 /// A sample's value from `/metrics` (0 when absent).
 async fn metric(app: &TestApp, sample: &str) -> f64 {
     let text = app

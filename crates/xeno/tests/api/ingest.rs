@@ -737,8 +737,8 @@ async fn applied_events_past_their_retention_are_pruned_and_the_rest_kept() {
     }
     stop.send_replace(true);
     pass.await.unwrap();
-    let mut expected = vec![dead];
-    expected.extend(recent);
+    let mut expected = vec![dead.clone()];
+    expected.extend(recent.clone());
     expected.sort();
     assert_eq!(
         kept, expected,
@@ -748,6 +748,24 @@ async fn applied_events_past_their_retention_are_pruned_and_the_rest_kept() {
         metric(app, "xeno_webhook_events_pruned_total").await,
         old.len() as f64
     );
+
+    // Once every event is old, the store still keeps its newest, so its last webhook stays
+    // known.
+    sqlx::query("UPDATE webhook_events SET received_at = received_at - interval '40 days'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let pruned = xeno::db(&app.config)
+        .prune_webhook_events(chrono::Utc::now() - chrono::Duration::days(30))
+        .await
+        .unwrap();
+    assert_eq!(pruned, 1);
+    let kept: Vec<String> =
+        sqlx::query_scalar("SELECT webhook_id FROM webhook_events ORDER BY webhook_id")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(kept, vec![recent[1].clone(), dead]);
     // Pruning the log leaves the data the events brought.
     let customers: i64 =
         sqlx::query_scalar("SELECT count(*) FROM customers WHERE email LIKE 'kept-%@example.com'")

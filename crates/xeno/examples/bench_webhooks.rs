@@ -104,7 +104,7 @@ async fn main() -> anyhow::Result<()> {
     let requests: Vec<Vec<u8>> = bodies
         .iter()
         .enumerate()
-        .map(|(i, body)| render(&address, body, &format!("bench-{i}")))
+        .map(|(i, body)| render(&address, body, i))
         .collect();
     drop(bodies);
 
@@ -220,14 +220,17 @@ fn listener_address(base: &str) -> anyhow::Result<String> {
         .to_owned())
 }
 
-/// One `orders/create` delivery as HTTP/1.1 bytes, headers as Shopify sends them.
-fn render(host: &str, body: &(Vec<u8>, String), webhook_id: &str) -> Vec<u8> {
+/// The `i`th `orders/create` delivery as HTTP/1.1 bytes, with the headers Shopify sends.
+fn render(host: &str, body: &(Vec<u8>, String), i: usize) -> Vec<u8> {
     let (payload, signature) = body;
+    let triggered_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
     let mut request = format!(
         "POST /api/webhooks/shopify HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\n\
          x-shopify-topic: orders/create\r\nx-shopify-hmac-sha256: {signature}\r\n\
-         x-shopify-shop-domain: {SHOP}\r\nx-shopify-webhook-id: {webhook_id}\r\n\
+         x-shopify-shop-domain: {SHOP}\r\nx-shopify-webhook-id: bench-{i}\r\n\
+         x-shopify-event-id: {}\r\nx-shopify-triggered-at: {triggered_at}\r\n\
          x-shopify-api-version: 2026-10\r\ncontent-length: {}\r\n\r\n",
+        uuid::Uuid::now_v7(),
         payload.len()
     )
     .into_bytes();

@@ -78,7 +78,26 @@ pub async fn set_tenant(conn: &mut PgConnection, tenant: TenantId) -> Result<(),
     Ok(())
 }
 
+/// The webhook backlog across tenants (for monitoring).
+#[derive(Debug, Clone, Copy, PartialEq, sqlx::FromRow)]
+pub struct Backlog {
+    /// Events due to be applied now (new, or failed and due for their retry).
+    pub due: i64,
+    /// How long the oldest due event has waited since it was received; `None` when none is.
+    pub oldest_due_seconds: Option<f64>,
+    /// Failed events waiting for their next attempt.
+    pub retrying: i64,
+    /// Events dead-lettered after their last attempt (replayable).
+    pub dead: i64,
+}
+
 impl Db {
+    pub async fn webhook_backlog(&self) -> Result<Backlog, StorageError> {
+        Ok(sqlx::query_as("SELECT * FROM xeno_webhook_backlog()")
+            .fetch_one(self.pool())
+            .await?)
+    }
+
     /// Deletes applied events received before `cutoff`, in batches that are each their own
     /// short transaction (workers are never held up for long); returns how many went.
     pub async fn prune_webhook_events(&self, cutoff: DateTime<Utc>) -> Result<u64, StorageError> {

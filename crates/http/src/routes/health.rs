@@ -4,9 +4,11 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::Json;
+use prometheus::{Gauge, IntGauge};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
+use xeno_storage::events::Backlog;
 
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -59,6 +61,38 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<ReadyOut>, Api
     }
 }
 
+/// The backlog as gauges of their own registry: they exist only in scrapes that read them.
+fn backlog_families(backlog: &Backlog) -> prometheus::Result<Vec<prometheus::proto::MetricFamily>> {
+    use prometheus::core::Collector;
+    let due = IntGauge::new(
+        "xeno_webhook_events_due",
+        "Webhook events due to be applied now",
+    )?;
+    due.set(backlog.due);
+    let oldest = Gauge::new(
+        "xeno_webhook_events_oldest_due_seconds",
+        "How long the oldest webhook event due to be applied has waited since it was received",
+    )?;
+    oldest.set(backlog.oldest_due_seconds.unwrap_or(0.0));
+    let retrying = IntGauge::new(
+        "xeno_webhook_events_retrying",
+        "Failed webhook events waiting for their next attempt",
+    )?;
+    retrying.set(backlog.retrying);
+    let dead = IntGauge::new(
+        "xeno_webhook_events_dead",
+        "Webhook events dead-lettered after their last attempt (replayable)",
+    )?;
+    dead.set(backlog.dead);
+    Ok([
+        due.collect(),
+        oldest.collect(),
+        retrying.collect(),
+        dead.collect(),
+    ]
+    .concat())
+}
+
 async fn check_postgres(state: &AppState) -> String {
     match tokio::time::timeout(CHECK_TIMEOUT, state.db.ping()).await {
         Ok(Ok(())) => "ok".to_owned(),
@@ -82,15 +116,25 @@ async fn check_redis(state: &AppState) -> String {
     }
 }
 
-/// Prometheus metrics in the text exposition format.
+/// Prometheus metrics in the text exposition format: the process's counters, and the
+/// webhook backlog read from PostgreSQL at each scrape (left out when it cannot be read).
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-pub async fn metrics() -> Result<([(axum::http::HeaderName, &'static str); 1], String), ApiError> {
+pub async fn metrics(
+    State(state): State<AppState>,
+) -> Result<([(axum::http::HeaderName, &'static str); 1], String), ApiError> {
     use prometheus::Encoder;
+    let mut families = prometheus::gather();
+    match tokio::time::timeout(CHECK_TIMEOUT, state.db.webhook_backlog()).await {
+        Ok(Ok(backlog)) => families
+            .extend(backlog_families(&backlog).map_err(|err| ApiError::Internal(err.into()))?),
+        Ok(Err(err)) => tracing::warn!(%err, "cannot read the webhook backlog for /metrics"),
+        Err(_) => tracing::warn!("reading the webhook backlog for /metrics timed out"),
+    }
     let encoder = prometheus::TextEncoder::new();
     let mut out = Vec::new();
     encoder
-        .encode(&prometheus::gather(), &mut out)
+        .encode(&families, &mut out)
         .map_err(|err| ApiError::Internal(err.into()))?;
     let text = String::from_utf8(out).map_err(|err| ApiError::Internal(err.into()))?;
     Ok((

@@ -775,6 +775,62 @@ async fn applied_events_past_their_retention_are_pruned_and_the_rest_kept() {
     assert_eq!(customers, 7);
 }
 
+#[tokio::test]
+async fn the_webhook_backlog_and_dead_letters_are_in_the_metrics() {
+    let c = connect(json!({}), &[("XENO_WORKER_MAX_ATTEMPTS", "1")], 1.0).await;
+    let app = &c.app;
+    let deliver = |webhook_id: &'static str, body: Vec<u8>| {
+        let shop = c.shop.clone();
+        async move {
+            let sig = signature(&body, SECRET);
+            let headers = [
+                ("x-shopify-topic", "customers/create"),
+                ("x-shopify-hmac-sha256", sig.as_str()),
+                ("x-shopify-shop-domain", shop.as_str()),
+                ("x-shopify-webhook-id", webhook_id),
+            ];
+            assert_eq!(post_webhook(app, &headers, body).await.status(), 200);
+        }
+    };
+    // One dead letter, then two deliveries nobody applies.
+    deliver("backlog-broken", b"{not json".to_vec()).await;
+    wait_for_status(app, &c.token, "backlog-broken", "dead").await;
+    app.stop_worker().await;
+    for (id, customer) in [("backlog-1", 880_001), ("backlog-2", 880_002)] {
+        let body = json!({ "id": customer, "created_at": "2026-11-20T10:00:00Z",
+                           "updated_at": "2026-11-20T10:00:00Z" });
+        deliver(id, body.to_string().into_bytes()).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    let scraped = (
+        metric(app, "xeno_webhook_events_due").await,
+        metric(app, "xeno_webhook_events_oldest_due_seconds").await,
+        metric(app, "xeno_webhook_events_retrying").await,
+        metric(app, "xeno_webhook_events_dead").await,
+    );
+    let mut conn = app.connect_as("xeno_owner").await;
+    let (due, waited, dead): (i64, f64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE status = 'pending'), \
+             extract(epoch FROM now() - min(received_at) FILTER (WHERE status = 'pending'))::float8, \
+             count(*) FILTER (WHERE status = 'dead') \
+         FROM webhook_events",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!((due, dead), (2, 1));
+    assert_eq!(scraped.0, due as f64);
+    assert_eq!(scraped.2, 0.0);
+    assert_eq!(scraped.3, dead as f64);
+    // Read a moment before the query above: within a second of it, and past the wait.
+    assert!(
+        scraped.1 >= 1.2 && scraped.1 <= waited && waited - scraped.1 < 1.0,
+        "scraped {} s, the database says {waited} s",
+        scraped.1
+    );
+}
+
 /// A sample's value from `/metrics` (0 when absent).
 async fn metric(app: &TestApp, sample: &str) -> f64 {
     let text = app

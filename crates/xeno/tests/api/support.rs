@@ -109,6 +109,14 @@ impl TestApp {
         }
     }
 
+    /// Asks the worker to stop (it finishes the batch in hand) and gives it time to.
+    pub async fn stop_worker(&self) {
+        if let Some(stop) = &self._stop_worker {
+            stop.send_replace(true);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

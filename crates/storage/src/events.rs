@@ -92,6 +92,7 @@ pub struct Backlog {
 }
 
 impl Db {
+    /// The webhook backlog across tenants, as it is now.
     pub async fn webhook_backlog(&self) -> Result<Backlog, StorageError> {
         Ok(sqlx::query_as("SELECT * FROM xeno_webhook_backlog()")
             .fetch_one(self.pool())
@@ -101,16 +102,16 @@ impl Db {
     /// Deletes applied events received before `cutoff`, in batches that are each their own
     /// short transaction (workers are never held up for long); returns how many went.
     pub async fn prune_webhook_events(&self, cutoff: DateTime<Utc>) -> Result<u64, StorageError> {
-        const BATCH: i64 = 10_000;
+        const BATCH: i32 = 10_000;
         let mut pruned = 0;
         loop {
             let deleted: i64 = sqlx::query_scalar("SELECT xeno_prune_webhook_events($1, $2)")
                 .bind(cutoff)
-                .bind(BATCH as i32)
+                .bind(BATCH)
                 .fetch_one(self.pool())
                 .await?;
             pruned += deleted.max(0) as u64;
-            if deleted < BATCH {
+            if deleted < i64::from(BATCH) {
                 return Ok(pruned);
             }
         }

@@ -61,7 +61,8 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<ReadyOut>, Api
     }
 }
 
-/// The backlog as gauges of their own registry: they exist only in scrapes that read them.
+/// The backlog as gauges outside the process registry: they appear only in scrapes that
+/// could read it.
 fn backlog_families(backlog: &Backlog) -> prometheus::Result<Vec<prometheus::proto::MetricFamily>> {
     use prometheus::core::Collector;
     let due = IntGauge::new(

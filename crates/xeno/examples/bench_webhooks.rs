@@ -6,10 +6,12 @@
 //! 1. as fast as possible (accepted per second, latency percentiles);
 //! 2. at a fixed 5,000 per second (latency percentiles);
 //!
-//! Then it starts one worker and measures events applied per second.
+//! then one worker applies what they left (events applied per second), and finally
+//! 5,000 per second are offered while the service's own worker loop applies them (latency,
+//! and how far applying falls behind).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -77,7 +79,7 @@ async fn main() -> anyhow::Result<()> {
     // Realistic payloads: generated orders, each signed as Shopify signs them.
     let spec: ShopSpec = serde_json::from_value(json!({
         "domain": SHOP, "seed": 9, "customers": 5000, "products": 200,
-        "orders": MAX_RATE_COUNT + (FIXED_RATE * FIXED_RATE_SECONDS) as usize,
+        "orders": MAX_RATE_COUNT + 2 * (FIXED_RATE * FIXED_RATE_SECONDS) as usize,
         "history_end": "2026-11-01T00:00:00Z",
     }))?;
     let shop = Shop::generate(&spec).map_err(anyhow::Error::msg)?;
@@ -133,7 +135,6 @@ async fn main() -> anyhow::Result<()> {
         FIXED_RATE_CONNECTIONS,
     )
     .await??;
-    loadgen.shutdown_background();
     report(&format!("fixed {FIXED_RATE}/s"), count, elapsed, latencies);
 
     // 3. One worker applies the backlog. Fresh statistics first, and kept fresh beside the
@@ -155,11 +156,10 @@ async fn main() -> anyhow::Result<()> {
             }
         })
     };
-    let total = requests.len();
-    drop(requests);
+    let total = MAX_RATE_COUNT + count;
     let started = Instant::now();
     let worker_config = xeno::worker_config(&config);
-    let mut worker = xeno_ingest::worker::Pipeline::new(db.clone(), worker_config);
+    let mut worker = xeno_ingest::worker::Pipeline::new(db.clone(), worker_config.clone());
     let mut applied = 0;
     let mut reported = 0;
     while applied < total {
@@ -184,6 +184,61 @@ async fn main() -> anyhow::Result<()> {
         "apply: {applied} orders (with line items and customers) by one worker in {:.2} s = {:.0} events/s",
         elapsed.as_secs_f64(),
         applied as f64 / elapsed.as_secs_f64()
+    );
+    drop(worker);
+
+    // 4. Both at once, as in production: the fixed rate again while the service's worker
+    //    loop (woken by NOTIFY) applies. How far applying falls behind is the age of the
+    //    oldest event not yet applied, sampled every 100 ms.
+    let (stop_worker, stopping) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(xeno_ingest::worker::run(
+        db.clone(),
+        worker_config,
+        stopping,
+    ));
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let (db, sampling) = (db.clone(), Arc::clone(&sampling));
+        tokio::spawn(async move {
+            let mut behind: f64 = 0.0;
+            while sampling.load(Ordering::Relaxed) {
+                if let Ok(backlog) = db.webhook_backlog().await {
+                    behind = behind.max(backlog.oldest_due_seconds.unwrap_or(0.0));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            behind
+        })
+    };
+    let (elapsed, latencies) =
+        generate(&requests[total..], Some(FIXED_RATE), FIXED_RATE_CONNECTIONS).await??;
+    let last_answer = Instant::now();
+    loop {
+        let backlog = db.webhook_backlog().await?;
+        if backlog.dead > 0 || backlog.retrying > 0 {
+            bail!("events failed to apply: {backlog:?}");
+        }
+        if backlog.due == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let drained = last_answer.elapsed();
+    sampling.store(false, Ordering::Relaxed);
+    let behind = sampler.await?;
+    stop_worker.send_replace(true);
+    running.await?;
+    loadgen.shutdown_background();
+    report(
+        &format!("fixed {FIXED_RATE}/s with the worker applying"),
+        count,
+        elapsed,
+        latencies,
+    );
+    println!(
+        "  applying fell behind by at most {:.0} ms (oldest event not yet applied); all applied {:.0} ms after the last answer",
+        behind * 1e3,
+        drained.as_secs_f64() * 1e3
     );
     stop_statistics.send_replace(true);
     statistics.await?;

@@ -649,23 +649,22 @@ async fn intake_answers_every_bad_delivery_as_documented() {
     let headers = as_refs(&base(&signature(&huge, SECRET)));
     expect_problem(send(headers, huge).await, 413, "payload_too_large").await;
 
-    // Xeno never deletes a store row (a purge keeps it and the event log), but one deleted
-    // by hand takes its events with it.
-    let purged = app
-        .client
-        .delete(app.url(&format!("/api/stores/{}?purge=true", c.store_id)))
-        .bearer_auth(&c.token)
-        .send()
-        .await
-        .unwrap();
-    assert!(purged.status().is_success(), "{}", purged.status());
+    // Xeno never deletes a store row (disconnecting keeps it), but one deleted by hand takes
+    // everything of it along: its events, its records and their summaries.
     assert_eq!(event_count(app).await, 4);
     let mut conn = app.connect_as("xeno_owner").await;
+    let rows = "SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM customers) \
+                + (SELECT count(*) FROM daily_sales) + (SELECT count(*) FROM daily_customers) \
+                + (SELECT count(*) FROM buyer_history) + (SELECT count(*) FROM buyer_spend)";
+    let before: i64 = sqlx::query_scalar(rows).fetch_one(&mut conn).await.unwrap();
+    assert!(before > 0, "the backfill stored records");
     sqlx::query("DELETE FROM stores")
         .execute(&mut conn)
         .await
         .unwrap();
     assert_eq!(event_count(app).await, 0);
+    let after: i64 = sqlx::query_scalar(rows).fetch_one(&mut conn).await.unwrap();
+    assert_eq!(after, 0);
 }
 
 #[tokio::test]

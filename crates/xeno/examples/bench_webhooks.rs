@@ -11,6 +11,7 @@
 //! and how far applying falls behind).
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -103,11 +104,13 @@ async fn main() -> anyhow::Result<()> {
     // Requests are rendered to bytes before timing starts, so the generator's own cost is
     // writing them and reading the answers (as wrk does), not building HTTP requests.
     let address = listener_address(&base)?;
-    let requests: Vec<Vec<u8>> = bodies
-        .iter()
-        .enumerate()
-        .map(|(i, body)| render(&address, body, i))
-        .collect();
+    let requests: Arc<Vec<Vec<u8>>> = Arc::new(
+        bodies
+            .iter()
+            .enumerate()
+            .map(|(i, body)| render(&address, body, i))
+            .collect(),
+    );
     drop(bodies);
 
     // The load generator runs on threads of its own ("loadgen"), so profiles tell its CPU
@@ -117,20 +120,19 @@ async fn main() -> anyhow::Result<()> {
         .thread_name("loadgen")
         .enable_all()
         .build()?;
-    let generate = |requests: &[Vec<u8>], rate: Option<u64>, connections: usize| {
-        let requests = Arc::new(requests.to_vec());
-        let address = address.clone();
-        loadgen.spawn(async move { send(&address, requests, rate, connections).await })
+    let generate = |range: Range<usize>, rate: Option<u64>, connections: usize| {
+        let (requests, address) = (Arc::clone(&requests), address.clone());
+        loadgen.spawn(async move { send(&address, requests, range, rate, connections).await })
     };
 
     // 1. As fast as the service takes them.
-    let (elapsed, latencies) = generate(&requests[..MAX_RATE_COUNT], None, CONNECTIONS).await??;
+    let (elapsed, latencies) = generate(0..MAX_RATE_COUNT, None, CONNECTIONS).await??;
     report("max rate", MAX_RATE_COUNT, elapsed, latencies);
 
     // 2. A fixed rate.
     let count = (FIXED_RATE * FIXED_RATE_SECONDS) as usize;
     let (elapsed, latencies) = generate(
-        &requests[MAX_RATE_COUNT..MAX_RATE_COUNT + count],
+        MAX_RATE_COUNT..MAX_RATE_COUNT + count,
         Some(FIXED_RATE),
         FIXED_RATE_CONNECTIONS,
     )
@@ -210,8 +212,12 @@ async fn main() -> anyhow::Result<()> {
             behind
         })
     };
-    let (elapsed, latencies) =
-        generate(&requests[total..], Some(FIXED_RATE), FIXED_RATE_CONNECTIONS).await??;
+    let (elapsed, latencies) = generate(
+        total..requests.len(),
+        Some(FIXED_RATE),
+        FIXED_RATE_CONNECTIONS,
+    )
+    .await??;
     let last_answer = Instant::now();
     loop {
         let backlog = db.webhook_backlog().await?;
@@ -293,16 +299,18 @@ fn render(host: &str, body: &(Vec<u8>, String), i: usize) -> Vec<u8> {
     request
 }
 
-/// Sends every request once over `connections` keep-alive connections, each request due at
-/// `i / rate` seconds when paced. A paced request's latency counts from when it was due, so
-/// time spent waiting for a free connection is not hidden (no coordinated omission).
+/// Sends each request of `range` once over `connections` keep-alive connections, the `i`th
+/// due at `i / rate` seconds when paced. A paced request's latency counts from when it was
+/// due, so time spent waiting for a free connection is not hidden (no coordinated omission).
 async fn send(
     address: &str,
     requests: Arc<Vec<Vec<u8>>>,
+    range: Range<usize>,
     rate: Option<u64>,
     connections: usize,
 ) -> anyhow::Result<(Duration, Vec<Duration>)> {
-    let next = Arc::new(AtomicUsize::new(0));
+    let (start, end) = (range.start, range.end);
+    let next = Arc::new(AtomicUsize::new(start));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..connections {
@@ -315,12 +323,13 @@ async fn send(
             let mut latencies = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(request) = requests.get(i) else {
+                let Some(request) = requests.get(i).filter(|_| i < end) else {
                     return anyhow::Ok(latencies);
                 };
                 let sent = match rate {
                     Some(rate) => {
-                        let due = started + Duration::from_secs_f64(i as f64 / rate as f64);
+                        let due =
+                            started + Duration::from_secs_f64((i - start) as f64 / rate as f64);
                         tokio::time::sleep_until(due.into()).await;
                         due
                     }
@@ -332,7 +341,7 @@ async fn send(
             }
         });
     }
-    let mut latencies = Vec::with_capacity(requests.len());
+    let mut latencies = Vec::with_capacity(range.len());
     while let Some(result) = tasks.join_next().await {
         latencies.extend(result??);
     }

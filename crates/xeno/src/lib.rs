@@ -127,15 +127,17 @@ pub async fn serve(
 /// Applies webhook events until `shutdown` turns true, prunes the event log, and takes part
 /// in scheduling store syncs (one worker leads).
 pub async fn run_worker(config: &Config, shutdown: tokio::sync::watch::Receiver<bool>) {
+    // One pool for the worker's parts.
+    let db = db(config);
     if let Some(keep_for) = config.webhook_retention {
         tokio::spawn(xeno_ingest::retention::run(
-            db(config),
+            db.clone(),
             keep_for,
             shutdown.clone(),
         ));
     }
     if let Some(every) = config.sync_every {
-        match backfill(config) {
+        match backfill(config, db.clone()) {
             Ok(backfill) => {
                 let stop = shutdown.clone();
                 tokio::spawn(xeno_ingest::scheduler::run(backfill, every, stop));
@@ -143,13 +145,13 @@ pub async fn run_worker(config: &Config, shutdown: tokio::sync::watch::Receiver<
             Err(err) => tracing::error!(error = format!("{err:#}"), "scheduled syncs are off"),
         }
     }
-    xeno_ingest::worker::run(db(config), worker_config(config), shutdown).await;
+    xeno_ingest::worker::run(db, worker_config(config), shutdown).await;
 }
 
 /// What a sync needs: the database, the key that opens store tokens, Shopify.
-fn backfill(config: &Config) -> anyhow::Result<xeno_ingest::backfill::Backfill> {
+fn backfill(config: &Config, db: Db) -> anyhow::Result<xeno_ingest::backfill::Backfill> {
     Ok(xeno_ingest::backfill::Backfill {
-        db: db(config),
+        db,
         cipher: Cipher::new(
             &config.encryption_key,
             config.previous_encryption_key.as_ref(),

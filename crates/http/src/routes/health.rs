@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::Json;
-use prometheus::{Gauge, IntGauge};
+use prometheus::Gauge;
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -65,33 +65,35 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<ReadyOut>, Api
 /// could read it.
 fn backlog_families(backlog: &Backlog) -> prometheus::Result<Vec<prometheus::proto::MetricFamily>> {
     use prometheus::core::Collector;
-    let due = IntGauge::new(
-        "xeno_webhook_events_due",
-        "Webhook events due to be applied now",
-    )?;
-    due.set(backlog.due);
-    let oldest = Gauge::new(
-        "xeno_webhook_events_oldest_due_seconds",
-        "How long the oldest webhook event due to be applied has waited since it was received",
-    )?;
-    oldest.set(backlog.oldest_due_seconds.unwrap_or(0.0));
-    let retrying = IntGauge::new(
-        "xeno_webhook_events_retrying",
-        "Failed webhook events waiting for their next attempt",
-    )?;
-    retrying.set(backlog.retrying);
-    let dead = IntGauge::new(
-        "xeno_webhook_events_dead",
-        "Webhook events dead-lettered after their last attempt (replayable)",
-    )?;
-    dead.set(backlog.dead);
-    Ok([
-        due.collect(),
-        oldest.collect(),
-        retrying.collect(),
-        dead.collect(),
-    ]
-    .concat())
+    let gauges = [
+        (
+            "xeno_webhook_events_due",
+            "Webhook events due to be applied now",
+            backlog.due as f64,
+        ),
+        (
+            "xeno_webhook_events_oldest_due_seconds",
+            "How long the oldest webhook event due to be applied has waited since it was received",
+            backlog.oldest_due_seconds.unwrap_or(0.0),
+        ),
+        (
+            "xeno_webhook_events_retrying",
+            "Failed webhook events waiting for their next attempt",
+            backlog.retrying as f64,
+        ),
+        (
+            "xeno_webhook_events_dead",
+            "Webhook events dead-lettered after their last attempt (replayable)",
+            backlog.dead as f64,
+        ),
+    ];
+    let mut families = Vec::with_capacity(gauges.len());
+    for (name, help, value) in gauges {
+        let gauge = Gauge::new(name, help)?;
+        gauge.set(value);
+        families.extend(gauge.collect());
+    }
+    Ok(families)
 }
 
 async fn check_postgres(state: &AppState) -> String {

@@ -667,25 +667,25 @@ async fn intake_answers_every_bad_delivery_as_documented() {
     assert_eq!(after, 0);
 }
 
+/// Delivers a signed `customers/create` webhook to the connected shop's service, expecting a
+/// 200; returns the delivery's webhook id.
+async fn deliver_customer(c: &Connected, webhook_id: String, body: Vec<u8>) -> String {
+    let sig = signature(&body, SECRET);
+    let headers = [
+        ("content-type", "application/json"),
+        ("x-shopify-topic", "customers/create"),
+        ("x-shopify-hmac-sha256", sig.as_str()),
+        ("x-shopify-shop-domain", c.shop.as_str()),
+        ("x-shopify-webhook-id", webhook_id.as_str()),
+    ];
+    assert_eq!(post_webhook(&c.app, &headers, body).await.status(), 200);
+    webhook_id
+}
+
 #[tokio::test]
 async fn applied_events_past_their_retention_are_pruned_and_the_rest_kept() {
     let c = connect(json!({}), &[], 1.0).await;
     let app = &c.app;
-    let deliver = |webhook_id: String, body: Vec<u8>| {
-        let shop = c.shop.clone();
-        async move {
-            let sig = signature(&body, SECRET);
-            let headers = [
-                ("content-type", "application/json"),
-                ("x-shopify-topic", "customers/create"),
-                ("x-shopify-hmac-sha256", sig.as_str()),
-                ("x-shopify-shop-domain", shop.as_str()),
-                ("x-shopify-webhook-id", webhook_id.as_str()),
-            ];
-            assert_eq!(post_webhook(app, &headers, body).await.status(), 200);
-            webhook_id
-        }
-    };
     let customer = |id: i64| {
         json!({ "id": 990_000 + id, "email": format!("kept-{id}@example.com"),
                 "created_at": "2026-10-01T10:00:00Z", "updated_at": "2026-10-01T10:00:00Z" })
@@ -695,9 +695,9 @@ async fn applied_events_past_their_retention_are_pruned_and_the_rest_kept() {
     // Five applied events and one dead one, then aged past a 30-day retention.
     let mut old = Vec::new();
     for i in 0..5 {
-        old.push(deliver(format!("old-{i}"), customer(i)).await);
+        old.push(deliver_customer(&c, format!("old-{i}"), customer(i)).await);
     }
-    let dead = deliver("old-broken".to_owned(), b"{not json".to_vec()).await;
+    let dead = deliver_customer(&c, "old-broken".to_owned(), b"{not json".to_vec()).await;
     for id in &old {
         wait_for_status(app, &c.token, id, "done").await;
     }
@@ -710,7 +710,7 @@ async fn applied_events_past_their_retention_are_pruned_and_the_rest_kept() {
     // Two recent applied events.
     let mut recent = Vec::new();
     for i in 5..7 {
-        recent.push(deliver(format!("new-{i}"), customer(i)).await);
+        recent.push(deliver_customer(&c, format!("new-{i}"), customer(i)).await);
     }
     for id in &recent {
         wait_for_status(app, &c.token, id, "done").await;
@@ -778,27 +778,14 @@ async fn applied_events_past_their_retention_are_pruned_and_the_rest_kept() {
 async fn the_webhook_backlog_and_dead_letters_are_in_the_metrics() {
     let c = connect(json!({}), &[("XENO_WORKER_MAX_ATTEMPTS", "1")], 1.0).await;
     let app = &c.app;
-    let deliver = |webhook_id: &'static str, body: Vec<u8>| {
-        let shop = c.shop.clone();
-        async move {
-            let sig = signature(&body, SECRET);
-            let headers = [
-                ("x-shopify-topic", "customers/create"),
-                ("x-shopify-hmac-sha256", sig.as_str()),
-                ("x-shopify-shop-domain", shop.as_str()),
-                ("x-shopify-webhook-id", webhook_id),
-            ];
-            assert_eq!(post_webhook(app, &headers, body).await.status(), 200);
-        }
-    };
     // One dead letter, then two deliveries nobody applies.
-    deliver("backlog-broken", b"{not json".to_vec()).await;
+    deliver_customer(&c, "backlog-broken".to_owned(), b"{not json".to_vec()).await;
     wait_for_status(app, &c.token, "backlog-broken", "dead").await;
     app.stop_worker().await;
     for (id, customer) in [("backlog-1", 880_001), ("backlog-2", 880_002)] {
         let body = json!({ "id": customer, "created_at": "2026-11-20T10:00:00Z",
                            "updated_at": "2026-11-20T10:00:00Z" });
-        deliver(id, body.to_string().into_bytes()).await;
+        deliver_customer(&c, id.to_owned(), body.to_string().into_bytes()).await;
     }
     tokio::time::sleep(Duration::from_millis(1200)).await;
 

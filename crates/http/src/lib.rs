@@ -4,6 +4,7 @@ pub mod auth;
 mod cache;
 pub mod error;
 pub mod extract;
+mod paging;
 mod routes;
 mod shopify_id;
 pub mod state;
@@ -84,37 +85,43 @@ impl Modify for BearerAuth {
 /// Every API route with its OpenAPI description, before layers are added.
 fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(routes::accounts::register))
-        .routes(routes!(routes::accounts::login))
-        .routes(routes!(routes::accounts::me))
-        .routes(routes!(routes::health::healthz))
-        .routes(routes!(routes::health::readyz))
-        .routes(routes!(routes::health::metrics))
-        .routes(routes!(routes::stores::install))
-        .routes(routes!(routes::stores::callback))
-        .routes(routes!(routes::stores::create, routes::stores::list))
-        .routes(routes!(routes::stores::get, routes::stores::delete))
-        .routes(routes!(routes::lists::customers))
-        .routes(routes!(routes::lists::customer))
-        .routes(routes!(routes::lists::orders))
-        .routes(routes!(routes::lists::order))
-        .routes(routes!(routes::lists::products))
-        .routes(routes!(routes::lists::product))
-        .routes(routes!(routes::metrics::dashboard))
-        .routes(routes!(routes::metrics::products))
-        .routes(routes!(routes::metrics::checkouts))
-        .routes(routes!(routes::metrics::cohorts))
-        .routes(routes!(routes::metrics::segments))
-        .routes(routes!(routes::metrics::export_segment))
-        .routes(routes!(routes::sync::status))
-        .routes(routes!(routes::sync::runs))
-        .routes(routes!(routes::sync::start))
-        .routes(routes!(routes::webhooks::events))
-        .routes(routes!(routes::webhooks::replay))
+        .routes(routes!(routes::accounts::register_account))
+        .routes(routes!(routes::accounts::log_in))
+        .routes(routes!(routes::accounts::get_current_user))
+        .routes(routes!(routes::health::get_health))
+        .routes(routes!(routes::health::get_readiness))
+        .routes(routes!(routes::health::get_prometheus_metrics))
+        .routes(routes!(routes::stores::start_install))
+        .routes(routes!(routes::stores::finish_install))
+        .routes(routes!(
+            routes::stores::create_store,
+            routes::stores::list_stores
+        ))
+        .routes(routes!(
+            routes::stores::get_store,
+            routes::stores::delete_store
+        ))
+        .routes(routes!(routes::lists::list_customers))
+        .routes(routes!(routes::lists::get_customer))
+        .routes(routes!(routes::lists::list_orders))
+        .routes(routes!(routes::lists::get_order))
+        .routes(routes!(routes::lists::list_products))
+        .routes(routes!(routes::lists::get_product))
+        .routes(routes!(routes::insights::get_dashboard))
+        .routes(routes!(routes::insights::get_top_products))
+        .routes(routes!(routes::insights::get_checkout_funnel))
+        .routes(routes!(routes::insights::get_cohorts))
+        .routes(routes!(routes::insights::get_segments))
+        .routes(routes!(routes::insights::export_segment))
+        .routes(routes!(routes::sync::get_sync_status))
+        .routes(routes!(routes::sync::list_sync_runs))
+        .routes(routes!(routes::sync::start_sync))
+        .routes(routes!(routes::webhooks::list_webhook_events))
+        .routes(routes!(routes::webhooks::replay_webhook_event))
         .merge(
             // Shopify's payloads can be larger than other requests.
             OpenApiRouter::new()
-                .routes(routes!(routes::webhooks::receive))
+                .routes(routes!(routes::webhooks::receive_webhook))
                 .layer(DefaultBodyLimit::max(routes::webhooks::MAX_WEBHOOK_BYTES)),
         )
 }

@@ -81,7 +81,7 @@ fn token_out(state: &AppState, tenant: TenantId, user: UserId) -> Result<TokenOu
         (status = 409, description = "email already registered", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn register(
+pub async fn register_account(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<RegisterIn>,
 ) -> Result<(StatusCode, Json<TokenOut>), ApiError> {
@@ -113,7 +113,7 @@ pub async fn register(
         (status = 200, body = TokenOut),
         (status = 401, description = "wrong email or password (never says which)", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn login(
+pub async fn log_in(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<LoginIn>,
 ) -> Result<Json<TokenOut>, ApiError> {
@@ -141,7 +141,10 @@ pub async fn login(
         (status = 200, body = MeOut),
         (status = 401, body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn me(State(state): State<AppState>, caller: AuthUser) -> Result<Json<MeOut>, ApiError> {
+pub async fn get_current_user(
+    State(state): State<AppState>,
+    caller: AuthUser,
+) -> Result<Json<MeOut>, ApiError> {
     let user = state
         .db
         .get_user(caller.tenant_id, caller.user_id)

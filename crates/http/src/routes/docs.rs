@@ -16,14 +16,16 @@ use crate::state::AppState;
 
 /// Adds the documentation routes themselves to the document.
 pub fn describe(doc: &mut OpenApi) {
-    for (path, summary, content_type) in [
+    for (path, operation_id, summary, content_type) in [
         (
             "/api/openapi.json",
+            "get_openapi_document",
             "This OpenAPI 3.1 document",
             "application/json",
         ),
         (
             "/api/docs",
+            "get_api_docs",
             "A browsable page for this document",
             "text/html",
         ),
@@ -34,6 +36,7 @@ pub fn describe(doc: &mut OpenApi) {
             .build();
         let operation = OperationBuilder::new()
             .summary(Some(summary))
+            .operation_id(Some(operation_id))
             .tag("operations")
             .response("200", response)
             .build();

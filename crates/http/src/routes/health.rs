@@ -30,7 +30,7 @@ pub struct ReadyOut {
 /// The process is alive and serving.
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, body = HealthOut)))]
-pub async fn healthz() -> Json<HealthOut> {
+pub async fn get_health() -> Json<HealthOut> {
     Json(HealthOut { status: "ok" })
 }
 
@@ -40,7 +40,7 @@ pub async fn healthz() -> Json<HealthOut> {
         (status = 200, body = ReadyOut),
         (status = 503, description = "a dependency is down; `context.checks` says which", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn readyz(State(state): State<AppState>) -> Result<Json<ReadyOut>, ApiError> {
+pub async fn get_readiness(State(state): State<AppState>) -> Result<Json<ReadyOut>, ApiError> {
     let (postgres, redis) = tokio::join!(check_postgres(&state), check_redis(&state));
     let checks = json!({ "postgres": postgres, "redis": redis });
     let failed: Vec<&str> = [("postgres", &postgres), ("redis", &redis)]
@@ -123,7 +123,7 @@ async fn check_redis(state: &AppState) -> String {
 /// webhook backlog read from PostgreSQL at each scrape (left out when it cannot be read).
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-pub async fn metrics(
+pub async fn get_prometheus_metrics(
     State(state): State<AppState>,
 ) -> Result<([(axum::http::HeaderName, &'static str); 1], String), ApiError> {
     use prometheus::Encoder;

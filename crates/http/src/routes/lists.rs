@@ -2,8 +2,6 @@
 
 use axum::extract::State;
 use axum::Json;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as BASE64;
-use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -18,10 +16,8 @@ use xeno_storage::lists::{
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiPath, ApiQuery};
+use crate::paging::{decode_cursor, encode_cursor, page_limit};
 use crate::state::AppState;
-
-const DEFAULT_LIMIT: u32 = 50;
-const MAX_LIMIT: u32 = 200;
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -31,6 +27,7 @@ pub enum Order {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CustomersQuery {
     store_id: Option<Uuid>,
     /// Part of an email or name, any case.
@@ -39,13 +36,14 @@ pub struct CustomersQuery {
     sort: Option<String>,
     /// `asc` or `desc` (default: `desc` for dates, `asc` otherwise).
     order: Option<Order>,
-    /// 1–200 (default 50).
+    /// Rows per page, 1 to 250 (default 50).
     limit: Option<u32>,
     /// `next_cursor` from the previous page.
     cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OrdersQuery {
     store_id: Option<Uuid>,
     /// Part of the order name (`#1001`) or email, any case.
@@ -64,6 +62,7 @@ pub struct OrdersQuery {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ProductsQuery {
     store_id: Option<Uuid>,
     /// Part of the title or vendor, any case.
@@ -210,21 +209,10 @@ fn common<S: Copy>(
         Some(Order::Asc) => Direction::Ascending,
         Some(Order::Desc) => Direction::Descending,
     };
-    let limit = limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::BadRequest(format!(
-            "`limit` must be between 1 and {MAX_LIMIT}, not {limit}"
-        )));
-    }
+    let limit = page_limit(limit)?;
     let after = cursor
         .map(|text| {
-            let cursor: Cursor = BASE64
-                .decode(text.as_bytes())
-                .ok()
-                .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-                .ok_or_else(|| {
-                    ApiError::BadRequest("`cursor` is not one this API gave out".to_owned())
-                })?;
+            let cursor: Cursor = decode_cursor(&text)?;
             if cursor.sort != sort_name || cursor.desc != (direction == Direction::Descending) {
                 return Err(ApiError::BadRequest(
                     "`cursor` belongs to another sort order; ask again with the same `sort` and `order`"
@@ -273,7 +261,7 @@ fn page<R, T>(
                 store,
                 id,
             };
-            BASE64.encode(serde_json::to_vec(&cursor).unwrap_or_default())
+            encode_cursor(&cursor)
         })
     } else {
         None
@@ -350,7 +338,7 @@ const BAD_LIST: &str = "an unknown sort, a limit out of range, a cursor from els
         (status = 200, body = Page<Customer>),
         (status = 400, description = BAD_LIST, body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn customers(
+pub async fn list_customers(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiQuery(query): ApiQuery<CustomersQuery>,
@@ -389,7 +377,7 @@ pub async fn customers(
         (status = 200, body = Page<OrderOut>),
         (status = 400, description = BAD_LIST, body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn orders(
+pub async fn list_orders(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiQuery(query): ApiQuery<OrdersQuery>,
@@ -443,7 +431,7 @@ pub async fn orders(
         (status = 200, body = Page<Product>),
         (status = 400, description = BAD_LIST, body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn products(
+pub async fn list_products(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiQuery(query): ApiQuery<ProductsQuery>,
@@ -482,7 +470,7 @@ pub async fn products(
         (status = 200, body = CustomerDetail),
         (status = 404, description = "no such customer", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn customer(
+pub async fn get_customer(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath((store_id, customer_id)): ApiPath<(Uuid, i64)>,
@@ -514,8 +502,12 @@ pub struct LineItemOut {
     current_quantity: Option<i32>,
     #[schema(value_type = String)]
     price: Decimal,
+    /// Shopify's line-level discount only.
     #[schema(value_type = String)]
     total_discount: Decimal,
+    /// The line's whole discount, its share of order-level (code) discounts included.
+    #[schema(value_type = String)]
+    discount: Decimal,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -577,7 +569,7 @@ pub struct ProductDetail {
         (status = 200, body = OrderDetailOut),
         (status = 404, description = "no such order", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn order(
+pub async fn get_order(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath((store_id, order_id)): ApiPath<(Uuid, i64)>,
@@ -606,6 +598,7 @@ pub async fn order(
                 current_quantity: l.current_quantity,
                 price: l.price,
                 total_discount: l.total_discount,
+                discount: l.discount,
             })
             .collect(),
         refunds: detail
@@ -631,7 +624,7 @@ pub async fn order(
         (status = 200, body = ProductDetail),
         (status = 404, description = "no such product", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn product(
+pub async fn get_product(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath((store_id, product_id)): ApiPath<(Uuid, i64)>,

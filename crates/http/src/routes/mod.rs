@@ -1,8 +1,8 @@
 pub mod accounts;
 pub mod docs;
 pub mod health;
+pub mod insights;
 pub mod lists;
-pub mod metrics;
 pub mod stores;
 pub mod sync;
 pub mod webhooks;

@@ -105,6 +105,7 @@ pub struct StoreList {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InstallQuery {
     /// The shop's `name.myshopify.com` domain.
     shop: String,
@@ -138,7 +139,7 @@ fn shopify_error(err: ShopifyError) -> ApiError {
         (status = 302, description = "to the shop's authorize page"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn install(
+pub async fn start_install(
     State(state): State<AppState>,
     caller: AuthUser,
     headers: HeaderMap,
@@ -207,7 +208,7 @@ fn hex_nonce() -> String {
         (status = 401, description = "bad hmac or state", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "the shop belongs to another account", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn callback(
+pub async fn finish_install(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -373,7 +374,7 @@ pub struct CustomStoreIn {
         (status = 409, description = "the shop belongs to another account", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "bad domain, or Shopify refused the token", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn create(
+pub async fn create_store(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiJson(input): ApiJson<CustomStoreIn>,
@@ -418,7 +419,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/stores", tag = "stores",
     security(("bearer" = [])),
     responses((status = 200, body = StoreList)))]
-pub async fn list(
+pub async fn list_stores(
     State(state): State<AppState>,
     caller: AuthUser,
 ) -> Result<Json<StoreList>, ApiError> {
@@ -436,7 +437,7 @@ pub async fn list(
         (status = 200, body = StoreOut),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn get(
+pub async fn get_store(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
@@ -450,6 +451,7 @@ pub async fn get(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeleteQuery {
     /// Also delete the store's customers, products, orders, checkouts and carts.
     #[serde(default)]
@@ -465,7 +467,7 @@ pub struct DeleteQuery {
         (status = 204, description = "disconnected"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn delete(
+pub async fn delete_store(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath(id): ApiPath<Uuid>,

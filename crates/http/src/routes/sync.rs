@@ -17,6 +17,7 @@ use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StoreQuery {
     store_id: Uuid,
 }
@@ -110,7 +111,7 @@ pub struct SyncRunList {
         (status = 200, body = SyncRunOut),
         (status = 404, description = "no such store, or it has not synced yet", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn status(
+pub async fn get_sync_status(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiQuery(query): ApiQuery<StoreQuery>,
@@ -130,7 +131,7 @@ pub async fn status(
     params(StoreQuery),
     security(("bearer" = [])),
     responses((status = 200, body = SyncRunList)))]
-pub async fn runs(
+pub async fn list_sync_runs(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiQuery(query): ApiQuery<StoreQuery>,
@@ -173,7 +174,7 @@ pub struct StartQuery {
         (status = 404, description = "no such store", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "a sync is running, or the store is not connected", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn start(
+pub async fn start_sync(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath(store_id): ApiPath<Uuid>,

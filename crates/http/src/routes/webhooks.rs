@@ -5,8 +5,6 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -18,6 +16,7 @@ use xeno_storage::events::{EventFilter, EventRow, NewEvent};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiPath, ApiQuery};
+use crate::paging::{decode_cursor, encode_cursor, page_limit};
 use crate::state::AppState;
 
 /// Shopify's largest payloads (orders with hundreds of lines) stay well under this.
@@ -50,7 +49,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "the database is down; Shopify will retry", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn receive(
+pub async fn receive_webhook(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -140,14 +139,15 @@ fn json_text(body: &[u8]) -> Option<String> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// `pending`, `done`, `failed` (will retry) or `dead` (gave up).
     status: Option<String>,
     topic: Option<String>,
     store_id: Option<Uuid>,
     cursor: Option<String>,
-    /// 1 to 250, default 50.
-    limit: Option<i64>,
+    /// Rows per page, 1 to 250 (default 50).
+    limit: Option<u32>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -193,17 +193,11 @@ pub struct EventPage {
     next_cursor: Option<String>,
 }
 
-fn decode_cursor(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
-    let text = String::from_utf8(B64.decode(cursor).ok()?).ok()?;
-    let (at, id) = text.split_once('|')?;
-    Some((
-        DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
-        id.parse().ok()?,
-    ))
-}
-
-fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
-    B64.encode(format!("{}|{id}", at.to_rfc3339()))
+/// Where a page of the event log stopped.
+#[derive(Debug, Serialize, Deserialize)]
+struct EventCursor {
+    received_at: DateTime<Utc>,
+    id: Uuid,
 }
 
 /// The webhook event log, newest first: see failures and dead letters. Applied events stay
@@ -215,15 +209,12 @@ fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
         (status = 200, body = EventPage),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn events(
+pub async fn list_webhook_events(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiQuery(query): ApiQuery<EventsQuery>,
 ) -> Result<Json<EventPage>, ApiError> {
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=250).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be between 1 and 250"));
-    }
+    let limit = i64::from(page_limit(query.limit)?);
     if let Some(status) = &query.status {
         if !matches!(status.as_str(), "pending" | "done" | "failed" | "dead") {
             return Err(ApiError::invalid(
@@ -233,10 +224,10 @@ pub async fn events(
         }
     }
     let after = match &query.cursor {
-        Some(cursor) => Some(
-            decode_cursor(cursor)
-                .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor from this API"))?,
-        ),
+        Some(text) => {
+            let cursor: EventCursor = decode_cursor(text)?;
+            Some((cursor.received_at, cursor.id))
+        }
         None => None,
     };
     let rows = state
@@ -259,7 +250,12 @@ pub async fn events(
         .map(EventOut::from)
         .collect();
     let next_cursor = if more {
-        data.last().map(|e| encode_cursor(e.received_at, e.id))
+        data.last().map(|e| {
+            encode_cursor(&EventCursor {
+                received_at: e.received_at,
+                id: e.id,
+            })
+        })
     } else {
         None
     };
@@ -274,7 +270,7 @@ pub async fn events(
         (status = 202, body = EventOut),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn replay(
+pub async fn replay_webhook_event(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath(id): ApiPath<Uuid>,

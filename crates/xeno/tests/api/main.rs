@@ -465,8 +465,26 @@ async fn openapi_is_valid_and_lists_every_route() {
         assert!(paths.contains_key(path), "{path} is documented");
     }
     // Every documented operation is mounted: it answers something other than the fallback.
+    let mut operation_ids = std::collections::BTreeSet::new();
     for (path, item) in paths {
         for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"].as_str();
+            let id = id.unwrap_or_else(|| panic!("{method} {path} has an operation id"));
+            assert!(
+                operation_ids.insert(id.to_owned()),
+                "{method} {path}: operation id {id} is used once"
+            );
+            // A parameter documented in the path must be one of the path's own segments;
+            // anything else (from, to, store_id, limit, cursor…) is a query parameter.
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let name = parameter["name"].as_str().unwrap();
+                let placeholder = format!("{{{name}}}");
+                assert_eq!(
+                    parameter["in"] == "path",
+                    path.contains(&placeholder),
+                    "{method} {path}: parameter {name} is declared where it is sent"
+                );
+            }
             let responses = operation["responses"].as_object().unwrap();
             assert!(
                 !responses.is_empty(),

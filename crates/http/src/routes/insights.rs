@@ -60,6 +60,7 @@ pub enum ProductSort {
 
 /// A range of days and the stores it covers.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RangeQuery {
     /// First day, `YYYY-MM-DD`, in each store's time zone (default: 29 days before `to`).
     from: Option<NaiveDate>,
@@ -70,6 +71,7 @@ pub struct RangeQuery {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DashboardQuery {
     /// First day, `YYYY-MM-DD`, in each store's time zone (default: 29 days before `to`).
     from: Option<NaiveDate>,
@@ -86,6 +88,7 @@ pub struct DashboardQuery {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ProductsQuery {
     /// First day, `YYYY-MM-DD`, in each store's time zone (default: 29 days before `to`).
     from: Option<NaiveDate>,
@@ -295,7 +298,7 @@ const RANGE_ERRORS: &str = "a malformed or inverted range, or one longer than th
         (status = 400, description = RANGE_ERRORS, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such store", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn dashboard(
+pub async fn get_dashboard(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiQuery(query): ApiQuery<DashboardQuery>,
@@ -368,7 +371,7 @@ pub async fn dashboard(
         (status = 400, description = RANGE_ERRORS, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such store", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn products(
+pub async fn get_top_products(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiQuery(query): ApiQuery<ProductsQuery>,
@@ -416,7 +419,7 @@ pub async fn products(
         (status = 400, description = RANGE_ERRORS, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such store", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn checkouts(
+pub async fn get_checkout_funnel(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiQuery(query): ApiQuery<RangeQuery>,
@@ -489,7 +492,7 @@ pub struct Cohorts {
         (status = 400, description = RANGE_ERRORS, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such store", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn cohorts(
+pub async fn get_cohorts(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiQuery(query): ApiQuery<RangeQuery>,
@@ -552,6 +555,7 @@ fn month_index(day: NaiveDate) -> i32 {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SegmentsQuery {
     /// Scores are as of the end of this day (default: today in UTC).
     to: Option<NaiveDate>,
@@ -560,6 +564,7 @@ pub struct SegmentsQuery {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SegmentExportQuery {
     /// `champions`, `loyal`, `promising`, `needs_attention`, `at_risk`, `hibernating` or `lost`.
     #[param(value_type = String)]
@@ -605,7 +610,7 @@ pub struct Segments {
         (status = 400, description = "a malformed date or store id", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such store", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn segments(
+pub async fn get_segments(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiQuery(query): ApiQuery<SegmentsQuery>,

@@ -1,14 +1,12 @@
-// Checks GraphQL against Shopify's real Admin API schema (version 2025-01, as Shopify
-// publishes it inside the npm package @shopify/dev-mcp@1.1.0):
+// Checks GraphQL against Shopify's real Admin API schema, version 2026-10 (the version Xeno
+// speaks), as Shopify publishes it inside the npm package @shopify/dev-mcp@1.16.0:
 //
 //   node check.mjs --sim path/to/shopify-sim [--documents dir ...]
 //
 // 1. Every type, field, argument, enum value and union member of the simulator's schema
 //    exists in Shopify's schema with the same type: the simulator is a faithful subset.
-// 2. Every .graphql document under each --documents dir validates against Shopify's schema.
-//
-// Fields Shopify added after 2025-01 go on ADDED_AFTER_2025_01 below, naming their version;
-// arguments added to existing fields go on ARGUMENTS_ADDED_AFTER_2025_01.
+// 2. Every .graphql document under each --documents dir validates against Shopify's schema
+//    (using no field Shopify has deprecated) and the simulator's.
 
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -17,45 +15,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import {
-  buildClientSchema, buildSchema, extendSchema, isEnumType, isInputObjectType, isInterfaceType,
+  NoDeprecatedCustomRule, buildClientSchema, buildSchema, isEnumType, specifiedRules, isInputObjectType, isInterfaceType,
   isObjectType, isUnionType, parse, validate,
 } from 'graphql';
 
-const SCHEMA_SHA256 = '1057c5bca68fafa831bad094d0c42a236eebc255d74347eca8f9d2670ff60608';
+const VERSION = '2026-10';
+const PACKAGE = '@shopify/dev-mcp@1.16.0';
+// sha256 of package/dist/data/admin_2026-10.json.gz in that package.
+const SCHEMA_SHA256 = 'f3b522f264556925eada700e795e4a002a9cba83444ebcc6c0d724254a0c6593';
 const here = new URL('.', import.meta.url).pathname;
 const cacheDir = join(here, '.cache');
-const cached = join(cacheDir, 'admin_schema_2025-01.json');
-
-// Shopify fields newer than the 2025-01 schema that we use, each with its version.
-const ADDED_AFTER_2025_01 = `
-  # (none yet)
-`;
-
-// Arguments Shopify added to existing fields after 2025-01, each with its version.
-const ARGUMENTS_ADDED_AFTER_2025_01 = [
-  // 2026-01: an export's children follow their parent only when asked to.
-  { type: 'Mutation', field: 'bulkOperationRunQuery', name: 'groupObjects', scalar: 'Boolean', defaultValue: 'false' },
-];
-
-function addArguments(introspection) {
-  for (const added of ARGUMENTS_ADDED_AFTER_2025_01) {
-    const type = introspection.__schema.types.find((t) => t.name === added.type);
-    const field = type?.fields?.find((f) => f.name === added.field);
-    if (!field) throw new Error(`${added.type}.${added.field} is not in Shopify's schema`);
-    field.args.push({
-      name: added.name, description: null, defaultValue: added.defaultValue,
-      type: { kind: 'NON_NULL', name: null, ofType: { kind: 'SCALAR', name: added.scalar, ofType: null } },
-    });
-  }
-  return introspection;
-}
+const cached = join(cacheDir, `admin_schema_${VERSION}.json`);
 
 function fetchSchema() {
   if (existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8'));
   const work = mkdtempSync(join(tmpdir(), 'shopify-schema-'));
-  execFileSync('npm', ['pack', '@shopify/dev-mcp@1.1.0', '--silent'], { cwd: work, stdio: ['ignore', 'pipe', 'inherit'] });
-  execFileSync('tar', ['xzf', 'shopify-dev-mcp-1.1.0.tgz'], { cwd: work });
-  const gz = readFileSync(join(work, 'package/data/admin_schema_2025-01.json.gz'));
+  const tarball = execFileSync('npm', ['pack', PACKAGE, '--silent'], { cwd: work, encoding: 'utf8' }).trim().split('\n').pop();
+  execFileSync('tar', ['xzf', tarball], { cwd: work });
+  const gz = readFileSync(join(work, `package/dist/data/admin_${VERSION}.json.gz`));
   const digest = createHash('sha256').update(gz).digest('hex');
   if (digest !== SCHEMA_SHA256) throw new Error(`schema archive hash ${digest} is not the published ${SCHEMA_SHA256}`);
   const text = gunzipSync(gz).toString('utf8');
@@ -76,9 +53,8 @@ function args() {
 }
 
 function shopifySchema() {
-  let schema = buildClientSchema(addArguments(fetchSchema().data));
-  if (ADDED_AFTER_2025_01.replace(/#.*$/gm, '').trim()) schema = extendSchema(schema, parse(ADDED_AFTER_2025_01));
-  return schema;
+  const introspection = fetchSchema();
+  return buildClientSchema(introspection.data ?? introspection);
 }
 
 const argsOf = (field) => Object.fromEntries((field.args ?? []).map((a) => [a.name, String(a.type)]));
@@ -153,13 +129,14 @@ if (options.sim) {
   const problems = compareSim(real, simSchema);
   for (const p of problems) console.error(`simulator: ${p}`);
   failures += problems.length;
-  console.log(`simulator schema: ${problems.length ? `${problems.length} differences` : 'a faithful subset of Shopify Admin 2025-01'}`);
+  console.log(`simulator schema: ${problems.length ? `${problems.length} differences` : `a faithful subset of Shopify Admin ${VERSION}`}`);
 }
 for (const dir of options.documents) {
   const files = documentsIn(dir);
   for (const file of files) {
     const document = parse(readFileSync(file, 'utf8'));
-    const errors = validate(real, document);
+    // Xeno moves off what Shopify has deprecated in this version.
+    const errors = validate(real, document, [...specifiedRules, NoDeprecatedCustomRule]);
     for (const e of errors) console.error(`${file}: ${e.message}`);
     failures += errors.length;
     // The simulator must accept every document Xeno sends, too.
@@ -167,6 +144,6 @@ for (const dir of options.documents) {
     for (const e of simErrors) console.error(`${file} (simulator): ${e.message}`);
     failures += simErrors.length;
   }
-  console.log(`${files.length} documents in ${dir} checked against Shopify Admin 2025-01${simSchema ? ' and the simulator' : ''}`);
+  console.log(`${files.length} documents in ${dir} checked against Shopify Admin ${VERSION}${simSchema ? ' and the simulator' : ''}`);
 }
 process.exit(failures ? 1 : 0);

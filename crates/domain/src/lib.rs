@@ -5,4 +5,5 @@ pub mod ids;
 pub mod money;
 pub mod records;
 pub mod rfm;
+pub mod sales;
 pub mod validation;

@@ -61,7 +61,11 @@ pub struct LineItemRecord {
     pub quantity: i32,
     pub current_quantity: Option<i32>,
     pub price: Decimal,
+    /// Shopify's `total_discount`: line-level discounts only.
     pub total_discount: Decimal,
+    /// The line's whole discount, order-level (code) discounts included: see
+    /// [`crate::sales::line_discount`].
+    pub discount: Decimal,
     pub gift_card: bool,
     pub taxable: bool,
 }
@@ -84,6 +88,10 @@ pub struct RefundRecord {
     pub amount: Decimal,
     pub note: Option<String>,
     pub lines: Vec<RefundLineRecord>,
+    /// Shipping given back, before tax.
+    pub shipping: Decimal,
+    /// Tax given back on that shipping.
+    pub shipping_tax: Decimal,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -16,6 +16,8 @@ pub struct ActivitySpec {
     pub orders: usize,
     pub order_updates: usize,
     pub refunds: usize,
+    /// Refunds of shipping alone (no items returned).
+    pub shipping_refunds: usize,
     pub cancellations: usize,
     pub customers: usize,
     pub customer_updates: usize,
@@ -32,10 +34,11 @@ impl ActivitySpec {
     /// The spec as single changes, kinds interleaved, for paced activity.
     pub fn units(&self) -> Vec<ActivitySpec> {
         type SetOne = fn(&mut ActivitySpec);
-        let kinds: [(usize, SetOne); 10] = [
+        let kinds: [(usize, SetOne); 11] = [
             (self.orders, |s| s.orders = 1),
             (self.order_updates, |s| s.order_updates = 1),
             (self.refunds, |s| s.refunds = 1),
+            (self.shipping_refunds, |s| s.shipping_refunds = 1),
             (self.cancellations, |s| s.cancellations = 1),
             (self.customers, |s| s.customers = 1),
             (self.customer_updates, |s| s.customer_updates = 1),
@@ -153,6 +156,31 @@ impl Shop {
             };
             let full = self.rng_bool(0.3);
             if let Some(refund) = self.refund_order(id, now, full) {
+                changes.push(Change {
+                    topic: "refunds/create",
+                    payload: payload(&refund),
+                });
+                changes.push(Change {
+                    topic: "orders/updated",
+                    payload: payload(&self.orders[&id]),
+                });
+            }
+        }
+        for _ in 0..spec.shipping_refunds {
+            let eligible: Vec<i64> = self
+                .orders
+                .values()
+                .filter(|o| {
+                    o.cancelled_at.is_none() && o.shipping_lines.iter().any(|l| !l.price.is_zero())
+                })
+                .filter(|o| o.refunds.iter().all(|r| r.refund_shipping_lines.is_empty()))
+                .filter(|o| matches!(o.financial_status.as_str(), "paid" | "partially_refunded"))
+                .map(|o| o.id)
+                .collect();
+            let Some(&id) = eligible.choose(self.rng()) else {
+                break;
+            };
+            if let Some(refund) = self.refund_shipping(id, now) {
                 changes.push(Change {
                     topic: "refunds/create",
                     payload: payload(&refund),

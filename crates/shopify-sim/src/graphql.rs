@@ -398,6 +398,9 @@ fn abandoned_checkout_matches(search: &Search, c: &model::Checkout) -> bool {
         )
 }
 
+/// Shopify's default cap on a count field; an explicit `null` counts everything.
+const COUNT_LIMIT: Option<i32> = Some(10_000);
+
 /// How many records a count query found, capped at `limit` (then `AT_LEAST`).
 #[derive(SimpleObject)]
 #[graphql(name = "Count")]
@@ -453,7 +456,9 @@ fn utc(at: &model::Timestamp) -> chrono::DateTime<Utc> {
 #[derive(SimpleObject)]
 #[graphql(name = "ShopPlan")]
 pub struct ShopPlan {
+    #[graphql(deprecation = "Use `publicDisplayName` instead.")]
     display_name: String,
+    public_display_name: String,
     partner_development: bool,
     shopify_plus: bool,
 }
@@ -482,6 +487,7 @@ impl ShopNode {
         Ok(ShopPlan {
             shopify_plus: plan.eq_ignore_ascii_case("Shopify Plus"),
             partner_development: plan.eq_ignore_ascii_case("Development"),
+            public_display_name: plan.clone(),
             display_name: plan,
         })
     }
@@ -513,6 +519,33 @@ pub enum CustomerEmailMarketingState {
     Invalid,
 }
 
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(
+    name = "CustomerEmailAddressMarketingState",
+    rename_items = "SCREAMING_SNAKE_CASE"
+)]
+pub enum CustomerEmailAddressMarketingState {
+    Invalid,
+    NotSubscribed,
+    Pending,
+    Subscribed,
+    Unsubscribed,
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "CustomerEmailAddress")]
+pub struct CustomerEmailAddress {
+    email_address: String,
+    marketing_state: CustomerEmailAddressMarketingState,
+    marketing_updated_at: Option<DateTime>,
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "CustomerPhoneNumber")]
+pub struct CustomerPhoneNumber {
+    phone_number: String,
+}
+
 #[derive(SimpleObject)]
 #[graphql(name = "CustomerEmailMarketingConsentState")]
 pub struct EmailMarketingConsent {
@@ -530,11 +563,34 @@ impl CustomerNode {
     async fn legacy_resource_id(&self) -> UnsignedInt64 {
         legacy(self.0.id)
     }
+    #[graphql(deprecation = "Use `defaultEmailAddress.emailAddress` instead.")]
     async fn email(&self) -> Option<&str> {
         self.0.email.as_deref()
     }
+    #[graphql(deprecation = "Use `defaultPhoneNumber.phoneNumber` instead.")]
     async fn phone(&self) -> Option<&str> {
         self.0.phone.as_deref()
+    }
+    async fn default_email_address(&self) -> Option<CustomerEmailAddress> {
+        let consent = self.0.email_marketing_consent.as_ref();
+        self.0
+            .email
+            .clone()
+            .map(|email_address| CustomerEmailAddress {
+                email_address,
+                marketing_state: if consent.is_some_and(|c| c.state == "subscribed") {
+                    CustomerEmailAddressMarketingState::Subscribed
+                } else {
+                    CustomerEmailAddressMarketingState::NotSubscribed
+                },
+                marketing_updated_at: consent.and_then(|c| c.consent_updated_at).map(DateTime),
+            })
+    }
+    async fn default_phone_number(&self) -> Option<CustomerPhoneNumber> {
+        self.0
+            .phone
+            .clone()
+            .map(|phone_number| CustomerPhoneNumber { phone_number })
     }
     async fn first_name(&self) -> Option<&str> {
         self.0.first_name.as_deref()
@@ -569,6 +625,7 @@ impl CustomerNode {
     async fn updated_at(&self) -> DateTime {
         DateTime(self.0.updated_at)
     }
+    #[graphql(deprecation = "Use `defaultEmailAddress.marketingState` instead.")]
     async fn email_marketing_consent(&self) -> Option<EmailMarketingConsent> {
         self.0
             .email_marketing_consent
@@ -974,6 +1031,11 @@ pub struct TaxLine {
     price_set: MoneyBag,
 }
 
+#[derive(SimpleObject)]
+pub struct DiscountAllocation {
+    allocated_amount_set: MoneyBag,
+}
+
 pub struct LineItemNode {
     line: model::LineItem,
     currency: String,
@@ -1016,8 +1078,22 @@ impl LineItemNode {
     async fn original_unit_price_set(&self) -> MoneyBag {
         money_bag(self.line.price, &self.currency)
     }
+    /// Line-level discounts only: "doesn't include order-level discounts", as Shopify says.
     async fn total_discount_set(&self) -> MoneyBag {
         money_bag(self.line.total_discount, &self.currency)
+    }
+    /// Every discount on the line, order-level (code) discounts included.
+    async fn discount_allocations(&self) -> Vec<DiscountAllocation> {
+        self.line
+            .discount_allocations
+            .iter()
+            .map(|a| DiscountAllocation {
+                allocated_amount_set: money_bag(a.amount, &self.currency),
+            })
+            .collect()
+    }
+    async fn is_gift_card(&self) -> bool {
+        self.line.gift_card
     }
     async fn tax_lines(&self) -> Vec<TaxLine> {
         self.line
@@ -1101,6 +1177,95 @@ impl RefundNode {
             },
         )
     }
+    /// Shipping given back by this refund.
+    async fn refund_shipping_lines(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        #[graphql(default_with = "Some(false)")] reverse: Option<bool>,
+    ) -> Result<Connection<String, RefundShippingLineNode>> {
+        let items = self
+            .refund
+            .refund_shipping_lines
+            .iter()
+            .map(|l| (l.id, l.id, l.clone()))
+            .collect();
+        let currency = self.order.currency.clone();
+        paginate(
+            ctx,
+            items,
+            &Page {
+                first,
+                after,
+                last,
+                before,
+                reverse,
+                root: false,
+            },
+            |line| RefundShippingLineNode {
+                id: ID(model::gid("RefundShippingLine", line.id)),
+                subtotal_amount_set: money_bag(
+                    line.subtotal_amount_set.shop_money.amount,
+                    &currency,
+                ),
+                tax_amount_set: money_bag(line.tax_amount_set.shop_money.amount, &currency),
+            },
+        )
+    }
+    /// Adjustments such as shipping refunds (negative amounts).
+    async fn order_adjustments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        #[graphql(default_with = "Some(false)")] reverse: Option<bool>,
+    ) -> Result<Connection<String, OrderAdjustmentNode>> {
+        let items = self
+            .refund
+            .order_adjustments
+            .iter()
+            .map(|a| (a.id, a.id, a.clone()))
+            .collect();
+        let currency = self.order.currency.clone();
+        paginate(
+            ctx,
+            items,
+            &Page {
+                first,
+                after,
+                last,
+                before,
+                reverse,
+                root: false,
+            },
+            |adjustment| OrderAdjustmentNode {
+                id: ID(model::gid("OrderAdjustment", adjustment.id)),
+                amount_set: money_bag(adjustment.amount, &currency),
+                tax_amount_set: money_bag(adjustment.tax_amount, &currency),
+            },
+        )
+    }
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "RefundShippingLine")]
+pub struct RefundShippingLineNode {
+    id: ID,
+    subtotal_amount_set: MoneyBag,
+    tax_amount_set: MoneyBag,
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "OrderAdjustment")]
+pub struct OrderAdjustmentNode {
+    id: ID,
+    amount_set: MoneyBag,
+    tax_amount_set: MoneyBag,
 }
 
 pub struct RefundLineItemNode {
@@ -1394,7 +1559,9 @@ pub enum WebhookSubscriptionFormat {
 #[derive(InputObject)]
 #[graphql(name = "WebhookSubscriptionInput")]
 pub struct WebhookSubscriptionInput {
+    #[graphql(deprecation = "Use `uri` instead.")]
     callback_url: Option<Url>,
+    uri: Option<String>,
     format: Option<WebhookSubscriptionFormat>,
     include_fields: Option<Vec<String>>,
 }
@@ -1428,9 +1595,14 @@ impl WebhookSubscriptionNode {
     async fn format(&self) -> WebhookSubscriptionFormat {
         WebhookSubscriptionFormat::Json
     }
+    #[graphql(deprecation = "Use `uri` instead.")]
     async fn callback_url(&self) -> Url {
         Url(self.0.callback_url.clone())
     }
+    async fn uri(&self) -> &str {
+        &self.0.callback_url
+    }
+    #[graphql(deprecation = "Use `uri` instead.")]
     async fn endpoint(&self) -> WebhookSubscriptionEndpoint {
         WebhookSubscriptionEndpoint::WebhookHttpEndpoint(WebhookHttpEndpoint {
             callback_url: Url(self.0.callback_url.clone()),
@@ -1493,6 +1665,35 @@ pub enum BulkOperationErrorCode {
     AccessDenied,
     InternalServerError,
     Timeout,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "BulkOperationsSortKeys", rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum BulkOperationsSortKeys {
+    CompletedAt,
+    CreatedAt,
+}
+
+/// The statuses a `bulkOperations(query:)` names (`status:RUNNING OR status:CREATED`);
+/// `None` for no filter. Other terms are refused rather than ignored.
+fn bulk_status_filter(query: Option<&str>) -> Result<Option<Vec<String>>> {
+    let Some(query) = query.map(str::trim).filter(|q| !q.is_empty()) else {
+        return Ok(None);
+    };
+    query
+        .split(" OR ")
+        .map(|term| {
+            term.trim()
+                .strip_prefix("status:")
+                .map(str::to_uppercase)
+                .ok_or_else(|| {
+                    Error::new(format!(
+                        "the simulator filters bulk operations by status only, not `{term}`"
+                    ))
+                })
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
 }
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -1839,15 +2040,16 @@ impl QueryRoot {
         &self,
         ctx: &Context<'_>,
         query: Option<String>,
+        #[graphql(default_with = "COUNT_LIMIT")] limit: Option<i32>,
     ) -> Result<Option<Count>> {
-        count_matching(ctx, query, None, |shop| &shop.customers, customer_matches)
+        count_matching(ctx, query, limit, |shop| &shop.customers, customer_matches)
     }
 
     async fn products_count(
         &self,
         ctx: &Context<'_>,
         query: Option<String>,
-        limit: Option<i32>,
+        #[graphql(default_with = "COUNT_LIMIT")] limit: Option<i32>,
     ) -> Result<Option<Count>> {
         count_matching(ctx, query, limit, |shop| &shop.products, product_matches)
     }
@@ -1856,7 +2058,7 @@ impl QueryRoot {
         &self,
         ctx: &Context<'_>,
         query: Option<String>,
-        limit: Option<i32>,
+        #[graphql(default_with = "COUNT_LIMIT")] limit: Option<i32>,
     ) -> Result<Option<Count>> {
         count_matching(ctx, query, limit, |shop| &shop.orders, order_matches)
     }
@@ -1865,7 +2067,7 @@ impl QueryRoot {
         &self,
         ctx: &Context<'_>,
         query: Option<String>,
-        limit: Option<i32>,
+        #[graphql(default_with = "COUNT_LIMIT")] limit: Option<i32>,
     ) -> Result<Option<Count>> {
         count_matching(
             ctx,
@@ -2083,6 +2285,78 @@ impl QueryRoot {
         )
     }
 
+    async fn bulk_operation(&self, ctx: &Context<'_>, id: ID) -> Result<Option<BulkOperationNode>> {
+        let request = data(ctx)?;
+        let wanted = parse_gid(&id).filter(|(kind, _)| *kind == "BulkOperation");
+        let grant = lock(&request.entry.grant);
+        Ok(wanted.and_then(|(_, id)| {
+            grant
+                .bulk
+                .iter()
+                .find(|op| op.id == id)
+                .map(|op| BulkOperationNode::from_state(op, &request.sim.base_url))
+        }))
+    }
+
+    /// The app's bulk operations on this shop; `query` filters by `status:` (terms joined
+    /// with `OR`), the filter Shopify suggests in place of `currentBulkOperation`.
+    #[allow(clippy::too_many_arguments)]
+    async fn bulk_operations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        query: Option<String>,
+        #[graphql(default_with = "Some(false)")] reverse: Option<bool>,
+        #[graphql(default_with = "Some(BulkOperationsSortKeys::CreatedAt)")] sort_key: Option<
+            BulkOperationsSortKeys,
+        >,
+    ) -> Result<Connection<String, BulkOperationNode>> {
+        let request = data(ctx)?;
+        let statuses = bulk_status_filter(query.as_deref())?;
+        let items = {
+            let grant = lock(&request.entry.grant);
+            grant
+                .bulk
+                .iter()
+                .filter(|op| {
+                    statuses
+                        .as_ref()
+                        .is_none_or(|s| s.iter().any(|s| s == op.status))
+                })
+                .map(|op| {
+                    let at = match sort_key {
+                        Some(BulkOperationsSortKeys::CompletedAt) => {
+                            op.completed_at.unwrap_or(op.created_at)
+                        }
+                        _ => op.created_at,
+                    };
+                    (
+                        at.timestamp_millis(),
+                        op.id,
+                        BulkOperationNode::from_state(op, &request.sim.base_url),
+                    )
+                })
+                .collect()
+        };
+        paginate(
+            ctx,
+            items,
+            &Page {
+                first,
+                after,
+                last,
+                before,
+                reverse,
+                root: false,
+            },
+            |node| node,
+        )
+    }
+
+    #[graphql(deprecation = "Use `bulkOperations` with status filter instead.")]
     async fn current_bulk_operation(
         &self,
         ctx: &Context<'_>,
@@ -2109,11 +2383,14 @@ impl MutationRoot {
         webhook_subscription: WebhookSubscriptionInput,
     ) -> Result<WebhookSubscriptionCreatePayload> {
         let request = data(ctx)?;
-        let Some(Url(callback_url)) = webhook_subscription.callback_url else {
+        let address = webhook_subscription
+            .uri
+            .or(webhook_subscription.callback_url.map(|Url(url)| url));
+        let Some(callback_url) = address.filter(|a| !a.is_empty()) else {
             return Ok(WebhookSubscriptionCreatePayload {
                 webhook_subscription: None,
                 user_errors: vec![user_error(
-                    &["webhookSubscription", "callbackUrl"],
+                    &["webhookSubscription", "uri"],
                     "Address can't be blank",
                 )],
             });
@@ -2138,7 +2415,7 @@ impl MutationRoot {
             return Ok(WebhookSubscriptionCreatePayload {
                 webhook_subscription: None,
                 user_errors: vec![user_error(
-                    &["webhookSubscription", "callbackUrl"],
+                    &["webhookSubscription", "uri"],
                     "Address for this topic has already been taken",
                 )],
             });

@@ -167,10 +167,43 @@ pub struct LineItem {
     pub current_quantity: i32,
     pub price: Decimal,
     pub price_set: MoneySet,
+    /// Line-level discounts only: Shopify leaves order-level (code) discounts out of it.
     pub total_discount: Decimal,
+    /// Every discount on the line, order-level ones included, each pointing at its
+    /// `discount_applications` entry.
+    pub discount_allocations: Vec<DiscountAllocation>,
     pub gift_card: bool,
     pub taxable: bool,
     pub tax_lines: Vec<TaxLine>,
+}
+
+impl LineItem {
+    /// The line's whole discount: the sum of its allocations.
+    pub fn discount(&self) -> Decimal {
+        self.discount_allocations.iter().map(|a| a.amount).sum()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DiscountAllocation {
+    pub amount: Decimal,
+    pub amount_set: MoneySet,
+    pub discount_application_index: usize,
+}
+
+/// How a discount was applied to the order (REST `discount_applications[]`).
+#[derive(Debug, Clone, Serialize)]
+pub struct DiscountApplication {
+    /// `discount_code`, `automatic`, `manual` or `script`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub code: Option<String>,
+    pub title: String,
+    pub value: Decimal,
+    pub value_type: String,
+    pub allocation_method: String,
+    pub target_selection: String,
+    pub target_type: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -204,8 +237,9 @@ pub struct Refund {
     pub created_at: Timestamp,
     pub processed_at: Timestamp,
     pub refund_line_items: Vec<RefundLineItem>,
+    pub refund_shipping_lines: Vec<RefundShippingLine>,
     pub transactions: Vec<Transaction>,
-    pub order_adjustments: Vec<serde_json::Value>,
+    pub order_adjustments: Vec<OrderAdjustment>,
 }
 
 impl Refund {
@@ -213,6 +247,43 @@ impl Refund {
     pub fn amount(&self) -> Decimal {
         self.transactions.iter().map(|t| t.amount).sum()
     }
+
+    /// Shipping given back, before its tax.
+    pub fn shipping(&self) -> Decimal {
+        self.refund_shipping_lines
+            .iter()
+            .map(|l| l.subtotal_amount_set.shop_money.amount)
+            .sum()
+    }
+
+    /// Tax given back on shipping.
+    pub fn shipping_tax(&self) -> Decimal {
+        self.refund_shipping_lines
+            .iter()
+            .map(|l| l.tax_amount_set.shop_money.amount)
+            .sum()
+    }
+}
+
+/// Shipping given back by a refund.
+#[derive(Debug, Clone, Serialize)]
+pub struct RefundShippingLine {
+    pub id: i64,
+    pub shipping_line_id: i64,
+    pub subtotal_amount_set: MoneySet,
+    pub tax_amount_set: MoneySet,
+}
+
+/// A refund's adjustment; a shipping refund is kind `shipping_refund` with negative amounts.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderAdjustment {
+    pub id: i64,
+    pub order_id: i64,
+    pub refund_id: i64,
+    pub kind: String,
+    pub reason: String,
+    pub amount: Decimal,
+    pub tax_amount: Decimal,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -271,6 +342,7 @@ pub struct Order {
     pub refunds: Vec<Refund>,
     pub shipping_lines: Vec<ShippingLine>,
     pub discount_codes: Vec<DiscountCode>,
+    pub discount_applications: Vec<DiscountApplication>,
     pub billing_address: Option<Address>,
     pub shipping_address: Option<Address>,
 }

@@ -439,18 +439,16 @@ impl Shop {
         let customer = customer_id
             .and_then(|c| self.customers.get(&c))
             .map(CustomerRef::from);
-        let discount_rate = if self.rng.gen_bool(0.25) {
-            Decimal::new(self.rng.gen_range(1..=3) * 5, 2)
+        let code_rate = if self.rng.gen_bool(0.25) {
+            Some(Decimal::new(self.rng.gen_range(1..=3) * 5, 2))
         } else {
-            Decimal::ZERO
+            None
         };
-        let tax_rate = Decimal::new(8, 2);
+        let automatic = self.rng.gen_bool(0.1);
+        let gift_card = self.rng.gen_bool(0.04);
         let mut line_items = Vec::new();
         for (variant, title, quantity) in self.pick_variants() {
             let line_id = self.next_id();
-            let gross = variant.price * Decimal::from(quantity);
-            let discount = self.round(gross * discount_rate);
-            let tax = self.round((gross - discount) * tax_rate);
             line_items.push(LineItem {
                 id: line_id,
                 admin_graphql_api_id: gid("LineItem", line_id),
@@ -464,14 +462,46 @@ impl Shop {
                 current_quantity: quantity,
                 price: variant.price,
                 price_set: MoneySet::new(variant.price, &self.currency),
-                total_discount: discount,
+                total_discount: Decimal::ZERO,
+                discount_allocations: Vec::new(),
                 gift_card: false,
                 taxable: true,
-                tax_lines: vec![TaxLine {
-                    title: "Sales tax".to_owned(),
-                    price: tax,
-                    rate: tax_rate,
-                }],
+                tax_lines: Vec::new(),
+            });
+        }
+        if gift_card {
+            let line_id = self.next_id();
+            let face_value = if self.rng.gen_bool(0.5) { 25 } else { 50 };
+            let price = self.round(Decimal::from(face_value));
+            line_items.push(LineItem {
+                id: line_id,
+                admin_graphql_api_id: gid("LineItem", line_id),
+                product_id: None,
+                variant_id: None,
+                title: "Gift Card".to_owned(),
+                variant_title: Some(price.to_string()),
+                sku: None,
+                vendor: Some(self.name.clone()),
+                quantity: 1,
+                current_quantity: 1,
+                price,
+                price_set: MoneySet::new(price, &self.currency),
+                total_discount: Decimal::ZERO,
+                discount_allocations: Vec::new(),
+                gift_card: true,
+                taxable: false,
+                tax_lines: Vec::new(),
+            });
+        }
+        let discount_applications = self.apply_discounts(&mut line_items, automatic, code_rate);
+        let tax_rate = Decimal::new(8, 2);
+        for line in line_items.iter_mut().filter(|l| l.taxable) {
+            let gross = line.price * Decimal::from(line.quantity);
+            let tax = round_to((gross - line.discount()) * tax_rate, self.digits);
+            line.tax_lines.push(TaxLine {
+                title: "Sales tax".to_owned(),
+                price: tax,
+                rate: tax_rate,
             });
         }
         let shipping = if self.rng.gen_bool(0.3) {
@@ -541,13 +571,23 @@ impl Shop {
                 code: "STANDARD".to_owned(),
             }],
             discount_codes: Vec::new(),
+            discount_applications,
             billing_address: address.clone(),
             shipping_address: address,
         };
-        if discount_rate > Decimal::ZERO {
-            let amount: Decimal = order.line_items.iter().map(|l| l.total_discount).sum();
+        for (index, application) in order.discount_applications.iter().enumerate() {
+            let Some(code) = &application.code else {
+                continue;
+            };
+            let amount: Decimal = order
+                .line_items
+                .iter()
+                .flat_map(|l| &l.discount_allocations)
+                .filter(|a| a.discount_application_index == index)
+                .map(|a| a.amount)
+                .sum();
             order.discount_codes.push(DiscountCode {
-                code: format!("SAVE{}", discount_rate * Decimal::from(100)),
+                code: code.clone(),
                 amount,
                 kind: "percentage".to_owned(),
             });
@@ -560,6 +600,70 @@ impl Shop {
         id
     }
 
+    /// Discounts the lines as Shopify records them: an automatic discount on one line is
+    /// line-level (in `total_discount` and an allocation); a code discount is order-level,
+    /// spread across the lines as allocations only. Gift cards are never discounted.
+    fn apply_discounts(
+        &mut self,
+        lines: &mut [LineItem],
+        automatic: bool,
+        code_rate: Option<Decimal>,
+    ) -> Vec<DiscountApplication> {
+        let mut applications = Vec::new();
+        let currency = self.currency.clone();
+        let digits = self.digits;
+        let allocate = |line: &mut LineItem, amount: Decimal, index: usize| {
+            line.discount_allocations.push(DiscountAllocation {
+                amount,
+                amount_set: MoneySet::new(amount, &currency),
+                discount_application_index: index,
+            });
+        };
+        if automatic {
+            if let Some(line) = lines.iter_mut().find(|l| !l.gift_card) {
+                let index = applications.len();
+                applications.push(DiscountApplication {
+                    kind: "automatic".to_owned(),
+                    code: None,
+                    title: "Bundle deal".to_owned(),
+                    value: Decimal::from(10),
+                    value_type: "percentage".to_owned(),
+                    allocation_method: "each".to_owned(),
+                    target_selection: "entitled".to_owned(),
+                    target_type: "line_item".to_owned(),
+                });
+                let amount = round_to(
+                    line.price * Decimal::from(line.quantity) * Decimal::new(10, 2),
+                    digits,
+                );
+                line.total_discount += amount;
+                allocate(line, amount, index);
+            }
+        }
+        if let Some(rate) = code_rate {
+            let index = applications.len();
+            let percent = rate * Decimal::from(100);
+            applications.push(DiscountApplication {
+                kind: "discount_code".to_owned(),
+                code: Some(format!("SAVE{}", percent.normalize())),
+                title: format!("SAVE{}", percent.normalize()),
+                value: percent.normalize(),
+                value_type: "percentage".to_owned(),
+                allocation_method: "across".to_owned(),
+                target_selection: "all".to_owned(),
+                target_type: "line_item".to_owned(),
+            });
+            for line in lines.iter_mut().filter(|l| !l.gift_card) {
+                let remaining = line.price * Decimal::from(line.quantity) - line.discount();
+                let amount = round_to(remaining * rate, digits);
+                if amount > Decimal::ZERO {
+                    allocate(line, amount, index);
+                }
+            }
+        }
+        applications
+    }
+
     /// Ages a freshly generated order up to `end`: fulfilment, refunds, cancellations.
     fn age_order(&mut self, order_id: i64, at: DateTime<Utc>, end: DateTime<Utc>) {
         let roll = self.rng.gen_range(0..100);
@@ -567,13 +671,21 @@ impl Shop {
             let room = (end - at).num_seconds().max(2);
             at + Duration::seconds(rng.gen_range(1..room.min(30 * 86_400)))
         };
-        if roll < 4 {
+        let unpaid = self
+            .orders
+            .get(&order_id)
+            .is_some_and(|o| matches!(o.financial_status.as_str(), "pending" | "authorized"));
+        // Orders never paid are cancelled far more often than paid ones.
+        if roll < 4 || (unpaid && roll < 25) {
             let when = some_time_after(&mut self.rng);
             self.cancel_order(order_id, when);
         } else if roll < 12 {
             let when = some_time_after(&mut self.rng);
             let full = self.rng.gen_bool(0.3);
             self.refund_order(order_id, when, full);
+        } else if roll < 14 {
+            let when = some_time_after(&mut self.rng);
+            self.refund_shipping(order_id, when);
         } else if roll < 90 {
             let when = some_time_after(&mut self.rng);
             let ts = self.local(when);
@@ -587,22 +699,17 @@ impl Shop {
         }
     }
 
-    /// Refunds part of an order (one unit of one line) or all of what remains.
+    /// Refunds part of an order (one unit of one line) or all of what remains, shipping
+    /// included. Gift cards are not refunded here.
     pub fn refund_order(&mut self, order_id: i64, at: DateTime<Utc>, full: bool) -> Option<Refund> {
-        let ts = self.local(at);
-        let refund_id = self.next_id();
-        let transaction_id = self.next_id();
-        let mut line_ids = Vec::new();
         let order = self.orders.get(&order_id)?;
-        if order.cancelled_at.is_some()
-            || matches!(order.financial_status.as_str(), "pending" | "authorized")
-        {
+        if !refundable(order) {
             return None;
         }
         let candidates: Vec<&LineItem> = order
             .line_items
             .iter()
-            .filter(|l| l.current_quantity > 0)
+            .filter(|l| l.current_quantity > 0 && !l.gift_card)
             .collect();
         if candidates.is_empty() {
             return None;
@@ -616,17 +723,16 @@ impl Shop {
             let index = self.rng.gen_range(0..candidates.len());
             vec![(candidates[index].id, 1)]
         };
-        for _ in &chosen {
-            line_ids.push(self.next_id());
-        }
-        let digits = self.digits;
-        let order = self.orders.get_mut(&order_id)?;
+        let refund_id = self.next_id();
         let mut refund_lines = Vec::new();
-        for ((line_id, quantity), rli_id) in chosen.into_iter().zip(line_ids) {
+        for (line_id, quantity) in chosen {
+            let rli_id = self.next_id();
+            let digits = self.digits;
+            let order = self.orders.get_mut(&order_id)?;
             let Some(line) = order.line_items.iter_mut().find(|l| l.id == line_id) else {
                 continue;
             };
-            let per_unit_discount = line.total_discount / Decimal::from(line.quantity);
+            let per_unit_discount = line.discount() / Decimal::from(line.quantity);
             let subtotal = round_to(
                 (line.price - per_unit_discount) * Decimal::from(quantity),
                 digits,
@@ -645,7 +751,88 @@ impl Shop {
                 total_tax: tax,
             });
         }
-        let amount: Decimal = refund_lines.iter().map(|r| r.subtotal + r.total_tax).sum();
+        let shipping = if full {
+            self.shipping_refund(order_id, refund_id)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        self.record_refund(order_id, refund_id, at, refund_lines, shipping)
+    }
+
+    /// Refunds what remains of an order's shipping and nothing else, as a merchant does
+    /// when a parcel arrives late.
+    pub fn refund_shipping(&mut self, order_id: i64, at: DateTime<Utc>) -> Option<Refund> {
+        if !refundable(self.orders.get(&order_id)?) {
+            return None;
+        }
+        let refund_id = self.next_id();
+        let shipping = self.shipping_refund(order_id, refund_id);
+        if shipping.0.is_empty() {
+            return None;
+        }
+        self.record_refund(order_id, refund_id, at, Vec::new(), shipping)
+    }
+
+    /// The shipping lines and adjustment that give back an order's unrefunded shipping.
+    fn shipping_refund(
+        &mut self,
+        order_id: i64,
+        refund_id: i64,
+    ) -> (Vec<RefundShippingLine>, Vec<OrderAdjustment>) {
+        let Some(order) = self.orders.get(&order_id) else {
+            return (Vec::new(), Vec::new());
+        };
+        let charged: Decimal = order.shipping_lines.iter().map(|l| l.price).sum();
+        let refunded: Decimal = order.refunds.iter().map(Refund::shipping).sum();
+        let remaining = charged - refunded;
+        let Some(shipping_line_id) = order.shipping_lines.first().map(|l| l.id) else {
+            return (Vec::new(), Vec::new());
+        };
+        if remaining <= Decimal::ZERO {
+            return (Vec::new(), Vec::new());
+        }
+        let currency = order.currency.clone();
+        let line_id = self.next_id();
+        let adjustment_id = self.next_id();
+        (
+            vec![RefundShippingLine {
+                id: line_id,
+                shipping_line_id,
+                subtotal_amount_set: MoneySet::new(remaining, &currency),
+                tax_amount_set: MoneySet::new(Decimal::ZERO, &currency),
+            }],
+            vec![OrderAdjustment {
+                id: adjustment_id,
+                order_id,
+                refund_id,
+                kind: "shipping_refund".to_owned(),
+                reason: "Shipping refund".to_owned(),
+                amount: -remaining,
+                tax_amount: Decimal::ZERO,
+            }],
+        )
+    }
+
+    fn record_refund(
+        &mut self,
+        order_id: i64,
+        refund_id: i64,
+        at: DateTime<Utc>,
+        refund_lines: Vec<RefundLineItem>,
+        (refund_shipping_lines, order_adjustments): (Vec<RefundShippingLine>, Vec<OrderAdjustment>),
+    ) -> Option<Refund> {
+        let ts = self.local(at);
+        let transaction_id = self.next_id();
+        let order = self.orders.get_mut(&order_id)?;
+        let shipping: Decimal = refund_shipping_lines
+            .iter()
+            .map(|l| l.subtotal_amount_set.shop_money.amount + l.tax_amount_set.shop_money.amount)
+            .sum();
+        let amount: Decimal = refund_lines
+            .iter()
+            .map(|r| r.subtotal + r.total_tax)
+            .sum::<Decimal>()
+            + shipping;
         let refund = Refund {
             id: refund_id,
             admin_graphql_api_id: gid("Refund", refund_id),
@@ -654,6 +841,7 @@ impl Shop {
             created_at: ts,
             processed_at: ts,
             refund_line_items: refund_lines,
+            refund_shipping_lines,
             transactions: vec![Transaction {
                 id: transaction_id,
                 kind: "refund".to_owned(),
@@ -662,7 +850,7 @@ impl Shop {
                 status: "success".to_owned(),
                 gateway: "bogus".to_owned(),
             }],
-            order_adjustments: Vec::new(),
+            order_adjustments,
         };
         order.refunds.push(refund.clone());
         order.updated_at = later(order.updated_at, ts);
@@ -670,18 +858,23 @@ impl Shop {
         Some(refund)
     }
 
-    /// Cancels an order; a paid order is refunded in full as it is cancelled.
+    /// Cancels an order. A paid order is refunded in full as it is cancelled, or, half the
+    /// time, keeps its payment (the merchant chose not to refund); an order not yet paid
+    /// has its payment voided. Either way nothing of it stays a sale in Shopify's reports.
     pub fn cancel_order(&mut self, order_id: i64, at: DateTime<Utc>) -> Option<Option<Refund>> {
         let order = self.orders.get(&order_id)?;
         if order.cancelled_at.is_some() {
             return None;
         }
-        let refund =
-            if order.financial_status == "paid" || order.financial_status == "partially_refunded" {
-                self.refund_order(order_id, at, true)
-            } else {
-                None
-            };
+        let paid = matches!(
+            order.financial_status.as_str(),
+            "paid" | "partially_refunded"
+        );
+        let refund = if paid && self.rng.gen_bool(0.5) {
+            self.refund_order(order_id, at, true)
+        } else {
+            None
+        };
         let ts = self.local(at);
         let order = self.orders.get_mut(&order_id)?;
         order.cancelled_at = Some(ts);
@@ -691,7 +884,7 @@ impl Shop {
         for line in &mut order.line_items {
             line.current_quantity = 0;
         }
-        if refund.is_none() {
+        if !paid {
             order.financial_status = "voided".to_owned();
         }
         recompute(order);
@@ -809,6 +1002,15 @@ pub fn later(previous: Timestamp, now: Timestamp) -> Timestamp {
     }
 }
 
+/// Whether an order has money to give back: paid, and not cancelled.
+fn refundable(order: &Order) -> bool {
+    order.cancelled_at.is_none()
+        && matches!(
+            order.financial_status.as_str(),
+            "paid" | "partially_refunded"
+        )
+}
+
 fn round_to(amount: Decimal, digits: u32) -> Decimal {
     amount.round_dp_with_strategy(digits, RoundingStrategy::MidpointNearestEven)
 }
@@ -821,7 +1023,7 @@ pub fn recompute(order: &mut Order) {
         .iter()
         .map(|l| l.price * Decimal::from(l.quantity))
         .sum();
-    let discounts: Decimal = order.line_items.iter().map(|l| l.total_discount).sum();
+    let discounts: Decimal = order.line_items.iter().map(LineItem::discount).sum();
     let tax: Decimal = order
         .line_items
         .iter()
@@ -844,6 +1046,12 @@ pub fn recompute(order: &mut Order) {
         .iter()
         .flat_map(|r| r.refund_line_items.iter().map(|l| l.total_tax))
         .sum();
+    let refunded_tax = refunded_tax
+        + order
+            .refunds
+            .iter()
+            .map(Refund::shipping_tax)
+            .sum::<Decimal>();
     let refunded: Decimal = order.refunds.iter().map(Refund::amount).sum();
     order.current_subtotal_price = order.subtotal_price - refunded_subtotal;
     order.current_total_tax = tax - refunded_tax;
@@ -855,13 +1063,13 @@ pub fn recompute(order: &mut Order) {
             if l.quantity == 0 {
                 Decimal::ZERO
             } else {
-                l.total_discount * Decimal::from(l.current_quantity) / Decimal::from(l.quantity)
+                l.discount() * Decimal::from(l.current_quantity) / Decimal::from(l.quantity)
             }
         })
         .sum::<Decimal>()
         .round_dp(2);
     if !order.refunds.is_empty() {
-        let all_refunded = order.line_items.iter().all(|l| l.current_quantity == 0);
+        let all_refunded = order.current_total_price <= Decimal::ZERO;
         order.financial_status = if all_refunded {
             "refunded"
         } else {

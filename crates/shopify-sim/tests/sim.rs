@@ -204,6 +204,37 @@ async fn generated_history_has_the_cases_analytics_must_handle() {
         orders.iter().any(|o| o["total_discounts"] != "0"),
         "discounts"
     );
+    // The shapes Shopify's reports treat specially, each present.
+    let lines = || {
+        orders
+            .iter()
+            .flat_map(|o| o["line_items"].as_array().unwrap())
+    };
+    assert!(
+        lines().any(|l| l["total_discount"] == "0"
+            && !l["discount_allocations"].as_array().unwrap().is_empty()),
+        "code discounts carried only as allocations"
+    );
+    assert!(lines().any(|l| l["gift_card"] == true), "gift card lines");
+    let refunds = || orders.iter().flat_map(|o| o["refunds"].as_array().unwrap());
+    assert!(
+        refunds().any(|r| r["refund_line_items"].as_array().unwrap().is_empty()
+            && r["order_adjustments"][0]["kind"] == "shipping_refund"
+            && !r["refund_shipping_lines"].as_array().unwrap().is_empty()),
+        "refunds of shipping alone"
+    );
+    assert!(
+        orders.iter().any(|o| !o["cancelled_at"].is_null()
+            && o["refunds"].as_array().unwrap().is_empty()
+            && o["financial_status"] == "paid"),
+        "paid orders cancelled without a refund"
+    );
+    assert!(
+        orders
+            .iter()
+            .any(|o| !o["cancelled_at"].is_null() && o["financial_status"] == "voided"),
+        "unpaid orders cancelled and voided"
+    );
     assert!(
         all_customers
             .iter()
@@ -259,6 +290,18 @@ async fn generated_history_has_the_cases_analytics_must_handle() {
             .map(|s| dec(&s["price"]))
             .sum();
         assert!((dec(&order["total_line_items_price"]) - lines).abs() < 0.001);
+        let allocated: f64 = order["line_items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|l| l["discount_allocations"].as_array().unwrap())
+            .map(|a| dec(&a["amount"]))
+            .sum();
+        assert!(
+            (dec(&order["total_discounts"]) - allocated).abs() < 0.001,
+            "{}: discounts are the allocations",
+            order["name"]
+        );
         let expected = lines - dec(&order["total_discounts"]) + tax + shipping;
         assert!(
             (dec(&order["total_price"]) - expected).abs() < 0.001,

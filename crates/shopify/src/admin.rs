@@ -360,7 +360,7 @@ impl AdminClient {
         let data: Value = self
             .query(
                 SUBSCRIPTION_CREATE,
-                json!({ "topic": topic, "callbackUrl": callback_url }),
+                json!({ "topic": topic, "uri": callback_url }),
             )
             .await?;
         let errors = &data["webhookSubscriptionCreate"]["userErrors"];
@@ -412,7 +412,7 @@ impl AdminClient {
                 all.push(Subscription {
                     id: node["id"].as_str().unwrap_or_default().to_owned(),
                     topic: node["topic"].as_str().unwrap_or_default().to_owned(),
-                    callback_url: node["endpoint"]["callbackUrl"].as_str().map(str::to_owned),
+                    callback_url: node["uri"].as_str().map(str::to_owned),
                 });
             }
             match connection["pageInfo"]["endCursor"].as_str() {

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use xeno_domain::records::*;
+use xeno_domain::sales::line_discount;
 
 use crate::admin::AdminClient;
 use crate::ShopifyError;
@@ -26,7 +27,7 @@ const RUN_GROUPED: &str = include_str!("../queries/bulk_run_grouped.graphql");
 /// The API version that changed bulk queries: several at once per shop, and grouping only
 /// when asked.
 const BULK_REVISED_IN: &str = "2026-01";
-const CURRENT: &str = include_str!("../queries/bulk_current.graphql");
+const UNFINISHED: &str = include_str!("../queries/bulk_unfinished.graphql");
 
 /// How long a new export waits for an earlier one of the same shop to end.
 const EARLIER_EXPORT_WAIT: Duration = Duration::from_secs(30 * 60);
@@ -149,14 +150,15 @@ impl AdminClient {
 }
 
 impl AdminClient {
-    /// Waits until the shop's current bulk export (if any) has ended.
+    /// Waits until none of the app's bulk exports on this shop is still unfinished.
     async fn wait_for_current(&self, poll: Duration) -> Result<(), ShopifyError> {
         loop {
-            let current: Value = self.query(CURRENT, json!({})).await?;
-            match current["currentBulkOperation"]["status"].as_str() {
-                Some("CREATED" | "RUNNING" | "CANCELING") => tokio::time::sleep(poll).await,
-                _ => return Ok(()),
+            let unfinished: Value = self.query(UNFINISHED, json!({})).await?;
+            let nodes = unfinished["bulkOperations"]["nodes"].as_array();
+            if nodes.is_none_or(Vec::is_empty) {
+                return Ok(());
             }
+            tokio::time::sleep(poll).await;
         }
     }
 }
@@ -336,15 +338,15 @@ pub fn customer(c: &Value) -> Result<CustomerRecord, ShopifyError> {
     let created_at = time(&c["createdAt"]).ok_or_else(|| decode("customer"))?;
     Ok(CustomerRecord {
         customer_id: legacy(c).ok_or_else(|| decode("customer"))?,
-        email: text(&c["email"]),
-        phone: text(&c["phone"]),
+        email: text(&c["defaultEmailAddress"]["emailAddress"]),
+        phone: text(&c["defaultPhoneNumber"]["phoneNumber"]),
         first_name: text(&c["firstName"]),
         last_name: text(&c["lastName"]),
         state: text(&c["state"]).map(|s| s.to_lowercase()),
         verified_email: c["verifiedEmail"].as_bool(),
         tags: tags(&c["tags"]),
         currency: None,
-        email_marketing_state: text(&c["emailMarketingConsent"]["marketingState"])
+        email_marketing_state: text(&c["defaultEmailAddress"]["marketingState"])
             .map(|s| s.to_lowercase()),
         default_address: None,
         created_at,
@@ -396,6 +398,14 @@ pub fn order(o: &Value, lines: &[Value]) -> Result<OrderRecord, ShopifyError> {
     let line_items: Vec<LineItemRecord> = lines
         .iter()
         .map(|l| {
+            // Line-level discounts only; the allocations carry order-level ones as well.
+            let total_discount = money(&l["totalDiscountSet"]).unwrap_or_default();
+            let allocations: Vec<Decimal> = l["discountAllocations"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|a| money(&a["allocatedAmountSet"]))
+                .collect();
             Ok(LineItemRecord {
                 line_item_id: l["id"]
                     .as_str()
@@ -415,8 +425,9 @@ pub fn order(o: &Value, lines: &[Value]) -> Result<OrderRecord, ShopifyError> {
                     .as_i64()
                     .and_then(|q| i32::try_from(q).ok()),
                 price: money(&l["originalUnitPriceSet"]).unwrap_or_default(),
-                total_discount: money(&l["totalDiscountSet"]).unwrap_or_default(),
-                gift_card: false,
+                total_discount,
+                discount: line_discount(total_discount, &allocations),
+                gift_card: l["isGiftCard"].as_bool().unwrap_or(false),
                 taxable: l["taxable"].as_bool().unwrap_or(true),
             })
         })
@@ -426,6 +437,9 @@ pub fn order(o: &Value, lines: &[Value]) -> Result<OrderRecord, ShopifyError> {
         .into_iter()
         .flatten()
         .map(|r| {
+            let shipping_lines = r["refundShippingLines"]["nodes"]
+                .as_array()
+                .map_or(&[][..], Vec::as_slice);
             Ok(RefundRecord {
                 refund_id: legacy(r).ok_or_else(|| decode("refund"))?,
                 order_id,
@@ -446,6 +460,14 @@ pub fn order(o: &Value, lines: &[Value]) -> Result<OrderRecord, ShopifyError> {
                         })
                     })
                     .collect(),
+                shipping: shipping_lines
+                    .iter()
+                    .map(|l| money(&l["subtotalAmountSet"]).unwrap_or_default())
+                    .sum(),
+                shipping_tax: shipping_lines
+                    .iter()
+                    .map(|l| money(&l["taxAmountSet"]).unwrap_or_default())
+                    .sum(),
             })
         })
         .collect::<Result<_, ShopifyError>>()?;
@@ -501,7 +523,7 @@ pub fn abandoned_checkout(c: &Value, lines: &[Value]) -> Result<CheckoutRecord, 
         checkout_id: c["id"].as_str().and_then(gid_number).ok_or_else(|| decode("checkout"))?,
         token: None,
         cart_token: None,
-        email: text(&c["customer"]["email"]),
+        email: text(&c["customer"]["defaultEmailAddress"]["emailAddress"]),
         customer_id: c["customer"]["id"].as_str().and_then(gid_number),
         created_at,
         updated_at: time(&c["updatedAt"]).unwrap_or(created_at),

@@ -68,7 +68,11 @@ pub static PRODUCTS: LazyLock<PagedExport> =
 pub static ORDERS: LazyLock<PagedExport> = LazyLock::new(|| {
     PagedExport::of(
         bulk::ORDERS,
-        &[("lineItems", "Order"), ("refundLineItems", "Refund")],
+        &[
+            ("lineItems", "Order"),
+            ("refundLineItems", "Refund"),
+            ("refundShippingLines", "Refund"),
+        ],
     )
 });
 pub static ABANDONED_CHECKOUTS: LazyLock<PagedExport> = LazyLock::new(|| {
@@ -352,9 +356,17 @@ mod tests {
         assert!(orders.page.contains("lineItems(first: $nested) {"));
         assert!(orders.page.contains("refundLineItems(first: $nested) {"));
         let paths: Vec<_> = orders.nested.iter().map(|n| n.path.join(".")).collect();
-        assert_eq!(paths, ["refunds.refundLineItems", "lineItems"]);
+        assert_eq!(
+            paths,
+            [
+                "refunds.refundLineItems",
+                "refunds.refundShippingLines",
+                "lineItems"
+            ]
+        );
         assert!(orders.nested[0].more.contains("... on Refund {"));
-        assert!(orders.nested[1].more.contains("... on Order {"));
+        assert!(orders.nested[1].more.contains("... on Refund {"));
+        assert!(orders.nested[2].more.contains("... on Order {"));
         for export in [
             &*CUSTOMERS,
             &*PRODUCTS,

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Value;
 use xeno_domain::records::*;
+use xeno_domain::sales::{line_discount, refund_line_value};
 
 /// A payload that cannot become a record: the event is kept and marked failed.
 #[derive(Debug, thiserror::Error)]
@@ -107,7 +108,8 @@ struct RestProduct {
     product_type: Option<String>,
     status: Option<String>,
     tags: Option<String>,
-    created_at: DateTime<FixedOffset>,
+    /// `null` in Shopify's test notifications.
+    created_at: Option<DateTime<FixedOffset>>,
     updated_at: Option<DateTime<FixedOffset>>,
     published_at: Option<DateTime<FixedOffset>>,
     #[serde(default)]
@@ -128,6 +130,9 @@ struct RestLineItem {
     price: Decimal,
     #[serde(default)]
     total_discount: Option<Decimal>,
+    /// Every discount on the line, order-level ones included.
+    #[serde(default)]
+    discount_allocations: Option<Vec<RestAllocation>>,
     #[serde(default)]
     gift_card: Option<bool>,
     #[serde(default)]
@@ -135,14 +140,93 @@ struct RestLineItem {
 }
 
 #[derive(Debug, Deserialize)]
+struct RestAllocation {
+    amount: Decimal,
+}
+
+impl RestLineItem {
+    fn record(self) -> LineItemRecord {
+        let total_discount = self.total_discount.unwrap_or_default();
+        let allocations: Vec<Decimal> = self
+            .discount_allocations
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| a.amount)
+            .collect();
+        LineItemRecord {
+            line_item_id: self.id,
+            product_id: self.product_id,
+            variant_id: self.variant_id,
+            title: self.title,
+            variant_title: self.variant_title,
+            sku: self.sku,
+            vendor: self.vendor,
+            quantity: self.quantity,
+            current_quantity: self.current_quantity,
+            price: self.price,
+            total_discount,
+            discount: line_discount(total_discount, &allocations),
+            gift_card: self.gift_card.unwrap_or(false),
+            taxable: self.taxable.unwrap_or(true),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
 struct RestRefundLine {
     line_item_id: i64,
     quantity: i32,
-    /// A JSON number in Shopify's payloads.
+    /// A JSON number in Shopify's payloads; absent in older versions.
     #[serde(deserialize_with = "lenient_decimal", default)]
     subtotal: Option<Decimal>,
     #[serde(deserialize_with = "lenient_decimal", default)]
     total_tax: Option<Decimal>,
+    /// The refunded line, embedded: it prices a refund line without `subtotal`. Read only
+    /// then, so an embedded line of an unexpected shape never fails the refund.
+    #[serde(default)]
+    line_item: Option<Value>,
+}
+
+impl RestRefundLine {
+    fn record(self) -> RefundLineRecord {
+        let subtotal = self.subtotal.unwrap_or_else(|| {
+            self.line_item
+                .and_then(|line| serde_json::from_value::<RestLineItem>(line).ok())
+                .map(|line| refund_line_value(&line.record(), self.quantity))
+                .unwrap_or_default()
+        });
+        RefundLineRecord {
+            line_item_id: self.line_item_id,
+            quantity: self.quantity,
+            subtotal,
+            total_tax: self.total_tax.unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RestMoneySet {
+    shop_money: RestMoney,
+}
+
+#[derive(Debug, Deserialize)]
+struct RestMoney {
+    amount: Decimal,
+}
+
+#[derive(Debug, Deserialize)]
+struct RestRefundShippingLine {
+    subtotal_amount_set: Option<RestMoneySet>,
+    tax_amount_set: Option<RestMoneySet>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RestOrderAdjustment {
+    kind: Option<String>,
+    #[serde(deserialize_with = "lenient_decimal", default)]
+    amount: Option<Decimal>,
+    #[serde(deserialize_with = "lenient_decimal", default)]
+    tax_amount: Option<Decimal>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,6 +246,10 @@ struct RestRefund {
     #[serde(default)]
     refund_line_items: Vec<RestRefundLine>,
     #[serde(default)]
+    refund_shipping_lines: Vec<RestRefundShippingLine>,
+    #[serde(default)]
+    order_adjustments: Vec<RestOrderAdjustment>,
+    #[serde(default)]
     transactions: Vec<RestTransaction>,
 }
 
@@ -174,6 +262,7 @@ impl RestRefund {
             .filter(|t| t.status.as_deref().is_none_or(|s| s == "success"))
             .map(|t| t.amount)
             .sum();
+        let (shipping, shipping_tax) = self.shipping_back();
         RefundRecord {
             refund_id: self.id,
             order_id: self.order_id,
@@ -184,14 +273,40 @@ impl RestRefund {
             lines: self
                 .refund_line_items
                 .into_iter()
-                .map(|l| RefundLineRecord {
-                    line_item_id: l.line_item_id,
-                    quantity: l.quantity,
-                    subtotal: l.subtotal.unwrap_or_default(),
-                    total_tax: l.total_tax.unwrap_or_default(),
-                })
+                .map(RestRefundLine::record)
                 .collect(),
+            shipping,
+            shipping_tax,
         }
+    }
+
+    /// Shipping given back and its tax: from `refund_shipping_lines`, or, where a payload
+    /// has none, from `order_adjustments` of kind `shipping_refund` (negative amounts).
+    /// Shopify writes both for one shipping refund, so only one is read.
+    fn shipping_back(&self) -> (Decimal, Decimal) {
+        let amount = |set: &Option<RestMoneySet>| {
+            set.as_ref().map_or(Decimal::ZERO, |s| s.shop_money.amount)
+        };
+        if !self.refund_shipping_lines.is_empty() {
+            return self.refund_shipping_lines.iter().fold(
+                (Decimal::ZERO, Decimal::ZERO),
+                |(s, t), l| {
+                    (
+                        s + amount(&l.subtotal_amount_set),
+                        t + amount(&l.tax_amount_set),
+                    )
+                },
+            );
+        }
+        self.order_adjustments
+            .iter()
+            .filter(|a| a.kind.as_deref() == Some("shipping_refund"))
+            .fold((Decimal::ZERO, Decimal::ZERO), |(s, t), a| {
+                (
+                    s - a.amount.unwrap_or_default(),
+                    t - a.tax_amount.unwrap_or_default(),
+                )
+            })
     }
 }
 
@@ -346,7 +461,9 @@ pub fn change(
             Change::Customer(parse::<RestCustomer>(topic, payload)?.record(received_at))
         }
         "customers/delete" => Change::CustomerDeleted(deleted_id(topic, payload)?),
-        "products/create" | "products/update" => Change::Product(product(parse(topic, payload)?)),
+        "products/create" | "products/update" => {
+            Change::Product(product(parse(topic, payload)?, received_at))
+        }
         "products/delete" => Change::ProductDeleted(deleted_id(topic, payload)?),
         "orders/create"
         | "orders/updated"
@@ -398,8 +515,11 @@ pub fn change(
     })
 }
 
-fn product(p: RestProduct) -> ProductRecord {
-    let created_at = utc(p.created_at);
+/// A product; a payload without dates (Shopify's test notifications have `null`) is dated
+/// when it was received.
+fn product(p: RestProduct, received_at: DateTime<Utc>) -> ProductRecord {
+    let updated_at = p.updated_at.map(utc);
+    let created_at = p.created_at.map(utc).or(updated_at).unwrap_or(received_at);
     ProductRecord {
         product_id: p.id,
         title: p.title,
@@ -409,7 +529,7 @@ fn product(p: RestProduct) -> ProductRecord {
         status: p.status,
         tags: split_tags(p.tags.as_deref().unwrap_or_default()),
         created_at,
-        updated_at: p.updated_at.map_or(created_at, utc),
+        updated_at: updated_at.unwrap_or(created_at),
         published_at: opt_utc(p.published_at),
         variants: p
             .variants
@@ -465,25 +585,7 @@ fn order(o: RestOrder, received_at: DateTime<Utc>) -> OrderRecord {
         test: o.test,
         source_name: o.source_name,
         tags: split_tags(o.tags.as_deref().unwrap_or_default()),
-        line_items: o
-            .line_items
-            .into_iter()
-            .map(|l| LineItemRecord {
-                line_item_id: l.id,
-                product_id: l.product_id,
-                variant_id: l.variant_id,
-                title: l.title,
-                variant_title: l.variant_title,
-                sku: l.sku,
-                vendor: l.vendor,
-                quantity: l.quantity,
-                current_quantity: l.current_quantity,
-                price: l.price,
-                total_discount: l.total_discount.unwrap_or_default(),
-                gift_card: l.gift_card.unwrap_or(false),
-                taxable: l.taxable.unwrap_or(true),
-            })
-            .collect(),
+        line_items: o.line_items.into_iter().map(RestLineItem::record).collect(),
         refunds: o.refunds.into_iter().map(RestRefund::record).collect(),
     }
 }

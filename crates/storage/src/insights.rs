@@ -597,7 +597,7 @@ impl Db {
             "WITH sold AS (
                 SELECT l.store_id, l.product_id, l.currency::text AS currency, min(l.title) AS line_title,
                        count(DISTINCT l.order_id) AS orders, sum(l.quantity)::bigint AS units,
-                       sum(l.price * l.quantity - l.total_discount) AS revenue
+                       sum(l.price * l.quantity - l.discount) AS revenue
                 FROM ",
         );
         push_range_orders(&mut query, scope.tenant, &bounds);

@@ -387,6 +387,7 @@ pub struct LineItem {
     pub current_quantity: Option<i32>,
     pub price: Decimal,
     pub total_discount: Decimal,
+    pub discount: Decimal,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -449,7 +450,7 @@ impl Db {
         };
         detail.line_items = sqlx::query_as(
             "SELECT line_item_id, product_id, title, variant_title, sku, quantity, current_quantity, price,
-                    total_discount
+                    total_discount, discount
              FROM order_line_items WHERE tenant_id = $1 AND store_id = $2 AND order_id = $3
              ORDER BY line_item_id",
         )

@@ -7,6 +7,7 @@
 use sqlx::{PgConnection, QueryBuilder};
 use xeno_domain::ids::{StoreId, TenantId};
 use xeno_domain::records::*;
+use xeno_domain::sales::OrderSales;
 
 use crate::StorageError;
 
@@ -331,31 +332,36 @@ pub async fn upsert_orders(
     insert_customers_if_absent(conn, tenant, store, &embedded).await?;
     let orders = newest(orders, |o| o.order_id, |o| o.updated_at);
     for chunk in orders.chunks(CHUNK) {
+        let sales: Vec<OrderSales> = chunk.iter().map(OrderSales::of).collect();
         let written: Vec<i64> = sqlx::query_scalar(
             "INSERT INTO orders (tenant_id, store_id, order_id, name, order_number, email, customer_id, \
                  created_at, updated_at, processed_at, cancelled_at, cancel_reason, closed_at, currency, \
                  presentment_currency, total_price, subtotal_price, total_tax, total_discounts, \
                  total_line_items_price, total_shipping, current_total_price, current_subtotal_price, \
                  current_total_tax, current_total_discounts, financial_status, fulfillment_status, test, \
-                 source_name, tags, units) \
+                 source_name, tags, units, gross_sales, line_discounts, cancelled_returns, \
+                 cancelled_shipping, cancelled_taxes) \
              SELECT $1, $2, v.order_id, v.name, v.order_number, v.email, v.customer_id, v.created_at, \
                  v.updated_at, v.processed_at, v.cancelled_at, v.cancel_reason, v.closed_at, v.currency, \
                  v.presentment_currency, v.total_price, v.subtotal_price, v.total_tax, v.total_discounts, \
                  v.total_line_items_price, v.total_shipping, v.current_total_price, v.current_subtotal_price, \
                  v.current_total_tax, v.current_total_discounts, v.financial_status, v.fulfillment_status, \
-                 v.test, v.source_name, string_to_array(v.tags, chr(31)), v.units \
+                 v.test, v.source_name, string_to_array(v.tags, chr(31)), v.units, v.gross_sales, \
+                 v.line_discounts, v.cancelled_returns, v.cancelled_shipping, v.cancelled_taxes \
              FROM UNNEST($3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], \
                  $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::text[], \
                  $13::timestamptz[], $14::text[], $15::text[], $16::numeric[], $17::numeric[], \
                  $18::numeric[], $19::numeric[], $20::numeric[], $21::numeric[], $22::numeric[], \
                  $23::numeric[], $24::numeric[], $25::numeric[], $26::text[], $27::text[], $28::boolean[], \
-                 $29::text[], $30::text[], $31::integer[]) \
+                 $29::text[], $30::text[], $31::integer[], $32::numeric[], $33::numeric[], \
+                 $34::numeric[], $35::numeric[], $36::numeric[]) \
                  AS v (order_id, name, order_number, email, customer_id, created_at, updated_at, \
                        processed_at, cancelled_at, cancel_reason, closed_at, currency, presentment_currency, \
                        total_price, subtotal_price, total_tax, total_discounts, total_line_items_price, \
                        total_shipping, current_total_price, current_subtotal_price, current_total_tax, \
                        current_total_discounts, financial_status, fulfillment_status, test, source_name, \
-                       tags, units) \
+                       tags, units, gross_sales, line_discounts, cancelled_returns, cancelled_shipping, \
+                       cancelled_taxes) \
              WHERE NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.tenant_id = $1 AND t.store_id = $2 \
                  AND t.resource = 'order' AND t.resource_id = v.order_id) \
              ON CONFLICT (tenant_id, store_id, order_id) DO UPDATE SET \
@@ -370,7 +376,10 @@ pub async fn upsert_orders(
              current_subtotal_price = EXCLUDED.current_subtotal_price, current_total_tax = EXCLUDED.current_total_tax, \
              current_total_discounts = EXCLUDED.current_total_discounts, financial_status = EXCLUDED.financial_status, \
              fulfillment_status = EXCLUDED.fulfillment_status, test = EXCLUDED.test, \
-             source_name = EXCLUDED.source_name, tags = EXCLUDED.tags, units = EXCLUDED.units, ingested_at = now() \
+             source_name = EXCLUDED.source_name, tags = EXCLUDED.tags, units = EXCLUDED.units, \
+             gross_sales = EXCLUDED.gross_sales, line_discounts = EXCLUDED.line_discounts, \
+             cancelled_returns = EXCLUDED.cancelled_returns, cancelled_shipping = EXCLUDED.cancelled_shipping, \
+             cancelled_taxes = EXCLUDED.cancelled_taxes, ingested_at = now() \
              WHERE orders.updated_at <= EXCLUDED.updated_at RETURNING order_id",
         )
         .bind(tenant.0)
@@ -404,6 +413,11 @@ pub async fn upsert_orders(
         .bind(chunk.iter().map(|o| o.source_name.as_deref()).collect::<Vec<_>>())
         .bind(chunk.iter().map(|o| joined_tags(&o.tags)).collect::<Vec<_>>())
         .bind(chunk.iter().map(|o| o.line_items.iter().map(|l| l.quantity).sum::<i32>()).collect::<Vec<_>>())
+        .bind(sales.iter().map(|s| s.gross).collect::<Vec<_>>())
+        .bind(sales.iter().map(|s| s.discounts).collect::<Vec<_>>())
+        .bind(sales.iter().map(|s| s.cancelled_returns).collect::<Vec<_>>())
+        .bind(sales.iter().map(|s| s.cancelled_shipping).collect::<Vec<_>>())
+        .bind(sales.iter().map(|s| s.cancelled_taxes).collect::<Vec<_>>())
         .fetch_all(&mut *conn)
         .await?;
         if written.is_empty() {
@@ -474,10 +488,10 @@ async fn insert_line_items(
     sqlx::query(
         "INSERT INTO order_line_items (tenant_id, store_id, line_item_id, order_id, product_id, variant_id, \
              title, variant_title, sku, vendor, quantity, current_quantity, price, total_discount, currency, \
-             gift_card, taxable) \
+             gift_card, taxable, discount) \
          SELECT $1, $2, v.* FROM UNNEST($3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], \
              $8::text[], $9::text[], $10::text[], $11::integer[], $12::integer[], $13::numeric[], \
-             $14::numeric[], $15::text[], $16::boolean[], $17::boolean[]) AS v",
+             $14::numeric[], $15::text[], $16::boolean[], $17::boolean[], $18::numeric[]) AS v",
     )
     .bind(tenant.0)
     .bind(store.0)
@@ -496,6 +510,7 @@ async fn insert_line_items(
     .bind(lines.iter().map(|(o, _)| o.currency.as_str()).collect::<Vec<_>>())
     .bind(lines.iter().map(|(_, l)| l.gift_card).collect::<Vec<_>>())
     .bind(lines.iter().map(|(_, l)| l.taxable).collect::<Vec<_>>())
+    .bind(lines.iter().map(|(_, l)| l.discount).collect::<Vec<_>>())
     .execute(conn)
     .await?;
     Ok(())
@@ -512,7 +527,7 @@ pub async fn insert_refunds(
     for chunk in refunds.chunks(CHUNK) {
         let mut insert = QueryBuilder::new(
             "INSERT INTO refunds (tenant_id, store_id, refund_id, order_id, created_at, processed_at, amount, \
-             currency, note, line_subtotal, line_tax, test_order) ",
+             currency, note, line_subtotal, line_tax, test_order, shipping, shipping_tax) ",
         );
         insert.push_values(chunk, |mut row, (order, r)| {
             row.push_bind(tenant.0)
@@ -536,7 +551,9 @@ pub async fn insert_refunds(
                         .map(|l| l.total_tax)
                         .sum::<rust_decimal::Decimal>(),
                 )
-                .push_bind(order.test);
+                .push_bind(order.test)
+                .push_bind(r.shipping)
+                .push_bind(r.shipping_tax);
         });
         insert.push(" ON CONFLICT DO NOTHING RETURNING refund_id");
         let inserted = written_keys(conn, insert).await?;

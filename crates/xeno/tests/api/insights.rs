@@ -87,7 +87,33 @@ fn counted(order: &Value) -> bool {
     !order["test"].as_bool().unwrap()
 }
 
-/// Sales by (store-local day, currency), from the records themselves.
+/// A line's whole discount as Shopify's reports count it: its allocations (order-level code
+/// discounts included).
+fn line_discount(line: &Value) -> Decimal {
+    line["discount_allocations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| d(&a["amount"]))
+        .sum()
+}
+
+/// A refund's shipping given back and the tax on it, from its shipping refund adjustments.
+fn refunded_shipping(refund: &Value) -> (Decimal, Decimal) {
+    refund["order_adjustments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "shipping_refund")
+        .fold((Decimal::ZERO, Decimal::ZERO), |(s, t), a| {
+            (s - d(&a["amount"]), t - d(&a["tax_amount"]))
+        })
+}
+
+/// Sales by (store-local day, currency), from the records themselves, by Shopify's
+/// definitions: gift cards are not sales; discounts include allocated code discounts; a
+/// refund lowers returns, shipping and taxes on its day; a cancellation reverses on its day
+/// whatever refunds left of the order.
 fn expected_days(shops: &[&Shop]) -> BTreeMap<(NaiveDate, String), Sums> {
     let mut days: BTreeMap<(NaiveDate, String), Sums> = BTreeMap::new();
     for shop in shops {
@@ -97,15 +123,27 @@ fn expected_days(shops: &[&Shop]) -> BTreeMap<(NaiveDate, String), Sums> {
             }
             let day = local_day(&order["processed_at"], shop.tz);
             let sums = days.entry((day, shop.currency.clone())).or_default();
-            sums.orders += 1;
-            sums.gross += order["line_items"]
+            let sold: Vec<&Value> = order["line_items"]
                 .as_array()
                 .unwrap()
                 .iter()
+                .filter(|l| !l["gift_card"].as_bool().unwrap())
+                .collect();
+            let gross: Decimal = sold
+                .iter()
                 .map(|l| d(&l["price"]) * Decimal::from(l["quantity"].as_i64().unwrap()))
-                .sum::<Decimal>();
-            sums.discounts += d(&order["total_discounts"]);
-            sums.shipping += d(&order["total_shipping_price_set"]["shop_money"]["amount"]);
+                .sum();
+            let discounts: Decimal = sold.iter().map(|l| line_discount(l)).sum();
+            let shipping: Decimal = order["shipping_lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| d(&l["price"]))
+                .sum();
+            sums.orders += 1;
+            sums.gross += gross;
+            sums.discounts += discounts;
+            sums.shipping += shipping;
             sums.taxes += d(&order["total_tax"]);
             sums.units += order["line_items"]
                 .as_array()
@@ -113,13 +151,29 @@ fn expected_days(shops: &[&Shop]) -> BTreeMap<(NaiveDate, String), Sums> {
                 .iter()
                 .map(|l| l["quantity"].as_i64().unwrap())
                 .sum::<i64>();
+            let (mut goods_back, mut shipping_back, mut tax_back) =
+                (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
             for refund in order["refunds"].as_array().unwrap() {
                 let day = local_day(&refund["created_at"], shop.tz);
                 let sums = days.entry((day, shop.currency.clone())).or_default();
                 for line in refund["refund_line_items"].as_array().unwrap() {
                     sums.returns += d(&line["subtotal"]);
                     sums.taxes -= d(&line["total_tax"]);
+                    goods_back += d(&line["subtotal"]);
+                    tax_back += d(&line["total_tax"]);
                 }
+                let (shipping, tax) = refunded_shipping(refund);
+                sums.shipping -= shipping;
+                sums.taxes -= tax;
+                shipping_back += shipping;
+                tax_back += tax;
+            }
+            if !order["cancelled_at"].is_null() {
+                let day = local_day(&order["cancelled_at"], shop.tz);
+                let sums = days.entry((day, shop.currency.clone())).or_default();
+                sums.returns += (gross - discounts - goods_back).max(Decimal::ZERO);
+                sums.shipping -= (shipping - shipping_back).max(Decimal::ZERO);
+                sums.taxes -= (d(&order["total_tax"]) - tax_back).max(Decimal::ZERO);
             }
         }
     }
@@ -1119,7 +1173,7 @@ fn expected_products(
                 let quantity = line["quantity"].as_i64().unwrap();
                 entry.0.insert(order["id"].as_i64().unwrap());
                 entry.1 += quantity;
-                entry.2 += d(&line["price"]) * Decimal::from(quantity) - d(&line["total_discount"]);
+                entry.2 += d(&line["price"]) * Decimal::from(quantity) - line_discount(line);
             }
         }
     }

@@ -247,7 +247,8 @@ pub struct TopProduct {
     currency: String,
     orders: i64,
     units: i64,
-    /// Line price × quantity less line discounts, in the range's orders.
+    /// Line price × quantity less each line's whole discount (its share of order-level
+    /// code discounts included), in the range's orders; gift cards left out.
     #[schema(value_type = String)]
     revenue: Decimal,
 }

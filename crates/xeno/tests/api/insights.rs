@@ -466,13 +466,13 @@ fn check_dashboard(
     assert_eq!(top, expected_top, "{what} top customers");
 }
 
-async fn connect_shop(app: &TestApp, token: &str, shop: &str) {
+pub(crate) async fn connect_shop(app: &TestApp, token: &str, shop: &str) {
     let callback = authorize(app, token, shop).await;
     let done = no_redirects().get(&callback).send().await.unwrap();
     assert_eq!(done.status(), 303, "{}", done.text().await.unwrap());
 }
 
-async fn store_id_of(app: &TestApp, token: &str, domain: &str) -> String {
+pub(crate) async fn store_id_of(app: &TestApp, token: &str, domain: &str) -> String {
     let stores = get(app, token, "/api/stores").await;
     stores["data"]
         .as_array()
@@ -486,7 +486,13 @@ async fn store_id_of(app: &TestApp, token: &str, domain: &str) -> String {
 }
 
 /// An order placed at `processed_at` (local time with its offset), sent as Shopify would.
-async fn send_webhook(app: &TestApp, domain: &str, topic: &str, payload: &Value, id: &str) {
+pub(crate) async fn send_webhook(
+    app: &TestApp,
+    domain: &str,
+    topic: &str,
+    payload: &Value,
+    id: &str,
+) {
     let body = serde_json::to_vec(payload).unwrap();
     let sig = signature(&body, SECRET);
     let response = post_webhook(

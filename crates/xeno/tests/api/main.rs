@@ -7,6 +7,7 @@ mod crash;
 mod demo;
 mod ingest;
 mod insights;
+mod parity;
 mod support;
 
 use chrono::Utc;

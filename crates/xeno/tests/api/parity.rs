@@ -1,0 +1,323 @@
+//! Xeno's figures beside Shopify Analytics on the cases that tell them apart, from fixtures
+//! written here in Shopify's REST webhook shapes and figures computed by hand from Shopify's
+//! definitions (Help Center, "Sales report"): a code discount carried only as discount
+//! allocations, a gift card line, a refund of shipping alone, an older refund line without
+//! `subtotal`, an order cancelled without a refund, and a test notification's product with
+//! null dates.
+
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+
+use crate::ingest::{app_for, create_shop, drain, sim, wait_for_sync};
+use crate::insights::{connect_shop, send_webhook, store_id_of};
+use crate::support::TestApp;
+
+const SHOP: &str = "parity.myshopify.com";
+
+fn money(text: &str) -> Decimal {
+    text.parse().unwrap()
+}
+
+fn line(id: i64, product_id: i64, title: &str, price: &str, quantity: i64) -> Value {
+    json!({
+        "id": id, "admin_graphql_api_id": format!("gid://shopify/LineItem/{id}"),
+        "product_id": product_id, "variant_id": product_id + 1, "title": title,
+        "variant_title": null, "sku": null, "vendor": "Parity", "quantity": quantity,
+        "current_quantity": quantity, "price": price, "total_discount": "0.00",
+        "discount_allocations": [], "gift_card": false, "taxable": true,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn order(
+    id: i64,
+    processed_at: &str,
+    lines: Vec<Value>,
+    shipping: &str,
+    tax: &str,
+    total_discounts: &str,
+    refunds: Vec<Value>,
+    cancelled_at: Option<&str>,
+) -> Value {
+    json!({
+        "id": id, "admin_graphql_api_id": format!("gid://shopify/Order/{id}"),
+        "name": format!("#{}", id % 10_000), "order_number": id % 10_000, "email": null,
+        "created_at": processed_at, "updated_at": cancelled_at.unwrap_or(processed_at),
+        "processed_at": processed_at, "cancelled_at": cancelled_at,
+        "cancel_reason": cancelled_at.map(|_| "customer"), "closed_at": null,
+        "currency": "USD", "presentment_currency": "USD",
+        "total_price": "0.00", "subtotal_price": "0.00", "total_tax": tax,
+        "total_discounts": total_discounts, "total_line_items_price": "0.00",
+        "current_total_price": "0.00",
+        "financial_status": if cancelled_at.is_some() { "voided" } else { "paid" },
+        "fulfillment_status": null, "test": false, "source_name": "web", "tags": "",
+        "customer": null, "line_items": lines, "refunds": refunds,
+        "shipping_lines": [{ "id": id + 7, "title": "Standard", "price": shipping, "code": "STD" }],
+        "discount_codes": [], "billing_address": null, "shipping_address": null,
+    })
+}
+
+/// One day's figures from the dashboard: (orders, gross, discounts, returns, net, shipping,
+/// taxes, total).
+async fn day(app: &TestApp, token: &str, store: &str, day: &str) -> [Decimal; 8] {
+    let body: Value = app
+        .get_authed(
+            &format!("/api/metrics/dashboard?from={day}&to={day}&store_id={store}"),
+            token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let sales = &body["totals"]["sales"];
+    let Some(usd) = sales.as_array().unwrap().first() else {
+        return [Decimal::ZERO; 8];
+    };
+    let m = |field: &str| money(usd[field].as_str().unwrap());
+    [
+        Decimal::from(usd["orders"].as_i64().unwrap()),
+        m("gross_sales"),
+        m("discounts"),
+        m("returns"),
+        m("net_sales"),
+        m("shipping"),
+        m("taxes"),
+        m("total_sales"),
+    ]
+}
+
+#[tokio::test]
+async fn figures_on_shopify_shaped_fixtures_equal_a_hand_computation() {
+    let sim = sim(1.0).await;
+    create_shop(
+        &sim,
+        SHOP,
+        json!({ "orders": 0, "customers": 0, "products": 1, "timezone": "America/New_York" }),
+    )
+    .await;
+    let app = app_for(&sim, &[]).await;
+    let token = app.register("Parity", "owner@parity.example").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    connect_shop(&app, &token, SHOP).await;
+    let store = store_id_of(&app, &token, SHOP).await;
+    wait_for_sync(&app, &token, &store).await;
+
+    // A: two mugs at 50.00 with code SAVE10 (10.00, carried only as an allocation) and a
+    // 25.00 gift card; shipping 10.00, tax 7.20.
+    let mut mugs = line(
+        9_100_000_000_000_011,
+        9_100_000_000_000_500,
+        "Mug",
+        "50.00",
+        2,
+    );
+    mugs["discount_allocations"] = json!([{ "amount": "10.00", "discount_application_index": 0,
+        "amount_set": { "shop_money": { "amount": "10.00", "currency_code": "USD" } } }]);
+    let mut gift = line(
+        9_100_000_000_000_012,
+        9_100_000_000_000_600,
+        "Gift Card",
+        "25.00",
+        1,
+    );
+    gift["gift_card"] = json!(true);
+    gift["taxable"] = json!(false);
+    let a = order(
+        9_100_000_000_000_001,
+        "2026-11-03T10:00:00-05:00",
+        vec![mugs, gift],
+        "10.00",
+        "7.20",
+        "10.00",
+        Vec::new(),
+        None,
+    );
+    // B: one lamp at 80.00, shipping 5.00, tax 6.40; its shipping refunded alone on the 6th
+    // (Shopify writes both refund_shipping_lines and a shipping_refund adjustment), then
+    // the lamp on the 7th by an older payload without `subtotal`.
+    let lamp = line(
+        9_100_000_000_000_021,
+        9_100_000_000_000_700,
+        "Lamp",
+        "80.00",
+        1,
+    );
+    let b_id = 9_100_000_000_000_002_i64;
+    let shipping_refund = json!({
+        "id": 9_100_000_000_000_031_i64, "order_id": b_id, "note": "late parcel",
+        "created_at": "2026-11-06T09:00:00-05:00", "processed_at": "2026-11-06T09:00:00-05:00",
+        "refund_line_items": [],
+        "refund_shipping_lines": [{ "id": 1, "shipping_line_id": b_id + 7,
+            "subtotal_amount_set": { "shop_money": { "amount": "5.00", "currency_code": "USD" } },
+            "tax_amount_set": { "shop_money": { "amount": "0.00", "currency_code": "USD" } } }],
+        "order_adjustments": [{ "id": 2, "order_id": b_id, "refund_id": 9_100_000_000_000_031_i64,
+            "kind": "shipping_refund", "reason": "Shipping refund", "amount": "-5.00",
+            "tax_amount": "0.00" }],
+        "transactions": [{ "kind": "refund", "status": "success", "amount": "5.00" }],
+    });
+    let lamp_refund = json!({
+        "id": 9_100_000_000_000_032_i64, "order_id": b_id, "note": null,
+        "created_at": "2026-11-07T09:00:00-05:00", "processed_at": "2026-11-07T09:00:00-05:00",
+        "refund_line_items": [{ "line_item_id": 9_100_000_000_000_021_i64, "quantity": 1,
+            "total_tax": 6.4, "line_item": lamp.clone() }],
+        "order_adjustments": [],
+        "transactions": [{ "kind": "refund", "status": "success", "amount": "86.40" }],
+    });
+    let b = order(
+        b_id,
+        "2026-11-04T12:00:00-05:00",
+        vec![lamp],
+        "5.00",
+        "6.40",
+        "0.00",
+        Vec::new(),
+        None,
+    );
+    // C: a 40.00 vase with 4.00 off by code, no shipping, tax 2.88; cancelled on the 8th
+    // before payment was captured, so no refund exists.
+    let mut vase = line(
+        9_100_000_000_000_041,
+        9_100_000_000_000_800,
+        "Vase",
+        "40.00",
+        1,
+    );
+    vase["discount_allocations"] = json!([{ "amount": "4.00", "discount_application_index": 0 }]);
+    let c = order(
+        9_100_000_000_000_003,
+        "2026-11-05T15:00:00-05:00",
+        vec![vase],
+        "0.00",
+        "2.88",
+        "4.00",
+        Vec::new(),
+        Some("2026-11-08T11:00:00-05:00"),
+    );
+    // Shopify's test notification for products/create has null dates.
+    let product = json!({ "id": 9_100_000_000_000_900_i64, "title": "Example T-Shirt",
+        "handle": "example-t-shirt", "vendor": "Acme", "product_type": "Shirts",
+        "status": "active", "tags": "", "created_at": null, "updated_at": null,
+        "published_at": null, "variants": [] });
+
+    send_webhook(&app, SHOP, "orders/create", &a, "parity-a").await;
+    send_webhook(&app, SHOP, "orders/create", &b, "parity-b").await;
+    send_webhook(&app, SHOP, "refunds/create", &shipping_refund, "parity-b-1").await;
+    send_webhook(&app, SHOP, "refunds/create", &lamp_refund, "parity-b-2").await;
+    send_webhook(&app, SHOP, "orders/create", &c, "parity-c").await;
+    send_webhook(&app, SHOP, "orders/cancelled", &c, "parity-c-cancel").await;
+    send_webhook(&app, SHOP, "products/create", &product, "parity-product").await;
+    drain(&app).await;
+
+    let z = Decimal::ZERO;
+    let n = |v: &str| money(v);
+    // [orders, gross, discounts, returns, net, shipping, taxes, total], by hand.
+    let expected = [
+        // A: gross 100 (the gift card is no sale), discounts 10, net 90; +10 +7.20 = 107.20.
+        (
+            "2026-11-03",
+            [
+                n("1"),
+                n("100"),
+                n("10"),
+                z,
+                n("90"),
+                n("10"),
+                n("7.20"),
+                n("107.20"),
+            ],
+        ),
+        // B: 80 + 5 + 6.40.
+        (
+            "2026-11-04",
+            [
+                n("1"),
+                n("80"),
+                z,
+                z,
+                n("80"),
+                n("5"),
+                n("6.40"),
+                n("91.40"),
+            ],
+        ),
+        // C: 40 − 4 = 36, + 2.88.
+        (
+            "2026-11-05",
+            [
+                n("1"),
+                n("40"),
+                n("4"),
+                z,
+                n("36"),
+                z,
+                n("2.88"),
+                n("38.88"),
+            ],
+        ),
+        // B's shipping refund lowers shipping, not returns.
+        ("2026-11-06", [z, z, z, z, z, n("-5"), z, n("-5")]),
+        // B's lamp back: 80.00 × 1 − no discount, its 6.40 tax with it.
+        (
+            "2026-11-07",
+            [z, z, z, n("80"), n("-80"), z, n("-6.40"), n("-86.40")],
+        ),
+        // C cancelled without a refund: a return of 36.00 and its tax.
+        (
+            "2026-11-08",
+            [z, z, z, n("36"), n("-36"), z, n("-2.88"), n("-38.88")],
+        ),
+    ];
+    for (date, figures) in expected {
+        assert_eq!(day(&app, &token, &store, date).await, figures, "{date}");
+    }
+    // Over the whole range the cancelled and refunded orders net to nothing: only A is left.
+    let body: Value = app
+        .get_authed(
+            &format!("/api/metrics/dashboard?from=2026-11-01&to=2026-11-10&store_id={store}"),
+            &token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["totals"]["sales"][0]["total_sales"], "107.20");
+
+    // By product, the mugs are net of the code discount (90.00, not 100.00).
+    let top: Value = app
+        .get_authed(
+            &format!("/api/metrics/products?from=2026-11-01&to=2026-11-10&store_id={store}"),
+            &token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mug = top["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["title"] == "Mug")
+        .unwrap_or_else(|| panic!("mugs are listed: {top}"));
+    assert_eq!(money(mug["revenue"].as_str().unwrap()), n("90"));
+
+    // The null-dated product is stored, nothing is dead-lettered.
+    let dead: Value = app
+        .get_authed("/api/webhooks/events?status=dead", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(dead["data"], json!([]), "{dead}");
+    let products: Value = app
+        .get_authed(&format!("/api/products?q=Example&store_id={store}"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        products["data"][0]["title"], "Example T-Shirt",
+        "{products}"
+    );
+}

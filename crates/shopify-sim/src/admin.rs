@@ -65,13 +65,13 @@ pub async fn graphql(
         )
             .into_response();
     }
-    if authenticate(&sim, &shop, &headers).is_none() {
+    let Some(scopes) = authenticate(&sim, &shop, &headers) else {
         return (
             StatusCode::UNAUTHORIZED,
             Json(json!({ "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)" })),
         )
             .into_response();
-    }
+    };
     let faults = sim.faults();
     if faults.admin_delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(faults.admin_delay_ms)).await;
@@ -144,6 +144,7 @@ pub async fn graphql(
         bulk: false,
         partition: None,
         version,
+        scopes,
     };
     let mut gql = async_graphql::Request::new(request.query)
         .variables(variables)

@@ -134,6 +134,8 @@ async fn run(
             bulk: true,
             partition: Some((part, parts)),
             version: version.clone(),
+            // Exports read records only; no report runs inside one.
+            scopes: String::new(),
         };
         let request = async_graphql::Request::new(query.clone()).data(data);
         // Exporting is long and CPU-bound, with few points to yield at: it runs on a thread

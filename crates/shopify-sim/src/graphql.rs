@@ -38,6 +38,8 @@ pub struct RequestData {
     /// In a bulk export: which part of the root connection this execution covers.
     pub partition: Option<(usize, usize)>,
     pub version: String,
+    /// The access token's scopes, comma-separated.
+    pub scopes: String,
 }
 
 fn data<'a>(ctx: &Context<'a>) -> Result<&'a RequestData> {
@@ -1933,12 +1935,116 @@ pub enum WebhookSubscriptionSortKeys {
     Id,
 }
 
+#[derive(SimpleObject)]
+pub struct ShopifyqlQueryResponse {
+    parse_errors: Vec<String>,
+    parse_warnings: Vec<String>,
+    table_data: Option<ShopifyqlTableData>,
+}
+
+#[derive(SimpleObject)]
+pub struct ShopifyqlTableData {
+    columns: Vec<ShopifyqlTableDataColumn>,
+    rows: async_graphql::Json<serde_json::Value>,
+}
+
+#[derive(SimpleObject)]
+pub struct ShopifyqlTableDataColumn {
+    name: String,
+    display_name: String,
+    data_type: ColumnDataType,
+    column_origin: ShopifyqlColumnOrigin,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum ShopifyqlColumnOrigin {
+    Generated,
+    Requested,
+    Unspecified,
+}
+
+/// The column types the simulator's answers use.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum ColumnDataType {
+    DayTimestamp,
+    WeekTimestamp,
+    MonthTimestamp,
+    Money,
+    Integer,
+    Identity,
+    Unspecified,
+}
+
+impl ColumnDataType {
+    fn from_name(name: &str) -> Self {
+        match name {
+            "DAY_TIMESTAMP" => Self::DayTimestamp,
+            "WEEK_TIMESTAMP" => Self::WeekTimestamp,
+            "MONTH_TIMESTAMP" => Self::MonthTimestamp,
+            "MONEY" => Self::Money,
+            "INTEGER" => Self::Integer,
+            "IDENTITY" => Self::Identity,
+            _ => Self::Unspecified,
+        }
+    }
+}
+
 pub struct QueryRoot;
 
 #[Object]
 impl QueryRoot {
     async fn shop(&self) -> ShopNode {
         ShopNode
+    }
+
+    /// Shopify's own figures, from the `sales` schema (see `crate::shopifyql`). Needs the
+    /// `read_reports` scope.
+    async fn shopifyql_query(
+        &self,
+        ctx: &Context<'_>,
+        query: String,
+    ) -> Result<Option<ShopifyqlQueryResponse>> {
+        let request = data(ctx)?;
+        if !request
+            .scopes
+            .split(',')
+            .any(|s| s.trim() == "read_reports")
+        {
+            return Err(coded_error(
+                "Access denied for shopifyqlQuery field. Required access: `read_reports` access scope.",
+                "ACCESS_DENIED",
+            ));
+        }
+        let shop = &request.shop;
+        let today = Utc::now().with_timezone(&shop.timezone).date_naive();
+        Ok(Some(match crate::shopifyql::parse(&query, today) {
+            Err(parse_errors) => ShopifyqlQueryResponse {
+                parse_errors,
+                parse_warnings: Vec::new(),
+                table_data: None,
+            },
+            Ok(query) => {
+                let (columns, rows) = crate::shopifyql::run(shop, &query);
+                ShopifyqlQueryResponse {
+                    parse_errors: Vec::new(),
+                    parse_warnings: Vec::new(),
+                    table_data: Some(ShopifyqlTableData {
+                        columns: columns
+                            .into_iter()
+                            .map(|c| ShopifyqlTableDataColumn {
+                                name: c.name.to_owned(),
+                                display_name: c.display_name.to_owned(),
+                                data_type: ColumnDataType::from_name(c.data_type),
+                                column_origin: ShopifyqlColumnOrigin::Requested,
+                            })
+                            .collect(),
+                        rows: async_graphql::Json(serde_json::Value::Array(rows)),
+                    }),
+                }
+            }
+        }))
     }
 
     #[allow(clippy::too_many_arguments)]

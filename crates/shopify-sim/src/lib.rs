@@ -14,6 +14,7 @@ pub mod model;
 mod oauth;
 pub mod search;
 pub mod shop;
+pub mod shopifyql;
 mod state;
 mod webhooks;
 

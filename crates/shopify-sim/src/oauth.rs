@@ -36,6 +36,7 @@ const KNOWN_SCOPES: &[&str] = &[
     "read_discounts",
     "read_shipping",
     "read_analytics",
+    "read_reports",
 ];
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod ids;
 pub mod money;
+pub mod reconciliation;
 pub mod records;
 pub mod rfm;
 pub mod sales;

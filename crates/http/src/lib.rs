@@ -113,6 +113,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::insights::get_cohorts))
         .routes(routes!(routes::insights::get_segments))
         .routes(routes!(routes::insights::export_segment))
+        .routes(routes!(routes::reconciliation::list_reconciliations))
+        .routes(routes!(routes::reconciliation::start_reconciliation))
         .routes(routes!(routes::sync::get_sync_status))
         .routes(routes!(routes::sync::list_sync_runs))
         .routes(routes!(routes::sync::start_sync))

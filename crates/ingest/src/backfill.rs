@@ -27,6 +27,7 @@ use xeno_storage::sync::{ApiUsage, SyncLease};
 use xeno_storage::Db;
 
 use crate::connect::{access_token, ConnectError, ShopifySettings};
+use crate::reconcile::{Window, TRAILING_DAYS};
 use crate::secrets::Cipher;
 
 /// Records written per transaction.
@@ -398,6 +399,18 @@ impl Backfill {
                 .set_store_status(tenant, store, "needs_reauth", Some(&why))
                 .await?;
         }
+        if result.is_ok() {
+            // Shopify's figures beside ours, before the run reports itself done (so its
+            // check is there when it does): the whole history after a full export, the
+            // trailing window after an incremental one. A failed check never fails the sync.
+            let window = match kind {
+                SyncKind::Full => Window::History,
+                SyncKind::Incremental => Window::Trailing(TRAILING_DAYS),
+            };
+            if let Err(err) = self.reconcile(tenant, store, window).await {
+                tracing::warn!(%tenant, %store, error = %err, "cannot reconcile with Shopify Analytics");
+            }
+        }
         self.db
             .finish_sync_run(tenant, run, error.as_deref())
             .await?;
@@ -571,7 +584,7 @@ impl Backfill {
     }
 
     /// An Admin API client with the store's current access token (refreshed when due).
-    async fn admin(
+    pub(crate) async fn admin(
         &self,
         tenant: TenantId,
         store: StoreId,

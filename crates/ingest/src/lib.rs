@@ -4,6 +4,7 @@ pub mod apply;
 pub mod backfill;
 pub mod connect;
 pub mod metrics;
+pub mod reconcile;
 pub mod retention;
 pub mod scheduler;
 pub mod secrets;

@@ -3,8 +3,9 @@
 //! Documents live in `queries/*.graphql`, so the test suite validates each of them against
 //! Shopify's published schema.
 
-use chrono::{DateTime, Utc};
-use std::collections::HashMap;
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,8 @@ use backon::{ExponentialBuilder, Retryable};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
+
+use xeno_domain::reconciliation::{DaySales, SalesMetric};
 
 use crate::breaker::Breaker;
 use crate::ShopifyError;
@@ -21,6 +24,7 @@ const SUBSCRIPTION_CREATE: &str = include_str!("../queries/webhook_subscription_
 const SUBSCRIPTION_DELETE: &str = include_str!("../queries/webhook_subscription_delete.graphql");
 const SUBSCRIPTIONS: &str = include_str!("../queries/webhook_subscriptions.graphql");
 const SYNC_COUNTS: &str = include_str!("../queries/sync_counts.graphql");
+const SALES_REPORT: &str = include_str!("../queries/sales_report.graphql");
 
 /// How often a throttled call is retried before giving up.
 const THROTTLE_RETRIES: u32 = 5;
@@ -379,6 +383,32 @@ impl AdminClient {
         }
     }
 
+    /// Shopify's own daily sales from `from` to `to` (the shop's days and currency), from
+    /// ShopifyQL's `sales` schema: the figures Shopify Analytics shows. Needs `read_reports`.
+    pub async fn daily_sales(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<BTreeMap<NaiveDate, DaySales>, ShopifyError> {
+        let metrics: Vec<&str> = SalesMetric::ALL.iter().map(|m| m.name()).collect();
+        let report = format!(
+            "FROM sales SHOW {} TIMESERIES day SINCE {from} UNTIL {to}",
+            metrics.join(", ")
+        );
+        let data: Value = self.query(SALES_REPORT, json!({ "query": report })).await?;
+        let answer = &data["shopifyqlQuery"];
+        if let Some(errors) = answer["parseErrors"].as_array().filter(|e| !e.is_empty()) {
+            return Err(ShopifyError::Refused(format!(
+                "ShopifyQL: {}",
+                error_messages(&Value::Array(errors.clone()))
+            )));
+        }
+        let rows = answer["tableData"]["rows"]
+            .as_array()
+            .ok_or_else(|| ShopifyError::Decode("ShopifyQL answered no rows".to_owned()))?;
+        rows.iter().map(sales_row).collect()
+    }
+
     /// How many customers, products, orders and abandoned checkouts match each search
     /// (`None`: all of them), uncapped.
     pub async fn sync_counts(
@@ -434,13 +464,43 @@ impl AdminClient {
     }
 }
 
+/// One row of a daily `sales` report: its day and figures.
+fn sales_row(row: &Value) -> Result<(NaiveDate, DaySales), ShopifyError> {
+    let bad =
+        |what: &str| ShopifyError::Decode(format!("ShopifyQL row without a valid {what}: {row}"));
+    let day = row["day"]
+        .as_str()
+        .and_then(|d| NaiveDate::parse_from_str(d.get(..10)?, "%Y-%m-%d").ok())
+        .ok_or_else(|| bad("day"))?;
+    let number = |metric: SalesMetric| -> Result<Decimal, ShopifyError> {
+        match &row[metric.name()] {
+            Value::String(s) => s.parse().map_err(|_| bad(metric.name())),
+            Value::Number(n) => n.to_string().parse().map_err(|_| bad(metric.name())),
+            Value::Null => Ok(Decimal::ZERO),
+            _ => Err(bad(metric.name())),
+        }
+    };
+    let orders = number(SalesMetric::Orders)?;
+    Ok((
+        day,
+        DaySales {
+            orders: i64::try_from(orders.trunc()).map_err(|_| bad("orders"))?,
+            gross: number(SalesMetric::GrossSales)?,
+            discounts: number(SalesMetric::Discounts)?,
+            returns: number(SalesMetric::Returns)?,
+            shipping: number(SalesMetric::ShippingCharges)?,
+            taxes: number(SalesMetric::Taxes)?,
+        },
+    ))
+}
+
 fn error_messages(errors: &Value) -> String {
     match errors {
         Value::Array(list) => list
             .iter()
             .map(|e| {
-                e["message"]
-                    .as_str()
+                e.as_str()
+                    .or(e["message"].as_str())
                     .map_or_else(|| e.to_string(), str::to_owned)
             })
             .collect::<Vec<_>>()

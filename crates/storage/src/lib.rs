@@ -9,6 +9,7 @@ mod error;
 pub mod events;
 pub mod insights;
 pub mod lists;
+pub mod reconciliation;
 pub mod records;
 pub mod setup;
 pub mod stores;

@@ -18,9 +18,10 @@ pub const DEFAULT_OWNER_ROLE: &str = "xeno_owner";
 pub const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_SHOP_URL_TEMPLATE: &str = "https://{shop}";
-/// What Xeno reads; `read_all_orders` lifts the 60-day limit on order history.
+/// What Xeno reads; `read_all_orders` lifts the 60-day limit on order history, and
+/// `read_reports` lets Xeno check its figures against Shopify Analytics (ShopifyQL).
 pub const DEFAULT_SCOPES: &str =
-    "read_customers,read_orders,read_all_orders,read_products,read_checkouts";
+    "read_customers,read_orders,read_all_orders,read_products,read_checkouts,read_reports";
 const DEV_JWT_SECRET: &str = "xeno-development-jwt-secret-do-not-use-in-production";
 /// 32 zero-ish bytes, base64: fine for a laptop, refused in production.
 const DEV_ENCRYPTION_KEY: &str = "eGVuby1kZXZlbG9wbWVudC1rZXktMzItYnl0ZXMhISE=";

@@ -134,6 +134,20 @@ pub async fn get_prometheus_metrics(
         Ok(Err(err)) => tracing::warn!(%err, "cannot read the webhook backlog for /metrics"),
         Err(_) => tracing::warn!("reading the webhook backlog for /metrics timed out"),
     }
+    match tokio::time::timeout(CHECK_TIMEOUT, state.db.reconciliation_mismatched_days()).await {
+        Ok(Ok(days)) => {
+            use prometheus::core::Collector;
+            let gauge = Gauge::new(
+                "xeno_reconciliation_mismatched_days",
+                "Days whose figures differ from Shopify Analytics in each store's latest check",
+            )
+            .map_err(|err| ApiError::Internal(err.into()))?;
+            gauge.set(days as f64);
+            families.extend(gauge.collect());
+        }
+        Ok(Err(err)) => tracing::warn!(%err, "cannot read reconciliation results for /metrics"),
+        Err(_) => tracing::warn!("reading reconciliation results for /metrics timed out"),
+    }
     let encoder = prometheus::TextEncoder::new();
     let mut out = Vec::new();
     encoder

@@ -3,6 +3,7 @@ pub mod docs;
 pub mod health;
 pub mod insights;
 pub mod lists;
+pub mod reconciliation;
 pub mod stores;
 pub mod sync;
 pub mod webhooks;

@@ -3,7 +3,8 @@
 //! definitions (Help Center, "Sales report"): a code discount carried only as discount
 //! allocations, a gift card line, a refund of shipping alone, an older refund line without
 //! `subtotal`, an order cancelled without a refund, and a test notification's product with
-//! null dates.
+//! null dates. Then reconciliation with Shopify Analytics (the simulator's ShopifyQL) on
+//! shops with every shape.
 
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
@@ -320,4 +321,192 @@ async fn figures_on_shopify_shaped_fixtures_equal_a_hand_computation() {
         products["data"][0]["title"], "Example T-Shirt",
         "{products}"
     );
+}
+
+/// The stores' reconciliation results, by shop domain.
+async fn reconciliations(app: &TestApp, token: &str) -> Value {
+    let response = app.get_authed("/api/reconciliation", token).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn reconciliation_matches_shopify_analytics_and_names_the_day_a_wrong_webhook_changed() {
+    let sim = sim(1.0).await;
+    // Every shape (allocations, gift cards, shipping refunds, cancellations with and without
+    // refunds) in two currencies and two zones, with history up to today.
+    let shops = [
+        ("recon-usd.myshopify.com", "USD", "America/New_York", 11),
+        ("recon-jpy.myshopify.com", "JPY", "Asia/Tokyo", 12),
+    ];
+    for (domain, currency, timezone, seed) in shops {
+        create_shop(
+            &sim,
+            domain,
+            json!({ "seed": seed, "orders": 400, "customers": 80, "products": 12, "days": 75,
+                    "currency": currency, "timezone": timezone, "history_end": null }),
+        )
+        .await;
+    }
+    let app = app_for(&sim, &[]).await;
+    let token = app.register("Recon", "owner@recon.example").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut stores = Vec::new();
+    for (domain, ..) in shops {
+        connect_shop(&app, &token, domain).await;
+        let store = store_id_of(&app, &token, domain).await;
+        wait_for_sync(&app, &token, &store).await;
+        stores.push(store);
+    }
+
+    // The backfill's check covered the whole history, and every day matched.
+    let checks = reconciliations(&app, &token).await;
+    for check in checks["data"].as_array().unwrap() {
+        assert_eq!(check["status"], "matched", "{check}");
+        assert_eq!(check["mismatches"], json!([]), "{check}");
+        let days = check["days_checked"].as_i64().unwrap();
+        assert!(days >= 70, "the whole history is checked: {check}");
+        assert_eq!(check["days_matched"], days);
+        assert_eq!(
+            check["summary"],
+            format!("Matches Shopify Analytics for {days} of {days} days")
+        );
+    }
+
+    // One delivery carries a wrong tax on a past order: the check names that day, and
+    // exactly the metrics the tax feeds, with both values.
+    let usd = &checks["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["shop_domain"] == shops[0].0)
+        .unwrap()
+        .clone();
+    // A day well inside the 60 days a check on demand covers.
+    let window_to =
+        chrono::NaiveDate::parse_from_str(usd["window_to"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+    let window_from = (window_to - chrono::Duration::days(30)).to_string();
+    let window_to = window_to.to_string();
+    let truth = crate::ingest::truth(&sim, shops[0].0).await;
+    let order = truth["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| {
+            o["test"] == false
+                && o["cancelled_at"].is_null()
+                && o["processed_at"].as_str().unwrap()[..10] > *window_from.as_str()
+                && o["processed_at"].as_str().unwrap()[..10] <= *window_to.as_str()
+        })
+        .unwrap()
+        .clone();
+    let day = order["processed_at"].as_str().unwrap()[..10].to_owned();
+    let tax = money(order["total_tax"].as_str().unwrap());
+    let mut wrong = order.clone();
+    wrong["total_tax"] = json!((tax + Decimal::ONE).to_string());
+    let updated = chrono::DateTime::parse_from_rfc3339(order["updated_at"].as_str().unwrap())
+        .unwrap()
+        + chrono::Duration::seconds(1);
+    wrong["updated_at"] = json!(updated.to_rfc3339());
+    send_webhook(
+        &app,
+        shops[0].0,
+        "orders/updated",
+        &wrong,
+        "recon-wrong-tax",
+    )
+    .await;
+    drain(&app).await;
+    let response = app
+        .post_json(&format!("/api/reconciliation/{}", stores[0]), &json!({}))
+        .await;
+    assert_eq!(response.status(), 401, "checking needs a token");
+    let checked: Value = app
+        .client
+        .post(app.url(&format!("/api/reconciliation/{}", stores[0])))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(checked["status"], "mismatched", "{checked}");
+    assert_eq!(
+        checked["days_checked"].as_i64().unwrap() - checked["days_matched"].as_i64().unwrap(),
+        1
+    );
+    let mismatches: Vec<(String, String, Decimal)> = checked["mismatches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["day"].as_str().unwrap().to_owned(),
+                m["metric"].as_str().unwrap().to_owned(),
+                money(m["xeno"].as_str().unwrap()) - money(m["shopify"].as_str().unwrap()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        mismatches,
+        [
+            (day.clone(), "taxes".to_owned(), Decimal::ONE),
+            (day.clone(), "total_sales".to_owned(), Decimal::ONE)
+        ]
+    );
+    // The latest check is what the list shows, and what operators are alerted on.
+    let listed = reconciliations(&app, &token).await;
+    assert!(listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["status"] == "mismatched" && c["mismatches"] == checked["mismatches"]));
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("xeno_reconciliation_mismatched_days 1\n"),
+        "{metrics}"
+    );
+
+    // A store connected without read_reports is not checked, and says how to fix it.
+    let plain = app_for(
+        &sim,
+        &[(
+            "SHOPIFY_SCOPES",
+            "read_customers,read_orders,read_all_orders,read_products,read_checkouts",
+        )],
+    )
+    .await;
+    let other = plain.register("Plain", "owner@plain.example").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    connect_shop(&plain, &other, shops[1].0).await;
+    let store = store_id_of(&plain, &other, shops[1].0).await;
+    wait_for_sync(&plain, &other, &store).await;
+    let check = &reconciliations(&plain, &other).await["data"][0];
+    assert_eq!(check["status"], "not_checked", "{check}");
+    assert!(
+        check["detail"].as_str().unwrap().contains("read_reports"),
+        "{check}"
+    );
+    // Another tenant's store is no one's to check.
+    let foreign = plain
+        .client
+        .post(plain.url(&format!("/api/reconciliation/{}", stores[0])))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 404);
 }

@@ -136,6 +136,15 @@ try {
   const listed = (await api('/api/stores')).data.find((s) => s.shop_domain === SHOP);
   assert.ok(listed.counts.orders > 0);
   await card.locator('[data-fact=data]').getByText(`${listed.counts.orders} orders`).waitFor({ timeout: 20_000 });
+
+  step('the store is checked against Shopify Analytics');
+  const [check] = (await api(`/api/reconciliation?store_id=${listed.id}`)).data;
+  assert.equal(check.status, 'matched', JSON.stringify(check));
+  assert.ok(check.days_checked > 0);
+  await card
+    .locator('[data-fact=reconciliation]')
+    .getByText(`Matches Shopify Analytics for ${check.days_matched} of ${check.days_checked} days`)
+    .waitFor({ timeout: 20_000 });
   await shot('stores');
 
   step('sync now shows progress and completes');
@@ -152,6 +161,12 @@ try {
   );
   // Sync now is incremental: what changed since the backfill.
   await card.locator('[data-fact=sync]').getByText(/^Sync completed/).waitFor({ timeout: 20_000 });
+
+  step('the definitions page states each figure');
+  await page.getByRole('link', { name: 'Definitions' }).click();
+  await page.getByRole('heading', { name: 'How figures are computed' }).waitFor();
+  await page.getByText('Gross sales − discounts − returns.').waitFor();
+  await shot('definitions');
 
   step('the overview shows the API figures');
   await page.getByRole('link', { name: 'Overview' }).click();

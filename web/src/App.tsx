@@ -7,6 +7,7 @@ import { Overview } from './pages/Overview';
 import { CustomerDetail, Customers, OrderDetail, Orders, ProductDetail, Products } from './pages/Lists';
 import { Checkouts, Cohorts, Segments } from './pages/Insights';
 import { Stores } from './pages/Stores';
+import { Definitions } from './pages/Definitions';
 
 const NAV = [
   ['/', 'Overview'],
@@ -17,6 +18,7 @@ const NAV = [
   ['/segments', 'Segments'],
   ['/checkouts', 'Checkouts'],
   ['/stores', 'Stores'],
+  ['/definitions', 'Definitions'],
 ] as const;
 
 export function App() {
@@ -84,6 +86,7 @@ export function App() {
           <Route path="/checkouts" element={<Checkouts />} />
           <Route path="/stores" element={<Stores />} />
           <Route path="/stores/:storeId" element={<Stores />} />
+          <Route path="/definitions" element={<Definitions />} />
           <Route path="/signup" element={<Navigate to="/" replace />} />
           <Route path="*" element={<p className="empty">There is no such page.</p>} />
         </Routes>

@@ -33,9 +33,11 @@ export interface Totals {
   orders: number;
   units_sold: number;
   customers: number;
+  /** First-time buyers in the range (Shopify's "new customers"). */
   new_customers: number;
+  /** Customer accounts created in the range, whether or not they ordered. */
+  accounts_created: number;
   buyers: number;
-  new_buyers: number;
   returning_buyers: number;
   repeat_purchase_rate: number;
   sales: CurrencySales[];

@@ -93,6 +93,12 @@ pub struct CheckoutFigures {
     /// Completed, but only after it had counted as abandoned.
     pub recovered: i64,
     pub recovered_value: Decimal,
+    /// Completed and abandoned among checkouts begun after their store was connected: only
+    /// abandoned checkouts can be exported from Shopify, so completions before are unknown.
+    pub completed_known: i64,
+    pub abandoned_known: i64,
+    /// When the last of the stores in scope was connected: completions are known since.
+    pub known_since: Option<DateTime<Utc>>,
 }
 
 /// A checkout not completed this long after its last update is abandoned (Shopify's own
@@ -642,13 +648,19 @@ impl Db {
         query.push_bind(ABANDONED_AFTER_HOURS);
         query.push(") AS abandoned, c.completed_at >= c.created_at + make_interval(hours => ");
         query.push_bind(ABANDONED_AFTER_HOURS);
-        query.push(") AS recovered FROM ");
+        query.push(") AS recovered, c.created_at >= c.connected_at AS known, c.connected_at FROM ");
         push_zones(&mut query, &bounds);
-        query.push(" CROSS JOIN LATERAL (SELECT * FROM checkouts c WHERE c.tenant_id = ");
+        query.push(
+            " CROSS JOIN LATERAL (SELECT c.*, s.created_at AS connected_at FROM checkouts c \
+             JOIN stores s ON s.tenant_id = c.tenant_id AND s.store_id = c.store_id WHERE c.tenant_id = ",
+        );
         query.push_bind(scope.tenant.0);
         query.push(
             " AND c.store_id = z.store_id AND c.created_at >= z.lo AND c.created_at < z.hi) c)
              SELECT currency, count(*) AS started, count(*) FILTER (WHERE completed) AS completed,
+                    count(*) FILTER (WHERE completed AND known) AS completed_known,
+                    count(*) FILTER (WHERE abandoned AND known) AS abandoned_known,
+                    max(connected_at) AS known_since,
                     count(*) FILTER (WHERE abandoned) AS abandoned,
                     COALESCE(sum(total_price) FILTER (WHERE abandoned), 0) AS abandoned_value,
                     COALESCE(sum(total_price) FILTER (WHERE completed), 0) AS completed_value,

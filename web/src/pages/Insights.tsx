@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { ApiProblem, getJson, query, request } from '../api';
-import { Empty, ErrorMessage, Pending, RangePicker, StoreFilter, initialRange, type RangeChoice } from '../components';
+import { Empty, ErrorMessage, Pending, RangePicker, StoreFilter, initialRange, shortDate, type RangeChoice } from '../components';
 import { addDays, localToday } from '../lib/dates';
 import { formatCount, formatMoney, formatRate } from '../lib/money';
 
@@ -150,7 +150,19 @@ export function Segments() {
 }
 
 interface CheckoutData {
-  data: { currency: string; started: number; completed: number; abandoned: number; abandonment_rate: number | null; abandoned_value: string; completed_value: string; recovered: number; recovered_value: string }[];
+  data: {
+    currency: string;
+    started: number;
+    completed: number;
+    abandoned: number;
+    open: number;
+    abandonment_rate: number | null;
+    completions_known_since: string | null;
+    abandoned_value: string;
+    completed_value: string;
+    recovered: number;
+    recovered_value: string;
+  }[];
 }
 
 export function Checkouts() {
@@ -181,7 +193,18 @@ export function Checkouts() {
             <li className="lost" style={{ width: `${c.started ? Math.max(8, (c.abandoned / c.started) * 100) : 0}%` }}>
               Abandoned <strong>{formatCount(c.abandoned)}</strong> · {formatMoney(c.abandoned_value, c.currency)}
             </li>
+            {c.open > 0 && (
+              <li className="open" style={{ width: `${Math.max(8, (c.open / c.started) * 100)}%` }}>
+                Still open <strong data-open>{formatCount(c.open)}</strong>
+              </li>
+            )}
           </ol>
+          {c.completions_known_since && c.completions_known_since.slice(0, 10) > choice.range.from && (
+            <p className="hint" data-unknown-completions>
+              Shopify lets apps export abandoned checkouts only: checkouts completed before {shortDate(c.completions_known_since)}, when the store was connected,
+              are unknown, so the rate counts checkouts begun since then.
+            </p>
+          )}
           <p>
             Abandonment rate: {c.abandonment_rate === null ? '—' : formatRate(c.abandonment_rate)} · Recovered after abandonment:{' '}
             <strong data-recovered>{formatCount(c.recovered)}</strong> ({formatMoney(c.recovered_value, c.currency)})

@@ -83,7 +83,7 @@ export function Overview() {
             <div className="kpi-group">
               <Kpi name="orders" label="Orders" value={formatCount(d.totals.orders)} change={change?.orders} />
               <Kpi name="customers" label="Customers who ordered" value={formatCount(d.totals.buyers)} change={change?.buyers} />
-              <Kpi name="new_customers" label="New customers" value={formatCount(d.totals.new_customers)} change={change?.new_customers} />
+              <Kpi name="new_customers" label="New customers (first order)" value={formatCount(d.totals.new_customers)} change={change?.new_customers} />
               <Kpi name="repeat_rate" label="Repeat purchase rate" value={formatRate(d.totals.repeat_purchase_rate)} change={change?.repeat_purchase_rate} />
             </div>
           </div>

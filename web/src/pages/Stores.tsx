@@ -22,6 +22,23 @@ interface SyncRun {
   error: string | null;
 }
 
+interface Mismatch {
+  day: string;
+  metric: string;
+  xeno: string;
+  shopify: string;
+}
+
+interface Reconciliation {
+  status: 'matched' | 'mismatched' | 'not_checked' | 'failed' | 'pending';
+  summary: string;
+  checked_at: string | null;
+  window_from: string | null;
+  window_to: string | null;
+  mismatches: Mismatch[];
+  detail: string | null;
+}
+
 interface WebhookEvent {
   id: string;
   topic: string;
@@ -134,6 +151,14 @@ function StoreCard({ store, highlighted }: { store: Store; highlighted: boolean 
     mutationFn: (id: string) => request(`/api/webhooks/events/${id}/replay`, { method: 'POST' }),
     onSuccess: () => queries.invalidateQueries({ queryKey: ['dead-letters', store.id] }),
   });
+  const reconciliation = useQuery({
+    queryKey: ['reconciliation', store.id],
+    queryFn: async () => (await getJson<{ data: Reconciliation[] }>(`/api/reconciliation${query({ store_id: store.id })}`)).data[0] ?? null,
+  });
+  const checkNow = useMutation({
+    mutationFn: () => postJson(`/api/reconciliation/${store.id}`, {}),
+    onSuccess: () => queries.invalidateQueries({ queryKey: ['reconciliation', store.id] }),
+  });
   const syncNow = useMutation({
     mutationFn: () => request(`/api/sync/${store.id}`, { method: 'POST' }),
     onSuccess: () => queries.invalidateQueries({ queryKey: ['sync', store.id] }),
@@ -145,6 +170,7 @@ function StoreCard({ store, highlighted }: { store: Store; highlighted: boolean 
   useEffect(() => {
     if (status && status !== 'running') {
       void queries.invalidateQueries({ queryKey: ['stores'] });
+      void queries.invalidateQueries({ queryKey: ['reconciliation', store.id] });
     }
   }, [status, queries]);
   return (
@@ -191,7 +217,47 @@ function StoreCard({ store, highlighted }: { store: Store; highlighted: boolean 
             </>
           )}
         </dd>
+        <dt>Shopify Analytics</dt>
+        <dd data-fact="reconciliation">
+          {reconciliation.data === undefined && '…'}
+          {reconciliation.data && (
+            <>
+              <span className={`status ${reconciliation.data.status}`}>{reconciliation.data.summary}</span>
+              {reconciliation.data.window_from && reconciliation.data.window_to
+                ? ` (${reconciliation.data.window_from} to ${reconciliation.data.window_to}, the store's days; checked ${shortDate(reconciliation.data.checked_at)})`
+                : ''}
+              {reconciliation.data.detail ? ` — ${reconciliation.data.detail}` : ''}
+            </>
+          )}
+        </dd>
       </dl>
+      {reconciliation.data && reconciliation.data.mismatches.length > 0 && (
+        <table className="mismatches">
+          <caption>Days whose figures differ from Shopify Analytics</caption>
+          <thead>
+            <tr>
+              <th>Day</th>
+              <th>Figure</th>
+              <th>Xeno</th>
+              <th>Shopify</th>
+            </tr>
+          </thead>
+          <tbody>
+            {reconciliation.data.mismatches.slice(0, 20).map((m) => (
+              <tr key={`${m.day}-${m.metric}`}>
+                <td>{m.day}</td>
+                <td>{m.metric.replace(/_/g, ' ')}</td>
+                <td>{m.xeno}</td>
+                <td>{m.shopify}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <button type="button" onClick={() => checkNow.mutate()} disabled={checkNow.isPending || store.status !== 'active'}>
+        {checkNow.isPending ? 'Checking…' : 'Check against Shopify now'}
+      </button>{' '}
+      {checkNow.error ? <ErrorMessage error={checkNow.error} /> : null}
       <button type="button" onClick={() => syncNow.mutate()} disabled={syncNow.isPending || run?.status === 'running' || store.status !== 'active'}>
         {run?.status === 'running' ? 'Syncing…' : 'Sync now'}
       </button>

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use chrono::{Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -143,12 +143,13 @@ pub struct Totals {
     units_sold: i64,
     /// Customers that exist at the end of the range.
     customers: i64,
-    /// Customers created in the range.
+    /// First-time buyers: customers whose first order is in the range (Shopify's "new
+    /// customers").
     new_customers: i64,
+    /// Customer accounts created in the range, whether or not they ordered.
+    accounts_created: i64,
     /// Customers who ordered in the range (per store).
     buyers: i64,
-    /// Buyers whose first order is in the range.
-    new_buyers: i64,
     /// Buyers who had ordered before the range.
     returning_buyers: i64,
     /// Share of buyers with two or more orders by the end of the range (0–1).
@@ -199,6 +200,7 @@ pub struct TopCustomer {
 pub struct Change {
     orders: Option<f64>,
     customers: Option<f64>,
+    /// First-time buyers.
     new_customers: Option<f64>,
     buyers: Option<f64>,
     repeat_purchase_rate: Option<f64>,
@@ -269,8 +271,15 @@ pub struct CurrencyCheckouts {
     completed: i64,
     /// Not completed 10 hours after their last update.
     abandoned: i64,
-    /// abandoned / (completed + abandoned); null with neither.
+    /// Neither completed nor abandoned yet (updated in the last 10 hours).
+    open: i64,
+    /// abandoned / (completed + abandoned) among checkouts begun since their store was
+    /// connected (Shopify exports abandoned checkouts only, so earlier completions are
+    /// unknown); null when there are none.
     abandonment_rate: Option<f64>,
+    /// Since when completions are known for every store in this currency: checkouts begun
+    /// earlier count as started and abandoned, but not in the rate.
+    completions_known_since: Option<DateTime<Utc>>,
     #[schema(value_type = String)]
     abandoned_value: Decimal,
     #[schema(value_type = String)]
@@ -441,11 +450,16 @@ pub async fn get_checkout_funnel(
             data: rows
                 .into_iter()
                 .map(|c| CurrencyCheckouts {
-                    abandonment_rate: rate(c.abandoned, c.completed + c.abandoned),
+                    abandonment_rate: rate(
+                        c.abandoned_known,
+                        c.completed_known + c.abandoned_known,
+                    ),
+                    completions_known_since: c.known_since,
                     currency: c.currency,
                     started: c.started,
                     completed: c.completed,
                     abandoned: c.abandoned,
+                    open: c.started - c.completed - c.abandoned,
                     abandoned_value: c.abandoned_value,
                     completed_value: c.completed_value,
                     recovered: c.recovered,
@@ -817,7 +831,7 @@ async fn scope_stores(state: &AppState, scope: &Scope) -> Result<Vec<StoreZone>,
 
 /// The range's totals, and the daily sales they were summed from (the series reuses them).
 async fn load_totals(state: &AppState, scope: &Scope) -> Result<(Totals, Vec<DaySales>), ApiError> {
-    let (days, (customers, new_customers), buyers) = tokio::try_join!(
+    let (days, (customers, accounts_created), buyers) = tokio::try_join!(
         state.db.daily_sales(scope),
         state.db.customer_counts(scope),
         state.db.buyers(scope),
@@ -834,9 +848,9 @@ async fn load_totals(state: &AppState, scope: &Scope) -> Result<(Totals, Vec<Day
         orders: sales.iter().map(|s| s.orders).sum(),
         units_sold: sales.iter().map(|s| s.units_sold).sum(),
         customers,
-        new_customers,
+        new_customers: buyers.buyers - buyers.returning,
+        accounts_created,
         buyers: buyers.buyers,
-        new_buyers: buyers.buyers - buyers.returning,
         returning_buyers: buyers.returning,
         repeat_purchase_rate: rate(buyers.repeat, buyers.buyers).unwrap_or(0.0),
         sales,

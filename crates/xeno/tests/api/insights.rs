@@ -268,7 +268,7 @@ type Sold = BTreeMap<(String, String, Option<i64>), (BTreeSet<i64>, i64, Decimal
 /// Customers, buyers and top spenders, from the records.
 struct People {
     customers: i64,
-    new_customers: i64,
+    accounts_created: i64,
     buyers: i64,
     returning: i64,
     repeat: i64,
@@ -278,7 +278,7 @@ struct People {
 fn expected_people(shops: &[&Shop], from: NaiveDate, to: NaiveDate) -> People {
     let mut people = People {
         customers: 0,
-        new_customers: 0,
+        accounts_created: 0,
         buyers: 0,
         returning: 0,
         repeat: 0,
@@ -291,7 +291,7 @@ fn expected_people(shops: &[&Shop], from: NaiveDate, to: NaiveDate) -> People {
                 people.customers += 1;
             }
             if in_range(day, from, to) {
-                people.new_customers += 1;
+                people.accounts_created += 1;
             }
         }
         // customer → (orders in range, ordered before the range)
@@ -362,15 +362,15 @@ fn check_dashboard(
     let t = &body["totals"];
     assert_eq!(t["customers"], people.customers, "{what} customers");
     assert_eq!(
-        t["new_customers"], people.new_customers,
-        "{what} new customers"
+        t["accounts_created"], people.accounts_created,
+        "{what} accounts created"
     );
     assert_eq!(t["buyers"], people.buyers, "{what} buyers");
     assert_eq!(t["returning_buyers"], people.returning, "{what} returning");
     assert_eq!(
-        t["new_buyers"],
+        t["new_customers"],
         people.buyers - people.returning,
-        "{what} new buyers"
+        "{what} new customers are first-time buyers"
     );
     assert_eq!(
         t["repeat_purchase_rate"].as_f64().unwrap(),
@@ -1079,6 +1079,36 @@ async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_record
         })
         .collect();
     assert_eq!(got, expected, "checkouts");
+    for row in body["data"].as_array().unwrap() {
+        let n = |field: &str| row[field].as_i64().unwrap();
+        // Every checkout is in exactly one state, and the rate says since when it can know.
+        assert_eq!(
+            n("open"),
+            n("started") - n("completed") - n("abandoned"),
+            "{row}"
+        );
+        let since = DateTime::parse_from_rfc3339(row["completions_known_since"].as_str().unwrap())
+            .unwrap()
+            .with_timezone(&Utc);
+        assert!(since > connected_at, "{row}");
+    }
+    // A range wholly before the stores were connected cannot know completions: no rate
+    // (it used to read 100 % abandoned).
+    let before = get(
+        &app,
+        &token,
+        "/api/metrics/checkouts?from=2026-09-01&to=2026-09-30",
+    )
+    .await;
+    assert!(!before["data"].as_array().unwrap().is_empty(), "{before}");
+    assert!(
+        before["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|row| row["abandonment_rate"].is_null() && row["abandoned"].as_i64().unwrap() > 0),
+        "{before}"
+    );
     assert!(
         got.values().any(|c| c.completed > 0),
         "live checkouts completed"

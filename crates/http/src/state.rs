@@ -43,6 +43,7 @@ impl AppState {
             http: self.http.clone(),
             poll: self.bulk_poll,
             breakers: self.breakers.clone(),
+            deletions_confirmed: false,
         }
     }
 }

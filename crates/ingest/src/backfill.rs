@@ -70,6 +70,8 @@ pub struct Backfill {
     pub poll: Duration,
     /// Each shop's circuit breaker, shared by every sync of this process.
     pub breakers: Breakers,
+    /// Deletions beyond `settings.max_delete_percent` were confirmed for this sync.
+    pub deletions_confirmed: bool,
 }
 
 /// What a sync exports.
@@ -660,6 +662,21 @@ impl Backfill {
             .into_iter()
             .filter(|id| !present.ids.contains(id))
             .collect();
+        if !self.deletions_confirmed && gone.len() > UNGUARDED_DELETIONS {
+            let stored = records::count(&mut tx, tenant, store, kind).await?;
+            let stored = u64::try_from(stored).unwrap_or(0).max(1);
+            let limit = self.settings.max_delete_percent;
+            let percent = (gone.len() as u64 * 100).div_ceil(stored);
+            if percent > limit {
+                return Err(ConnectError::TooManyDeletions {
+                    resource: kind.name(),
+                    gone: gone.len(),
+                    stored,
+                    percent,
+                    limit,
+                });
+            }
+        }
         if !gone.is_empty() {
             records::delete(&mut tx, tenant, store, kind, &gone).await?;
             tracing::info!(%tenant, %store, resource = ?kind, deleted = gone.len(),
@@ -671,6 +688,10 @@ impl Backfill {
         Ok(())
     }
 }
+
+/// So few deletions need no confirmation whatever the share (a small catalogue loses a
+/// product or two).
+const UNGUARDED_DELETIONS: usize = 10;
 
 /// A bulk export document, limited to what changed since `since` when given.
 fn bulk_document(document: &str, since: Option<DateTime<Utc>>) -> String {

@@ -57,6 +57,10 @@ pub struct ShopifySettings {
     pub public_url: String,
     /// Ask for expiring offline tokens (required of public apps from 2027-01-01).
     pub expiring_tokens: bool,
+    /// The most a sync deletes of a store's records of one kind, in percent, before it stops
+    /// and asks for confirmation (Shopify's export missing records is likelier than a
+    /// merchant deleting a fifth of a catalogue at once).
+    pub max_delete_percent: u64,
 }
 
 impl ShopifySettings {
@@ -85,7 +89,19 @@ pub enum ConnectError {
     NeedsReauth(String),
     #[error("the store has no access token (disconnected or uninstalled)")]
     NoToken,
+    /// A sync would delete more than its share: nothing was deleted.
+    #[error("{DELETIONS_HELD}: the sync would delete {gone} of {stored} {resource} records ({percent} %), more than the {limit} % a sync deletes without confirmation; nothing was deleted. If Shopify really no longer has them, sync again confirming the deletions (POST /api/sync/{{store_id}}?mode=full&confirm_deletions=true)")]
+    TooManyDeletions {
+        resource: &'static str,
+        gone: usize,
+        stored: u64,
+        percent: u64,
+        limit: u64,
+    },
 }
+
+/// How the error of a sync that held back deletions begins, for clients to offer to confirm.
+pub const DELETIONS_HELD: &str = "deletions held for confirmation";
 
 /// Seals a fresh grant for storage.
 pub fn seal_grant(

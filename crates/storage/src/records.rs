@@ -21,7 +21,7 @@ pub enum Resource {
 }
 
 impl Resource {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Self::Customer => "customer",
             Self::Product => "product",
@@ -136,6 +136,23 @@ pub async fn ids_unchanged_since(
     .bind(ingested_before)
     .bind(created_since)
     .fetch_all(conn)
+    .await?)
+}
+
+/// How many records of `resource` the store has.
+pub async fn count(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    store: StoreId,
+    resource: Resource,
+) -> Result<i64, StorageError> {
+    let (table, _) = resource.table_and_key();
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM {table} WHERE tenant_id = $1 AND store_id = $2"
+    ))
+    .bind(tenant.0)
+    .bind(store.0)
+    .fetch_one(conn)
     .await?)
 }
 

@@ -65,6 +65,8 @@ pub struct Config {
     pub worker_max_attempts: i32,
     /// How often a backfill polls Shopify's bulk export.
     pub bulk_poll: Duration,
+    /// The most a sync deletes of a store's records of one kind (percent) unconfirmed.
+    pub sync_max_delete_percent: u64,
     /// When a shop's Admin API calls pause after failing, and for how long.
     pub shopify_breaker: xeno_shopify::breaker::BreakerSettings,
     /// The built dashboard (`web/dist`), served at `/`.
@@ -239,6 +241,13 @@ impl Config {
         let worker_backoff =
             Duration::from_millis(whole_number(&lookup, "XENO_WORKER_BACKOFF_MS", 5000)?);
         let bulk_poll = Duration::from_millis(whole_number(&lookup, "XENO_BULK_POLL_MS", 2000)?);
+        let sync_max_delete_percent = whole_number(&lookup, "XENO_SYNC_MAX_DELETE_PERCENT", 20)?;
+        if sync_max_delete_percent > 100 {
+            return Err(invalid(
+                "XENO_SYNC_MAX_DELETE_PERCENT",
+                "must be a percentage from 0 to 100",
+            ));
+        }
         let shopify_breaker = xeno_shopify::breaker::BreakerSettings {
             failures: u32::try_from(whole_number(&lookup, "XENO_SHOPIFY_BREAKER_FAILURES", 5)?)
                 .ok()
@@ -302,6 +311,7 @@ impl Config {
             worker_backoff,
             worker_max_attempts,
             bulk_poll,
+            sync_max_delete_percent,
             shopify_breaker,
             sync_every,
             webhook_retention,

@@ -89,6 +89,7 @@ pub fn shopify_settings(config: &Config) -> ShopifySettings {
         shop_url_template: config.shop_url_template.clone(),
         api_version: config.shopify_api_version.clone(),
         scopes: config.shopify_scopes.clone(),
+        max_delete_percent: config.sync_max_delete_percent,
         public_url: config.public_url.as_str().trim_end_matches('/').to_owned(),
         expiring_tokens: config.shopify_expiring_tokens,
     }
@@ -160,6 +161,7 @@ fn backfill(config: &Config, db: Db) -> anyhow::Result<xeno_ingest::backfill::Ba
         http: http_client()?,
         poll: config.bulk_poll,
         breakers: breakers(config),
+        deletions_confirmed: false,
     })
 }
 

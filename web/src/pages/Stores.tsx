@@ -20,6 +20,7 @@ interface SyncRun {
   finished_at: string | null;
   duration_seconds: number;
   error: string | null;
+  deletions_to_confirm: boolean;
 }
 
 interface Mismatch {
@@ -159,6 +160,10 @@ function StoreCard({ store, highlighted }: { store: Store; highlighted: boolean 
     mutationFn: () => postJson(`/api/reconciliation/${store.id}`, {}),
     onSuccess: () => queries.invalidateQueries({ queryKey: ['reconciliation', store.id] }),
   });
+  const confirmDeletions = useMutation({
+    mutationFn: () => request(`/api/sync/${store.id}${query({ mode: 'full', confirm_deletions: 'true' })}`, { method: 'POST' }),
+    onSuccess: () => queries.invalidateQueries({ queryKey: ['sync', store.id] }),
+  });
   const syncNow = useMutation({
     mutationFn: () => request(`/api/sync/${store.id}`, { method: 'POST' }),
     onSuccess: () => queries.invalidateQueries({ queryKey: ['sync', store.id] }),
@@ -262,6 +267,14 @@ function StoreCard({ store, highlighted }: { store: Store; highlighted: boolean 
         {run?.status === 'running' ? 'Syncing…' : 'Sync now'}
       </button>
       {syncNow.error ? <ErrorMessage error={syncNow.error} /> : null}
+      {run?.deletions_to_confirm && run.status !== 'running' && (
+        <p className="warning">
+          The last sync found many records missing at Shopify and deleted none of them.{' '}
+          <button type="button" onClick={() => confirmDeletions.mutate()} disabled={confirmDeletions.isPending}>
+            Delete them and sync
+          </button>
+        </p>
+      )}
       <h3>Webhook dead letters</h3>
       {dead.error ? <ErrorMessage error={dead.error} /> : null}
       {dead.data && dead.data.data.length === 0 && <p className="ok">None: every webhook was applied.</p>}

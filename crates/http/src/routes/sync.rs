@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use xeno_domain::ids::StoreId;
 use xeno_ingest::backfill::SyncKind;
+use xeno_ingest::connect::DELETIONS_HELD;
 use xeno_storage::sync::SyncRun;
 
 use crate::auth::AuthUser;
@@ -58,6 +59,9 @@ pub struct SyncRunOut {
     retries: i64,
     /// Exports read page by page because Shopify would not run a bulk export for them.
     paged_exports: i32,
+    /// The run stopped rather than delete more records than a sync deletes unconfirmed:
+    /// sync again with `confirm_deletions=true` if Shopify really no longer has them.
+    deletions_to_confirm: bool,
 }
 
 impl From<SyncRun> for SyncRunOut {
@@ -86,6 +90,10 @@ impl From<SyncRun> for SyncRunOut {
             started_at: run.started_at,
             updated_at: run.updated_at,
             finished_at: run.finished_at,
+            deletions_to_confirm: run
+                .error
+                .as_deref()
+                .is_some_and(|e| e.starts_with(DELETIONS_HELD)),
             error: run.error,
             api_calls: run.api.api_calls,
             api_cost: run.api.api_cost,
@@ -161,6 +169,9 @@ pub struct StartQuery {
     /// `incremental` (the default: what changed since the last sync, plus deletions) or
     /// `full` (every record). A store that has never completed a full sync gets one.
     mode: Option<SyncMode>,
+    /// Delete what Shopify no longer has even beyond `XENO_SYNC_MAX_DELETE_PERCENT` of a
+    /// store's records (a sync that would stops and asks for this).
+    confirm_deletions: Option<bool>,
 }
 
 /// Syncs the store now from Shopify, upserted through the same path as webhooks (what
@@ -195,7 +206,8 @@ pub async fn start_sync(
                 .unwrap_or_default()
         )));
     }
-    let backfill = state.backfill();
+    let mut backfill = state.backfill();
+    backfill.deletions_confirmed = query.confirm_deletions.unwrap_or(false);
     let asked = query.mode.map(|mode| match mode {
         SyncMode::Incremental => SyncKind::Incremental,
         SyncMode::Full => SyncKind::Full,

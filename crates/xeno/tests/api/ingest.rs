@@ -2497,3 +2497,62 @@ async fn a_sync_pages_when_shopify_will_not_run_bulk_exports() {
         "deletions whose webhooks were lost are found"
     );
 }
+
+#[tokio::test]
+async fn a_sync_that_would_delete_a_large_share_stops_and_asks_for_confirmation() {
+    let c = connect(json!({ "products": 40, "orders": 30 }), &[], 1.0).await;
+    let (app, token) = (&c.app, c.token.as_str());
+    wait_for_sync(app, token, &c.store_id).await;
+    let products = || async {
+        let mut conn = app.connect_as("xeno_owner").await;
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM products")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(products().await, 40);
+
+    // Fifteen products go at Shopify and their webhooks are lost: 37.5 % of the catalogue,
+    // beyond the 20 % a sync deletes unasked.
+    set_faults(&c.sim, json!({ "drop_rate": 1.0 })).await;
+    activity(&c.sim, &c.shop, json!({ "deletions": 15 })).await;
+    set_faults(&c.sim, json!({})).await;
+    let held = full_sync(app, token, &c.store_id, false).await;
+    assert_eq!(held["status"], "failed", "{held}");
+    assert_eq!(held["deletions_to_confirm"], true, "{held}");
+    let why = held["error"].as_str().unwrap();
+    assert!(
+        why.contains("would delete 15 of 40 product records")
+            && why.contains("nothing was deleted"),
+        "{why}"
+    );
+    assert_eq!(products().await, 40, "nothing was deleted");
+
+    // Confirmed, the same sync deletes them.
+    let confirmed = full_sync(app, token, &c.store_id, true).await;
+    assert_eq!(confirmed["status"], "completed", "{confirmed}");
+    assert_eq!(confirmed["deletions_to_confirm"], false);
+    let truth = truth(&c.sim, &c.shop).await;
+    assert_eq!(
+        products().await,
+        truth["products"].as_array().unwrap().len() as i64
+    );
+    assert_eq!(products().await, 25);
+}
+
+/// A full sync of the store now, deletions beyond the limit confirmed or not; answers the
+/// finished run.
+async fn full_sync(app: &TestApp, token: &str, store_id: &str, confirm: bool) -> Value {
+    let url = app.url(&format!(
+        "/api/sync/{store_id}?mode=full&confirm_deletions={confirm}"
+    ));
+    let response = app
+        .client
+        .post(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    wait_for_sync(app, token, store_id).await
+}

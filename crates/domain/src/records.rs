@@ -19,6 +19,9 @@ pub struct CustomerRecord {
     pub default_address: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When Shopify made this version (see [`crate::records::version`]); orders two
+    /// versions with the same `updated_at`.
+    pub version_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +48,9 @@ pub struct ProductRecord {
     pub tags: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When Shopify made this version (see [`crate::records::version`]); orders two
+    /// versions with the same `updated_at`.
+    pub version_at: Option<DateTime<Utc>>,
     pub published_at: Option<DateTime<Utc>>,
     pub variants: Vec<VariantRecord>,
 }
@@ -104,6 +110,9 @@ pub struct OrderRecord {
     pub customer: Option<CustomerRecord>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When Shopify made this version (see [`crate::records::version`]); orders two
+    /// versions with the same `updated_at`.
+    pub version_at: Option<DateTime<Utc>>,
     pub processed_at: DateTime<Utc>,
     pub cancelled_at: Option<DateTime<Utc>>,
     pub cancel_reason: Option<String>,
@@ -138,6 +147,9 @@ pub struct CheckoutRecord {
     pub customer_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When Shopify made this version (see [`crate::records::version`]); orders two
+    /// versions with the same `updated_at`.
+    pub version_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     pub currency: String,
     pub total_price: Decimal,
@@ -161,6 +173,16 @@ pub fn split_tags(tags: &str) -> Vec<String> {
         .filter(|tag| !tag.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// A record version's place in time: `updated_at` (whole seconds in REST payloads), then
+/// when Shopify made it (a delivery's X-Shopify-Triggered-At, or a sync's export time) for
+/// two versions within one second. An unknown `version_at` sorts first.
+pub fn version(
+    updated_at: DateTime<Utc>,
+    version_at: Option<DateTime<Utc>>,
+) -> (DateTime<Utc>, Option<DateTime<Utc>>) {
+    (updated_at, version_at)
 }
 
 #[cfg(test)]

@@ -141,6 +141,7 @@ mod tests {
             customer: None,
             created_at: at,
             updated_at: at,
+            version_at: None,
             processed_at: at,
             cancelled_at: cancelled.then_some(at),
             cancel_reason: None,

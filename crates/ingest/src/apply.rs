@@ -91,11 +91,25 @@ pub fn prepare(events: &[ClaimedEvent]) -> Prepared {
         batch.currency = event.store_currency.clone().unwrap_or_default();
         // An uninstalled or disconnected store takes no more data; privacy requests apply.
         let ingesting = matches!(event.store_status.as_str(), "active" | "needs_reauth");
+        // Two versions within one second are ordered by when Shopify made them.
+        let version_at = event.triggered_at;
         match change {
-            Change::Customer(c) if ingesting => batch.customers.push(c),
-            Change::Product(p) if ingesting => batch.products.push(p),
-            Change::Order(o) if ingesting => batch.orders.push(*o),
-            Change::Checkout(c) if ingesting => batch.checkouts.push(c),
+            Change::Customer(mut c) if ingesting => {
+                c.version_at = version_at;
+                batch.customers.push(c);
+            }
+            Change::Product(mut p) if ingesting => {
+                p.version_at = version_at;
+                batch.products.push(p);
+            }
+            Change::Order(mut o) if ingesting => {
+                o.version_at = version_at;
+                batch.orders.push(*o);
+            }
+            Change::Checkout(mut c) if ingesting => {
+                c.version_at = version_at;
+                batch.checkouts.push(c);
+            }
             Change::Cart(c) if ingesting => batch.carts.push(c),
             Change::Refund(r) if ingesting => batch.refunds.push((event.event_id, r)),
             Change::CustomerDeleted(id) if ingesting => batch

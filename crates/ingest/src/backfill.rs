@@ -165,6 +165,8 @@ struct Writer<'a> {
     batches: u32,
     /// A statistics refresh running beside the writing, if any.
     refreshing: Option<tokio::task::JoinHandle<()>>,
+    /// When the export was asked for, by our clock.
+    asked_at: DateTime<Utc>,
     /// The records in the export so far.
     present: Presence,
     /// The newest `updated_at` written: the resource's next watermark.
@@ -273,6 +275,17 @@ impl From<ShopifyError> for Failure {
 }
 
 impl Writer<'_> {
+    /// A record as of this export: versions Shopify made within the same second are ordered
+    /// by when the export was asked for.
+    fn stamped<T>(
+        &self,
+        mut record: T,
+        version_at: impl Fn(&mut T) -> &mut Option<DateTime<Utc>>,
+    ) -> T {
+        *version_at(&mut record) = Some(self.asked_at);
+        record
+    }
+
     /// Writes one batch in one transaction; returns each record's id and creation time.
     async fn write(
         &self,
@@ -284,7 +297,7 @@ impl Writer<'_> {
             Resource::Customers => {
                 let records = batch
                     .iter()
-                    .map(|(c, _)| bulk::customer(c))
+                    .map(|(c, _)| bulk::customer(c).map(|c| self.stamped(c, |c| &mut c.version_at)))
                     .collect::<Result<Vec<_>, _>>()?;
                 records::upsert_customers(&mut tx, tenant, store, &records).await?;
                 records
@@ -295,7 +308,9 @@ impl Writer<'_> {
             Resource::Products => {
                 let records = batch
                     .iter()
-                    .map(|(p, v)| bulk::product(p, v))
+                    .map(|(p, v)| {
+                        bulk::product(p, v).map(|p| self.stamped(p, |p| &mut p.version_at))
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 records::upsert_products(&mut tx, tenant, store, &self.currency, &records).await?;
                 records
@@ -306,7 +321,7 @@ impl Writer<'_> {
             Resource::Orders => {
                 let records = batch
                     .iter()
-                    .map(|(o, l)| bulk::order(o, l))
+                    .map(|(o, l)| bulk::order(o, l).map(|o| self.stamped(o, |o| &mut o.version_at)))
                     .collect::<Result<Vec<_>, _>>()?;
                 records::upsert_orders(&mut tx, tenant, store, &records).await?;
                 records
@@ -317,7 +332,10 @@ impl Writer<'_> {
             Resource::AbandonedCheckouts => {
                 let records = batch
                     .iter()
-                    .map(|(c, l)| bulk::abandoned_checkout(c, l))
+                    .map(|(c, l)| {
+                        bulk::abandoned_checkout(c, l)
+                            .map(|c| self.stamped(c, |c| &mut c.version_at))
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 records::upsert_checkouts(&mut tx, tenant, store, &records).await?;
                 records
@@ -494,6 +512,7 @@ impl Backfill {
                 written: &mut written,
                 batches: 0,
                 refreshing: None,
+                asked_at: started,
                 present: Presence::default(),
                 newest: None,
             };

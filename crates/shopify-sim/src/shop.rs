@@ -992,14 +992,11 @@ impl Shop {
     }
 }
 
-/// A record's next `updated_at`: `now`, or a second after the last one when `now` is not
-/// later (timestamps have whole seconds, and two versions of a record never share one).
+/// A record's next `updated_at`: `now`, never before the last one. REST timestamps have
+/// whole seconds, so two versions made within one second share one, as they do at Shopify;
+/// their deliveries' X-Shopify-Triggered-At tells them apart.
 pub fn later(previous: Timestamp, now: Timestamp) -> Timestamp {
-    if now > previous {
-        now
-    } else {
-        previous + Duration::seconds(1)
-    }
+    now.max(previous)
 }
 
 /// Whether an order has money to give back: paid, and not cancelled.

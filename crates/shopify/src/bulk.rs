@@ -351,6 +351,7 @@ pub fn customer(c: &Value) -> Result<CustomerRecord, ShopifyError> {
         default_address: None,
         created_at,
         updated_at: time(&c["updatedAt"]).unwrap_or(created_at),
+        version_at: None,
     })
 }
 
@@ -366,6 +367,7 @@ pub fn product(p: &Value, variants: &[Value]) -> Result<ProductRecord, ShopifyEr
         tags: tags(&p["tags"]),
         created_at,
         updated_at: time(&p["updatedAt"]).unwrap_or(created_at),
+        version_at: None,
         published_at: time(&p["publishedAt"]),
         variants: variants
             .iter()
@@ -487,6 +489,7 @@ pub fn order(o: &Value, lines: &[Value]) -> Result<OrderRecord, ShopifyError> {
         customer,
         created_at,
         updated_at: time(&o["updatedAt"]).unwrap_or(created_at),
+        version_at: None,
         processed_at: time(&o["processedAt"]).unwrap_or(created_at),
         cancelled_at: time(&o["cancelledAt"]),
         cancel_reason: text(&o["cancelReason"]).map(|s| s.to_lowercase()),
@@ -527,6 +530,7 @@ pub fn abandoned_checkout(c: &Value, lines: &[Value]) -> Result<CheckoutRecord, 
         customer_id: c["customer"]["id"].as_str().and_then(gid_number),
         created_at,
         updated_at: time(&c["updatedAt"]).unwrap_or(created_at),
+        version_at: None,
         completed_at: time(&c["completedAt"]),
         currency: text(&c["totalPriceSet"]["shopMoney"]["currencyCode"]).ok_or_else(|| decode("checkout"))?,
         total_price: money(&c["totalPriceSet"]).ok_or_else(|| decode("checkout"))?,

@@ -82,6 +82,7 @@ impl RestCustomer {
             default_address: self.default_address.filter(|a| !a.is_null()),
             created_at,
             updated_at: self.updated_at.map_or(created_at, utc),
+            version_at: None,
         }
     }
 }
@@ -530,6 +531,7 @@ fn product(p: RestProduct, received_at: DateTime<Utc>) -> ProductRecord {
         tags: split_tags(p.tags.as_deref().unwrap_or_default()),
         created_at,
         updated_at: updated_at.unwrap_or(created_at),
+        version_at: None,
         published_at: opt_utc(p.published_at),
         variants: p
             .variants
@@ -564,6 +566,7 @@ fn order(o: RestOrder, received_at: DateTime<Utc>) -> OrderRecord {
         customer: o.customer.map(|c| c.record(received_at)),
         created_at,
         updated_at: o.updated_at.map_or(created_at, utc),
+        version_at: None,
         processed_at: o.processed_at.map_or(created_at, utc),
         cancelled_at: opt_utc(o.cancelled_at),
         cancel_reason: o.cancel_reason,
@@ -600,6 +603,7 @@ fn checkout(c: RestCheckout) -> CheckoutRecord {
         customer_id: c.customer.as_ref().and_then(|c| c["id"].as_i64()),
         created_at,
         updated_at: c.updated_at.map_or(created_at, utc),
+        version_at: None,
         completed_at: opt_utc(c.completed_at),
         currency: c.currency,
         total_price: c.total_price,

@@ -37,6 +37,9 @@ pub struct ClaimedEvent {
     pub payload: Option<String>,
     pub attempts: i32,
     pub received_at: DateTime<Utc>,
+    /// X-Shopify-Triggered-At: when Shopify made the change (orders two versions of a
+    /// record within one second).
+    pub triggered_at: Option<DateTime<Utc>>,
     pub store_currency: Option<String>,
     pub store_status: String,
 }
@@ -202,7 +205,7 @@ pub async fn load_events(
 ) -> Result<Vec<ClaimedEvent>, StorageError> {
     Ok(sqlx::query_as(
         "SELECT e.event_id, e.store_id, e.topic, e.payload::text AS payload, e.attempts, e.received_at, \
-             s.currency::text AS store_currency, s.status AS store_status \
+             e.triggered_at, s.currency::text AS store_currency, s.status AS store_status \
          FROM webhook_events e JOIN stores s ON s.tenant_id = e.tenant_id AND s.store_id = e.store_id \
          WHERE e.tenant_id = $1 AND e.event_id = ANY($2) ORDER BY e.received_at, e.event_id",
     )

@@ -44,10 +44,10 @@ impl Resource {
 const CHUNK: usize = 1000;
 
 /// The newest version of each record in a batch (a batch may hold several versions).
-fn newest<T: Clone, K: Ord + Copy>(
+fn newest<T: Clone, K: Ord + Copy, V: Ord>(
     records: &[T],
     key: impl Fn(&T) -> K,
-    version: impl Fn(&T) -> chrono::DateTime<chrono::Utc>,
+    version: impl Fn(&T) -> V,
 ) -> Vec<T> {
     let mut by_key: std::collections::BTreeMap<K, &T> = std::collections::BTreeMap::new();
     for record in records {
@@ -157,7 +157,7 @@ pub async fn count(
 }
 
 const CUSTOMER_COLUMNS: &str = "tenant_id, store_id, customer_id, email, phone, first_name, last_name, state, \
-     verified_email, tags, currency, email_marketing_state, default_address, created_at, updated_at";
+     verified_email, tags, currency, email_marketing_state, default_address, created_at, updated_at, version_at";
 
 async fn write_customers(
     conn: &mut PgConnection,
@@ -166,7 +166,11 @@ async fn write_customers(
     customers: &[CustomerRecord],
     overwrite: bool,
 ) -> Result<(), StorageError> {
-    let customers = newest(customers, |c| c.customer_id, |c| c.updated_at);
+    let customers = newest(
+        customers,
+        |c| c.customer_id,
+        |c| version(c.updated_at, c.version_at),
+    );
     for chunk in customers.chunks(CHUNK) {
         let (mut insert, tail) = guarded_insert(
             "customers",
@@ -189,7 +193,8 @@ async fn write_customers(
                 .push_bind(&c.email_marketing_state)
                 .push_bind(&c.default_address)
                 .push_bind(c.created_at)
-                .push_bind(c.updated_at);
+                .push_bind(c.updated_at)
+                .push_bind(c.version_at);
         });
         insert.push(&tail);
         if overwrite {
@@ -199,8 +204,10 @@ async fn write_customers(
                  last_name = EXCLUDED.last_name, state = EXCLUDED.state, verified_email = EXCLUDED.verified_email, \
                  tags = EXCLUDED.tags, currency = EXCLUDED.currency, email_marketing_state = EXCLUDED.email_marketing_state, \
                  default_address = EXCLUDED.default_address, created_at = EXCLUDED.created_at, \
-                 updated_at = EXCLUDED.updated_at, ingested_at = now() \
-                 WHERE customers.updated_at <= EXCLUDED.updated_at AND customers.redacted_at IS NULL",
+                 updated_at = EXCLUDED.updated_at, version_at = EXCLUDED.version_at, ingested_at = now() \
+                 WHERE (customers.updated_at, COALESCE(customers.version_at, '-infinity')) \
+                     <= (EXCLUDED.updated_at, COALESCE(EXCLUDED.version_at, '-infinity')) \
+                 AND customers.redacted_at IS NULL",
             );
         } else {
             insert.push(" ON CONFLICT DO NOTHING");
@@ -243,7 +250,7 @@ async fn written_keys(
 
 const PRODUCT_COLUMNS: &str =
     "tenant_id, store_id, product_id, title, handle, vendor, product_type, status, tags, \
-     created_at, updated_at, published_at";
+     created_at, updated_at, published_at, version_at";
 
 /// Inserts or updates products and, for those written, replaces their variants.
 pub async fn upsert_products(
@@ -253,7 +260,11 @@ pub async fn upsert_products(
     currency: &str,
     products: &[ProductRecord],
 ) -> Result<(), StorageError> {
-    let products = newest(products, |p| p.product_id, |p| p.updated_at);
+    let products = newest(
+        products,
+        |p| p.product_id,
+        |p| version(p.updated_at, p.version_at),
+    );
     for chunk in products.chunks(CHUNK) {
         let (mut insert, tail) =
             guarded_insert("products", PRODUCT_COLUMNS, Resource::Product, "product_id");
@@ -269,7 +280,8 @@ pub async fn upsert_products(
                 .push_bind(&p.tags)
                 .push_bind(p.created_at)
                 .push_bind(p.updated_at)
-                .push_bind(p.published_at);
+                .push_bind(p.published_at)
+                .push_bind(p.version_at);
         });
         insert.push(&tail);
         insert.push(
@@ -277,8 +289,10 @@ pub async fn upsert_products(
              title = EXCLUDED.title, handle = EXCLUDED.handle, vendor = EXCLUDED.vendor, \
              product_type = EXCLUDED.product_type, status = EXCLUDED.status, tags = EXCLUDED.tags, \
              created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, \
-             published_at = EXCLUDED.published_at, ingested_at = now() \
-             WHERE products.updated_at <= EXCLUDED.updated_at RETURNING product_id",
+             published_at = EXCLUDED.published_at, version_at = EXCLUDED.version_at, ingested_at = now() \
+             WHERE (products.updated_at, COALESCE(products.version_at, '-infinity')) \
+                 <= (EXCLUDED.updated_at, COALESCE(EXCLUDED.version_at, '-infinity')) \
+             RETURNING product_id",
         );
         let written = written_keys(conn, insert).await?;
         if written.is_empty() {
@@ -347,7 +361,11 @@ pub async fn upsert_orders(
 ) -> Result<(), StorageError> {
     let embedded: Vec<CustomerRecord> = orders.iter().filter_map(|o| o.customer.clone()).collect();
     insert_customers_if_absent(conn, tenant, store, &embedded).await?;
-    let orders = newest(orders, |o| o.order_id, |o| o.updated_at);
+    let orders = newest(
+        orders,
+        |o| o.order_id,
+        |o| version(o.updated_at, o.version_at),
+    );
     for chunk in orders.chunks(CHUNK) {
         let sales: Vec<OrderSales> = chunk.iter().map(OrderSales::of).collect();
         let written: Vec<i64> = sqlx::query_scalar(
@@ -357,28 +375,28 @@ pub async fn upsert_orders(
                  total_line_items_price, total_shipping, current_total_price, current_subtotal_price, \
                  current_total_tax, current_total_discounts, financial_status, fulfillment_status, test, \
                  source_name, tags, units, gross_sales, line_discounts, cancelled_returns, \
-                 cancelled_shipping, cancelled_taxes) \
+                 cancelled_shipping, cancelled_taxes, version_at) \
              SELECT $1, $2, v.order_id, v.name, v.order_number, v.email, v.customer_id, v.created_at, \
                  v.updated_at, v.processed_at, v.cancelled_at, v.cancel_reason, v.closed_at, v.currency, \
                  v.presentment_currency, v.total_price, v.subtotal_price, v.total_tax, v.total_discounts, \
                  v.total_line_items_price, v.total_shipping, v.current_total_price, v.current_subtotal_price, \
                  v.current_total_tax, v.current_total_discounts, v.financial_status, v.fulfillment_status, \
                  v.test, v.source_name, string_to_array(v.tags, chr(31)), v.units, v.gross_sales, \
-                 v.line_discounts, v.cancelled_returns, v.cancelled_shipping, v.cancelled_taxes \
+                 v.line_discounts, v.cancelled_returns, v.cancelled_shipping, v.cancelled_taxes, v.version_at \
              FROM UNNEST($3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], \
                  $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::text[], \
                  $13::timestamptz[], $14::text[], $15::text[], $16::numeric[], $17::numeric[], \
                  $18::numeric[], $19::numeric[], $20::numeric[], $21::numeric[], $22::numeric[], \
                  $23::numeric[], $24::numeric[], $25::numeric[], $26::text[], $27::text[], $28::boolean[], \
                  $29::text[], $30::text[], $31::integer[], $32::numeric[], $33::numeric[], \
-                 $34::numeric[], $35::numeric[], $36::numeric[]) \
+                 $34::numeric[], $35::numeric[], $36::numeric[], $37::timestamptz[]) \
                  AS v (order_id, name, order_number, email, customer_id, created_at, updated_at, \
                        processed_at, cancelled_at, cancel_reason, closed_at, currency, presentment_currency, \
                        total_price, subtotal_price, total_tax, total_discounts, total_line_items_price, \
                        total_shipping, current_total_price, current_subtotal_price, current_total_tax, \
                        current_total_discounts, financial_status, fulfillment_status, test, source_name, \
                        tags, units, gross_sales, line_discounts, cancelled_returns, cancelled_shipping, \
-                       cancelled_taxes) \
+                       cancelled_taxes, version_at) \
              WHERE NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.tenant_id = $1 AND t.store_id = $2 \
                  AND t.resource = 'order' AND t.resource_id = v.order_id) \
              ON CONFLICT (tenant_id, store_id, order_id) DO UPDATE SET \
@@ -396,8 +414,10 @@ pub async fn upsert_orders(
              source_name = EXCLUDED.source_name, tags = EXCLUDED.tags, units = EXCLUDED.units, \
              gross_sales = EXCLUDED.gross_sales, line_discounts = EXCLUDED.line_discounts, \
              cancelled_returns = EXCLUDED.cancelled_returns, cancelled_shipping = EXCLUDED.cancelled_shipping, \
-             cancelled_taxes = EXCLUDED.cancelled_taxes, ingested_at = now() \
-             WHERE orders.updated_at <= EXCLUDED.updated_at RETURNING order_id",
+             cancelled_taxes = EXCLUDED.cancelled_taxes, version_at = EXCLUDED.version_at, ingested_at = now() \
+             WHERE (orders.updated_at, COALESCE(orders.version_at, '-infinity')) \
+                 <= (EXCLUDED.updated_at, COALESCE(EXCLUDED.version_at, '-infinity')) \
+             RETURNING order_id",
         )
         .bind(tenant.0)
         .bind(store.0)
@@ -435,6 +455,7 @@ pub async fn upsert_orders(
         .bind(sales.iter().map(|s| s.cancelled_returns).collect::<Vec<_>>())
         .bind(sales.iter().map(|s| s.cancelled_shipping).collect::<Vec<_>>())
         .bind(sales.iter().map(|s| s.cancelled_taxes).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.version_at).collect::<Vec<_>>())
         .fetch_all(&mut *conn)
         .await?;
         if written.is_empty() {
@@ -624,7 +645,7 @@ pub async fn order_facts(
 }
 
 const CHECKOUT_COLUMNS: &str = "tenant_id, store_id, checkout_id, token, cart_token, email, customer_id, created_at, \
-     updated_at, completed_at, currency, total_price, subtotal_price, line_items, abandoned_checkout_url";
+     updated_at, completed_at, currency, total_price, subtotal_price, line_items, abandoned_checkout_url, version_at";
 
 pub async fn upsert_checkouts(
     conn: &mut PgConnection,
@@ -632,7 +653,11 @@ pub async fn upsert_checkouts(
     store: StoreId,
     checkouts: &[CheckoutRecord],
 ) -> Result<(), StorageError> {
-    let checkouts = newest(checkouts, |c| c.checkout_id, |c| c.updated_at);
+    let checkouts = newest(
+        checkouts,
+        |c| c.checkout_id,
+        |c| version(c.updated_at, c.version_at),
+    );
     for chunk in checkouts.chunks(CHUNK) {
         let (mut insert, tail) = guarded_insert(
             "checkouts",
@@ -655,7 +680,8 @@ pub async fn upsert_checkouts(
                 .push_bind(c.total_price)
                 .push_bind(c.subtotal_price)
                 .push_bind(&c.line_items)
-                .push_bind(&c.abandoned_checkout_url);
+                .push_bind(&c.abandoned_checkout_url)
+                .push_bind(c.version_at);
         });
         insert.push(&tail);
         insert.push(
@@ -664,8 +690,10 @@ pub async fn upsert_checkouts(
              customer_id = EXCLUDED.customer_id, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, \
              completed_at = EXCLUDED.completed_at, currency = EXCLUDED.currency, total_price = EXCLUDED.total_price, \
              subtotal_price = EXCLUDED.subtotal_price, line_items = EXCLUDED.line_items, \
-             abandoned_checkout_url = EXCLUDED.abandoned_checkout_url, ingested_at = now() \
-             WHERE checkouts.updated_at <= EXCLUDED.updated_at",
+             abandoned_checkout_url = EXCLUDED.abandoned_checkout_url, version_at = EXCLUDED.version_at, \
+             ingested_at = now() \
+             WHERE (checkouts.updated_at, COALESCE(checkouts.version_at, '-infinity')) \
+                 <= (EXCLUDED.updated_at, COALESCE(EXCLUDED.version_at, '-infinity'))",
         );
         insert.build().execute(&mut *conn).await?;
     }

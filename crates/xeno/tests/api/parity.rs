@@ -510,3 +510,86 @@ async fn reconciliation_matches_shopify_analytics_and_names_the_day_a_wrong_webh
         .unwrap();
     assert_eq!(foreign.status(), 404);
 }
+
+/// Delivers `order` as `orders/updated`, stamped with `triggered_at` when given.
+async fn deliver_version(app: &TestApp, order: &Value, id: &str, triggered_at: Option<&str>) {
+    let body = serde_json::to_vec(order).unwrap();
+    let sig = crate::ingest::signature(&body, crate::ingest::SECRET);
+    let mut headers = vec![
+        ("content-type", "application/json"),
+        ("x-shopify-topic", "orders/updated"),
+        ("x-shopify-hmac-sha256", sig.as_str()),
+        ("x-shopify-shop-domain", SHOP),
+        ("x-shopify-webhook-id", id),
+    ];
+    if let Some(at) = triggered_at {
+        headers.push(("x-shopify-triggered-at", at));
+    }
+    let response = crate::ingest::post_webhook(app, &headers, body).await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn of_two_versions_within_one_second_the_later_made_wins_whatever_the_delivery_order() {
+    let sim = sim(1.0).await;
+    create_shop(
+        &sim,
+        SHOP,
+        json!({ "orders": 0, "customers": 0, "products": 1 }),
+    )
+    .await;
+    let app = app_for(&sim, &[]).await;
+    let token = app.register("Versions", "owner@versions.example").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    connect_shop(&app, &token, SHOP).await;
+    let store = store_id_of(&app, &token, SHOP).await;
+    wait_for_sync(&app, &token, &store).await;
+
+    // Two versions Shopify made 400 ms apart: REST timestamps have whole seconds, so they
+    // share updated_at; the later one (tagged "second") arrives first.
+    let lamp = line(
+        9_200_000_000_000_011,
+        9_200_000_000_000_500,
+        "Lamp",
+        "80.00",
+        1,
+    );
+    let mut first = order(
+        9_200_000_000_000_001,
+        "2026-11-10T10:00:00-05:00",
+        vec![lamp],
+        "5.00",
+        "6.40",
+        "0.00",
+        Vec::new(),
+        None,
+    );
+    first["updated_at"] = json!("2026-11-10T10:00:07-05:00");
+    first["tags"] = json!("first");
+    let mut second = first.clone();
+    second["tags"] = json!("second");
+    deliver_version(&app, &second, "version-2", Some("2026-11-10T15:00:07.600Z")).await;
+    deliver_version(&app, &first, "version-1", Some("2026-11-10T15:00:07.200Z")).await;
+    // A delivery that does not say when it was made cannot displace one that does.
+    deliver_version(&app, &first, "version-1-undated", None).await;
+    drain(&app).await;
+    let tags = || async {
+        let mut conn = app.connect_as("xeno_owner").await;
+        sqlx::query_scalar::<_, Vec<String>>("SELECT tags FROM orders WHERE order_id = $1")
+            .bind(9_200_000_000_000_001_i64)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(tags().await, ["second"]);
+
+    // A later version (a second on) wins as ever, dated or not.
+    let mut third = first.clone();
+    third["updated_at"] = json!("2026-11-10T10:00:08-05:00");
+    third["tags"] = json!("third");
+    deliver_version(&app, &third, "version-3", None).await;
+    drain(&app).await;
+    assert_eq!(tags().await, ["third"]);
+}

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use async_graphql::parser::types::{DocumentOperations, OperationType, Selection};
+use async_graphql::parser::types::{
+    DocumentOperations, Field, OperationType, Selection, SelectionSet,
+};
 use async_graphql::Value as GqlValue;
 use bytes::Bytes;
 use chrono::Utc;
@@ -15,53 +17,127 @@ use crate::shop::Change;
 use crate::state::{lock, BulkOperation, ShopEntry, Sim};
 use crate::webhooks;
 
-/// Validates and starts a bulk query; the error is a `userErrors` message.
+/// Checks a bulk query as Shopify does when it is submitted, so that a query Shopify would
+/// refuse is refused now, in `userErrors`, and never fails later as `INTERNAL_SERVER_ERROR`
+/// (which Shopify keeps for transient failures):
+/// - one operation, a query, whose only root field is a connection (not `node`/`nodes`);
+/// - at most five connections in all, nested at most two levels below the root;
+/// - a nested connection's parent selects `id` (the JSONL links children by it);
+/// - every field and argument exists (the query runs once on a single root record).
+pub async fn validate(request: &RequestData, query: &str) -> Result<(), String> {
+    let document = async_graphql::parser::parse_query(query)
+        .map_err(|err| format!("Invalid bulk query: {err}"))?;
+    let op = match &document.operations {
+        DocumentOperations::Single(op) => &op.node,
+        DocumentOperations::Multiple(ops) if ops.len() == 1 => ops
+            .values()
+            .next()
+            .map(|op| &op.node)
+            .ok_or_else(|| "Bulk queries must contain exactly one operation".to_owned())?,
+        DocumentOperations::Multiple(_) => {
+            return Err("Bulk queries must contain exactly one operation".to_owned())
+        }
+    };
+    if op.ty != OperationType::Query {
+        return Err(
+            "Bulk queries must be queries; use bulkOperationRunMutation for mutations".to_owned(),
+        );
+    }
+    let roots: Vec<&Field> = fields(&op.selection_set.node);
+    let [root] = roots.as_slice() else {
+        return Err("Bulk queries must select exactly one top-level field".to_owned());
+    };
+    let name = root.name.node.as_str();
+    if matches!(name, "node" | "nodes") || !selects_connection(root) {
+        return Err(format!(
+            "Bulk queries must select a connection at the top level; `{name}` is not one"
+        ));
+    }
+    let mut connections = Vec::new();
+    nested_connections(&root.selection_set.node, 1, &mut connections)?;
+    if connections.len() + 1 > MAX_CONNECTIONS {
+        return Err(format!(
+            "Bulk queries cannot contain more than {MAX_CONNECTIONS} connections"
+        ));
+    }
+    if let Some((field, depth)) = connections.iter().find(|(_, depth)| *depth > MAX_NESTING) {
+        return Err(format!(
+            "Bulk queries cannot nest connections more than {MAX_NESTING} levels deep; `{field}` is {depth}"
+        ));
+    }
+    // The fields themselves: run the query on one root record.
+    let data = RequestData {
+        shop: Arc::clone(&request.shop),
+        sim: Arc::clone(&request.sim),
+        entry: Arc::clone(&request.entry),
+        bulk: true,
+        partition: Some((0, usize::MAX)),
+        version: request.version.clone(),
+        scopes: String::new(),
+    };
+    let response = crate::admin::schema_once()
+        .execute(async_graphql::Request::new(query.to_owned()).data(data))
+        .await;
+    match response.errors.first() {
+        Some(error) => Err(format!("Invalid bulk query: {}", error.message)),
+        None => Ok(()),
+    }
+}
+
+/// Shopify's limits on a bulk query's connections.
+const MAX_CONNECTIONS: usize = 5;
+const MAX_NESTING: usize = 2;
+
+fn fields(set: &SelectionSet) -> Vec<&Field> {
+    set.items
+        .iter()
+        .filter_map(|item| match &item.node {
+            Selection::Field(field) => Some(&field.node),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A connection is a field selecting `edges` or `nodes`.
+fn selects_connection(field: &Field) -> bool {
+    fields(&field.selection_set.node)
+        .iter()
+        .any(|f| matches!(f.name.node.as_str(), "edges" | "nodes"))
+}
+
+/// The connections below a selection, with their depth below the root connection; a
+/// connection's parent must select `id`.
+fn nested_connections(
+    set: &SelectionSet,
+    depth: usize,
+    out: &mut Vec<(String, usize)>,
+) -> Result<(), String> {
+    for field in fields(set) {
+        let name = field.name.node.as_str();
+        let inner = &field.selection_set.node;
+        if matches!(name, "edges" | "node" | "nodes") {
+            nested_connections(inner, depth, out)?;
+        } else if selects_connection(field) {
+            if !fields(set).iter().any(|f| f.name.node.as_str() == "id") {
+                return Err(format!(
+                    "The parent of the nested connection `{name}` must select `id`"
+                ));
+            }
+            out.push((name.to_owned(), depth));
+            nested_connections(inner, depth + 1, out)?;
+        } else {
+            nested_connections(inner, depth, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Starts a bulk query that [`validate`] accepted; the error is a `userErrors` message.
 pub fn start(
     request: &RequestData,
     query: String,
     grouped: bool,
 ) -> Result<BulkOperationNode, (BulkOperationUserErrorCode, String)> {
-    let invalid = |message: String| (BulkOperationUserErrorCode::Invalid, message);
-    let document = async_graphql::parser::parse_query(&query)
-        .map_err(|err| invalid(format!("Invalid bulk query: {err}")))?;
-    let op = match &document.operations {
-        DocumentOperations::Single(op) => &op.node,
-        DocumentOperations::Multiple(ops) if ops.len() == 1 => match ops.values().next() {
-            Some(op) => &op.node,
-            None => {
-                return Err(invalid(
-                    "Bulk queries must contain exactly one operation".to_owned(),
-                ))
-            }
-        },
-        DocumentOperations::Multiple(_) => {
-            return Err(invalid(
-                "Bulk queries must contain exactly one operation".to_owned(),
-            ))
-        }
-    };
-    if op.ty != OperationType::Query {
-        return Err(invalid(
-            "Bulk queries must be queries; use bulkOperationRunMutation for mutations".to_owned(),
-        ));
-    }
-    let roots: Vec<_> = op
-        .selection_set
-        .node
-        .items
-        .iter()
-        .filter_map(|item| match &item.node {
-            Selection::Field(field) => Some(field.node.name.node.to_string()),
-            _ => None,
-        })
-        .collect();
-    const CONNECTIONS: [&str; 4] = ["orders", "customers", "products", "abandonedCheckouts"];
-    if roots.len() != 1 || !CONNECTIONS.contains(&roots[0].as_str()) {
-        return Err(invalid(format!(
-            "Bulk queries must select exactly one top-level connection, one of {CONNECTIONS:?}"
-        )));
-    }
-
     // Up to API 2025-10 one bulk query runs at a time; from 2026-01, five.
     let limit = if request.version.as_str() >= "2026-01" {
         5

@@ -2587,7 +2587,11 @@ impl MutationRoot {
         } else {
             true
         };
-        match crate::bulk::start(request, query, grouped) {
+        let started = match crate::bulk::validate(request, &query).await {
+            Ok(()) => crate::bulk::start(request, query, grouped),
+            Err(message) => Err((BulkOperationUserErrorCode::Invalid, message)),
+        };
+        match started {
             Ok(node) => Ok(BulkOperationRunQueryPayload {
                 bulk_operation: Some(node),
                 user_errors: Vec::new(),

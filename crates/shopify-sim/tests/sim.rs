@@ -1116,3 +1116,79 @@ async fn paced_activity_trickles_out_in_the_background() {
         .unwrap();
     assert_eq!(bad.status(), 422);
 }
+
+#[tokio::test]
+async fn bulk_queries_shopify_would_refuse_are_refused_when_submitted() {
+    let sim = start(1.0).await;
+    let shop = "bulkcheck.myshopify.com";
+    create_shop(&sim, shop, json!({ "orders": 20 })).await;
+    let (_, token) = install(&sim, shop, false).await;
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    let submit = "mutation($q: String!) { bulkOperationRunQuery(query: $q, groupObjects: true) { bulkOperation { id status } userErrors { code field message } } }";
+    for (query, why) in [
+        ("{ orders { edges { node { id nonsense } } } }", "nonsense"),
+        ("{ node(id: \"gid://shopify/Order/1\") { id } }", "not one"),
+        ("{ shop { name } }", "not one"),
+        (
+            "{ orders { edges { node { id } } } customers { edges { node { id } } } }",
+            "exactly one",
+        ),
+        (
+            "{ orders { edges { node { name lineItems { edges { node { id } } } } } } }",
+            "must select `id`",
+        ),
+        (
+            "mutation { webhookSubscriptionDelete(id: \"x\") { userErrors { message } } }",
+            "queries",
+        ),
+    ] {
+        let (_, body) = graphql(&sim, shop, &token, submit, json!({ "q": query })).await;
+        let answer = &body["data"]["bulkOperationRunQuery"];
+        assert!(answer["bulkOperation"].is_null(), "{query}: {body}");
+        let error = &answer["userErrors"][0];
+        assert_eq!(error["code"], "INVALID", "{query}: {body}");
+        assert!(
+            error["message"].as_str().unwrap().contains(why),
+            "{query}: {body}"
+        );
+    }
+    // Nothing refused was started.
+    let listed = "{ bulkOperations(first: 10) { nodes { id status } } }";
+    let (_, body) = graphql(&sim, shop, &token, listed, json!({})).await;
+    assert_eq!(body["data"]["bulkOperations"]["nodes"], json!([]), "{body}");
+
+    // A valid query starts, and is found by id and by status (the replacements for the
+    // deprecated currentBulkOperation).
+    let query = "{ orders { edges { node { id lineItems { edges { node { id quantity } } } } } } }";
+    let (_, body) = graphql(&sim, shop, &token, submit, json!({ "q": query })).await;
+    let id = body["data"]["bulkOperationRunQuery"]["bulkOperation"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_owned();
+    let mut done = false;
+    for _ in 0..100 {
+        let (_, body) = graphql(
+            &sim,
+            shop,
+            &token,
+            "query($id: ID!) { bulkOperation(id: $id) { id status } }",
+            json!({ "id": id }),
+        )
+        .await;
+        if body["data"]["bulkOperation"]["status"] == "COMPLETED" {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(done, "the export completes");
+    let completed = "{ bulkOperations(first: 5, query: \"status:COMPLETED\") { nodes { id } } }";
+    let (_, body) = graphql(&sim, shop, &token, completed, json!({})).await;
+    assert_eq!(
+        body["data"]["bulkOperations"]["nodes"][0]["id"],
+        id.as_str()
+    );
+    let running = "{ bulkOperations(first: 5, query: \"status:RUNNING OR status:CREATED\") { nodes { id } } }";
+    let (_, body) = graphql(&sim, shop, &token, running, json!({})).await;
+    assert_eq!(body["data"]["bulkOperations"]["nodes"], json!([]));
+}

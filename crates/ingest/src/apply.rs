@@ -23,12 +23,16 @@ pub enum ApplyError {
     /// The order a refund belongs to has not arrived yet.
     #[error("order {0} is not here yet")]
     MissingOrder(i64),
+    /// The delivery may not act on the store it was routed to (it names another shop, or
+    /// comes out of turn): stored, never applied.
+    #[error("rejected: {0}")]
+    Rejected(String),
 }
 
 impl ApplyError {
     /// Whether another attempt could succeed.
     pub fn is_retryable(&self) -> bool {
-        !matches!(self, Self::Payload(_))
+        !matches!(self, Self::Payload(_) | Self::Rejected(_))
     }
 }
 
@@ -80,6 +84,10 @@ pub fn prepare(events: &[ClaimedEvent]) -> Prepared {
             ));
             continue;
         };
+        if let Err(why) = bound_to_store(event, payload) {
+            failed.push((event.event_id, ApplyError::Rejected(why)));
+            continue;
+        }
         let change = match change(&event.topic, payload, event.received_at) {
             Ok(change) => change,
             Err(err) => {
@@ -141,6 +149,69 @@ pub fn prepare(events: &[ClaimedEvent]) -> Prepared {
         }
     }
     Prepared { stores, failed }
+}
+
+/// What a payload says of its shop: the privacy topics name it (`shop_id`, `shop_domain`),
+/// and `app/uninstalled` is the shop itself (`id`, `myshopify_domain`).
+#[derive(Debug, Default, serde::Deserialize)]
+struct NamedShop {
+    shop_id: Option<i64>,
+    shop_domain: Option<String>,
+    id: Option<i64>,
+    myshopify_domain: Option<String>,
+}
+
+/// Checks a delivery may act on the store it was routed to. Shopify signs the body only:
+/// the shop header is anyone's to set, so a body signed for one shop of the app could be
+/// aimed at another. Where the payload names its shop, it must be the routed store's; a
+/// shop/redact acts only on a store already uninstalled (Shopify sends it 48 hours after);
+/// an app/uninstalled older than the store's latest install is stale.
+fn bound_to_store(event: &ClaimedEvent, payload: &str) -> Result<(), String> {
+    let names_shop = matches!(
+        event.topic.as_str(),
+        "app/uninstalled" | "shop/redact" | "customers/redact" | "customers/data_request"
+    );
+    if !names_shop {
+        return Ok(());
+    }
+    let named: NamedShop = serde_json::from_str(payload).unwrap_or_default();
+    let (domain, id) = if event.topic == "app/uninstalled" {
+        (named.myshopify_domain, named.id)
+    } else {
+        (named.shop_domain, named.shop_id)
+    };
+    let Some(domain) = domain else {
+        return Err(format!("the {} payload names no shop", event.topic));
+    };
+    if !domain.eq_ignore_ascii_case(&event.store_domain) {
+        return Err(format!(
+            "the payload is for {domain}, but was delivered for {}",
+            event.store_domain
+        ));
+    }
+    if let (Some(id), Some(ours)) = (id, event.store_shop_id) {
+        if id != ours {
+            return Err(format!(
+                "the payload is for shop {id}, but {} is shop {ours}",
+                event.store_domain
+            ));
+        }
+    }
+    if event.topic == "shop/redact" && event.store_status != "uninstalled" {
+        return Err(
+            "shop/redact for a store still installed (Shopify sends it 48 hours after uninstall)"
+                .to_owned(),
+        );
+    }
+    let made = event.triggered_at.unwrap_or(event.received_at);
+    if let (true, Some(installed)) = (event.topic == "app/uninstalled", event.store_installed_at) {
+        if made < installed {
+            return Err(format!(
+                "app/uninstalled from {made}, before the store was last installed ({installed})"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Writes a tenant's prepared changes on `conn` (tenant already set), in as few statements

@@ -61,6 +61,9 @@ pub struct ShopifySettings {
     /// and asks for confirmation (Shopify's export missing records is likelier than a
     /// merchant deleting a fifth of a catalogue at once).
     pub max_delete_percent: u64,
+    /// Deliveries made longer ago than this (X-Shopify-Triggered-At) are refused: Shopify
+    /// retries a delivery for 4 hours, so an older one is a replay.
+    pub webhook_max_age: std::time::Duration,
 }
 
 impl ShopifySettings {

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 use xeno_domain::ids::TenantId;
 use xeno_storage::events::{
-    fail_event, finish_events, load_events, set_tenant, ClaimedEvent, EVENTS_CHANNEL,
+    fail_event, finish_events, load_events, reject_event, set_tenant, ClaimedEvent, EVENTS_CHANNEL,
 };
 use xeno_storage::{Db, StorageError};
 
@@ -216,6 +216,13 @@ async fn settle(
         let retry_at = (err.is_retryable() && attempts + 1 < config.max_attempts).then(|| {
             Utc::now() + chrono::Duration::from_std(backoff(config, attempts)).unwrap_or_default()
         });
+        if let ApplyError::Rejected(why) = &err {
+            tracing::warn!(%tenant, %event_id, why, "event rejected");
+            reject_event(&mut *conn, tenant, event_id, &err.to_string()).await?;
+            EVENTS_SETTLED.with_label_values(&["rejected"]).inc();
+            outcome.failed += 1;
+            continue;
+        }
         tracing::warn!(%tenant, %event_id, attempts = attempts + 1, dead = retry_at.is_none(), error = %err, "event failed");
         fail_event(&mut *conn, tenant, event_id, &err.to_string(), retry_at).await?;
         let settled = if retry_at.is_some() { "retry" } else { "dead" };

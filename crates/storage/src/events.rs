@@ -42,6 +42,10 @@ pub struct ClaimedEvent {
     pub triggered_at: Option<DateTime<Utc>>,
     pub store_currency: Option<String>,
     pub store_status: String,
+    /// The store the delivery was routed to, for payloads that name their shop.
+    pub store_domain: String,
+    pub store_shop_id: Option<i64>,
+    pub store_installed_at: Option<DateTime<Utc>>,
 }
 
 /// One line of the event log.
@@ -205,7 +209,9 @@ pub async fn load_events(
 ) -> Result<Vec<ClaimedEvent>, StorageError> {
     Ok(sqlx::query_as(
         "SELECT e.event_id, e.store_id, e.topic, e.payload::text AS payload, e.attempts, e.received_at, \
-             e.triggered_at, s.currency::text AS store_currency, s.status AS store_status \
+             e.triggered_at, s.currency::text AS store_currency, s.status AS store_status, \
+             s.shop_domain AS store_domain, s.shopify_shop_id AS store_shop_id, \
+             s.installed_at AS store_installed_at \
          FROM webhook_events e JOIN stores s ON s.tenant_id = e.tenant_id AND s.store_id = e.store_id \
          WHERE e.tenant_id = $1 AND e.event_id = ANY($2) ORDER BY e.received_at, e.event_id",
     )
@@ -253,6 +259,26 @@ pub async fn fail_event(
     .bind(event_id)
     .bind(error)
     .bind(retry_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks an event rejected: it will never be applied (it stays visible in the event log).
+pub async fn reject_event(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    event_id: Uuid,
+    why: &str,
+) -> Result<(), StorageError> {
+    sqlx::query(
+        "UPDATE webhook_events SET attempts = attempts + 1, last_error = $3, status = 'rejected', \
+             processed_at = now() \
+         WHERE tenant_id = $1 AND event_id = $2",
+    )
+    .bind(tenant.0)
+    .bind(event_id)
+    .bind(why)
     .execute(conn)
     .await?;
     Ok(())

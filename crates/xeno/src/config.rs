@@ -67,6 +67,8 @@ pub struct Config {
     pub bulk_poll: Duration,
     /// The most a sync deletes of a store's records of one kind (percent) unconfirmed.
     pub sync_max_delete_percent: u64,
+    /// Webhook deliveries made longer ago than this are refused as replays.
+    pub webhook_max_age_hours: u64,
     /// When a shop's Admin API calls pause after failing, and for how long.
     pub shopify_breaker: xeno_shopify::breaker::BreakerSettings,
     /// The built dashboard (`web/dist`), served at `/`.
@@ -242,6 +244,13 @@ impl Config {
             Duration::from_millis(whole_number(&lookup, "XENO_WORKER_BACKOFF_MS", 5000)?);
         let bulk_poll = Duration::from_millis(whole_number(&lookup, "XENO_BULK_POLL_MS", 2000)?);
         let sync_max_delete_percent = whole_number(&lookup, "XENO_SYNC_MAX_DELETE_PERCENT", 20)?;
+        let webhook_max_age_hours = whole_number(&lookup, "XENO_WEBHOOK_MAX_AGE_HOURS", 24)?;
+        if !(5..=24 * 365).contains(&webhook_max_age_hours) {
+            return Err(invalid(
+                "XENO_WEBHOOK_MAX_AGE_HOURS",
+                "must be from 5 (Shopify retries for 4 hours) to 8760",
+            ));
+        }
         if sync_max_delete_percent > 100 {
             return Err(invalid(
                 "XENO_SYNC_MAX_DELETE_PERCENT",
@@ -312,6 +321,7 @@ impl Config {
             worker_max_attempts,
             bulk_poll,
             sync_max_delete_percent,
+            webhook_max_age_hours,
             shopify_breaker,
             sync_every,
             webhook_retention,

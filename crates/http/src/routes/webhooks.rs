@@ -99,6 +99,19 @@ pub async fn receive_webhook(
         .ok_or_else(|| ApiError::BadRequest("X-Shopify-Topic is missing".to_owned()))?;
     let webhook_id = header(&headers, "webhook-id")
         .ok_or_else(|| ApiError::BadRequest("X-Shopify-Webhook-Id is missing".to_owned()))?;
+    let triggered_at = header(&headers, "triggered-at")
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc));
+    if let Some(at) = triggered_at {
+        let max_age = chrono::Duration::from_std(state.shopify.webhook_max_age)
+            .unwrap_or(chrono::Duration::MAX);
+        if Utc::now() - at > max_age {
+            WEBHOOKS_RECEIVED.with_label_values(&["stale"]).inc();
+            return Err(ApiError::BadRequest(format!(
+                "X-Shopify-Triggered-At ({at}) is older than Shopify retries a delivery: a replay"
+            )));
+        }
+    }
     let Some(route) = route.filter(|r| r.accepting) else {
         // Shops Xeno does not (or no longer) serve: 200 so Shopify stops, and counted.
         WEBHOOKS_RECEIVED.with_label_values(&["unrouted"]).inc();
@@ -119,9 +132,7 @@ pub async fn receive_webhook(
         shopify_event_id: header(&headers, "event-id").map(str::to_owned),
         topic: topic.to_owned(),
         api_version: header(&headers, "api-version").map(str::to_owned),
-        triggered_at: header(&headers, "triggered-at")
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.with_timezone(&Utc)),
+        triggered_at,
     };
     let stored = state.acceptor.accept(route, event).await?;
     let outcome = if stored { "stored" } else { "duplicate" };
@@ -216,10 +227,13 @@ pub async fn list_webhook_events(
 ) -> Result<Json<EventPage>, ApiError> {
     let limit = i64::from(page_limit(query.limit)?);
     if let Some(status) = &query.status {
-        if !matches!(status.as_str(), "pending" | "done" | "failed" | "dead") {
+        if !matches!(
+            status.as_str(),
+            "pending" | "done" | "failed" | "dead" | "rejected"
+        ) {
             return Err(ApiError::invalid(
                 "status",
-                "must be pending, done, failed or dead",
+                "must be pending, done, failed, dead or rejected",
             ));
         }
     }

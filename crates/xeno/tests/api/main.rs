@@ -8,6 +8,7 @@ mod demo;
 mod ingest;
 mod insights;
 mod parity;
+mod security;
 mod support;
 
 use chrono::Utc;

@@ -570,8 +570,13 @@ async fn of_two_versions_within_one_second_the_later_made_wins_whatever_the_deli
     first["tags"] = json!("first");
     let mut second = first.clone();
     second["tags"] = json!("second");
-    deliver_version(&app, &second, "version-2", Some("2026-11-10T15:00:07.600Z")).await;
-    deliver_version(&app, &first, "version-1", Some("2026-11-10T15:00:07.200Z")).await;
+    let made = chrono::Utc::now() - chrono::Duration::seconds(5);
+    let at = |ms: i64| {
+        (made + chrono::Duration::milliseconds(ms))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    deliver_version(&app, &second, "version-2", Some(&at(600))).await;
+    deliver_version(&app, &first, "version-1", Some(&at(200))).await;
     // A delivery that does not say when it was made cannot displace one that does.
     deliver_version(&app, &first, "version-1-undated", None).await;
     drain(&app).await;

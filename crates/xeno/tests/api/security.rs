@@ -1,0 +1,218 @@
+//! Webhooks bound to their shop: Shopify signs the body only, so the shop, topic and ids in
+//! the headers are anyone's to set. A body signed for one shop of the app must not act on
+//! another, come out of turn, or be replayed.
+
+use serde_json::{json, Value};
+
+use crate::ingest::{
+    app_for, create_shop, drain, post_webhook, signature, sim, wait_for_sync, SECRET,
+};
+use crate::insights::{connect_shop, store_id_of};
+use crate::support::TestApp;
+
+const ALPHA: &str = "alpha.myshopify.com";
+const BETA: &str = "beta.myshopify.com";
+
+/// Delivers `payload` signed with the app's secret, as if for `shop`.
+async fn deliver(
+    app: &TestApp,
+    shop: &str,
+    topic: &str,
+    payload: &Value,
+    webhook_id: &str,
+    event_id: &str,
+    triggered_at: &str,
+) -> reqwest::Response {
+    let body = serde_json::to_vec(payload).unwrap();
+    let sig = signature(&body, SECRET);
+    post_webhook(
+        app,
+        &[
+            ("content-type", "application/json"),
+            ("x-shopify-topic", topic),
+            ("x-shopify-hmac-sha256", &sig),
+            ("x-shopify-shop-domain", shop),
+            ("x-shopify-webhook-id", webhook_id),
+            ("x-shopify-event-id", event_id),
+            ("x-shopify-triggered-at", triggered_at),
+        ],
+        body,
+    )
+    .await
+}
+
+async fn json_of(app: &TestApp, token: &str, path: &str) -> Value {
+    let response = app.get_authed(path, token).await;
+    assert_eq!(response.status(), 200, "{path}");
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_body_signed_for_one_shop_cannot_act_on_another_or_out_of_turn() {
+    let sim = sim(1.0).await;
+    create_shop(&sim, ALPHA, json!({ "orders": 30 })).await;
+    create_shop(&sim, BETA, json!({ "orders": 10, "seed": 9 })).await;
+    let app = app_for(&sim, &[]).await;
+    let victim = app.register("Victim", "owner@victim.example").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    connect_shop(&app, &victim, ALPHA).await;
+    let alpha = store_id_of(&app, &victim, ALPHA).await;
+    wait_for_sync(&app, &victim, &alpha).await;
+    let orders_before =
+        json_of(&app, &victim, &format!("/api/stores/{alpha}")).await["counts"]["orders"].clone();
+    assert!(orders_before.as_i64().unwrap() > 0);
+    let alpha_id: i64 = json_of(&app, &victim, &format!("/api/stores/{alpha}")).await
+        ["shopify_shop_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let now = chrono::Utc::now().to_rfc3339();
+
+    // Bodies Shopify signed for beta (the attacker's own shop), aimed at alpha.
+    let beta_shop = json!({ "id": 77, "name": "Beta", "domain": BETA, "myshopify_domain": BETA });
+    let cases = [
+        ("shop/redact", json!({ "shop_id": 77, "shop_domain": BETA })),
+        ("app/uninstalled", beta_shop),
+        (
+            "customers/redact",
+            json!({ "shop_id": 77, "shop_domain": BETA,
+                    "customer": { "id": 1, "email": "a@b.example", "phone": null },
+                    "orders_to_redact": [] }),
+        ),
+        // Addressed to alpha, but alpha is still installed: Shopify sends shop/redact only
+        // 48 hours after an uninstall.
+        (
+            "shop/redact",
+            json!({ "shop_id": alpha_id, "shop_domain": ALPHA }),
+        ),
+    ];
+    for (i, (topic, payload)) in cases.iter().enumerate() {
+        let response = deliver(
+            &app,
+            ALPHA,
+            topic,
+            payload,
+            &format!("attack-{i}"),
+            &format!("action-{i}"),
+            &now,
+        )
+        .await;
+        assert_eq!(response.status(), 200, "stored, to be seen");
+    }
+    drain(&app).await;
+
+    // Nothing was applied: alpha is installed and has its data; each attempt is visible.
+    let store = json_of(&app, &victim, &format!("/api/stores/{alpha}")).await;
+    assert_eq!(store["status"], "active", "{store}");
+    assert_eq!(store["counts"]["orders"], orders_before);
+    let rejected = json_of(&app, &victim, "/api/webhooks/events?status=rejected").await;
+    let reasons: Vec<&str> = rejected["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["last_error"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons.len(), 4, "{rejected}");
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|r| r.contains("is for beta.myshopify.com, but was delivered for alpha"))
+            .count(),
+        3,
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("still installed")),
+        "{reasons:?}"
+    );
+
+    // The same action delivered again under a fresh webhook id is one delivery.
+    let order = json!({ "id": 1 });
+    let first = deliver(
+        &app,
+        ALPHA,
+        "orders/delete",
+        &order,
+        "w-1",
+        "same-action",
+        &now,
+    )
+    .await;
+    let again = deliver(
+        &app,
+        ALPHA,
+        "orders/delete",
+        &order,
+        "w-2",
+        "same-action",
+        &now,
+    )
+    .await;
+    let first: Value = first.json().await.unwrap();
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(
+        (first["stored"].clone(), again["stored"].clone()),
+        (json!(true), json!(false))
+    );
+    // Its event id under another topic is another delivery (one action, several topics).
+    let other = deliver(
+        &app,
+        ALPHA,
+        "orders/updated",
+        &order,
+        "w-3",
+        "same-action",
+        &now,
+    )
+    .await;
+    assert_eq!(other.json::<Value>().await.unwrap()["stored"], true);
+
+    // A delivery made long before Shopify's retries end is a replay.
+    let old = (chrono::Utc::now() - chrono::Duration::hours(25)).to_rfc3339();
+    let replay = deliver(
+        &app,
+        ALPHA,
+        "orders/delete",
+        &order,
+        "w-4",
+        "old-action",
+        &old,
+    )
+    .await;
+    assert_eq!(replay.status(), 400);
+    drain(&app).await;
+
+    // An uninstall older than the store's latest install is stale.
+    let earlier = (chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc3339();
+    let alpha_shop = json!({ "id": alpha_id, "domain": ALPHA, "myshopify_domain": ALPHA });
+    deliver(
+        &app,
+        ALPHA,
+        "app/uninstalled",
+        &alpha_shop,
+        "w-5",
+        "uninstall-1",
+        &earlier,
+    )
+    .await;
+    drain(&app).await;
+    let store = json_of(&app, &victim, &format!("/api/stores/{alpha}")).await;
+    assert_eq!(store["status"], "active", "{store}");
+    // A current one, for this shop, uninstalls.
+    deliver(
+        &app,
+        ALPHA,
+        "app/uninstalled",
+        &alpha_shop,
+        "w-6",
+        "uninstall-2",
+        &now,
+    )
+    .await;
+    drain(&app).await;
+    let store = json_of(&app, &victim, &format!("/api/stores/{alpha}")).await;
+    assert_eq!(store["status"], "uninstalled", "{store}");
+}

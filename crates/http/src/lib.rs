@@ -4,6 +4,7 @@ pub mod auth;
 mod cache;
 pub mod error;
 pub mod extract;
+mod headers;
 mod paging;
 mod routes;
 mod shopify_id;
@@ -142,12 +143,16 @@ pub fn router(state: AppState) -> Router {
     api.merge(routes::docs::router(doc))
         .fallback(web::dashboard)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .with_state(state)
+        .with_state(state.clone())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
                 ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
             },
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            headers::security_headers,
         ))
         .layer(
             TraceLayer::new_for_http()

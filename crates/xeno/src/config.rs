@@ -73,6 +73,9 @@ pub struct Config {
     pub shopify_breaker: xeno_shopify::breaker::BreakerSettings,
     /// The built dashboard (`web/dist`), served at `/`.
     pub web_dir: std::path::PathBuf,
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>`: its figures span
+    /// every tenant.
+    pub metrics_token: Option<String>,
     /// How often each store is synced in full; None turns scheduled syncs off.
     pub sync_every: Option<Duration>,
     /// How long applied webhook events stay in the event log; `None` keeps them forever.
@@ -325,6 +328,7 @@ impl Config {
             shopify_breaker,
             sync_every,
             webhook_retention,
+            metrics_token: lookup("XENO_METRICS_TOKEN").filter(|t| !t.is_empty()),
             web_dir: lookup("XENO_WEB_DIR")
                 .unwrap_or_else(|| "web/dist".to_owned())
                 .into(),

@@ -59,6 +59,7 @@ pub fn app_state(config: &Config) -> anyhow::Result<AppState> {
         bulk_poll: config.bulk_poll,
         web_dir: config.web_dir.clone(),
         breakers: breakers(config),
+        metrics_token: config.metrics_token.clone(),
     })
 }
 

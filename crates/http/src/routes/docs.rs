@@ -62,6 +62,19 @@ pub fn router(doc: OpenApi) -> Router<AppState> {
                 ([(header::CACHE_CONTROL, "no-cache")], Html(DOCS_PAGE)).into_response()
             }),
         )
+        .route(
+            "/api/docs.js",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                        (header::CACHE_CONTROL, "no-cache"),
+                    ],
+                    DOCS_SCRIPT,
+                )
+                    .into_response()
+            }),
+        )
 }
 
 const DOCS_PAGE: &str = r#"<!doctype html>
@@ -86,8 +99,13 @@ pre { background: #f5f7fa; padding: .6rem; overflow: auto; margin: .4rem .8rem .
 <h1>Xeno API</h1>
 <p class="intro">Loading <a href="/api/openapi.json">/api/openapi.json</a>…</p>
 <main id="ops"></main>
-<script>
-const esc = s => String(s ?? '').replace(/[&<>"]/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c]));
+<script src="/api/docs.js"></script>
+</body>
+</html>
+"#;
+
+/// The page's script, served apart so the page needs no inline script (CSP).
+const DOCS_SCRIPT: &str = r#"const esc = s => String(s ?? '').replace(/[&<>"]/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c]));
 const resolve = (spec, s) => s && s.$ref ? spec.components.schemas[s.$ref.split('/').pop()] : s;
 fetch('/api/openapi.json').then(r => r.json()).then(spec => {
   document.querySelector('.intro').innerHTML = esc(spec.info.description) +
@@ -111,7 +129,4 @@ fetch('/api/openapi.json').then(r => r.json()).then(spec => {
       <h3>Responses</h3><ul>${responses}</ul></div></details></section>`;
   }).join('');
 }).catch(e => { document.querySelector('.intro').textContent = 'Could not load the spec: ' + e; });
-</script>
-</body>
-</html>
 "#;

@@ -125,7 +125,22 @@ async fn check_redis(state: &AppState) -> String {
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn get_prometheus_metrics(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
 ) -> Result<([(axum::http::HeaderName, &'static str); 1], String), ApiError> {
+    if let Some(token) = &state.metrics_token {
+        let presented = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        let matches: bool =
+            subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), token.as_bytes()).into();
+        if !matches {
+            return Err(ApiError::Unauthenticated(
+                "/metrics needs the bearer token configured in XENO_METRICS_TOKEN",
+            ));
+        }
+    }
     use prometheus::Encoder;
     let mut families = prometheus::gather();
     match tokio::time::timeout(CHECK_TIMEOUT, state.db.webhook_backlog()).await {

@@ -216,3 +216,107 @@ async fn a_body_signed_for_one_shop_cannot_act_on_another_or_out_of_turn() {
     let store = json_of(&app, &victim, &format!("/api/stores/{alpha}")).await;
     assert_eq!(store["status"], "uninstalled", "{store}");
 }
+
+#[tokio::test]
+async fn browser_and_cache_headers_protect_every_answer() {
+    let app = TestApp::spawn_with(&[("XENO_PUBLIC_URL", "https://xeno.example")]).await;
+    let token = app.register("Headers", "owner@headers.example").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (path, authed) in [
+        ("/api/auth/me", true),
+        ("/api/orders", true),
+        ("/api/auth/me", false),
+        ("/healthz", false),
+        ("/", false),
+        ("/api/docs", false),
+    ] {
+        let response = if authed {
+            app.get_authed(path, &token).await
+        } else {
+            app.client.get(app.url(path)).send().await.unwrap()
+        };
+        let h = response.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("script-src 'self';"), "{path}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(
+            h["referrer-policy"], "strict-origin-when-cross-origin",
+            "{path}"
+        );
+        assert!(h["permissions-policy"]
+            .to_str()
+            .unwrap()
+            .contains("camera=()"));
+        assert!(h["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .starts_with("max-age="));
+        if path.starts_with("/api/") && path != "/api/docs" {
+            assert_eq!(
+                h["cache-control"], "no-store",
+                "{path}: tenant data is never cached"
+            );
+        }
+    }
+    // The API's own page runs no inline script.
+    let docs = app
+        .client
+        .get(app.url("/api/docs"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(docs.contains(r#"<script src="/api/docs.js"></script>"#));
+    assert!(!docs.contains("<script>"));
+    let script = app
+        .client
+        .get(app.url("/api/docs.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(script.status(), 200);
+    assert!(script.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+
+    // Over plain http there is no HSTS.
+    let plain = TestApp::spawn().await;
+    let response = plain
+        .client
+        .get(plain.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert!(response
+        .headers()
+        .get("strict-transport-security")
+        .is_none());
+}
+
+#[tokio::test]
+async fn metrics_answer_only_the_configured_token() {
+    let app = TestApp::spawn_with(&[("XENO_METRICS_TOKEN", "scrape-secret")]).await;
+    let metrics = |token: Option<&'static str>| {
+        let mut request = app.client.get(app.url("/metrics"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    assert_eq!(metrics(None).await.unwrap().status(), 401);
+    assert_eq!(metrics(Some("wrong")).await.unwrap().status(), 401);
+    let answer = metrics(Some("scrape-secret")).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(answer
+        .text()
+        .await
+        .unwrap()
+        .contains("xeno_webhook_events_due"));
+}

@@ -112,7 +112,7 @@ try {
   await page.fill('#field-password', 'short');
   await page.click('button[type=submit]');
   await page.locator('#field-password-error').waitFor();
-  assert.match(await page.locator('#field-password-error').innerText(), /at least 10/);
+  assert.match(await page.locator('#field-password-error').innerText(), /at least 12/);
   await shot('signup-error');
   // The browser logs the deliberate 422; only what follows must be clean.
   consoleErrors.length = 0;

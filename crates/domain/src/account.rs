@@ -2,7 +2,7 @@
 
 use crate::validation::{FieldError, FieldErrors};
 
-pub const PASSWORD_MIN_CHARS: usize = 10;
+pub const PASSWORD_MIN_CHARS: usize = 12;
 /// Argon2 accepts longer input, but an unbounded password is a cheap way to burn our CPU.
 pub const PASSWORD_MAX_CHARS: usize = 128;
 pub const TENANT_NAME_MAX_CHARS: usize = 100;
@@ -36,7 +36,7 @@ impl Registration {
                 String::new()
             }
         };
-        if let Err(message) = check_password(password) {
+        if let Err(message) = check_password(password, &[&email, tenant_name]) {
             errors.add("password", message);
         }
         errors.finish()?;
@@ -72,9 +72,11 @@ pub fn normalize_email(raw: &str) -> Result<String, &'static str> {
     Ok(email)
 }
 
-/// The password policy: long enough to resist guessing, not so long it costs us a DoS.
-/// Length beats composition rules (NIST SP 800-63B), so we only ask for some variety.
-pub fn check_password(password: &str) -> Result<(), String> {
+/// The password policy (OWASP ASVS level 2, NIST SP 800-63B): at least 12 characters, no
+/// composition rules, and not guessable: zxcvbn's estimate, which knows common passwords,
+/// keyboard patterns, dictionary words, dates and the account's own names (`context`),
+/// must reach "safely unguessable" (score 3 of 4). Not so long that hashing is a DoS.
+pub fn check_password(password: &str, context: &[&str]) -> Result<(), String> {
     let chars = password.chars().count();
     if chars < PASSWORD_MIN_CHARS {
         return Err(format!("must be at least {PASSWORD_MIN_CHARS} characters"));
@@ -82,10 +84,28 @@ pub fn check_password(password: &str) -> Result<(), String> {
     if chars > PASSWORD_MAX_CHARS {
         return Err(format!("must be at most {PASSWORD_MAX_CHARS} characters"));
     }
-    let has_letter = password.chars().any(char::is_alphabetic);
-    let has_other = password.chars().any(|c| !c.is_alphabetic());
-    if !has_letter || !has_other {
-        return Err("must mix letters with digits or symbols".to_owned());
+    // The account's names count whole and word by word ("owner@acme.example" → "acme").
+    let words: Vec<String> = context
+        .iter()
+        .flat_map(|c| {
+            std::iter::once(c.to_lowercase()).chain(
+                c.split(|ch: char| !ch.is_alphanumeric())
+                    .filter(|w| w.len() >= 3)
+                    .map(str::to_lowercase),
+            )
+        })
+        .collect();
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let estimate = zxcvbn::zxcvbn(password, &words);
+    if estimate.score() < zxcvbn::Score::Three {
+        let why = estimate
+            .feedback()
+            .and_then(|f| f.warning())
+            .map(|w| format!(" ({})", w.to_string().trim_end_matches('.').to_lowercase()))
+            .unwrap_or_default();
+        return Err(format!(
+            "is too easy to guess{why}: try a longer phrase of unrelated words"
+        ));
     }
     Ok(())
 }
@@ -120,11 +140,30 @@ mod tests {
 
     #[test]
     fn password_policy() {
-        assert!(check_password("short1").is_err());
-        assert!(check_password("onlyletterslong").is_err());
-        assert!(check_password("1234567890123").is_err());
-        assert!(check_password(&"a1".repeat(65)).is_err());
-        assert!(check_password("correct horse 9").is_ok());
+        assert!(check_password("short1", &[]).is_err());
+        assert!(check_password("password12", &[]).is_err(), "too short");
+        for guessable in [
+            "password1234",
+            "qwerty123456",
+            "1234567890123",
+            "aaaaaaaaaaaaaaaa",
+        ] {
+            let why = check_password(guessable, &[]).unwrap_err();
+            assert!(
+                why.starts_with("is too easy to guess"),
+                "{guessable}: {why}"
+            );
+        }
+        // The account's own names do not make a password.
+        let names = ["owner@acme.example", "Acme Shop"];
+        assert!(check_password("acme shop acme", &names).is_err());
+        assert!(
+            check_password("acme shop acme", &[]).is_ok(),
+            "only the account's names"
+        );
+        assert!(check_password(&"a1".repeat(65), &[]).is_err());
+        assert!(check_password("correct horse 9", &[]).is_ok());
+        assert!(check_password("a long enough password", &[]).is_ok());
     }
 
     #[test]
@@ -136,7 +175,7 @@ mod tests {
 
     #[test]
     fn registration_normalises() {
-        let r = Registration::parse("  Acme  ", "Owner@Acme.io", "s3cure-enough").unwrap();
+        let r = Registration::parse("  Acme  ", "Owner@Acme.io", "correct horse 9").unwrap();
         assert_eq!(r.tenant_name, "Acme");
         assert_eq!(r.email, "owner@acme.io");
     }

@@ -181,14 +181,17 @@ async fn invalid_fields_are_422_with_names() {
     fields.sort_unstable();
     assert_eq!(fields, ["email", "password", "tenant_name"]);
 
-    let letters_only = app
+    // Long enough, but among the most common passwords: refused, saying why.
+    let common = app
         .post_json(
             "/api/auth/register",
-            &json!({"tenant_name": "Shop", "email": "a@example.com", "password": "onlyletterslong"}),
+            &json!({"tenant_name": "Shop", "email": "a@example.com", "password": "password1234"}),
         )
         .await;
-    let body = expect_problem(letters_only, 422, "invalid_fields").await;
+    let body = expect_problem(common, 422, "invalid_fields").await;
     assert_eq!(body["errors"][0]["field"], "password");
+    let why = body["errors"][0]["message"].as_str().unwrap();
+    assert!(why.contains("too easy to guess"), "{why}");
 
     let wrong_type = app
         .post_json(

@@ -5,6 +5,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 use crate::error::ApiError;
 
@@ -64,7 +65,29 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(parsed)
 }
 
-/// Query parameters. A missing or malformed one is 400 naming the parameter.
+/// The days a query may name: Shopify's era, with room; outside it date arithmetic would
+/// overflow (chrono's dates reach year -262143).
+const FIRST_DAY: (i32, u32, u32) = (1970, 1, 1);
+const LAST_DAY: (i32, u32, u32) = (2999, 12, 31);
+
+/// Reads an optional `YYYY-MM-DD` query value within [`FIRST_DAY`]..=[`LAST_DAY`].
+pub fn bounded_day<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<chrono::NaiveDate>, D::Error> {
+    let Some(day) = Option::<chrono::NaiveDate>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let bound = |(y, m, d): (i32, u32, u32)| chrono::NaiveDate::from_ymd_opt(y, m, d);
+    match (bound(FIRST_DAY), bound(LAST_DAY)) {
+        (Some(first), Some(last)) if (first..=last).contains(&day) => Ok(Some(day)),
+        _ => Err(serde::de::Error::custom(format!(
+            "{day} is outside the days Xeno can report on (1970-01-01 to 2999-12-31)"
+        ))),
+    }
+}
+
+/// Query parameters. A missing or malformed one is 400 naming the parameter; so is a value
+/// holding a NUL character (PostgreSQL's text cannot).
 #[derive(Debug)]
 pub struct ApiQuery<T>(pub T);
 
@@ -77,6 +100,14 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
+        if let Some((name, _)) = url::form_urlencoded::parse(query.as_bytes())
+            .find(|(name, value)| name.contains('\0') || value.contains('\0'))
+        {
+            return Err(ApiError::BadRequest(format!(
+                "query parameter `{}` holds a NUL character",
+                name.replace('\0', "")
+            )));
+        }
         let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(de)
             .map(ApiQuery)

@@ -63,8 +63,10 @@ pub enum ProductSort {
 #[into_params(parameter_in = Query)]
 pub struct RangeQuery {
     /// First day, `YYYY-MM-DD`, in each store's time zone (default: 29 days before `to`).
+    #[serde(default, deserialize_with = "crate::extract::bounded_day")]
     from: Option<NaiveDate>,
     /// Last day, inclusive (default: today in UTC).
+    #[serde(default, deserialize_with = "crate::extract::bounded_day")]
     to: Option<NaiveDate>,
     /// One store; all of the tenant's when absent.
     store_id: Option<Uuid>,
@@ -74,8 +76,10 @@ pub struct RangeQuery {
 #[into_params(parameter_in = Query)]
 pub struct DashboardQuery {
     /// First day, `YYYY-MM-DD`, in each store's time zone (default: 29 days before `to`).
+    #[serde(default, deserialize_with = "crate::extract::bounded_day")]
     from: Option<NaiveDate>,
     /// Last day, inclusive (default: today in UTC).
+    #[serde(default, deserialize_with = "crate::extract::bounded_day")]
     to: Option<NaiveDate>,
     /// One store; all of the tenant's when absent.
     store_id: Option<Uuid>,
@@ -91,8 +95,10 @@ pub struct DashboardQuery {
 #[into_params(parameter_in = Query)]
 pub struct ProductsQuery {
     /// First day, `YYYY-MM-DD`, in each store's time zone (default: 29 days before `to`).
+    #[serde(default, deserialize_with = "crate::extract::bounded_day")]
     from: Option<NaiveDate>,
     /// Last day, inclusive (default: today in UTC).
+    #[serde(default, deserialize_with = "crate::extract::bounded_day")]
     to: Option<NaiveDate>,
     /// One store; all of the tenant's when absent.
     store_id: Option<Uuid>,
@@ -573,6 +579,7 @@ fn month_index(day: NaiveDate) -> i32 {
 #[into_params(parameter_in = Query)]
 pub struct SegmentsQuery {
     /// Scores are as of the end of this day (default: today in UTC).
+    #[serde(default, deserialize_with = "crate::extract::bounded_day")]
     to: Option<NaiveDate>,
     /// One store; all of the tenant's when absent.
     store_id: Option<Uuid>,
@@ -585,6 +592,7 @@ pub struct SegmentExportQuery {
     #[param(value_type = String)]
     segment: Segment,
     /// Scores are as of the end of this day (default: today in UTC).
+    #[serde(default, deserialize_with = "crate::extract::bounded_day")]
     to: Option<NaiveDate>,
     /// One store; all of the tenant's when absent.
     store_id: Option<Uuid>,

@@ -49,8 +49,10 @@ pub struct OrdersQuery {
     /// Part of the order name (`#1001`) or email, any case.
     q: Option<String>,
     /// First day, in each store's zone.
+    #[serde(default, deserialize_with = "crate::extract::bounded_day")]
     from: Option<NaiveDate>,
     /// Last day, inclusive.
+    #[serde(default, deserialize_with = "crate::extract::bounded_day")]
     to: Option<NaiveDate>,
     /// `paid`, `pending`, `refunded`, `partially_refunded`, `voided`, …
     financial_status: Option<String>,

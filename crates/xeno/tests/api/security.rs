@@ -320,3 +320,39 @@ async fn metrics_answer_only_the_configured_token() {
         .unwrap()
         .contains("xeno_webhook_events_due"));
 }
+
+#[tokio::test]
+async fn hostile_query_values_are_a_clear_400_never_a_500() {
+    let app = TestApp::spawn().await;
+    let token = app.register("Hostile", "owner@hostile.example").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for path in [
+        "/api/customers?q=a%00b",
+        "/api/orders?q=%00",
+        "/api/webhooks/events?topic=orders%2Fcreate%00",
+        "/api/metrics/dashboard?from=-262143-01-01&to=2026-11-01",
+        "/api/metrics/dashboard?to=-262143-01-01",
+        "/api/metrics/checkouts?from=1969-12-31&to=1970-01-05",
+        "/api/orders?from=-262143-01-01",
+        "/api/metrics/segments?to=-262143-01-01",
+        "/api/metrics/dashboard?from=2026-11-01&to=3000-01-01",
+    ] {
+        let response = app.get_authed(path, &token).await;
+        assert_eq!(response.status(), 400, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            body["detail"].as_str().unwrap().contains("query"),
+            "{path}: {body}"
+        );
+    }
+    // The bounds themselves are fine.
+    let edge = app
+        .get_authed(
+            "/api/metrics/dashboard?from=2999-12-01&to=2999-12-31",
+            &token,
+        )
+        .await;
+    assert_eq!(edge.status(), 200);
+}

@@ -131,8 +131,27 @@ where
     }
 }
 
+/// Password hashes computed at once: each argon2id run holds 19 MiB, so this bounds their
+/// memory (about 150 MiB) whatever the number of sign-ins in flight.
+const HASHING_AT_ONCE: usize = 8;
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(HASHING_AT_ONCE);
+/// How long a sign-in waits for a turn before it is told to come back.
+const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A turn at hashing, or a fast 503 when every turn is taken.
+async fn hashing_turn() -> Result<tokio::sync::SemaphorePermit<'static>, ApiError> {
+    match tokio::time::timeout(HASHING_WAIT, HASHING.acquire()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(ApiError::Unavailable {
+            detail: "sign-in is busy; try again in a moment".to_owned(),
+            context: None,
+        }),
+    }
+}
+
 /// Hashes a password with argon2id off the async runtime (it is deliberately slow).
 pub async fn hash_password(password: String) -> Result<String, ApiError> {
+    let _turn = hashing_turn().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -148,6 +167,7 @@ pub async fn hash_password(password: String) -> Result<String, ApiError> {
 /// Checks a password against a stored hash. With no hash (unknown email) it still does the
 /// work of one check, so response time does not reveal whether the email exists.
 pub async fn verify_password(password: String, stored: Option<String>) -> Result<bool, ApiError> {
+    let _turn = hashing_turn().await?;
     tokio::task::spawn_blocking(move || {
         let stored = stored.unwrap_or_else(|| DUMMY_HASH.to_owned());
         let Ok(hash) = PasswordHash::new(&stored) else {

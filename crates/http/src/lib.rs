@@ -9,6 +9,7 @@ mod paging;
 mod routes;
 mod shopify_id;
 pub mod state;
+pub mod throttle;
 mod web;
 
 use std::time::Duration;

@@ -34,6 +34,8 @@ pub struct AppState {
     pub breakers: xeno_shopify::breaker::Breakers,
     /// The bearer token `/metrics` asks for, when one is configured.
     pub metrics_token: Option<String>,
+    /// Failed sign-ins and registrations, per account and address.
+    pub throttle: Arc<crate::throttle::Throttle>,
 }
 
 impl AppState {

@@ -60,6 +60,7 @@ pub fn app_state(config: &Config) -> anyhow::Result<AppState> {
         web_dir: config.web_dir.clone(),
         breakers: breakers(config),
         metrics_token: config.metrics_token.clone(),
+        throttle: Arc::default(),
     })
 }
 
@@ -106,6 +107,8 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let app = xeno_http::router(app_state(config)?);
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    // Peer addresses reach handlers (sign-in throttling counts them).
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!("shutting down: no new connections, finishing in-flight requests");

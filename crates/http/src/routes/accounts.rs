@@ -15,6 +15,7 @@ use crate::auth::{hash_password, verify_password, AuthUser};
 use crate::error::{ApiError, Problem};
 use crate::extract::ApiJson;
 use crate::state::AppState;
+use crate::throttle::ClientAddr;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterIn {
@@ -83,8 +84,10 @@ fn token_out(state: &AppState, tenant: TenantId, user: UserId) -> Result<TokenOu
     ))]
 pub async fn register_account(
     State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
     ApiJson(input): ApiJson<RegisterIn>,
 ) -> Result<(StatusCode, Json<TokenOut>), ApiError> {
+    state.throttle.register(address)?;
     let registration = Registration::parse(&input.tenant_name, &input.email, &input.password)
         .map_err(ApiError::InvalidFields)?;
     let password_hash = hash_password(registration.password).await?;
@@ -115,18 +118,31 @@ pub async fn register_account(
     ))]
 pub async fn log_in(
     State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
     ApiJson(input): ApiJson<LoginIn>,
 ) -> Result<Json<TokenOut>, ApiError> {
     const REFUSED: ApiError = ApiError::Unauthenticated("wrong email or password");
-    let found = match normalize_email(&input.email) {
-        Ok(email) => state.db.find_login(&email).await?,
-        Err(_) => None,
+    let email = normalize_email(&input.email).ok();
+    let account = email
+        .clone()
+        .unwrap_or_else(|| input.email.trim().to_lowercase());
+    let mut keys = vec![format!("account:{account}")];
+    keys.extend(address.map(|ip| format!("address:{ip}")));
+    // Checked before any hashing: a flood costs no CPU.
+    state.throttle.check(&keys)?;
+    let found = match email {
+        Some(email) => state.db.find_login(&email).await?,
+        None => None,
     };
     let stored_hash = found.as_ref().map(|login| login.password_hash.clone());
-    if !verify_password(input.password, stored_hash).await? {
-        return Err(REFUSED);
-    }
-    let login = found.ok_or(REFUSED)?;
+    let login = match (verify_password(input.password, stored_hash).await?, found) {
+        (true, Some(login)) => login,
+        _ => {
+            state.throttle.failed(&keys);
+            return Err(REFUSED);
+        }
+    };
+    state.throttle.succeeded(&keys);
     Ok(Json(token_out(
         &state,
         TenantId(login.tenant_id),

@@ -356,3 +356,52 @@ async fn hostile_query_values_are_a_clear_400_never_a_500() {
         .await;
     assert_eq!(edge.status(), 200);
 }
+
+#[tokio::test]
+async fn a_password_guessing_flood_is_slowed_then_locked_and_cleared_by_success() {
+    let app = TestApp::spawn().await;
+    app.register("Flood", "owner@flood.example").await;
+    let app = &app;
+    let login = |password: &'static str| async move {
+        app.post_json(
+            "/api/auth/login",
+            &json!({ "email": "owner@flood.example", "password": password }),
+        )
+        .await
+    };
+    // The first failures are answered as failures.
+    for _ in 0..5 {
+        assert_eq!(login("not the password 1").await.status(), 401);
+    }
+    // The next earns a wait: refused before any password is checked, the right one too.
+    assert_eq!(login("not the password 1").await.status(), 401);
+    let held = login("correct horse 9").await;
+    assert_eq!(held.status(), 429);
+    let wait: u64 = held.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&wait), "{wait}");
+    let body: Value = held.json().await.unwrap();
+    assert_eq!(body["code"], "rate_limited");
+    // After the wait, the right password works and clears the account.
+    tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+    assert_eq!(login("correct horse 9").await.status(), 200);
+    assert_eq!(login("not the password 1").await.status(), 401);
+
+    // Registrations from one address are limited too.
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let response = app
+            .post_json(
+                "/api/auth/register",
+                &json!({ "tenant_name": "Spam", "email": format!("spam{i}@flood.example"),
+                         "password": "correct horse 9" }),
+            )
+            .await;
+        statuses.push(response.status().as_u16());
+    }
+    // One registration already came from this address (the owner's).
+    assert_eq!(statuses, [201, 201, 201, 201, 429, 429]);
+}

@@ -135,12 +135,9 @@ pub async fn log_in(
         None => None,
     };
     let stored_hash = found.as_ref().map(|login| login.password_hash.clone());
-    let login = match (verify_password(input.password, stored_hash).await?, found) {
-        (true, Some(login)) => login,
-        _ => {
-            state.throttle.failed(&keys);
-            return Err(REFUSED);
-        }
+    let (true, Some(login)) = (verify_password(input.password, stored_hash).await?, found) else {
+        state.throttle.failed(&keys);
+        return Err(REFUSED);
     };
     state.throttle.succeeded(&keys);
     Ok(Json(token_out(

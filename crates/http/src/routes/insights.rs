@@ -255,8 +255,11 @@ pub struct TopProduct {
     currency: String,
     orders: i64,
     units: i64,
-    /// Line price × quantity less each line's whole discount (its share of order-level
-    /// code discounts included), in the range's orders; gift cards left out.
+    /// Net sales of the product in the range, as Shopify's sales report counts them: line
+    /// price × quantity less each line's whole discount (its share of order-level code
+    /// discounts included) for orders placed in the range, less returns dated in the range
+    /// (refunded lines, and what cancellations took back); gift cards left out. `orders` and
+    /// `units` count what was ordered in the range.
     #[schema(value_type = String)]
     revenue: Decimal,
 }

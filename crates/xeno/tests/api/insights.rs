@@ -1192,7 +1192,50 @@ fn expected_products(
     let mut sold: Sold = BTreeMap::new();
     for shop in shops {
         for order in shop.truth["orders"].as_array().unwrap() {
-            if !counted(order) || !in_range(local_day(&order["processed_at"], shop.tz), from, to) {
+            if !counted(order) {
+                continue;
+            }
+            // Returns by product on their own day: refunded lines, and what a cancellation
+            // took back of each line beyond its refunds.
+            let lines = order["line_items"].as_array().unwrap();
+            let product_of = |line_id: i64| {
+                lines
+                    .iter()
+                    .find(|l| l["id"].as_i64() == Some(line_id) && l["gift_card"] == false)
+                    .map(|l| l["product_id"].as_i64())
+            };
+            let mut refunded: BTreeMap<i64, Decimal> = BTreeMap::new();
+            for refund in order["refunds"].as_array().unwrap() {
+                let day = local_day(&refund["created_at"], shop.tz);
+                for line in refund["refund_line_items"].as_array().unwrap() {
+                    let id = line["line_item_id"].as_i64().unwrap();
+                    *refunded.entry(id).or_default() += d(&line["subtotal"]);
+                    if let (true, Some(product)) = (in_range(day, from, to), product_of(id)) {
+                        sold.entry((shop.currency.clone(), shop.store_id.clone(), product))
+                            .or_default()
+                            .2 -= d(&line["subtotal"]);
+                    }
+                }
+            }
+            if !order["cancelled_at"].is_null()
+                && in_range(local_day(&order["cancelled_at"], shop.tz), from, to)
+            {
+                for line in lines.iter().filter(|l| l["gift_card"] == false) {
+                    let id = line["id"].as_i64().unwrap();
+                    let net = d(&line["price"]) * Decimal::from(line["quantity"].as_i64().unwrap())
+                        - line_discount(line);
+                    let back =
+                        (net - refunded.get(&id).copied().unwrap_or_default()).max(Decimal::ZERO);
+                    sold.entry((
+                        shop.currency.clone(),
+                        shop.store_id.clone(),
+                        line["product_id"].as_i64(),
+                    ))
+                    .or_default()
+                    .2 -= back;
+                }
+            }
+            if !in_range(local_day(&order["processed_at"], shop.tz), from, to) {
                 continue;
             }
             for line in order["line_items"].as_array().unwrap() {

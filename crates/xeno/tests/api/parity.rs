@@ -302,6 +302,31 @@ async fn figures_on_shopify_shaped_fixtures_equal_a_hand_computation() {
         .find(|p| p["title"] == "Mug")
         .unwrap_or_else(|| panic!("mugs are listed: {top}"));
     assert_eq!(money(mug["revenue"].as_str().unwrap()), n("90"));
+    // Net of returns in the range: the lamp came back on the 7th and the vase's order was
+    // cancelled on the 8th, so over the 1st to the 10th both net to nothing; over the 4th
+    // to the 5th, before either, they are sales.
+    let revenue = |top: &Value, title: &str| {
+        top["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["title"] == title)
+            .map(|p| money(p["revenue"].as_str().unwrap()))
+            .unwrap_or_else(|| panic!("{title} is listed: {top}"))
+    };
+    assert_eq!(revenue(&top, "Lamp"), z);
+    assert_eq!(revenue(&top, "Vase"), z);
+    let before: Value = app
+        .get_authed(
+            &format!("/api/metrics/products?from=2026-11-04&to=2026-11-05&store_id={store}"),
+            &token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(revenue(&before, "Lamp"), n("80"));
+    assert_eq!(revenue(&before, "Vase"), n("36"));
 
     // The null-dated product is stored, nothing is dead-lettered.
     let dead: Value = app

@@ -78,7 +78,7 @@ pub fn prepare(events: &[ClaimedEvent]) -> Prepared {
             failed.push((
                 event.event_id,
                 ApplyError::Payload(
-                    "the body is not valid JSON (or holds \\u0000, which PostgreSQL cannot store)"
+                    "the body is not valid JSON (or is nested more than 128 deep, or holds \\u0000, which PostgreSQL cannot store)"
                         .to_owned(),
                 ),
             ));

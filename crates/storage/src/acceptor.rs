@@ -88,28 +88,51 @@ async fn write(db: &Db, batch: Vec<Pending>) {
             .or_default()
             .push(pending);
     }
-    for (tenant, batch) in by_tenant {
-        match insert(db, TenantId(tenant), &batch).await {
-            Ok(mut inserted) => {
+    for (tenant, mut batch) in by_tenant {
+        // One order for every writer (the unique keys' order): concurrent batches holding the
+        // same deliveries (Shopify's retries) wait for each other instead of deadlocking.
+        batch.sort_by(|a, b| {
+            (a.route.store_id.0, &a.event.webhook_id)
+                .cmp(&(b.route.store_id.0, &b.event.webhook_id))
+        });
+        let tenant = TenantId(tenant);
+        match insert(db, tenant, &batch).await {
+            Ok(inserted) => answer(batch, inserted),
+            // One delivery's fault must not fail its neighbours: each is tried alone.
+            Err(err) if batch.len() > 1 => {
+                tracing::warn!(error = %err, events = batch.len(), "a batch of webhooks failed; storing them one by one");
                 for pending in batch {
-                    // The first of several identical deliveries in one batch is the stored one.
-                    let key = (pending.route.store_id.0, pending.event.webhook_id.clone());
-                    let _ = pending.reply.send(Ok(inserted.remove(&key)));
+                    let alone = [pending];
+                    match insert(db, tenant, &alone).await {
+                        Ok(inserted) => answer(alone, inserted),
+                        Err(err) => fail(alone, &err),
+                    }
                 }
             }
-            Err(err) => {
-                tracing::warn!(error = %err, events = batch.len(), "accepting a batch of webhooks failed");
-                let reason = err.to_string();
-                for pending in batch {
-                    let _ =
-                        pending
-                            .reply
-                            .send(Err(StorageError::Unavailable(sqlx::Error::Protocol(
-                                reason.clone(),
-                            ))));
-                }
-            }
+            Err(err) => fail(batch, &err),
         }
+    }
+}
+
+/// Answers each delivery of a stored batch: new, or a duplicate.
+fn answer(batch: impl IntoIterator<Item = Pending>, mut inserted: HashSet<(Uuid, String)>) {
+    for pending in batch {
+        // The first of several identical deliveries in one batch is the stored one.
+        let key = (pending.route.store_id.0, pending.event.webhook_id.clone());
+        let _ = pending.reply.send(Ok(inserted.remove(&key)));
+    }
+}
+
+/// Answers each delivery of a batch that could not be stored (503: Shopify retries).
+fn fail(batch: impl IntoIterator<Item = Pending>, err: &StorageError) {
+    tracing::warn!(error = %err, "accepting webhooks failed");
+    let reason = err.to_string();
+    for pending in batch {
+        let _ = pending
+            .reply
+            .send(Err(StorageError::Unavailable(sqlx::Error::Protocol(
+                reason.clone(),
+            ))));
     }
 }
 

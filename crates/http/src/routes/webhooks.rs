@@ -99,6 +99,20 @@ pub async fn receive_webhook(
         .ok_or_else(|| ApiError::BadRequest("X-Shopify-Topic is missing".to_owned()))?;
     let webhook_id = header(&headers, "webhook-id")
         .ok_or_else(|| ApiError::BadRequest("X-Shopify-Webhook-Id is missing".to_owned()))?;
+    // Shopify's ids and topics are short; anything longer cannot be one of its deliveries
+    // (and could not be indexed), so it never reaches a batch with others.
+    for (name, value) in [
+        ("X-Shopify-Topic", Some(topic)),
+        ("X-Shopify-Webhook-Id", Some(webhook_id)),
+        ("X-Shopify-Event-Id", header(&headers, "event-id")),
+        ("X-Shopify-API-Version", header(&headers, "api-version")),
+    ] {
+        if value.is_some_and(|v| v.len() > MAX_HEADER_CHARS) {
+            return Err(ApiError::BadRequest(format!(
+                "{name} is longer than {MAX_HEADER_CHARS} characters"
+            )));
+        }
+    }
     let triggered_at = header(&headers, "triggered-at")
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.with_timezone(&Utc));
@@ -140,13 +154,50 @@ pub async fn receive_webhook(
     Ok(Json(Accepted { stored }))
 }
 
+/// The longest topic, id or version a delivery may carry.
+const MAX_HEADER_CHARS: usize = 255;
+
 /// The body as text when it is JSON Xeno can apply (stored verbatim; PostgreSQL checks it
 /// again as `json`). PostgreSQL's text cannot hold the NUL character, which JSON allows, so
 /// such a body is kept raw and fails at once instead of failing every retry.
 fn json_text(body: &[u8]) -> Option<String> {
+    if nesting_depth(body) > MAX_JSON_DEPTH {
+        return None;
+    }
     serde_json::from_slice::<serde::de::IgnoredAny>(body).ok()?;
     let text = std::str::from_utf8(body).ok()?;
     (!text.contains("\\u0000")).then(|| text.to_owned())
+}
+
+/// Deeper JSON than this is kept raw (PostgreSQL's parser would exhaust its stack on it, and
+/// fail every delivery batched with it); Shopify's payloads nest a few levels.
+const MAX_JSON_DEPTH: usize = 128;
+
+/// How deep a JSON text nests arrays and objects (brackets inside strings do not count).
+fn nesting_depth(body: &[u8]) -> usize {
+    let (mut depth, mut deepest) = (0_usize, 0_usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for &byte in body {
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

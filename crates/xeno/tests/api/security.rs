@@ -405,3 +405,84 @@ async fn a_password_guessing_flood_is_slowed_then_locked_and_cleared_by_success(
     // One registration already came from this address (the owner's).
     assert_eq!(statuses, [201, 201, 201, 201, 429, 429]);
 }
+
+#[tokio::test]
+async fn one_bad_delivery_never_fails_the_deliveries_beside_it() {
+    let sim = sim(1.0).await;
+    create_shop(&sim, ALPHA, json!({ "orders": 5 })).await;
+    let app = app_for(&sim, &[]).await;
+    let token = app.register("Poison", "owner@poison.example").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    connect_shop(&app, &token, ALPHA).await;
+    let store = store_id_of(&app, &token, ALPHA).await;
+    wait_for_sync(&app, &token, &store).await;
+
+    // 200 ordinary deliveries sent at once with 20 whose webhook id no index can hold and 5
+    // bodies nested 30,000 deep; a quarter of the ordinary ones twice, as Shopify retries.
+    let url = app.url("/api/webhooks/shopify");
+    let deep = format!("{}{}", "[".repeat(30_000), "]".repeat(30_000)).into_bytes();
+    let mut sends = tokio::task::JoinSet::new();
+    for i in 0..250_u32 {
+        let (client, url, deep) = (app.client.clone(), url.clone(), deep.clone());
+        sends.spawn(async move {
+            let (kind, id, body) = match i {
+                0..200 => (
+                    "ok",
+                    format!("ok-{i}"),
+                    serde_json::to_vec(&json!({ "id": 1000 + i })).unwrap(),
+                ),
+                200..220 => ("long", "x".repeat(6_000), b"{\"id\": 1}".to_vec()),
+                220..225 => ("deep", format!("deep-{i}"), deep),
+                _ => (
+                    "ok",
+                    format!("ok-{}", i - 225),
+                    serde_json::to_vec(&json!({ "id": 1000 + i - 225 })).unwrap(),
+                ),
+            };
+            let sig = signature(&body, SECRET);
+            let response = client
+                .post(url)
+                .header("content-type", "application/json")
+                .header("x-shopify-topic", "products/delete")
+                .header("x-shopify-hmac-sha256", sig)
+                .header("x-shopify-shop-domain", ALPHA)
+                .header("x-shopify-webhook-id", id)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (kind, response.status().as_u16())
+        });
+    }
+    let mut outcomes: Vec<(&str, u16)> = Vec::new();
+    while let Some(done) = sends.join_next().await {
+        outcomes.push(done.unwrap());
+    }
+    let count = |kind: &str, status: u16| outcomes.iter().filter(|o| **o == (kind, status)).count();
+    assert_eq!(count("ok", 200), 225, "{outcomes:?}");
+    assert_eq!(count("long", 400), 20, "{outcomes:?}");
+    assert_eq!(
+        count("deep", 200),
+        5,
+        "kept as received, to fail visibly: {outcomes:?}"
+    );
+
+    // Each ordinary delivery is stored once; the deep ones are dead letters saying why.
+    drain(&app).await;
+    let mut conn = app.connect_as("xeno_owner").await;
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM webhook_events WHERE webhook_id LIKE 'ok-%'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(stored, 200);
+    let dead = json_of(&app, &token, "/api/webhooks/events?status=dead").await;
+    let dead = dead["data"].as_array().unwrap();
+    assert_eq!(dead.len(), 5);
+    assert!(dead.iter().all(|e| e["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("nested more than 128 deep")));
+}

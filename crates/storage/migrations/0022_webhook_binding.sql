@@ -7,17 +7,22 @@ ALTER TABLE webhook_events ADD CONSTRAINT webhook_events_status_check
 
 -- One merchant action is one delivery per topic, whatever webhook id it comes under:
 -- Shopify shares X-Shopify-Event-Id between the deliveries of one action (one per
--- subscription), so a body delivered again under a fresh webhook id is a duplicate. Earlier
--- duplicates keep their rows without the id.
+-- subscription), so a body delivered again under a fresh webhook id is a duplicate. Only for
+-- the topics whose effect cannot be undone: a replayed record version is harmless (the
+-- version guard keeps the newest), and an index on every delivery cost acceptance a fifth
+-- of its rate. Earlier duplicates keep their rows without the id.
 UPDATE webhook_events e SET shopify_event_id = NULL
-WHERE e.shopify_event_id IS NOT NULL AND EXISTS (
+WHERE e.shopify_event_id IS NOT NULL
+  AND e.topic IN ('app/uninstalled', 'shop/redact', 'customers/redact', 'customers/data_request')
+  AND EXISTS (
     SELECT 1 FROM webhook_events f
     WHERE (f.tenant_id, f.store_id, f.topic, f.shopify_event_id)
         = (e.tenant_id, e.store_id, e.topic, e.shopify_event_id)
       AND (f.received_at, f.event_id) < (e.received_at, e.event_id));
 CREATE UNIQUE INDEX webhook_events_action
     ON webhook_events (tenant_id, store_id, topic, shopify_event_id)
-    WHERE shopify_event_id IS NOT NULL;
+    WHERE shopify_event_id IS NOT NULL
+      AND topic IN ('app/uninstalled', 'shop/redact', 'customers/redact', 'customers/data_request');
 
 -- Acceptance skips either kind of duplicate (same webhook id, or same action and topic).
 CREATE OR REPLACE FUNCTION xeno_accept_webhooks(

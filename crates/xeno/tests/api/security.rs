@@ -129,28 +129,13 @@ async fn a_body_signed_for_one_shop_cannot_act_on_another_or_out_of_turn() {
         "{reasons:?}"
     );
 
-    // The same action delivered again under a fresh webhook id is one delivery.
-    let order = json!({ "id": 1 });
-    let first = deliver(
-        &app,
-        ALPHA,
-        "orders/delete",
-        &order,
-        "w-1",
-        "same-action",
-        &now,
-    )
-    .await;
-    let again = deliver(
-        &app,
-        ALPHA,
-        "orders/delete",
-        &order,
-        "w-2",
-        "same-action",
-        &now,
-    )
-    .await;
+    // An irreversible action delivered again under a fresh webhook id is one delivery.
+    let request = json!({ "shop_id": alpha_id, "shop_domain": ALPHA,
+                          "customer": { "id": 1, "email": null, "phone": null },
+                          "orders_requested": [] });
+    let topic = "customers/data_request";
+    let first = deliver(&app, ALPHA, topic, &request, "w-1", "same-action", &now).await;
+    let again = deliver(&app, ALPHA, topic, &request, "w-2", "same-action", &now).await;
     let first: Value = first.json().await.unwrap();
     let again: Value = again.json().await.unwrap();
     assert_eq!(
@@ -158,6 +143,7 @@ async fn a_body_signed_for_one_shop_cannot_act_on_another_or_out_of_turn() {
         (json!(true), json!(false))
     );
     // Its event id under another topic is another delivery (one action, several topics).
+    let order = json!({ "id": 1 });
     let other = deliver(
         &app,
         ALPHA,

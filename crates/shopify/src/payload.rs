@@ -26,6 +26,16 @@ fn opt_utc(at: Option<DateTime<FixedOffset>>) -> Option<DateTime<Utc>> {
     at.map(utc)
 }
 
+/// The first of a record's dates that the payload carries, else when it was received:
+/// Shopify's test notifications (and some older payloads) send `null` dates, and a record
+/// must not be dead-lettered for it.
+fn first_date<const N: usize>(
+    dates: [Option<DateTime<FixedOffset>>; N],
+    received_at: DateTime<Utc>,
+) -> DateTime<Utc> {
+    dates.into_iter().flatten().next().map_or(received_at, utc)
+}
+
 /// A decimal sent as a JSON number or string. Numbers are read from their shortest decimal
 /// form (`45.99`), never through binary floating point.
 fn lenient_decimal<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
@@ -241,7 +251,7 @@ struct RestTransaction {
 struct RestRefund {
     id: i64,
     order_id: i64,
-    created_at: DateTime<FixedOffset>,
+    created_at: Option<DateTime<FixedOffset>>,
     processed_at: Option<DateTime<FixedOffset>>,
     note: Option<String>,
     #[serde(default)]
@@ -255,7 +265,7 @@ struct RestRefund {
 }
 
 impl RestRefund {
-    fn record(self) -> RefundRecord {
+    fn record(self, received_at: DateTime<Utc>) -> RefundRecord {
         let amount = self
             .transactions
             .iter()
@@ -267,7 +277,7 @@ impl RestRefund {
         RefundRecord {
             refund_id: self.id,
             order_id: self.order_id,
-            created_at: utc(self.created_at),
+            created_at: first_date([self.created_at, self.processed_at], received_at),
             processed_at: opt_utc(self.processed_at),
             amount,
             note: self.note,
@@ -323,7 +333,7 @@ struct RestOrder {
     order_number: Option<i64>,
     email: Option<String>,
     customer: Option<RestCustomer>,
-    created_at: DateTime<FixedOffset>,
+    created_at: Option<DateTime<FixedOffset>>,
     updated_at: Option<DateTime<FixedOffset>>,
     processed_at: Option<DateTime<FixedOffset>>,
     cancelled_at: Option<DateTime<FixedOffset>>,
@@ -361,7 +371,7 @@ struct RestCheckout {
     cart_token: Option<String>,
     email: Option<String>,
     customer: Option<Value>,
-    created_at: DateTime<FixedOffset>,
+    created_at: Option<DateTime<FixedOffset>>,
     updated_at: Option<DateTime<FixedOffset>>,
     completed_at: Option<DateTime<FixedOffset>>,
     currency: String,
@@ -378,7 +388,7 @@ struct RestCart {
     token: Option<String>,
     #[serde(default)]
     line_items: Value,
-    created_at: DateTime<FixedOffset>,
+    created_at: Option<DateTime<FixedOffset>>,
     updated_at: Option<DateTime<FixedOffset>>,
 }
 
@@ -474,9 +484,11 @@ pub fn change(
         | "orders/partially_fulfilled"
         | "orders/edited" => Change::Order(Box::new(order(parse(topic, payload)?, received_at))),
         "orders/delete" => Change::OrderDeleted(deleted_id(topic, payload)?),
-        "refunds/create" => Change::Refund(parse::<RestRefund>(topic, payload)?.record()),
+        "refunds/create" => {
+            Change::Refund(parse::<RestRefund>(topic, payload)?.record(received_at))
+        }
         "checkouts/create" | "checkouts/update" => {
-            Change::Checkout(checkout(parse(topic, payload)?))
+            Change::Checkout(checkout(parse(topic, payload)?, received_at))
         }
         "checkouts/delete" => Change::CheckoutDeleted(deleted_id(topic, payload)?),
         "carts/create" | "carts/update" => {
@@ -485,7 +497,7 @@ pub fn change(
                 topic: topic.to_owned(),
                 reason: "a cart needs a token".to_owned(),
             })?;
-            let created_at = utc(cart.created_at);
+            let created_at = first_date([cart.created_at, cart.updated_at], received_at);
             Change::Cart(CartRecord {
                 cart_token: token,
                 line_items: cart.line_items,
@@ -552,7 +564,7 @@ fn product(p: RestProduct, received_at: DateTime<Utc>) -> ProductRecord {
 }
 
 fn order(o: RestOrder, received_at: DateTime<Utc>) -> OrderRecord {
-    let created_at = utc(o.created_at);
+    let created_at = first_date([o.created_at, o.processed_at, o.updated_at], received_at);
     let line_total = o
         .line_items
         .iter()
@@ -589,12 +601,16 @@ fn order(o: RestOrder, received_at: DateTime<Utc>) -> OrderRecord {
         source_name: o.source_name,
         tags: split_tags(o.tags.as_deref().unwrap_or_default()),
         line_items: o.line_items.into_iter().map(RestLineItem::record).collect(),
-        refunds: o.refunds.into_iter().map(RestRefund::record).collect(),
+        refunds: o
+            .refunds
+            .into_iter()
+            .map(|r| r.record(received_at))
+            .collect(),
     }
 }
 
-fn checkout(c: RestCheckout) -> CheckoutRecord {
-    let created_at = utc(c.created_at);
+fn checkout(c: RestCheckout, received_at: DateTime<Utc>) -> CheckoutRecord {
+    let created_at = first_date([c.created_at, c.updated_at], received_at);
     CheckoutRecord {
         checkout_id: c.id,
         token: c.token,
@@ -655,6 +671,32 @@ mod tests {
             "failed transactions do not count"
         );
         assert_eq!(order.refunds[0].lines[0].subtotal, Decimal::new(45, 0));
+    }
+
+    #[test]
+    fn null_dates_fall_back_instead_of_failing() {
+        let received = DateTime::parse_from_rfc3339("2026-11-29T12:00:00Z")
+            .map(utc)
+            .unwrap_or_default();
+        let order = r#"{"id": 1, "created_at": null, "updated_at": null,
+            "processed_at": "2026-11-20T10:00:00-05:00", "currency": "USD", "total_price": "1.00",
+            "line_items": [], "refunds": [{"id": 2, "order_id": 1, "created_at": null}]}"#;
+        let Ok(Change::Order(order)) = change("orders/create", order, received) else {
+            panic!("an order without created_at maps");
+        };
+        assert_eq!(order.created_at.to_rfc3339(), "2026-11-20T15:00:00+00:00");
+        assert_eq!(order.refunds[0].created_at, received);
+        let checkout = r#"{"id": 3, "created_at": null, "updated_at": null, "currency": "USD",
+            "total_price": "1.00"}"#;
+        let Ok(Change::Checkout(checkout)) = change("checkouts/create", checkout, received) else {
+            panic!("a checkout without dates maps");
+        };
+        assert_eq!(checkout.created_at, received);
+        let cart = r#"{"id": "c", "token": "c", "created_at": null, "updated_at": null}"#;
+        assert!(matches!(
+            change("carts/create", cart, received),
+            Ok(Change::Cart(_))
+        ));
     }
 
     #[test]

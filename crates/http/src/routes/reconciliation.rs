@@ -16,6 +16,7 @@ use xeno_storage::reconciliation::ReconciliationRow;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiPath, ApiQuery};
+use crate::routes::sync::active_store;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -178,17 +179,7 @@ pub async fn start_reconciliation(
     ApiPath(store_id): ApiPath<Uuid>,
 ) -> Result<Json<ReconciliationOut>, ApiError> {
     let (tenant, store) = (caller.tenant_id, StoreId(store_id));
-    let row = state
-        .db
-        .get_store(tenant, store)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no such store".to_owned()))?;
-    if row.status != "active" {
-        return Err(ApiError::Conflict(format!(
-            "the store is {}; reconnect it before checking its figures",
-            row.status.replace('_', " ")
-        )));
-    }
+    let row = active_store(&state, tenant, store, "checking its figures").await?;
     state
         .backfill()
         .reconcile(tenant, store, Window::Trailing(TRAILING_DAYS))

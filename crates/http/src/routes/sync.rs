@@ -7,9 +7,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use xeno_domain::ids::StoreId;
+use xeno_domain::ids::{StoreId, TenantId};
 use xeno_ingest::backfill::SyncKind;
 use xeno_ingest::connect::DELETIONS_HELD;
+use xeno_storage::stores::StoreRow;
 use xeno_storage::sync::SyncRun;
 
 use crate::auth::AuthUser;
@@ -174,6 +175,32 @@ pub struct StartQuery {
     confirm_deletions: Option<bool>,
 }
 
+/// The caller's store, connected: 404 for no such store, 409 (saying why) for one that is
+/// not active, before `doing` something that needs Shopify.
+pub(crate) async fn active_store(
+    state: &AppState,
+    tenant: TenantId,
+    store: StoreId,
+    doing: &str,
+) -> Result<StoreRow, ApiError> {
+    let row = state
+        .db
+        .get_store(tenant, store)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such store".to_owned()))?;
+    if row.status != "active" {
+        return Err(ApiError::Conflict(format!(
+            "the store is {}; reconnect it before {doing}{}",
+            row.status.replace('_', " "),
+            row.status_reason
+                .as_deref()
+                .map(|why| format!(" ({why})"))
+                .unwrap_or_default()
+        )));
+    }
+    Ok(row)
+}
+
 /// Syncs the store now from Shopify, upserted through the same path as webhooks (what
 /// changed is corrected, what was deleted is deleted, nothing is duplicated). One sync per
 /// store at a time.
@@ -192,20 +219,7 @@ pub async fn start_sync(
     ApiQuery(query): ApiQuery<StartQuery>,
 ) -> Result<(StatusCode, Json<SyncRunOut>), ApiError> {
     let (tenant, store) = (caller.tenant_id, StoreId(store_id));
-    let row = state
-        .db
-        .get_store(tenant, store)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no such store".to_owned()))?;
-    if row.status != "active" {
-        return Err(ApiError::Conflict(format!(
-            "the store is {}; reconnect it before syncing{}",
-            row.status.replace('_', " "),
-            row.status_reason
-                .map(|why| format!(" ({why})"))
-                .unwrap_or_default()
-        )));
-    }
+    let row = active_store(&state, tenant, store, "syncing").await?;
     let mut backfill = state.backfill();
     backfill.deletions_confirmed = query.confirm_deletions.unwrap_or(false);
     let asked = query.mode.map(|mode| match mode {

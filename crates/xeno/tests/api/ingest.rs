@@ -818,7 +818,7 @@ async fn the_webhook_backlog_and_dead_letters_are_in_the_metrics() {
 }
 
 /// A sample's value from `/metrics` (0 when absent).
-async fn metric(app: &TestApp, sample: &str) -> f64 {
+pub(crate) async fn metric(app: &TestApp, sample: &str) -> f64 {
     let text = app
         .client
         .get(app.url("/metrics"))

@@ -329,7 +329,7 @@ fn expected_people(shops: &[&Shop], from: NaiveDate, to: NaiveDate) -> People {
     people
 }
 
-async fn get(app: &TestApp, token: &str, path: &str) -> Value {
+pub(crate) async fn get(app: &TestApp, token: &str, path: &str) -> Value {
     let response = app.get_authed(path, token).await;
     assert_eq!(response.status(), 200, "{path}");
     response.json().await.unwrap()

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 use crate::ingest::{app_for, create_shop, drain, sim, wait_for_sync};
-use crate::insights::{connect_shop, send_webhook, store_id_of};
+use crate::insights::{connect_shop, get, send_webhook, store_id_of};
 use crate::support::TestApp;
 
 const SHOP: &str = "parity.myshopify.com";
@@ -350,9 +350,7 @@ async fn figures_on_shopify_shaped_fixtures_equal_a_hand_computation() {
 
 /// The stores' reconciliation results, by shop domain.
 async fn reconciliations(app: &TestApp, token: &str) -> Value {
-    let response = app.get_authed("/api/reconciliation", token).await;
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
+    get(app, token, "/api/reconciliation").await
 }
 
 #[tokio::test]
@@ -489,18 +487,9 @@ async fn reconciliation_matches_shopify_analytics_and_names_the_day_a_wrong_webh
         .unwrap()
         .iter()
         .any(|c| c["status"] == "mismatched" && c["mismatches"] == checked["mismatches"]));
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains("xeno_reconciliation_mismatched_days 1\n"),
-        "{metrics}"
+    assert_eq!(
+        crate::ingest::metric(&app, "xeno_reconciliation_mismatched_days").await,
+        1.0
     );
 
     // A store connected without read_reports is not checked, and says how to fix it.

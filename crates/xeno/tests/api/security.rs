@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::ingest::{
     app_for, create_shop, drain, post_webhook, signature, sim, wait_for_sync, SECRET,
 };
-use crate::insights::{connect_shop, store_id_of};
+use crate::insights::{connect_shop, get, store_id_of};
 use crate::support::TestApp;
 
 const ALPHA: &str = "alpha.myshopify.com";
@@ -41,12 +41,6 @@ async fn deliver(
     .await
 }
 
-async fn json_of(app: &TestApp, token: &str, path: &str) -> Value {
-    let response = app.get_authed(path, token).await;
-    assert_eq!(response.status(), 200, "{path}");
-    response.json().await.unwrap()
-}
-
 #[tokio::test]
 async fn a_body_signed_for_one_shop_cannot_act_on_another_or_out_of_turn() {
     let sim = sim(1.0).await;
@@ -61,9 +55,9 @@ async fn a_body_signed_for_one_shop_cannot_act_on_another_or_out_of_turn() {
     let alpha = store_id_of(&app, &victim, ALPHA).await;
     wait_for_sync(&app, &victim, &alpha).await;
     let orders_before =
-        json_of(&app, &victim, &format!("/api/stores/{alpha}")).await["counts"]["orders"].clone();
+        get(&app, &victim, &format!("/api/stores/{alpha}")).await["counts"]["orders"].clone();
     assert!(orders_before.as_i64().unwrap() > 0);
-    let alpha_id: i64 = json_of(&app, &victim, &format!("/api/stores/{alpha}")).await
+    let alpha_id: i64 = get(&app, &victim, &format!("/api/stores/{alpha}")).await
         ["shopify_shop_id"]
         .as_str()
         .unwrap()
@@ -105,10 +99,10 @@ async fn a_body_signed_for_one_shop_cannot_act_on_another_or_out_of_turn() {
     drain(&app).await;
 
     // Nothing was applied: alpha is installed and has its data; each attempt is visible.
-    let store = json_of(&app, &victim, &format!("/api/stores/{alpha}")).await;
+    let store = get(&app, &victim, &format!("/api/stores/{alpha}")).await;
     assert_eq!(store["status"], "active", "{store}");
     assert_eq!(store["counts"]["orders"], orders_before);
-    let rejected = json_of(&app, &victim, "/api/webhooks/events?status=rejected").await;
+    let rejected = get(&app, &victim, "/api/webhooks/events?status=rejected").await;
     let reasons: Vec<&str> = rejected["data"]
         .as_array()
         .unwrap()
@@ -185,7 +179,7 @@ async fn a_body_signed_for_one_shop_cannot_act_on_another_or_out_of_turn() {
     )
     .await;
     drain(&app).await;
-    let store = json_of(&app, &victim, &format!("/api/stores/{alpha}")).await;
+    let store = get(&app, &victim, &format!("/api/stores/{alpha}")).await;
     assert_eq!(store["status"], "active", "{store}");
     // A current one, for this shop, uninstalls.
     deliver(
@@ -199,7 +193,7 @@ async fn a_body_signed_for_one_shop_cannot_act_on_another_or_out_of_turn() {
     )
     .await;
     drain(&app).await;
-    let store = json_of(&app, &victim, &format!("/api/stores/{alpha}")).await;
+    let store = get(&app, &victim, &format!("/api/stores/{alpha}")).await;
     assert_eq!(store["status"], "uninstalled", "{store}");
 }
 
@@ -324,6 +318,8 @@ async fn hostile_query_values_are_a_clear_400_never_a_500() {
         "/api/orders?from=-262143-01-01",
         "/api/metrics/segments?to=-262143-01-01",
         "/api/metrics/dashboard?from=2026-11-01&to=3000-01-01",
+        "/api/reconciliation?store_id=not-a-store",
+        "/api/sync/runs?store_id=%00",
     ] {
         let response = app.get_authed(path, &token).await;
         assert_eq!(response.status(), 400, "{path}");
@@ -333,6 +329,30 @@ async fn hostile_query_values_are_a_clear_400_never_a_500() {
             "{path}: {body}"
         );
     }
+    // A store id that is no id, in a path, is a 400; an unknown one a 404.
+    for (path, status) in [
+        ("/api/reconciliation/not-a-store", 400),
+        (
+            "/api/reconciliation/01900000-0000-7000-8000-000000000000",
+            404,
+        ),
+    ] {
+        let response = app
+            .client
+            .post(app.url(path))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{path}");
+    }
+    let unknown = app
+        .get_authed(
+            "/api/reconciliation?store_id=01900000-0000-7000-8000-000000000000",
+            &token,
+        )
+        .await;
+    assert_eq!(unknown.status(), 404);
     // The bounds themselves are fine.
     let edge = app
         .get_authed(
@@ -464,7 +484,7 @@ async fn one_bad_delivery_never_fails_the_deliveries_beside_it() {
             .await
             .unwrap();
     assert_eq!(stored, 200);
-    let dead = json_of(&app, &token, "/api/webhooks/events?status=dead").await;
+    let dead = get(&app, &token, "/api/webhooks/events?status=dead").await;
     let dead = dead["data"].as_array().unwrap();
     assert_eq!(dead.len(), 5);
     assert!(dead.iter().all(|e| e["last_error"]

@@ -179,6 +179,13 @@ impl From<StorageError> for ApiError {
                     context: None,
                 }
             }
+            StorageError::Interrupted(reason) => {
+                tracing::warn!(%reason, "storage interrupted");
+                Self::Unavailable {
+                    detail: format!("{reason}; try again shortly"),
+                    context: None,
+                }
+            }
             StorageError::Conflict(what) => Self::Conflict(format!("{what} already exists")),
             StorageError::Database(source) => Self::Internal(source.into()),
         }

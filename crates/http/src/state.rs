@@ -1,9 +1,9 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
+use xeno_ingest::acceptor::Acceptor;
 use xeno_ingest::connect::ShopifySettings;
 use xeno_ingest::secrets::Cipher;
-use xeno_storage::acceptor::Acceptor;
 use xeno_storage::Db;
 
 use crate::auth::{StateKeys, TokenKeys};

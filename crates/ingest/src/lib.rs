@@ -1,5 +1,6 @@
 //! Ingestion: applying webhook events through the one upsert path, and sealing store secrets.
 
+pub mod acceptor;
 pub mod apply;
 pub mod backfill;
 pub mod connect;

@@ -175,7 +175,7 @@ impl Pipeline {
     pub async fn run_batch(&mut self) -> Result<BatchOutcome, StorageError> {
         let batch = match self.next.take() {
             Some(claiming) => claiming.await.map_err(|err| {
-                StorageError::Unavailable(sqlx::Error::Protocol(err.to_string()))
+                StorageError::Interrupted(format!("claiming the next batch stopped: {err}"))
             })??,
             None => claim(&self.db, &self.config).await?,
         };

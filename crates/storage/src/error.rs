@@ -9,6 +9,10 @@ pub enum StorageError {
     /// A uniqueness rule refused the write; the string names what already exists.
     #[error("{0} already exists")]
     Conflict(&'static str),
+    /// Work inside the process stopped or failed around the database call (a writer task
+    /// ended, a background task panicked, a batch could not be stored): retry later (503).
+    #[error("{0}")]
+    Interrupted(String),
     /// Anything else: a bug or a schema mismatch.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),

@@ -1,6 +1,8 @@
 //! Webhook events: durable acceptance on the hot path, claiming and settling by the worker,
 //! the event log and replay.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Postgres, Transaction};
 use uuid::Uuid;
@@ -300,4 +302,30 @@ pub async fn mark_uninstalled(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Stores one tenant's deliveries in one round trip and returns the (store, webhook id) of
+/// those that were new: the function sets the tenant, inserts, notifies the worker (on
+/// [`EVENTS_CHANNEL`]) and, called outside a transaction, commits.
+pub async fn accept_webhooks(
+    db: &Db,
+    tenant: TenantId,
+    events: &[(StoreId, &NewEvent)],
+) -> Result<HashSet<(Uuid, String)>, StorageError> {
+    let rows: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT store_id, webhook_id FROM xeno_accept_webhooks($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(tenant.0)
+    .bind(events.iter().map(|(store, _)| store.0).collect::<Vec<_>>())
+    .bind(events.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
+    .bind(events.iter().map(|(_, e)| e.webhook_id.as_str()).collect::<Vec<_>>())
+    .bind(events.iter().map(|(_, e)| e.shopify_event_id.as_deref()).collect::<Vec<_>>())
+    .bind(events.iter().map(|(_, e)| e.topic.as_str()).collect::<Vec<_>>())
+    .bind(events.iter().map(|(_, e)| e.api_version.as_deref()).collect::<Vec<_>>())
+    .bind(events.iter().map(|(_, e)| e.triggered_at).collect::<Vec<_>>())
+    .bind(events.iter().map(|(_, e)| e.body.as_deref()).collect::<Vec<_>>())
+    .bind(events.iter().map(|(_, e)| e.payload.as_deref()).collect::<Vec<_>>())
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().collect())
 }

@@ -3,7 +3,6 @@
 //! Every tenant-owned row is reached through [`Db::tenant_tx`], which sets the transaction's
 //! tenant for row-level security; the application's own `tenant_id` filters sit on top.
 
-pub mod acceptor;
 pub mod accounts;
 mod error;
 pub mod events;

@@ -53,7 +53,10 @@ async fn main() -> anyhow::Result<()> {
     let config = xeno::config::Config::from_lookup(|name| vars.get(name).cloned())?;
     xeno::migrate(&config).await?;
     let served = config.clone();
-    tokio::spawn(async move { xeno::serve(&served, listener, std::future::pending()).await });
+    let services = xeno::services(&config)?;
+    tokio::spawn(
+        async move { xeno::serve(&served, &services, listener, std::future::pending()).await },
+    );
     let db = xeno::db(&config);
     let http = reqwest::Client::new();
 

@@ -72,7 +72,10 @@ async fn main() -> anyhow::Result<()> {
     let config = xeno::config::Config::from_lookup(|name| vars.get(name).cloned())?;
     xeno::migrate(&config).await?;
     let served = config.clone();
-    tokio::spawn(async move { xeno::serve(&served, listener, std::future::pending()).await });
+    let services = xeno::services(&config)?;
+    tokio::spawn(
+        async move { xeno::serve(&served, &services, listener, std::future::pending()).await },
+    );
 
     // A tenant and a store connected through OAuth against the simulator.
     register_and_connect(&http, &base).await?;

@@ -80,6 +80,8 @@ pub struct Config {
     pub sync_every: Option<Duration>,
     /// How long applied webhook events stay in the event log; `None` keeps them forever.
     pub webhook_retention: Option<Duration>,
+    /// PostgreSQL connections per process (the API, the acceptor and the worker share them).
+    pub db_pool_size: u32,
 }
 
 // Secrets stay out of debug output (and so out of logs).
@@ -296,6 +298,11 @@ impl Config {
                     invalid("XENO_WORKER_MAX_ATTEMPTS", "must be a whole number from 1")
                 })?;
 
+        let db_pool_size = u32::try_from(whole_number(&lookup, "XENO_DB_POOL_SIZE", 30)?)
+            .ok()
+            .filter(|n| (4..=1000).contains(n))
+            .ok_or_else(|| invalid("XENO_DB_POOL_SIZE", "must be a whole number from 4 to 1000"))?;
+
         Ok(Self {
             environment,
             database: DbRoles {
@@ -327,6 +334,7 @@ impl Config {
             webhook_max_age_hours,
             shopify_breaker,
             sync_every,
+            db_pool_size,
             webhook_retention,
             metrics_token: lookup("XENO_METRICS_TOKEN").filter(|t| !t.is_empty()),
             web_dir: lookup("XENO_WEB_DIR")
@@ -352,6 +360,14 @@ fn is_api_version(version: &str) -> bool {
 }
 
 fn parse_pg(name: &str, url: &str) -> Result<PgConnectOptions, ConfigError> {
+    // sqlx reads any scheme as PostgreSQL; a mysql:// URL is a mistake worth naming.
+    let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
+    if !matches!(scheme, "postgres" | "postgresql") {
+        return Err(invalid(
+            name,
+            "must be a postgres:// URL (Xeno runs on PostgreSQL)",
+        ));
+    }
     PgConnectOptions::from_str(url)
         .map_err(|_| invalid(name, "is not a postgres:// URL"))
         // The service names itself in pg_stat_activity.
@@ -453,12 +469,15 @@ mod tests {
         for (name, value) in [
             ("XENO_BIND", "localhost"),
             ("DATABASE_URL", "mysql://x"),
+            ("DATABASE_URL", "mysql://xeno@127.0.0.1:3306/xeno"),
+            ("DATABASE_OWNER_URL", "redis://127.0.0.1/xeno"),
             ("XENO_ENCRYPTION_KEY", "c2hvcnQ="),
             ("SHOPIFY_SHOP_URL_TEMPLATE", "https://example.com"),
             ("XENO_LOG_FORMAT", "xml"),
             ("XENO_SHUTDOWN_TIMEOUT", "soon"),
             ("XENO_PUBLIC_URL", "ftp://x"),
             ("XENO_WEBHOOK_RETENTION_DAYS", "a month"),
+            ("XENO_DB_POOL_SIZE", "2"),
         ] {
             let err = config(&[(name, value)]).unwrap_err().to_string();
             assert!(err.starts_with(&format!("{name}:")), "{name}: {err}");

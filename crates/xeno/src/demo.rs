@@ -73,16 +73,20 @@ pub async fn start(
     let url = config.public_url.as_str().trim_end_matches('/').to_owned();
 
     crate::migrate(&config).await?;
+    let services = crate::services(&config)?;
     let worker_config = config.clone();
     let worker_stop = stopping.clone();
-    tokio::spawn(async move { crate::run_worker(&worker_config, worker_stop).await });
+    let worker_services = services.clone();
+    tokio::spawn(async move {
+        crate::run_worker(&worker_config, &worker_services, worker_stop).await;
+    });
     let served = config.clone();
     let mut server_stop = stopping.clone();
     tokio::spawn(async move {
         let shutdown = async move {
             let _ = server_stop.wait_for(|stop| *stop).await;
         };
-        if let Err(err) = crate::serve(&served, listener, shutdown).await {
+        if let Err(err) = crate::serve(&served, &services, listener, shutdown).await {
             tracing::error!(error = format!("{err:#}"), "demo server stopped");
         }
     });

@@ -11,16 +11,15 @@ use tokio::net::TcpListener;
 
 use xeno_http::auth::{StateKeys, TokenKeys};
 use xeno_http::AppState;
+use xeno_ingest::acceptor::Acceptor;
+use xeno_ingest::backfill::Backfill;
 use xeno_ingest::connect::ShopifySettings;
 use xeno_ingest::secrets::Cipher;
 use xeno_shopify::oauth::AppCredentials;
-use xeno_storage::acceptor::Acceptor;
 use xeno_storage::Db;
 
 use crate::config::Config;
 
-/// Connections per process; PostgreSQL's default limit is 100, leave room for workers.
-const DB_POOL_SIZE: u32 = 20;
 /// Webhook acceptance: concurrent group-commit writers, and the most events per commit.
 const ACCEPT_WRITERS: usize = 2;
 const ACCEPT_BATCH: usize = 256;
@@ -31,18 +30,38 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds the application's shared state (inside the runtime: it starts the acceptor's
-/// writers). Nothing connects yet: PostgreSQL and Redis are reached on first use, so
-/// `/readyz` can report an outage instead of the process dying.
-pub fn app_state(config: &Config) -> anyhow::Result<AppState> {
+/// What one process builds once and hands to the API and the worker alike: one connection
+/// pool, one outbound HTTP client, one circuit breaker per shop (so "sync now" and a
+/// scheduled sync of the same shop trip the same breaker). Cheap to clone; nothing connects
+/// until first use, so `/readyz` can report an outage instead of the process dying.
+pub fn services(config: &Config) -> anyhow::Result<Backfill> {
+    Ok(Backfill {
+        db: db(config),
+        cipher: Cipher::new(
+            &config.encryption_key,
+            config.previous_encryption_key.as_ref(),
+        ),
+        settings: Arc::new(shopify_settings(config)),
+        http: http_client()?,
+        poll: config.bulk_poll,
+        breakers: xeno_shopify::breaker::Breakers::new(
+            config.shopify_breaker,
+            xeno_ingest::metrics::breaker_changed,
+        ),
+        deletions_confirmed: false,
+    })
+}
+
+/// Builds the API's state on the process's shared `services` (inside the runtime: it starts
+/// the acceptor's writers).
+pub fn app_state(config: &Config, services: &Backfill) -> anyhow::Result<AppState> {
     let redis = config
         .redis_url
         .as_deref()
         .map(redis::Client::open)
         .transpose()
         .context("REDIS_URL is not a redis:// URL")?;
-    let http = http_client()?;
-    let db = db(config);
+    let db = services.db.clone();
     Ok(AppState {
         acceptor: Acceptor::start(db.clone(), ACCEPT_WRITERS, ACCEPT_BATCH),
         db,
@@ -50,31 +69,20 @@ pub fn app_state(config: &Config) -> anyhow::Result<AppState> {
         redis,
         tokens: TokenKeys::new(config.jwt_secret.as_bytes(), config.token_ttl),
         install_states: StateKeys::new(config.jwt_secret.as_bytes()),
-        cipher: Cipher::new(
-            &config.encryption_key,
-            config.previous_encryption_key.as_ref(),
-        ),
-        shopify: Arc::new(shopify_settings(config)),
-        http,
-        bulk_poll: config.bulk_poll,
+        cipher: services.cipher.clone(),
+        shopify: Arc::clone(&services.settings),
+        http: services.http.clone(),
+        bulk_poll: services.poll,
         web_dir: config.web_dir.clone(),
-        breakers: breakers(config),
+        breakers: services.breakers.clone(),
         metrics_token: config.metrics_token.clone(),
         throttle: Arc::default(),
     })
 }
 
-/// The per-shop circuit breakers of one process, reporting to its metrics.
-fn breakers(config: &Config) -> xeno_shopify::breaker::Breakers {
-    xeno_shopify::breaker::Breakers::new(
-        config.shopify_breaker,
-        xeno_ingest::metrics::breaker_changed,
-    )
-}
-
-/// The service's connection pool.
+/// A connection pool of the configured size (one per process: see [`services`]).
 pub fn db(config: &Config) -> Db {
-    Db::connect_lazy(config.database.runtime.clone(), DB_POOL_SIZE)
+    Db::connect_lazy(config.database.runtime.clone(), config.db_pool_size)
 }
 
 pub fn shopify_settings(config: &Config) -> ShopifySettings {
@@ -102,10 +110,11 @@ pub fn shopify_settings(config: &Config) -> ShopifySettings {
 /// finish for up to the configured deadline.
 pub async fn serve(
     config: &Config,
+    services: &Backfill,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = xeno_http::router(app_state(config)?);
+    let app = xeno_http::router(app_state(config, services)?);
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     // Peer addresses reach handlers (sign-in throttling counts them).
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -132,9 +141,12 @@ pub async fn serve(
 
 /// Applies webhook events until `shutdown` turns true, prunes the event log, and takes part
 /// in scheduling store syncs (one worker leads).
-pub async fn run_worker(config: &Config, shutdown: tokio::sync::watch::Receiver<bool>) {
-    // One pool for the worker's parts.
-    let db = db(config);
+pub async fn run_worker(
+    config: &Config,
+    services: &Backfill,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let db = services.db.clone();
     if let Some(keep_for) = config.webhook_retention {
         tokio::spawn(xeno_ingest::retention::run(
             db.clone(),
@@ -143,31 +155,10 @@ pub async fn run_worker(config: &Config, shutdown: tokio::sync::watch::Receiver<
         ));
     }
     if let Some(every) = config.sync_every {
-        match backfill(config, db.clone()) {
-            Ok(backfill) => {
-                let stop = shutdown.clone();
-                tokio::spawn(xeno_ingest::scheduler::run(backfill, every, stop));
-            }
-            Err(err) => tracing::error!(error = format!("{err:#}"), "scheduled syncs are off"),
-        }
+        let stop = shutdown.clone();
+        tokio::spawn(xeno_ingest::scheduler::run(services.clone(), every, stop));
     }
     xeno_ingest::worker::run(db, worker_config(config), shutdown).await;
-}
-
-/// What a sync needs: the database, the key that opens store tokens, Shopify.
-fn backfill(config: &Config, db: Db) -> anyhow::Result<xeno_ingest::backfill::Backfill> {
-    Ok(xeno_ingest::backfill::Backfill {
-        db,
-        cipher: Cipher::new(
-            &config.encryption_key,
-            config.previous_encryption_key.as_ref(),
-        ),
-        settings: Arc::new(shopify_settings(config)),
-        http: http_client()?,
-        poll: config.bulk_poll,
-        breakers: breakers(config),
-        deletions_confirmed: false,
-    })
 }
 
 fn http_client() -> anyhow::Result<reqwest::Client> {

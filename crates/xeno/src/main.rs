@@ -118,10 +118,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 xeno::shutdown_signal().await;
                 let _ = stop.send(true);
             });
+            // Built once: serve and worker share the pool, HTTP client and breakers.
+            let services = xeno::services(&config)?;
             let worker = matches!(command, Command::Worker | Command::All).then(|| {
                 let config = config.clone();
+                let services = services.clone();
                 let stopping = stopping.clone();
-                tokio::spawn(async move { xeno::run_worker(&config, stopping).await })
+                tokio::spawn(async move { xeno::run_worker(&config, &services, stopping).await })
             });
             if matches!(command, Command::Serve | Command::All) {
                 let listener = TcpListener::bind(config.bind).await.map_err(|err| {
@@ -129,7 +132,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 })?;
                 tracing::info!(url = %config.public_url, bind = %config.bind, "xeno is serving");
                 let mut stopping = stopping.clone();
-                xeno::serve(&config, listener, async move {
+                xeno::serve(&config, &services, listener, async move {
                     let _ = stopping.wait_for(|stop| *stop).await;
                 })
                 .await?;

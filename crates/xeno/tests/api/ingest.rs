@@ -1591,7 +1591,7 @@ async fn expiring_tokens_refresh_through_many_expiries_with_two_workers_racing()
     let tenant =
         xeno_domain::ids::TenantId(tenant["tenant"]["id"].as_str().unwrap().parse().unwrap());
     let store = xeno_domain::ids::StoreId(c.store_id.parse().unwrap());
-    let state = xeno::app_state(&c.app.config).unwrap();
+    let state = xeno::app_state(&c.app.config, &xeno::services(&c.app.config).unwrap()).unwrap();
     let mut workers = Vec::new();
     for _ in 0..2 {
         let state = state.clone();

@@ -61,9 +61,13 @@ impl TestApp {
         let config = test_config(&database, &vars);
         xeno::migrate(&config).await.expect("migrations apply");
         let (stop_worker, stopping) = tokio::sync::watch::channel(false);
+        let services = xeno::services(&config).expect("services");
         let worker_config = config.clone();
-        tokio::spawn(async move { xeno::run_worker(&worker_config, stopping).await });
-        let mut app = Self::serve_on(listener, config, database).await;
+        let worker_services = services.clone();
+        tokio::spawn(async move {
+            xeno::run_worker(&worker_config, &worker_services, stopping).await;
+        });
+        let mut app = Self::serve_on(listener, config, services, database).await;
         app._stop_worker = Some(stop_worker);
         app
     }
@@ -71,10 +75,16 @@ impl TestApp {
     /// Serves `config` without migrating or a worker (for outage tests).
     pub async fn start(config: Config, database: String) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        Self::serve_on(listener, config, database).await
+        let services = xeno::services(&config).expect("services");
+        Self::serve_on(listener, config, services, database).await
     }
 
-    async fn serve_on(listener: TcpListener, config: Config, database: String) -> Self {
+    async fn serve_on(
+        listener: TcpListener,
+        config: Config,
+        services: xeno_ingest::backfill::Backfill,
+        database: String,
+    ) -> Self {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, stopped) = oneshot::channel::<()>();
         let served = config.clone();
@@ -82,7 +92,7 @@ impl TestApp {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            xeno::serve(&served, listener, shutdown)
+            xeno::serve(&served, &services, listener, shutdown)
                 .await
                 .expect("server runs");
         });

@@ -8,10 +8,9 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Mutex};
 use uuid::Uuid;
 use xeno_domain::ids::TenantId;
-
-use crate::events::NewEvent;
-use crate::stores::StoreRoute;
-use crate::{Db, StorageError};
+use xeno_storage::events::{accept_webhooks, NewEvent};
+use xeno_storage::stores::StoreRoute;
+use xeno_storage::{Db, StorageError};
 
 struct Pending {
     route: StoreRoute,
@@ -65,7 +64,7 @@ impl Acceptor {
     /// Stores the event durably; true when it is new (false for a duplicate delivery).
     pub async fn accept(&self, route: StoreRoute, event: NewEvent) -> Result<bool, StorageError> {
         let (reply, answer) = oneshot::channel();
-        let closed = || StorageError::Unavailable(sqlx::Error::PoolClosed);
+        let closed = || StorageError::Interrupted("webhook acceptance is shutting down".into());
         self.queue
             .send(Pending {
                 route,
@@ -126,38 +125,21 @@ fn answer(batch: impl IntoIterator<Item = Pending>, mut inserted: HashSet<(Uuid,
 /// Answers each delivery of a batch that could not be stored (503: Shopify retries).
 fn fail(batch: impl IntoIterator<Item = Pending>, err: &StorageError) {
     tracing::warn!(error = %err, "accepting webhooks failed");
-    let reason = err.to_string();
     for pending in batch {
-        let _ = pending
-            .reply
-            .send(Err(StorageError::Unavailable(sqlx::Error::Protocol(
-                reason.clone(),
-            ))));
+        let _ = pending.reply.send(Err(StorageError::Interrupted(format!(
+            "the delivery could not be stored: {err}"
+        ))));
     }
 }
 
-/// Stores one tenant's events in one round trip: the function sets the tenant, inserts,
-/// notifies the worker (on [`EVENTS_CHANNEL`](crate::events::EVENTS_CHANNEL)) and, called
-/// outside a transaction, commits.
 async fn insert(
     db: &Db,
     tenant: TenantId,
     batch: &[Pending],
 ) -> Result<HashSet<(Uuid, String)>, StorageError> {
-    let rows: Vec<(Uuid, String)> = sqlx::query_as(
-        "SELECT store_id, webhook_id FROM xeno_accept_webhooks($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(tenant.0)
-    .bind(batch.iter().map(|p| p.route.store_id.0).collect::<Vec<_>>())
-    .bind(batch.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
-    .bind(batch.iter().map(|p| p.event.webhook_id.as_str()).collect::<Vec<_>>())
-    .bind(batch.iter().map(|p| p.event.shopify_event_id.as_deref()).collect::<Vec<_>>())
-    .bind(batch.iter().map(|p| p.event.topic.as_str()).collect::<Vec<_>>())
-    .bind(batch.iter().map(|p| p.event.api_version.as_deref()).collect::<Vec<_>>())
-    .bind(batch.iter().map(|p| p.event.triggered_at).collect::<Vec<_>>())
-    .bind(batch.iter().map(|p| p.event.body.as_deref()).collect::<Vec<_>>())
-    .bind(batch.iter().map(|p| p.event.payload.as_deref()).collect::<Vec<_>>())
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows.into_iter().collect())
+    let events: Vec<_> = batch
+        .iter()
+        .map(|pending| (pending.route.store_id, &pending.event))
+        .collect();
+    accept_webhooks(db, tenant, &events).await
 }

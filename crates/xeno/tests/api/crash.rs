@@ -4,14 +4,14 @@ use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::support::shop::{create_shop, sim, truth};
+use crate::support::truth::assert_matches_truth;
+use crate::support::{fresh_database_name, ADMIN_URL};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
-
-use crate::ingest::{create_shop, sim, truth};
-use crate::support::{fresh_database_name, ADMIN_URL};
 
 const KEY: &str = "xeno-test-key";
 const SECRET: &str = "xeno-test-secret";
@@ -381,7 +381,7 @@ async fn sigkill_mid_backfill_then_a_sync_after_restart_ends_exact() {
 
     // Exactly the shop, no row twice (keys would refuse it; counts say none is missing).
     let truth = truth(&sim, SHOP).await;
-    crate::ingest::assert_matches_truth(&mut conn, &truth).await;
+    assert_matches_truth(&mut conn, &truth).await;
     child.kill().ok();
     child.wait().ok();
 }

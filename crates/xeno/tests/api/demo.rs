@@ -1,10 +1,9 @@
 //! `xeno demo`: a newcomer's one command connects a simulated shop for real.
 
+use crate::support::shop::wait_for_sync;
+use crate::support::{fresh_database_name, test_config, TestApp};
 use serde_json::Value;
 use tokio::net::TcpListener;
-
-use crate::ingest::wait_for_sync;
-use crate::support::{fresh_database_name, test_config, TestApp};
 
 #[tokio::test]
 async fn demo_connects_and_backfills_a_simulated_shop_through_oauth() {

@@ -6,12 +6,14 @@
 //! null dates. Then reconciliation with Shopify Analytics (the simulator's ShopifyQL) on
 //! shops with every shape.
 
+use crate::support::shop::{
+    app_for, connect_shop, create_shop, get, send_webhook, sim, store_id_of, truth, wait_for_sync,
+    SECRET,
+};
+use crate::support::webhooks::{drain, metric, post_webhook, signature};
+use crate::support::TestApp;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
-
-use crate::ingest::{app_for, create_shop, drain, sim, wait_for_sync};
-use crate::insights::{connect_shop, get, send_webhook, store_id_of};
-use crate::support::TestApp;
 
 const SHOP: &str = "parity.myshopify.com";
 
@@ -412,7 +414,7 @@ async fn reconciliation_matches_shopify_analytics_and_names_the_day_a_wrong_webh
         chrono::NaiveDate::parse_from_str(usd["window_to"].as_str().unwrap(), "%Y-%m-%d").unwrap();
     let window_from = (window_to - chrono::Duration::days(30)).to_string();
     let window_to = window_to.to_string();
-    let truth = crate::ingest::truth(&sim, shops[0].0).await;
+    let truth = truth(&sim, shops[0].0).await;
     let order = truth["orders"]
         .as_array()
         .unwrap()
@@ -488,7 +490,7 @@ async fn reconciliation_matches_shopify_analytics_and_names_the_day_a_wrong_webh
         .iter()
         .any(|c| c["status"] == "mismatched" && c["mismatches"] == checked["mismatches"]));
     assert_eq!(
-        crate::ingest::metric(&app, "xeno_reconciliation_mismatched_days").await,
+        metric(&app, "xeno_reconciliation_mismatched_days").await,
         1.0
     );
 
@@ -528,7 +530,7 @@ async fn reconciliation_matches_shopify_analytics_and_names_the_day_a_wrong_webh
 /// Delivers `order` as `orders/updated`, stamped with `triggered_at` when given.
 async fn deliver_version(app: &TestApp, order: &Value, id: &str, triggered_at: Option<&str>) {
     let body = serde_json::to_vec(order).unwrap();
-    let sig = crate::ingest::signature(&body, crate::ingest::SECRET);
+    let sig = signature(&body, SECRET);
     let mut headers = vec![
         ("content-type", "application/json"),
         ("x-shopify-topic", "orders/updated"),
@@ -539,7 +541,7 @@ async fn deliver_version(app: &TestApp, order: &Value, id: &str, triggered_at: O
     if let Some(at) = triggered_at {
         headers.push(("x-shopify-triggered-at", at));
     }
-    let response = crate::ingest::post_webhook(app, &headers, body).await;
+    let response = post_webhook(app, &headers, body).await;
     assert_eq!(response.status(), 200);
 }
 

@@ -2,13 +2,12 @@
 //! the headers are anyone's to set. A body signed for one shop of the app must not act on
 //! another, come out of turn, or be replayed.
 
-use serde_json::{json, Value};
-
-use crate::ingest::{
-    app_for, create_shop, drain, post_webhook, signature, sim, wait_for_sync, SECRET,
+use crate::support::shop::{
+    app_for, connect_shop, create_shop, get, sim, store_id_of, wait_for_sync, SECRET,
 };
-use crate::insights::{connect_shop, get, store_id_of};
+use crate::support::webhooks::{drain, post_webhook, signature};
 use crate::support::TestApp;
+use serde_json::{json, Value};
 
 const ALPHA: &str = "alpha.myshopify.com";
 const BETA: &str = "beta.myshopify.com";

@@ -1,5 +1,10 @@
 //! A real service per test: its own PostgreSQL database, the real router on a random port.
 
+pub mod oracle;
+pub mod shop;
+pub mod truth;
+pub mod webhooks;
+
 use std::collections::HashMap;
 
 use reqwest::{Client, Response};

@@ -1,0 +1,278 @@
+//! Lists of orders, customers, products and events: every record once, while records arrive.
+
+use crate::support::oracle::{api_id, counted, d, date, in_range, instant, local_day};
+use crate::support::shop::{activity, connect, get, truth, wait_for_sync};
+use crate::support::webhooks::drain;
+use crate::support::{expect_problem, TestApp};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Every page of a list, following `next_cursor`; `between` runs after the first page.
+async fn all_pages(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    between: impl AsyncFnOnce(),
+) -> Vec<Value> {
+    let mut rows = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut between = Some(between);
+    loop {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let url = match &cursor {
+            Some(c) => format!("{path}{separator}cursor={c}"),
+            None => path.to_owned(),
+        };
+        let page = get(app, token, &url).await;
+        rows.extend(page["data"].as_array().unwrap().iter().cloned());
+        if let Some(between) = between.take() {
+            between().await;
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return rows,
+        }
+    }
+}
+
+#[tokio::test]
+async fn lists_page_through_everything_once_even_while_records_arrive() {
+    let c = connect(
+        json!({ "customers": 90, "products": 25, "orders": 160, "timezone": "Pacific/Pago_Pago" }),
+        &[],
+        1.0,
+    )
+    .await;
+    let (app, token) = (&c.app, c.token.as_str());
+    wait_for_sync(app, token, &c.store_id).await;
+    let truth = truth(&c.sim, &c.shop).await;
+    let tz: Tz = "Pacific/Pago_Pago".parse().unwrap();
+
+    // Customers, newest first, seven a page; new customers arriving meanwhile sort before
+    // the cursor and never shift what follows.
+    let rows = all_pages(app, token, "/api/customers?limit=7", async || {
+        activity(&c.sim, &c.shop, json!({ "customers": 3 })).await;
+        drain(app).await;
+    })
+    .await;
+    let mut expected: Vec<(DateTime<Utc>, i64)> = truth["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (instant(&c["created_at"]), c["id"].as_i64().unwrap()))
+        .collect();
+    expected.sort_by(|a, b| b.cmp(a));
+    let got: Vec<(DateTime<Utc>, i64)> = rows
+        .iter()
+        .map(|c| (instant(&c["created_at"]), api_id(&c["id"])))
+        .collect();
+    // The first page may already hold some of the newest; the rest is exactly the truth's order.
+    let first_page = 7;
+    assert_eq!(
+        got[first_page..],
+        expected[first_page..],
+        "no row skipped or repeated"
+    );
+    assert_eq!(got[..first_page], expected[..first_page]);
+    let spent_by_customer: BTreeMap<i64, (i64, Decimal)> = {
+        let mut spent = BTreeMap::new();
+        for order in truth["orders"].as_array().unwrap() {
+            if let (Some(customer), true) = (order["customer"]["id"].as_i64(), counted(order)) {
+                let entry = spent.entry(customer).or_insert((0, Decimal::ZERO));
+                entry.0 += 1;
+                entry.1 += d(&order["current_total_price"]);
+            }
+        }
+        spent
+    };
+    for row in &rows {
+        let (orders, spent) = spent_by_customer
+            .get(&api_id(&row["id"]))
+            .copied()
+            .unwrap_or((0, Decimal::ZERO));
+        assert_eq!(row["orders"], orders);
+        assert_eq!(d(&row["spent"]), spent);
+    }
+
+    // Search by part of an email, any case.
+    let someone = truth["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|c| c["email"].as_str())
+        .unwrap();
+    let fragment = someone.split('@').next().unwrap().to_uppercase();
+    let found = get(
+        app,
+        token,
+        &format!("/api/customers?q={fragment}&limit=200"),
+    )
+    .await;
+    let wanted = truth["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            let email = c["email"].as_str().unwrap_or_default().to_lowercase();
+            let name = format!(
+                "{} {}",
+                c["first_name"].as_str().unwrap_or_default(),
+                c["last_name"].as_str().unwrap_or_default()
+            )
+            .to_lowercase();
+            email.contains(&fragment.to_lowercase()) || name.contains(&fragment.to_lowercase())
+        })
+        .count();
+    assert_eq!(found["data"].as_array().unwrap().len(), wanted);
+    assert!(wanted >= 1);
+
+    // A customer's detail: their orders, newest first.
+    let (customer, (orders, spent)) = spent_by_customer.iter().next_back().unwrap();
+    let detail = get(
+        app,
+        token,
+        &format!("/api/customers/{}/{customer}", c.store_id),
+    )
+    .await;
+    assert_eq!(detail["customer"]["orders"], *orders);
+    assert_eq!(d(&detail["customer"]["spent"]), *spent);
+    assert_eq!(detail["orders"].as_array().unwrap().len() as i64, *orders);
+    let missing = app
+        .get_authed(&format!("/api/customers/{}/1", c.store_id), token)
+        .await;
+    expect_problem(missing, 404, "not_found").await;
+    let malformed = app.get_authed("/api/customers/nope/1", token).await;
+    expect_problem(malformed, 400, "bad_request").await;
+
+    // Orders by total, largest first, every one once; and filters that match the truth.
+    let orders = all_pages(
+        app,
+        token,
+        "/api/orders?sort=total_price&limit=13",
+        async || {},
+    )
+    .await;
+    let totals: Vec<Decimal> = orders.iter().map(|o| d(&o["total_price"])).collect();
+    assert!(totals.windows(2).all(|w| w[0] >= w[1]), "largest first");
+    let ids: BTreeSet<i64> = orders.iter().map(|o| api_id(&o["id"])).collect();
+    let all: BTreeSet<i64> = truth["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, all);
+    assert_eq!(orders.len(), all.len());
+    let refunded = get(
+        app,
+        token,
+        "/api/orders?financial_status=refunded&limit=200",
+    )
+    .await;
+    let wanted = truth["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["financial_status"] == "refunded")
+        .count();
+    assert_eq!(refunded["data"].as_array().unwrap().len(), wanted);
+    let (from, to) = (date("2026-10-10"), date("2026-10-20"));
+    let ranged = all_pages(
+        app,
+        token,
+        &format!("/api/orders?from={from}&to={to}&order=asc&limit=50"),
+        async || {},
+    )
+    .await;
+    let wanted: BTreeSet<i64> = truth["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| in_range(local_day(&o["processed_at"], tz), from, to))
+        .map(|o| o["id"].as_i64().unwrap())
+        .collect();
+    let got: BTreeSet<i64> = ranged.iter().map(|o| api_id(&o["id"])).collect();
+    assert_eq!(got, wanted, "days in the store's zone");
+    assert!(!wanted.is_empty());
+
+    // An order's detail: its lines and refunds as the shop has them.
+    let refunded_order = truth["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| !o["refunds"].as_array().unwrap().is_empty())
+        .unwrap();
+    let detail = get(
+        app,
+        token,
+        &format!("/api/orders/{}/{}", c.store_id, refunded_order["id"]),
+    )
+    .await;
+    assert_eq!(
+        detail["line_items"].as_array().unwrap().len(),
+        refunded_order["line_items"].as_array().unwrap().len()
+    );
+    assert_eq!(
+        detail["refunds"].as_array().unwrap().len(),
+        refunded_order["refunds"].as_array().unwrap().len()
+    );
+    assert_eq!(
+        d(&detail["order"]["total_price"]),
+        d(&refunded_order["total_price"])
+    );
+    assert_eq!(
+        d(&detail["total_shipping"]),
+        d(&refunded_order["total_shipping_price_set"]["shop_money"]["amount"])
+    );
+    let missing = app
+        .get_authed(&format!("/api/orders/{}/1", c.store_id), token)
+        .await;
+    expect_problem(missing, 404, "not_found").await;
+
+    // A product's detail: its variants.
+    let product = &truth["products"][0];
+    let detail = get(
+        app,
+        token,
+        &format!("/api/products/{}/{}", c.store_id, product["id"]),
+    )
+    .await;
+    assert_eq!(detail["product"]["title"], product["title"]);
+    assert_eq!(
+        detail["variants"].as_array().unwrap().len(),
+        product["variants"].as_array().unwrap().len()
+    );
+
+    // Products by title.
+    let products = all_pages(app, token, "/api/products?limit=4", async || {}).await;
+    let titles: Vec<String> = products
+        .iter()
+        .map(|p| p["title"].as_str().unwrap().to_lowercase())
+        .collect();
+    assert!(titles.windows(2).all(|w| w[0] <= w[1]), "by title");
+    assert_eq!(products.len(), truth["products"].as_array().unwrap().len());
+
+    // Bad requests say what is wrong; another tenant sees nothing.
+    let first = get(app, token, "/api/orders?limit=5").await;
+    let cursor = first["next_cursor"].as_str().unwrap();
+    for query in [
+        "/api/orders?sort=weight".to_owned(),
+        "/api/orders?limit=0".to_owned(),
+        "/api/orders?cursor=garbage".to_owned(),
+        format!("/api/orders?sort=total_price&cursor={cursor}"),
+        "/api/orders?from=2026-10-02&to=2026-10-01".to_owned(),
+    ] {
+        expect_problem(app.get_authed(&query, token).await, 400, "bad_request").await;
+    }
+    let stranger = app.register("Stranger", "stranger@example.com").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for list in ["/api/customers", "/api/orders", "/api/products"] {
+        let page = get(app, &stranger, list).await;
+        assert_eq!(page["data"].as_array().unwrap().len(), 0, "{list}");
+    }
+}

@@ -1,0 +1,333 @@
+//! The service itself: request ids, health, tenant isolation in the schema, OpenAPI, the
+//! dashboard's files.
+
+use crate::support::{expect_problem, fresh_database_name, test_config, TestApp};
+use serde_json::{json, Value};
+use sqlx::Row;
+
+#[tokio::test]
+async fn every_request_gets_a_request_id() {
+    let app = TestApp::spawn().await;
+    let response = app.client.get(app.url("/healthz")).send().await.unwrap();
+    let generated = response
+        .headers()
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert_eq!(generated.len(), 36, "a UUID: {generated}");
+    let response = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "caller-chosen-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers().get("x-request-id").unwrap(),
+        "caller-chosen-42"
+    );
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = TestApp::spawn_with(&[("REDIS_URL", "redis://127.0.0.1:6379")]).await;
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready["checks"], json!({"postgres": "ok", "redis": "ok"}));
+}
+
+#[tokio::test]
+async fn readyz_is_503_naming_postgres_when_it_is_unreachable() {
+    let database = fresh_database_name();
+    // Port 9 (discard) has no PostgreSQL on it.
+    let config = test_config(
+        &database,
+        &[(
+            "DATABASE_URL",
+            &format!("postgres://xeno_app@127.0.0.1:9/{database}"),
+        )],
+    );
+    let app = TestApp::start(config, database).await;
+    let response = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert!(response.headers().contains_key("retry-after"));
+    let body = expect_problem(response, 503, "unavailable").await;
+    assert!(body["context"]["checks"]["postgres"]
+        .as_str()
+        .unwrap()
+        .starts_with("error"));
+    assert_eq!(body["context"]["checks"]["redis"], "not_configured");
+    assert!(body["detail"].as_str().unwrap().contains("postgres"));
+
+    // Requests that need the database answer 503 too, not 500.
+    let login = app
+        .post_json(
+            "/api/auth/login",
+            &json!({"email": "a@example.com", "password": "whatever 12"}),
+        )
+        .await;
+    expect_problem(login, 503, "unavailable").await;
+}
+
+/// Global directories are keyed by what a caller holds before it knows its tenant.
+const GLOBAL_TABLES: [&str; 3] = ["_sqlx_migrations", "user_emails", "shop_domains"];
+
+#[tokio::test]
+async fn every_key_and_index_of_a_tenant_table_leads_with_tenant_id() {
+    let app = TestApp::spawn().await;
+    let mut conn = app.connect_as("xeno_owner").await;
+    let tables: Vec<(String, bool, bool)> = sqlx::query_as(
+        "SELECT c.relname, \
+                EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped), \
+                c.relrowsecurity AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid) \
+         FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(tables.len() >= 15, "schema v1 is present: {tables:?}");
+    for (table, has_tenant, has_rls) in &tables {
+        if GLOBAL_TABLES.contains(&table.as_str()) {
+            continue;
+        }
+        assert!(has_tenant, "{table} has no tenant_id column");
+        assert!(has_rls, "{table} lacks row-level security");
+    }
+
+    // Constraints (primary, unique, foreign) and indexes whose first column is not tenant_id.
+    let offenders: Vec<(String, String)> = sqlx::query_as(
+        "WITH tenant_tables AS ( \
+             SELECT c.oid, c.relname, a.attnum AS tenant_col FROM pg_class c \
+             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' \
+             WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' \
+               AND NOT (c.relname = ANY($1))) \
+         SELECT t.relname::text, con.conname::text FROM pg_constraint con JOIN tenant_tables t ON t.oid = con.conrelid \
+         WHERE con.contype IN ('p', 'u', 'f') AND con.conkey[1] <> t.tenant_col \
+         UNION ALL \
+         SELECT t.relname::text, ic.relname::text FROM pg_index i JOIN tenant_tables t ON t.oid = i.indrelid \
+         JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indkey[0] <> t.tenant_col",
+    )
+    .bind(GLOBAL_TABLES.map(str::to_owned).to_vec())
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(
+        offenders.is_empty(),
+        "keys not led by tenant_id: {offenders:?}"
+    );
+
+    // Foreign keys must also point at the referenced table's tenant_id first.
+    let cross: Vec<(String, String)> = sqlx::query_as(
+        "SELECT con.conrelid::regclass::text, con.conname::text FROM pg_constraint con \
+         JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = con.confkey[1] \
+         WHERE con.contype = 'f' AND con.connamespace = 'public'::regnamespace AND a.attname <> 'tenant_id'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(
+        cross.is_empty(),
+        "foreign keys not led by tenant_id: {cross:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_service_role_sees_nothing_without_a_tenant_and_only_its_own_with_one() {
+    let app = TestApp::spawn().await;
+    let a = app.register("Tenant A", "a@example.com").await;
+    let b = app.register("Tenant B", "b@example.com").await;
+    let (a_id, b_id) = (
+        a["tenant_id"].as_str().unwrap(),
+        b["tenant_id"].as_str().unwrap(),
+    );
+
+    let mut conn = app.connect_as("xeno_app").await;
+    let role: (bool, bool) =
+        sqlx::query_as("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(
+        role,
+        (false, false),
+        "the service role is neither superuser nor BYPASSRLS"
+    );
+
+    // A query that forgets its tenant sees nothing.
+    for table in ["tenants", "users"] {
+        let count: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(count, 0, "{table} without a tenant setting");
+    }
+
+    // With tenant A's setting, only A's rows, whatever the query asks for.
+    let mut tx = sqlx::Connection::begin(&mut conn).await.unwrap();
+    sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+        .bind(a_id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let rows = sqlx::query(
+        "SELECT tenant_id::text AS t FROM users UNION ALL SELECT tenant_id::text FROM tenants",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    let seen: Vec<String> = rows.iter().map(|r| r.get("t")).collect();
+    assert_eq!(seen, [a_id, a_id], "A sees its user and tenant only");
+    let b_rows: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE tenant_id = $1::uuid")
+        .bind(b_id)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(b_rows, 0, "asking for B by id finds nothing");
+
+    // Nor can A write a row into B.
+    let write = sqlx::query("INSERT INTO tenants (tenant_id, name) VALUES ($1::uuid, 'intruder')")
+        .bind(uuid::Uuid::now_v7().to_string())
+        .execute(&mut *tx)
+        .await;
+    assert!(
+        write.is_err(),
+        "row-level security refuses a row for another tenant"
+    );
+    tx.rollback().await.unwrap();
+}
+
+#[tokio::test]
+async fn openapi_is_valid_and_lists_every_route() {
+    let app = TestApp::spawn().await;
+    let spec: Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert_eq!(spec, serde_json::to_value(xeno_http::openapi()).unwrap());
+
+    let paths = spec["paths"].as_object().unwrap();
+    for path in [
+        "/api/auth/register",
+        "/api/auth/login",
+        "/api/auth/me",
+        "/healthz",
+        "/readyz",
+        "/api/openapi.json",
+        "/api/docs",
+    ] {
+        assert!(paths.contains_key(path), "{path} is documented");
+    }
+    // Every documented operation is mounted: it answers something other than the fallback.
+    let mut operation_ids = std::collections::BTreeSet::new();
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"].as_str();
+            let id = id.unwrap_or_else(|| panic!("{method} {path} has an operation id"));
+            assert!(
+                operation_ids.insert(id.to_owned()),
+                "{method} {path}: operation id {id} is used once"
+            );
+            // A parameter documented in the path must be one of the path's own segments;
+            // anything else (from, to, store_id, limit, cursor…) is a query parameter.
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let name = parameter["name"].as_str().unwrap();
+                let placeholder = format!("{{{name}}}");
+                assert_eq!(
+                    parameter["in"] == "path",
+                    path.contains(&placeholder),
+                    "{method} {path}: parameter {name} is declared where it is sent"
+                );
+            }
+            let responses = operation["responses"].as_object().unwrap();
+            assert!(
+                !responses.is_empty(),
+                "{method} {path} documents its responses"
+            );
+            for response in responses.values() {
+                if let Some(schema_ref) = response.pointer("/content/application~1json/schema/$ref")
+                {
+                    let name = schema_ref.as_str().unwrap().rsplit('/').next().unwrap();
+                    assert!(
+                        spec["components"]["schemas"][name].is_object(),
+                        "{name} is defined"
+                    );
+                }
+            }
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let answer = app
+                .client
+                .request(method.clone(), app.url(path))
+                .send()
+                .await
+                .unwrap();
+            assert_ne!(answer.status(), 405, "{method} {path} is mounted");
+            if answer.status() == 404 {
+                let body: Value = answer.json().await.unwrap();
+                assert_ne!(
+                    body["detail"], "no such route",
+                    "{method} {path} is mounted"
+                );
+            }
+        }
+    }
+
+    let docs = app.client.get(app.url("/api/docs")).send().await.unwrap();
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.unwrap().contains("/api/openapi.json"));
+}
+
+#[tokio::test]
+async fn the_dashboard_is_served_with_client_routes_and_cache_headers() {
+    let dir = std::env::temp_dir().join(format!("xeno-web-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(dir.join("assets")).unwrap();
+    std::fs::write(
+        dir.join("index.html"),
+        "<!doctype html><title>Xeno app</title>",
+    )
+    .unwrap();
+    std::fs::write(dir.join("assets/index-abc123.js"), "console.log(1)").unwrap();
+    let app = TestApp::spawn_with(&[("XENO_WEB_DIR", dir.to_str().unwrap())]).await;
+
+    // The app, and client-side routes that fall back to it: never cached.
+    for path in ["/", "/customers/abc/1", "/stores"] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(response.headers()["cache-control"], "no-cache");
+        assert!(response.text().await.unwrap().contains("Xeno app"));
+    }
+    // Hashed assets: cached for good.
+    let asset = app
+        .client
+        .get(app.url("/assets/index-abc123.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asset.status(), 200);
+    assert_eq!(
+        asset.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert!(asset.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .contains("javascript"));
+    // The API keeps its own 404s and methods.
+    expect_problem(
+        app.client.get(app.url("/api/nope")).send().await.unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    let post = app.client.post(app.url("/somewhere")).send().await.unwrap();
+    assert_eq!(post.status(), 404);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

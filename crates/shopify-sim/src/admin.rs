@@ -16,7 +16,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::graphql::{schema, AdminSchema, RequestData};
+use crate::graphql::{schema_once, RequestData};
 use crate::oauth::authenticate;
 use crate::state::{lock, Sim};
 
@@ -30,11 +30,6 @@ struct GraphqlRequest {
     variables: Option<serde_json::Value>,
     #[serde(default, rename = "operationName")]
     operation_name: Option<String>,
-}
-
-pub(crate) fn schema_once() -> &'static AdminSchema {
-    static SCHEMA: std::sync::OnceLock<AdminSchema> = std::sync::OnceLock::new();
-    SCHEMA.get_or_init(schema)
 }
 
 /// Valid API versions look like `2026-10`: a year and a quarter's first month.

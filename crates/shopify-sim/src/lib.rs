@@ -6,7 +6,6 @@
 
 pub mod activity;
 mod admin;
-mod bulk;
 mod control;
 pub mod graphql;
 pub mod hmac;

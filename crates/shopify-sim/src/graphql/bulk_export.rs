@@ -75,7 +75,7 @@ pub async fn validate(request: &RequestData, query: &str) -> Result<(), String> 
         version: request.version.clone(),
         scopes: String::new(),
     };
-    let response = crate::admin::schema_once()
+    let response = super::schema_once()
         .execute(async_graphql::Request::new(query.to_owned()).data(data))
         .await;
     match response.errors.first() {
@@ -219,7 +219,7 @@ async fn run(
         // Shopify's do while an export runs).
         let runtime = tokio::runtime::Handle::current();
         tasks.push(tokio::task::spawn_blocking(move || {
-            let response = runtime.block_on(crate::admin::schema_once().execute(request));
+            let response = runtime.block_on(super::schema_once().execute(request));
             if response.errors.is_empty() {
                 Some(to_jsonl(&response.data, grouped))
             } else {

@@ -3,11 +3,12 @@
 //! entries simply expire.
 //!
 //! Redis when configured (shared by every instance); in-process otherwise. The cache is an
-//! optimisation only: when Redis fails, answers are computed as if it missed.
+//! optimisation only: when Redis fails, answers are computed as if it missed, and Redis is
+//! left alone for a few seconds (a breaker) so an outage costs no request a timeout.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use prometheus::{register_int_counter_vec, IntCounterVec};
 use redis::aio::ConnectionManager;
@@ -18,11 +19,13 @@ const TTL_SECONDS: u64 = 3600;
 const LOCAL_ENTRIES: usize = 2048;
 /// A cache that answers slower than this is skipped.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(100);
+/// After a failure, how long lookups skip Redis before trying it again.
+const REDIS_PAUSE: Duration = Duration::from_secs(5);
 
 static LOOKUPS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
         "xeno_insights_cache_total",
-        "Insights cache lookups by outcome: hit, miss, error",
+        "Insights cache lookups by outcome: hit, miss, error, skipped (Redis paused after an error)",
         &["outcome"]
     )
     .expect("xeno_insights_cache_total registers")
@@ -33,6 +36,8 @@ pub struct AnswerCache {
     redis: Option<redis::Client>,
     connection: Arc<tokio::sync::Mutex<Option<ConnectionManager>>>,
     local: Arc<Mutex<HashMap<String, Arc<[u8]>>>>,
+    /// Until when Redis is left alone after failing.
+    paused_until: Arc<Mutex<Option<Instant>>>,
 }
 
 impl std::fmt::Debug for AnswerCache {
@@ -49,6 +54,7 @@ impl AnswerCache {
             redis,
             connection: Arc::default(),
             local: Arc::default(),
+            paused_until: Arc::default(),
         }
     }
 
@@ -106,9 +112,14 @@ impl AnswerCache {
         }
     }
 
-    /// The shared connection, made on first use (it reconnects by itself afterwards).
+    /// The shared connection, made on first use (it reconnects by itself afterwards); none
+    /// while the breaker pauses Redis.
     async fn connection(&self) -> Option<ConnectionManager> {
         let client = self.redis.as_ref()?;
+        if self.paused() {
+            LOOKUPS.with_label_values(&["skipped"]).inc();
+            return None;
+        }
         let mut slot = self.connection.lock().await;
         if slot.is_none() {
             match tokio::time::timeout(REDIS_TIMEOUT, ConnectionManager::new(client.clone())).await
@@ -121,9 +132,26 @@ impl AnswerCache {
         slot.clone()
     }
 
+    fn paused(&self) -> bool {
+        let Ok(mut until) = self.paused_until.lock() else {
+            return false;
+        };
+        match *until {
+            Some(at) if Instant::now() < at => true,
+            Some(_) => {
+                *until = None;
+                false
+            }
+            None => false,
+        }
+    }
+
     fn failed<T>(&self, why: &str) -> Option<T> {
         LOOKUPS.with_label_values(&["error"]).inc();
-        tracing::warn!(error = why, "insights cache unavailable; computing instead");
+        if let Ok(mut until) = self.paused_until.lock() {
+            *until = Some(Instant::now() + REDIS_PAUSE);
+        }
+        tracing::warn!(error = why, pause = ?REDIS_PAUSE, "insights cache unavailable; computing instead");
         None
     }
 }

@@ -5,6 +5,7 @@ mod cache;
 pub mod error;
 pub mod extract;
 mod headers;
+mod limits;
 mod paging;
 mod routes;
 mod shopify_id;
@@ -146,6 +147,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state.clone())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(limits::enforce))
         .layer(CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
                 ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::Json;
-use prometheus::Gauge;
+use prometheus::{Gauge, IntGaugeVec};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -34,31 +34,28 @@ pub async fn get_health() -> Json<HealthOut> {
     Json(HealthOut { status: "ok" })
 }
 
-/// Ready to serve: PostgreSQL answers, and Redis too when configured.
+/// Ready to serve when PostgreSQL answers. Redis is optional (a shared cache and limits):
+/// without it the service is `degraded`, still ready, and says so.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses(
-        (status = 200, body = ReadyOut),
-        (status = 503, description = "a dependency is down; `context.checks` says which", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "`ready`, or `degraded` when Redis is configured but down", body = ReadyOut),
+        (status = 503, description = "PostgreSQL is down; `context.checks` says why", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_readiness(State(state): State<AppState>) -> Result<Json<ReadyOut>, ApiError> {
     let (postgres, redis) = tokio::join!(check_postgres(&state), check_redis(&state));
     let checks = json!({ "postgres": postgres, "redis": redis });
-    let failed: Vec<&str> = [("postgres", &postgres), ("redis", &redis)]
-        .into_iter()
-        .filter(|(_, status)| !matches!(status.as_str(), "ok" | "not_configured"))
-        .map(|(name, _)| name)
-        .collect();
-    if failed.is_empty() {
-        Ok(Json(ReadyOut {
-            status: "ready",
-            checks,
-        }))
-    } else {
-        Err(ApiError::Unavailable {
-            detail: format!("unreachable: {}", failed.join(", ")),
+    if postgres != "ok" {
+        return Err(ApiError::Unavailable {
+            detail: "unreachable: postgres".to_owned(),
             context: Some(json!({ "checks": checks })),
-        })
+        });
     }
+    let status = if matches!(redis.as_str(), "ok" | "not_configured") {
+        "ready"
+    } else {
+        "degraded"
+    };
+    Ok(Json(ReadyOut { status, checks }))
 }
 
 /// The backlog as gauges outside the process registry: they appear only in scrapes that
@@ -104,6 +101,29 @@ async fn check_postgres(state: &AppState) -> String {
     }
 }
 
+/// `xeno_dependency_up{dependency}`: 1 when it answered this scrape's check, 0 when not;
+/// absent when not configured.
+fn dependency_families(
+    checks: [(&str, &str); 2],
+) -> prometheus::Result<Vec<prometheus::proto::MetricFamily>> {
+    use prometheus::core::Collector;
+    let gauge = IntGaugeVec::new(
+        prometheus::Opts::new(
+            "xeno_dependency_up",
+            "Whether a dependency answered at this scrape: 1 up, 0 down (absent: not configured)",
+        ),
+        &["dependency"],
+    )?;
+    for (dependency, status) in checks {
+        if status != "not_configured" {
+            gauge
+                .with_label_values(&[dependency])
+                .set(i64::from(status == "ok"));
+        }
+    }
+    Ok(gauge.collect())
+}
+
 async fn check_redis(state: &AppState) -> String {
     let Some(client) = &state.redis else {
         return "not_configured".to_owned();
@@ -143,6 +163,12 @@ pub async fn get_prometheus_metrics(
     }
     use prometheus::Encoder;
     let mut families = prometheus::gather();
+    // Each scrape checks the dependencies afresh, so the gauges are never stale.
+    let (postgres, redis) = tokio::join!(check_postgres(&state), check_redis(&state));
+    families.extend(
+        dependency_families([("postgres", &postgres), ("redis", &redis)])
+            .map_err(|err| ApiError::Internal(err.into()))?,
+    );
     match tokio::time::timeout(CHECK_TIMEOUT, state.db.webhook_backlog()).await {
         Ok(Ok(backlog)) => families
             .extend(backlog_families(&backlog).map_err(|err| ApiError::Internal(err.into()))?),

@@ -38,6 +38,9 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+/// Where Shopify delivers webhooks (the route below names it too).
+pub const WEBHOOK_PATH: &str = "/api/webhooks/shopify";
+
 /// Receive any webhook topic. The HMAC is checked over the raw body before anything is
 /// parsed; the event is committed before the 200. Nothing else happens here.
 #[utoipa::path(post, path = "/api/webhooks/shopify", tag = "webhooks",

@@ -41,6 +41,56 @@ async fn health_and_readiness() {
 }
 
 #[tokio::test]
+async fn redis_down_leaves_the_service_ready_degraded_and_answering() {
+    // Nothing listens on port 9: Redis is configured and down.
+    let app = TestApp::spawn_with(&[("REDIS_URL", "redis://127.0.0.1:9")]).await;
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200, "Redis is optional");
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready["status"], "degraded");
+    assert_eq!(ready["checks"]["postgres"], "ok");
+    assert!(ready["checks"]["redis"]
+        .as_str()
+        .unwrap()
+        .starts_with("error"));
+    let scrape = || async {
+        let metrics = app.client.get(app.url("/metrics")).send().await.unwrap();
+        metrics.text().await.unwrap()
+    };
+    let text = scrape().await;
+    assert!(
+        text.contains("xeno_dependency_up{dependency=\"redis\"} 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("xeno_dependency_up{dependency=\"postgres\"} 1"),
+        "{text}"
+    );
+
+    // Insights still answer; after the first failure the cache leaves Redis alone (skipped)
+    // instead of paying its timeout on every request.
+    let skipped = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("xeno_insights_cache_total{outcome=\"skipped\"}"))
+            .and_then(|l| l.rsplit(' ').next())
+            .map_or(0.0, |v| v.parse::<f64>().unwrap())
+    };
+    let before = skipped(&scrape().await);
+    let registered = app.register("Cache Outage", "owner@example.com").await;
+    let token = registered["token"].as_str().unwrap();
+    for _ in 0..3 {
+        let dashboard = app
+            .get_authed(
+                "/api/metrics/dashboard?from=2026-01-01&to=2026-01-31",
+                token,
+            )
+            .await;
+        assert_eq!(dashboard.status(), 200);
+    }
+    assert!(skipped(&scrape().await) >= before + 2.0);
+}
+
+#[tokio::test]
 async fn readyz_is_503_naming_postgres_when_it_is_unreachable() {
     let database = fresh_database_name();
     // Port 9 (discard) has no PostgreSQL on it.
@@ -330,4 +380,50 @@ async fn the_dashboard_is_served_with_client_routes_and_cache_headers() {
     let post = app.client.post(app.url("/somewhere")).send().await.unwrap();
     assert_eq!(post.status(), 404);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Sends only a request head over a raw connection (no body follows) and returns the
+/// status line and body of the answer.
+async fn head_only(app: &TestApp, head: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    // The server answers without the body and closes; a guard, not a timing assertion.
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(
+        read.is_ok(),
+        "no answer while the declared body was never sent"
+    );
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text.lines().next().unwrap_or_default().to_owned();
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    (status, body)
+}
+
+#[tokio::test]
+async fn a_declared_oversized_body_is_refused_before_it_is_sent() {
+    let app = TestApp::spawn().await;
+    for (path, extra) in [
+        ("/api/auth/login", ""),
+        (
+            "/api/webhooks/shopify",
+            "X-Shopify-Topic: orders/create\r\n",
+        ),
+    ] {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{extra}\
+             Content-Length: 104857600\r\nConnection: close\r\n\r\n"
+        );
+        let (status, body) = head_only(&app, &head).await;
+        assert!(status.contains(" 413 "), "{path}: {status}");
+        let problem: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(problem["status"], 413);
+        assert!(problem["detail"].as_str().unwrap().contains("104857600"));
+    }
 }

@@ -5,6 +5,7 @@ pub mod ids;
 pub mod money;
 pub mod reconciliation;
 pub mod records;
+pub mod report;
 pub mod rfm;
 pub mod sales;
 pub mod validation;

@@ -1,0 +1,39 @@
+//! Sales per store-local day, from the daily rollups.
+
+use super::*;
+
+/// One store-local day's sales in one currency (all the tenant's stores in scope added up).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DaySales {
+    pub day: NaiveDate,
+    pub currency: String,
+    pub orders: i64,
+    pub gross: Decimal,
+    pub discounts: Decimal,
+    pub returns: Decimal,
+    pub shipping: Decimal,
+    pub taxes: Decimal,
+    pub units: i64,
+}
+
+impl Db {
+    /// Sales per day and currency, only days that have any.
+    pub async fn daily_sales(&self, scope: &Scope) -> Result<Vec<DaySales>, StorageError> {
+        let mut tx = self.report_tx(scope.tenant).await?;
+        let rows = sqlx::query_as(
+            "SELECT day, currency::text AS currency, sum(orders)::bigint AS orders, sum(gross) AS gross, \
+             sum(discounts) AS discounts, sum(returns) AS returns, sum(shipping) AS shipping, \
+             sum(taxes) AS taxes, sum(units)::bigint AS units \
+             FROM daily_sales WHERE tenant_id = $1 AND ($2::uuid IS NULL OR store_id = $2) \
+             AND day BETWEEN $3 AND $4 GROUP BY day, currency ORDER BY day, currency",
+        )
+        .bind(scope.tenant.0)
+        .bind(scope.store.map(|s| s.0))
+        .bind(scope.from)
+        .bind(scope.to)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+}

@@ -9,6 +9,8 @@
 //! here too, tombstones and all. A watermark only advances once its export is committed, so a
 //! sync cut short resumes from the last one that finished.
 
+mod writer;
+
 use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -30,29 +32,31 @@ use crate::connect::{access_token, ConnectError, ShopifySettings};
 use crate::reconcile::{Window, TRAILING_DAYS};
 use crate::secrets::Cipher;
 
+use self::writer::*;
+
 /// Records written per transaction.
-const BATCH: usize = 500;
+pub(crate) const BATCH: usize = 500;
 
 /// How far Shopify's clock may be from ours: the overlap of an incremental export with the
 /// previous one, and, when Shopify does not say when an export started, how long before our
 /// own start a record must have last changed for its absence to mean it was deleted.
-const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+pub(crate) const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
 
 /// Shopify's timestamps have whole seconds: a record stamped within a second of an export's
 /// start may postdate it.
-const SNAPSHOT_MARGIN: chrono::Duration = chrono::Duration::seconds(1);
+pub(crate) const SNAPSHOT_MARGIN: chrono::Duration = chrono::Duration::seconds(1);
 
 /// Which stored records an export that lacks them proves deleted: those last changed before
 /// it began (by Shopify's clock when it says, by ours less the clock skew otherwise) and
 /// written here before it was asked for (a record a webhook brought in since may postdate it).
 #[derive(Debug, Clone, Copy)]
-struct Cutoff {
-    changed_before: DateTime<Utc>,
-    ingested_before: DateTime<Utc>,
+pub(crate) struct Cutoff {
+    pub(crate) changed_before: DateTime<Utc>,
+    pub(crate) ingested_before: DateTime<Utc>,
 }
 
 /// The cutoff of an export asked for at `asked` (our clock) that began at `began` (Shopify's).
-fn deletion_cutoff(began: Option<DateTime<Utc>>, asked: DateTime<Utc>) -> Cutoff {
+pub(crate) fn deletion_cutoff(began: Option<DateTime<Utc>>, asked: DateTime<Utc>) -> Cutoff {
     Cutoff {
         changed_before: began.map_or(asked - CLOCK_SKEW, |at| at - SNAPSHOT_MARGIN),
         ingested_before: asked,
@@ -94,10 +98,10 @@ impl SyncKind {
 }
 
 /// An export as a bulk document and as pages of the same fields.
-type Export = (&'static str, &'static LazyLock<PagedExport>);
+pub(crate) type Export = (&'static str, &'static LazyLock<PagedExport>);
 
 #[derive(Clone, Copy)]
-enum Resource {
+pub(crate) enum Resource {
     Customers,
     Products,
     Orders,
@@ -105,7 +109,7 @@ enum Resource {
 }
 
 impl Resource {
-    fn phase(self) -> &'static str {
+    pub(crate) fn phase(self) -> &'static str {
         match self {
             Self::Customers => "customers",
             Self::Products => "products",
@@ -117,7 +121,7 @@ impl Resource {
     /// The records whose absence from a complete export means they were deleted, and the
     /// ids-only export that lists them, bulk and paged (abandoned checkouts have none: a
     /// completed one leaves that export and stays a checkout).
-    fn deletion(self) -> Option<(records::Resource, Export)> {
+    pub(crate) fn deletion(self) -> Option<(records::Resource, Export)> {
         match self {
             Self::Customers => Some((
                 records::Resource::Customer,
@@ -136,7 +140,7 @@ impl Resource {
     }
 
     /// The resource's export, bulk and paged.
-    fn export(self) -> Export {
+    pub(crate) fn export(self) -> Export {
         match self {
             Self::Customers => (bulk::CUSTOMERS, &paged::CUSTOMERS),
             Self::Products => (bulk::PRODUCTS, &paged::PRODUCTS),
@@ -151,204 +155,6 @@ impl Resource {
         Resource::Orders,
         Resource::AbandonedCheckouts,
     ];
-}
-
-struct Writer<'a> {
-    job: &'a Backfill,
-    tenant: TenantId,
-    store: StoreId,
-    run: uuid::Uuid,
-    resource: Resource,
-    currency: String,
-    written: &'a mut i64,
-    /// Batches written in this phase.
-    batches: u32,
-    /// A statistics refresh running beside the writing, if any.
-    refreshing: Option<tokio::task::JoinHandle<()>>,
-    /// When the export was asked for, by our clock.
-    asked_at: DateTime<Utc>,
-    /// The records in the export so far.
-    present: Presence,
-    /// The newest `updated_at` written: the resource's next watermark.
-    newest: Option<DateTime<Utc>>,
-}
-
-fn storage(err: xeno_storage::StorageError) -> ShopifyError {
-    ShopifyError::Refused(format!("storing the backfill failed: {err}"))
-}
-
-/// Attempts per batch when PostgreSQL reports a deadlock with concurrent webhook applies.
-const TRANSIENT_ATTEMPTS: u32 = 5;
-
-impl AsyncSink for Writer<'_> {
-    async fn accept(&mut self, batch: Vec<(Value, Vec<Value>)>) -> Result<(), ShopifyError> {
-        let mut attempt = 0;
-        loop {
-            match self.write(&batch).await {
-                Ok(written) => {
-                    for (id, created_at, updated_at) in written {
-                        self.present.add(id, created_at);
-                        self.newest = Some(self.newest.map_or(updated_at, |n| n.max(updated_at)));
-                    }
-                    break;
-                }
-                Err(Failure::Storage(err))
-                    if err.is_transient() && attempt + 1 < TRANSIENT_ATTEMPTS =>
-                {
-                    attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
-                }
-                Err(Failure::Storage(err)) => return Err(storage(err)),
-                Err(Failure::Mapping(err)) => return Err(err),
-            }
-        }
-        *self.written += batch.len() as i64;
-        self.batches += 1;
-        // Statistics as the tables grow (after 1, 2, 4, 8, … batches): a handful of ANALYZEs
-        // keep every foreign-key check and upsert on a good plan. The first few, while plans
-        // change most, before writing on; later ones (of larger tables, so slower) beside
-        // the writing, one at a time.
-        if self.batches.is_power_of_two() {
-            if self.batches <= 8 {
-                self.job.db.refresh_statistics().await.map_err(storage)?;
-            } else if self
-                .refreshing
-                .as_ref()
-                .is_none_or(tokio::task::JoinHandle::is_finished)
-            {
-                let db = self.job.db.clone();
-                self.refreshing = Some(tokio::spawn(async move {
-                    if let Err(err) = db.refresh_statistics().await {
-                        tracing::warn!(error = %err, "refreshing planner statistics failed");
-                    }
-                }));
-            }
-        }
-        self.job
-            .db
-            .sync_progress(self.tenant, self.run, self.resource.phase(), *self.written)
-            .await
-            .map_err(storage)?;
-        Ok(())
-    }
-}
-
-/// The ids in an export, and the oldest creation time among them.
-#[derive(Default)]
-struct Presence {
-    ids: HashSet<i64>,
-    oldest: Option<DateTime<Utc>>,
-}
-
-impl Presence {
-    fn add(&mut self, id: i64, created_at: DateTime<Utc>) {
-        self.ids.insert(id);
-        self.oldest = Some(self.oldest.map_or(created_at, |o| o.min(created_at)));
-    }
-}
-
-impl AsyncSink for Presence {
-    async fn accept(&mut self, batch: Vec<(Value, Vec<Value>)>) -> Result<(), ShopifyError> {
-        for (node, _) in &batch {
-            let (id, created_at) = bulk::presence(node)?;
-            self.add(id, created_at);
-        }
-        Ok(())
-    }
-}
-
-enum Failure {
-    Storage(xeno_storage::StorageError),
-    Mapping(ShopifyError),
-}
-
-impl From<xeno_storage::StorageError> for Failure {
-    fn from(err: xeno_storage::StorageError) -> Self {
-        Self::Storage(err)
-    }
-}
-
-impl From<ShopifyError> for Failure {
-    fn from(err: ShopifyError) -> Self {
-        Self::Mapping(err)
-    }
-}
-
-impl Writer<'_> {
-    /// A record as of this export: versions Shopify made within the same second are ordered
-    /// by when the export was asked for.
-    fn stamped<T>(
-        &self,
-        mut record: T,
-        version_at: impl Fn(&mut T) -> &mut Option<DateTime<Utc>>,
-    ) -> T {
-        *version_at(&mut record) = Some(self.asked_at);
-        record
-    }
-
-    /// Writes one batch in one transaction; returns each record's id and creation time.
-    async fn write(
-        &self,
-        batch: &[(Value, Vec<Value>)],
-    ) -> Result<Vec<(i64, DateTime<Utc>, DateTime<Utc>)>, Failure> {
-        let (tenant, store) = (self.tenant, self.store);
-        let mut tx = self.job.db.tenant_tx(tenant).await?;
-        let written = match self.resource {
-            Resource::Customers => {
-                let records = batch
-                    .iter()
-                    .map(|(c, _)| bulk::customer(c).map(|c| self.stamped(c, |c| &mut c.version_at)))
-                    .collect::<Result<Vec<_>, _>>()?;
-                records::upsert_customers(&mut tx, tenant, store, &records).await?;
-                records
-                    .iter()
-                    .map(|c| (c.customer_id, c.created_at, c.updated_at))
-                    .collect()
-            }
-            Resource::Products => {
-                let records = batch
-                    .iter()
-                    .map(|(p, v)| {
-                        bulk::product(p, v).map(|p| self.stamped(p, |p| &mut p.version_at))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                records::upsert_products(&mut tx, tenant, store, &self.currency, &records).await?;
-                records
-                    .iter()
-                    .map(|p| (p.product_id, p.created_at, p.updated_at))
-                    .collect()
-            }
-            Resource::Orders => {
-                let records = batch
-                    .iter()
-                    .map(|(o, l)| bulk::order(o, l).map(|o| self.stamped(o, |o| &mut o.version_at)))
-                    .collect::<Result<Vec<_>, _>>()?;
-                records::upsert_orders(&mut tx, tenant, store, &records).await?;
-                records
-                    .iter()
-                    .map(|o| (o.order_id, o.created_at, o.updated_at))
-                    .collect()
-            }
-            Resource::AbandonedCheckouts => {
-                let records = batch
-                    .iter()
-                    .map(|(c, l)| {
-                        bulk::abandoned_checkout(c, l)
-                            .map(|c| self.stamped(c, |c| &mut c.version_at))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                records::upsert_checkouts(&mut tx, tenant, store, &records).await?;
-                records
-                    .iter()
-                    .map(|c| (c.checkout_id, c.created_at, c.updated_at))
-                    .collect()
-            }
-        };
-        tx.commit()
-            .await
-            .map_err(xeno_storage::StorageError::from)?;
-        Ok(written)
-    }
 }
 
 impl Backfill {
@@ -439,7 +245,7 @@ impl Backfill {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn export_all(
+    pub(crate) async fn export_all(
         &self,
         tenant: TenantId,
         store: StoreId,
@@ -559,7 +365,7 @@ impl Backfill {
     /// started now), or page by page when Shopify will not run one (and then for the rest of
     /// the run: `paging`). Returns the sink and, when Shopify says, when the export began by
     /// its clock.
-    async fn export<S: AsyncSink>(
+    pub(crate) async fn export<S: AsyncSink>(
         &self,
         how: &Exporting<'_>,
         (document, pages): Export,
@@ -634,7 +440,7 @@ impl Backfill {
 
     /// Re-creates webhook subscriptions Shopify dropped (it deletes one whose deliveries keep
     /// failing); the export that follows repairs what their absence missed.
-    async fn heal_subscriptions(
+    pub(crate) async fn heal_subscriptions(
         &self,
         tenant: TenantId,
         store: StoreId,
@@ -650,7 +456,7 @@ impl Backfill {
     /// Deletes stored records of `kind` that a complete export did not hold. Only records
     /// within its cutoff qualify, and orders only within the span the export covered
     /// (without `read_all_orders` Shopify shows 60 days).
-    async fn delete_missing(
+    pub(crate) async fn delete_missing(
         &self,
         tenant: TenantId,
         store: StoreId,
@@ -710,10 +516,10 @@ impl Backfill {
 
 /// So few deletions need no confirmation whatever the share (a small catalogue loses a
 /// product or two).
-const UNGUARDED_DELETIONS: usize = 10;
+pub(crate) const UNGUARDED_DELETIONS: usize = 10;
 
 /// A bulk export document, limited to what changed since `since` when given.
-fn bulk_document(document: &str, since: Option<DateTime<Utc>>) -> String {
+pub(crate) fn bulk_document(document: &str, since: Option<DateTime<Utc>>) -> String {
     match since {
         Some(since) => bulk::updated_since(document, since),
         None => document.to_owned(),
@@ -722,7 +528,7 @@ fn bulk_document(document: &str, since: Option<DateTime<Utc>>) -> String {
 
 /// What an export is read with and for.
 #[derive(Clone, Copy)]
-struct Exporting<'a> {
+pub(crate) struct Exporting<'a> {
     admin: &'a AdminClient,
     /// Only what changed since then (everything without).
     since: Option<DateTime<Utc>>,
@@ -731,7 +537,7 @@ struct Exporting<'a> {
 }
 
 /// A ledger's counts as a sync run records them.
-fn usage(counts: CallCounts) -> ApiUsage {
+pub(crate) fn usage(counts: CallCounts) -> ApiUsage {
     let whole = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     ApiUsage {
         api_calls: whole(counts.calls),

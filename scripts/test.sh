@@ -28,10 +28,19 @@ cargo run --quiet -p xeno-shopify --example paged_documents -- target/paged-quer
 node tools/shopify-schema/check.mjs --sim target/debug/shopify-sim --documents crates/shopify/queries \
   --documents target/paged-queries
 
-# The dashboard: component tests, the build, then the browser against the real service.
+# The dashboard: its API types must be the server's (generated from the OpenAPI document, so a
+# server change that breaks a page fails tsc in the build), component tests, the build, then
+# the browser against the real service.
+cargo build --quiet --bin xeno
+target/debug/xeno openapi > target/openapi.json
+(cd web && npm ci --no-audit --no-fund --silent &&
+  npx openapi-typescript ../target/openapi.json -o ../target/schema.d.ts >/dev/null)
+if ! cmp -s target/schema.d.ts web/src/api/schema.d.ts; then
+  echo "web/src/api/schema.d.ts is not the server's API: run (cd web && npm run api:types) and commit it" >&2
+  exit 1
+fi
 build_web
 (cd web && npm test --silent)
 ensure_chromium
-cargo build --quiet --bin xeno
 node web/e2e/run.mjs
 drop_test_databases

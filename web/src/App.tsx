@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { NavLink, Navigate, Route, Routes, useNavigate } from 'react-router-dom';
 import { useQueryClient } from '@tanstack/react-query';
-import { SIGNED_OUT, getToken, setToken } from './api';
+import { SIGNED_OUT, getToken, setToken } from './api/client';
 import { SignIn, SignUp } from './pages/Auth';
 import { Overview } from './pages/Overview';
 import { CustomerDetail, Customers, OrderDetail, Orders, ProductDetail, Products } from './pages/Lists';

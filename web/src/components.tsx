@@ -1,8 +1,8 @@
 import { useQuery } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
-import { ApiProblem, getJson } from './api';
+import { ApiProblem } from './api/client';
 import { PRESETS, type DateRange, type Preset, localToday, presetRange, rangeProblem } from './lib/dates';
-import type { Store } from './types';
+import { storesQuery } from './api/queries';
 
 export function Loading({ what }: { what: string }) {
   return (
@@ -34,7 +34,7 @@ export function Pending({ query, what }: { query: { isPending: boolean; error: u
 }
 
 export function useStores() {
-  return useQuery({ queryKey: ['stores'], queryFn: () => getJson<{ data: Store[] }>('/api/stores') });
+  return useQuery(storesQuery());
 }
 
 export function StoreFilter({ value, onChange }: { value: string; onChange: (store: string) => void }) {

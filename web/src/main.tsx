@@ -3,7 +3,7 @@ import { createRoot } from 'react-dom/client';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { BrowserRouter } from 'react-router-dom';
 import { App } from './App';
-import { ApiProblem } from './api';
+import { ApiProblem } from './api/client';
 import './styles.css';
 
 const client = new QueryClient({

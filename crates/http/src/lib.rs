@@ -58,6 +58,13 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
                        `application/problem+json` documents."
     ),
     modifiers(&BearerAuth),
+    // Enums only query parameters use: the routes' bodies register the rest.
+    components(schemas(
+        routes::lists::Order,
+        routes::sync::SyncMode,
+        routes::insights::ProductSort,
+        routes::insights::Compare,
+    )),
     tags(
         (name = "auth", description = "Accounts and tokens"),
         (name = "stores", description = "Connecting Shopify stores"),

@@ -26,6 +26,8 @@ enum Command {
     Worker,
     /// Create the database roles and database when missing and apply migrations, then exit.
     Migrate,
+    /// Print the API's OpenAPI document (JSON) and exit; needs no database.
+    Openapi,
     /// Everything, with a simulated Shopify shop connected, backfilled and kept busy: the
     /// whole product without a Shopify account.
     Demo {
@@ -40,6 +42,18 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Some(Command::Openapi)) {
+        return match serde_json::to_string_pretty(&xeno_http::openapi()) {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("xeno: cannot write the OpenAPI document: {err}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     // A missing .env is normal; a malformed one is worth a line.
     if let Err(err) = dotenvy::dotenv() {
         if !err.not_found() {
@@ -111,6 +125,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             xeno::migrate(&config).await?;
             tracing::info!("database is up to date");
         }
+        Command::Openapi => {}
         Command::Serve | Command::Worker | Command::All => {
             xeno::migrate(&config).await?;
             let (stop, stopping) = tokio::sync::watch::channel(false);

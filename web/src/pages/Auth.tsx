@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router-dom';
-import { ApiProblem, postJson } from '../api';
+import { ApiProblem, postJson } from '../api/client';
 
 interface Props {
   onSignedIn: (token: string) => void;

@@ -1,13 +1,10 @@
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { ApiProblem, getJson, query, request } from '../api';
+import { ApiProblem, query, request } from '../api/client';
 import { Empty, ErrorMessage, Pending, RangePicker, StoreFilter, initialRange, shortDate, type RangeChoice } from '../components';
 import { addDays, localToday } from '../lib/dates';
 import { formatCount, formatMoney, formatRate } from '../lib/money';
-
-interface CohortData {
-  data: { cohort: string; customers: number; retention: { month_offset: number; customers: number; rate: number }[] }[];
-}
+import { checkoutsQuery, cohortsQuery, segmentsQuery } from '../api/queries';
 
 function yearBack(): RangeChoice {
   const today = localToday();
@@ -18,7 +15,7 @@ export function Cohorts() {
   const [choice, setChoice] = useState<RangeChoice>(yearBack());
   const [store, setStore] = useState('');
   const params = { from: choice.range.from, to: choice.range.to, store_id: store || undefined };
-  const cohorts = useQuery({ queryKey: ['cohorts', params], queryFn: () => getJson<CohortData>(`/api/metrics/cohorts${query(params)}`) });
+  const cohorts = useQuery(cohortsQuery(params));
   const widest = Math.max(0, ...(cohorts.data?.data.map((c) => c.retention.length) ?? [0]));
   return (
     <section>
@@ -64,12 +61,6 @@ export function Cohorts() {
   );
 }
 
-interface SegmentData {
-  as_of: string;
-  buyers: number;
-  data: { segment: string; description: string; customers: number; share: number; revenue: { currency: string; amount: string }[] }[];
-}
-
 const LABELS: Record<string, string> = {
   champions: 'Champions',
   loyal: 'Loyal',
@@ -84,7 +75,7 @@ export function Segments() {
   const [store, setStore] = useState('');
   const [downloadError, setDownloadError] = useState<unknown>(null);
   const params = { to: localToday(), store_id: store || undefined };
-  const segments = useQuery({ queryKey: ['segments', params], queryFn: () => getJson<SegmentData>(`/api/metrics/segments${query(params)}`) });
+  const segments = useQuery(segmentsQuery(params));
 
   const download = async (segment: string) => {
     setDownloadError(null);
@@ -149,27 +140,11 @@ export function Segments() {
   );
 }
 
-interface CheckoutData {
-  data: {
-    currency: string;
-    started: number;
-    completed: number;
-    abandoned: number;
-    open: number;
-    abandonment_rate: number | null;
-    completions_known_since: string | null;
-    abandoned_value: string;
-    completed_value: string;
-    recovered: number;
-    recovered_value: string;
-  }[];
-}
-
 export function Checkouts() {
   const [choice, setChoice] = useState(initialRange());
   const [store, setStore] = useState('');
   const params = { from: choice.range.from, to: choice.range.to, store_id: store || undefined };
-  const checkouts = useQuery({ queryKey: ['checkouts', params], queryFn: () => getJson<CheckoutData>(`/api/metrics/checkouts${query(params)}`) });
+  const checkouts = useQuery(checkoutsQuery(params));
   return (
     <section>
       <h1>Checkouts</h1>
@@ -206,7 +181,7 @@ export function Checkouts() {
             </p>
           )}
           <p>
-            Abandonment rate: {c.abandonment_rate === null ? '—' : formatRate(c.abandonment_rate)} · Recovered after abandonment:{' '}
+            Abandonment rate: {c.abandonment_rate == null ? '—' : formatRate(c.abandonment_rate)} · Recovered after abandonment:{' '}
             <strong data-recovered>{formatCount(c.recovered)}</strong> ({formatMoney(c.recovered_value, c.currency)})
           </p>
         </div>

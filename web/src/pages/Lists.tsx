@@ -1,10 +1,10 @@
 import { useState, type ReactNode } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Link, useParams } from 'react-router-dom';
-import { getJson, query } from '../api';
 import { Empty, Pending, StoreFilter, shortDate } from '../components';
 import { formatMoney } from '../lib/money';
-import type { Customer, Order, Page, Product } from '../types';
+import type { Customer, Order, Product } from '../api/types';
+import { customerQuery, listQuery, orderQuery, productQuery } from '../api/queries';
 
 interface Column<T> {
   label: string;
@@ -47,11 +47,7 @@ function PagedList<T>({ title, path, searchLabel, columns, rowKey, extra }: { ti
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors[cursors.length - 1];
   const params = { q: search.trim() || undefined, store_id: store || undefined, cursor, limit: 25, ...extra };
-  const page = useQuery({
-    queryKey: [path, params],
-    queryFn: () => getJson<Page<T>>(`${path}${query(params)}`),
-    placeholderData: keepPreviousData,
-  });
+  const page = useQuery({ ...listQuery<T>(path, params), placeholderData: keepPreviousData });
   const restart = () => setCursors([]);
   return (
     <section>
@@ -94,7 +90,7 @@ function PagedList<T>({ title, path, searchLabel, columns, rowKey, extra }: { ti
   );
 }
 
-function customerName(c: { first_name: string | null; last_name: string | null; email: string | null; id: string; redacted?: boolean }) {
+function customerName(c: { first_name?: string | null; last_name?: string | null; email?: string | null; id: string; redacted?: boolean }) {
   if (c.redacted) {
     return 'Erased customer';
   }
@@ -147,7 +143,7 @@ export function Products() {
         { label: 'Vendor', cell: (p) => p.vendor ?? '—' },
         { label: 'Status', cell: (p) => p.status ?? '—' },
         { label: 'Variants', numeric: true, cell: (p) => p.variants },
-        { label: 'Price', numeric: true, cell: (p) => (p.min_price === null ? '—' : p.min_price === p.max_price ? p.min_price : `${p.min_price}–${p.max_price}`) },
+        { label: 'Price', numeric: true, cell: (p) => (p.min_price == null ? '—' : p.min_price === p.max_price ? p.min_price : `${p.min_price}–${p.max_price}`) },
         { label: 'Updated', cell: (p) => shortDate(p.updated_at) },
       ]}
     />
@@ -156,10 +152,7 @@ export function Products() {
 
 export function CustomerDetail() {
   const { storeId, customerId } = useParams();
-  const detail = useQuery({
-    queryKey: ['customer', storeId, customerId],
-    queryFn: () => getJson<{ customer: Customer; orders: Order[] }>(`/api/customers/${storeId}/${customerId}`),
-  });
+  const detail = useQuery(customerQuery(storeId ?? '', customerId ?? ''));
   const c = detail.data?.customer;
   return (
     <section>
@@ -194,22 +187,9 @@ export function CustomerDetail() {
   );
 }
 
-interface OrderDetailData {
-  order: Order;
-  subtotal_price: string;
-  total_tax: string;
-  total_discounts: string;
-  total_shipping: string;
-  line_items: { id: string; title: string; variant_title: string | null; sku: string | null; quantity: number; current_quantity: number | null; price: string; total_discount: string }[];
-  refunds: { id: string; created_at: string; amount: string; line_subtotal: string; note: string | null }[];
-}
-
 export function OrderDetail() {
   const { storeId, orderId } = useParams();
-  const detail = useQuery({
-    queryKey: ['order', storeId, orderId],
-    queryFn: () => getJson<OrderDetailData>(`/api/orders/${storeId}/${orderId}`),
-  });
+  const detail = useQuery(orderQuery(storeId ?? '', orderId ?? ''));
   const d = detail.data;
   const money = (amount: string) => (d ? formatMoney(amount, d.order.currency) : '');
   return (
@@ -265,7 +245,7 @@ export function OrderDetail() {
                   <td>{l.sku ?? '—'}</td>
                   <td className="num">
                     {l.quantity}
-                    {l.current_quantity !== null && l.current_quantity !== l.quantity ? ` (${l.current_quantity} kept)` : ''}
+                    {l.current_quantity != null && l.current_quantity !== l.quantity ? ` (${l.current_quantity} kept)` : ''}
                   </td>
                   <td className="num">{money(l.price)}</td>
                   <td className="num">{money(l.total_discount)}</td>
@@ -304,17 +284,9 @@ export function OrderDetail() {
   );
 }
 
-interface ProductDetailData {
-  product: Product;
-  variants: { id: string; title: string | null; sku: string | null; price: string; currency: string; inventory_quantity: number | null }[];
-}
-
 export function ProductDetail() {
   const { storeId, productId } = useParams();
-  const detail = useQuery({
-    queryKey: ['product', storeId, productId],
-    queryFn: () => getJson<ProductDetailData>(`/api/products/${storeId}/${productId}`),
-  });
+  const detail = useQuery(productQuery(storeId ?? '', productId ?? ''));
   const d = detail.data;
   return (
     <section>

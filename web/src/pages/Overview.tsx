@@ -2,14 +2,10 @@ import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router-dom';
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { getJson, query } from '../api';
 import { Empty, Pending, RangePicker, StoreFilter, initialRange, shortDate, useStores } from '../components';
 import { formatChange, formatCount, formatMoney, formatRate } from '../lib/money';
-import type { Dashboard } from '../types';
-
-interface TopProducts {
-  data: { store_id: string; product_id: string | null; title: string; currency: string; orders: number; units: number; revenue: string }[];
-}
+import type { Dashboard } from '../api/types';
+import { dashboardQuery, topProductsQuery } from '../api/queries';
 
 /** How often the overview asks for fresh figures. */
 const LIVE_MS = 15_000;
@@ -33,15 +29,13 @@ export function Overview() {
   const stores = useStores();
   const params = { from: choice.range.from, to: choice.range.to, store_id: store || undefined };
   const dashboard = useQuery({
-    queryKey: ['dashboard', params],
-    queryFn: () => getJson<Dashboard>(`/api/metrics/dashboard${query({ ...params, compare: 'previous_period' })}`),
+    ...dashboardQuery(params),
     enabled: choice.range.from <= choice.range.to,
     // Live orders keep arriving: follow them (answers are cached until the data changes).
     refetchInterval: LIVE_MS,
   });
   const products = useQuery({
-    queryKey: ['top-products', params],
-    queryFn: () => getJson<TopProducts>(`/api/metrics/products${query({ ...params, limit: 5 })}`),
+    ...topProductsQuery({ ...params, limit: 5 }),
     enabled: choice.range.from <= choice.range.to,
     refetchInterval: LIVE_MS,
   });

@@ -1,53 +1,12 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useParams } from 'react-router-dom';
-import { ApiProblem, getJson, postJson, query, request } from '../api';
+import { postJson, query, request } from '../api/client';
 import { Empty, ErrorMessage, Pending, shortDate, useStores } from '../components';
 import { formatDuration } from '../lib/dates';
 import { formatCount } from '../lib/money';
-import type { Store } from '../types';
-
-interface SyncRun {
-  kind: 'backfill' | 'incremental';
-  status: string;
-  phase: string;
-  records: number;
-  expected_records: number | null;
-  progress: number | null;
-  eta_seconds: number | null;
-  throttle_wait_seconds: number;
-  started_at: string;
-  finished_at: string | null;
-  duration_seconds: number;
-  error: string | null;
-  deletions_to_confirm: boolean;
-}
-
-interface Mismatch {
-  day: string;
-  metric: string;
-  xeno: string;
-  shopify: string;
-}
-
-interface Reconciliation {
-  status: 'matched' | 'mismatched' | 'not_checked' | 'failed' | 'pending';
-  summary: string;
-  checked_at: string | null;
-  window_from: string | null;
-  window_to: string | null;
-  mismatches: Mismatch[];
-  detail: string | null;
-}
-
-interface WebhookEvent {
-  id: string;
-  topic: string;
-  status: string;
-  attempts: number;
-  received_at: string;
-  last_error: string | null;
-}
+import type { Store } from '../api/types';
+import { deadLettersQuery, keys, reconciliationQuery, syncQuery } from '../api/queries';
 
 export function Stores() {
   const stores = useStores();
@@ -93,7 +52,7 @@ function Connect() {
         access_token: String(form.get('access_token') ?? ''),
         webhook_secret: String(form.get('webhook_secret') ?? '') || undefined,
       });
-      await queries.invalidateQueries({ queryKey: ['stores'] });
+      await queries.invalidateQueries({ queryKey: keys.stores });
     } catch (error) {
       setProblem(error);
     }
@@ -130,43 +89,27 @@ function Connect() {
 function StoreCard({ store, highlighted }: { store: Store; highlighted: boolean }) {
   const queries = useQueryClient();
   const sync = useQuery({
-    queryKey: ['sync', store.id],
-    queryFn: async () => {
-      try {
-        return await getJson<SyncRun>(`/api/sync/status${query({ store_id: store.id })}`);
-      } catch (error) {
-        if (error instanceof ApiProblem && error.status === 404) {
-          return null;
-        }
-        throw error;
-      }
-    },
+    ...syncQuery(store.id),
     // Follow a running backfill closely.
     refetchInterval: (q) => (q.state.data?.status === 'running' ? 1000 : 15_000),
   });
-  const dead = useQuery({
-    queryKey: ['dead-letters', store.id],
-    queryFn: () => getJson<{ data: WebhookEvent[] }>(`/api/webhooks/events${query({ store_id: store.id, status: 'dead', limit: 20 })}`),
-  });
+  const dead = useQuery(deadLettersQuery(store.id));
   const replay = useMutation({
     mutationFn: (id: string) => request(`/api/webhooks/events/${id}/replay`, { method: 'POST' }),
-    onSuccess: () => queries.invalidateQueries({ queryKey: ['dead-letters', store.id] }),
+    onSuccess: () => queries.invalidateQueries({ queryKey: keys.deadLetters(store.id) }),
   });
-  const reconciliation = useQuery({
-    queryKey: ['reconciliation', store.id],
-    queryFn: async () => (await getJson<{ data: Reconciliation[] }>(`/api/reconciliation${query({ store_id: store.id })}`)).data[0] ?? null,
-  });
+  const reconciliation = useQuery(reconciliationQuery(store.id));
   const checkNow = useMutation({
     mutationFn: () => postJson(`/api/reconciliation/${store.id}`, {}),
-    onSuccess: () => queries.invalidateQueries({ queryKey: ['reconciliation', store.id] }),
+    onSuccess: () => queries.invalidateQueries({ queryKey: keys.reconciliation(store.id) }),
   });
   const confirmDeletions = useMutation({
     mutationFn: () => request(`/api/sync/${store.id}${query({ mode: 'full', confirm_deletions: 'true' })}`, { method: 'POST' }),
-    onSuccess: () => queries.invalidateQueries({ queryKey: ['sync', store.id] }),
+    onSuccess: () => queries.invalidateQueries({ queryKey: keys.sync(store.id) }),
   });
   const syncNow = useMutation({
     mutationFn: () => request(`/api/sync/${store.id}`, { method: 'POST' }),
-    onSuccess: () => queries.invalidateQueries({ queryKey: ['sync', store.id] }),
+    onSuccess: () => queries.invalidateQueries({ queryKey: keys.sync(store.id) }),
   });
   const counts = (store.counts ?? {}) as Record<string, number>;
   const run = sync.data;
@@ -174,8 +117,8 @@ function StoreCard({ store, highlighted }: { store: Store; highlighted: boolean 
   const status = run?.status;
   useEffect(() => {
     if (status && status !== 'running') {
-      void queries.invalidateQueries({ queryKey: ['stores'] });
-      void queries.invalidateQueries({ queryKey: ['reconciliation', store.id] });
+      void queries.invalidateQueries({ queryKey: keys.stores });
+      void queries.invalidateQueries({ queryKey: keys.reconciliation(store.id) });
     }
   }, [status, queries]);
   return (
@@ -209,8 +152,8 @@ function StoreCard({ store, highlighted }: { store: Store; highlighted: boolean 
           {run && run.status === 'running' && (
             <>
               <progress aria-label="sync progress" value={run.progress ?? undefined} max={1} /> {run.phase.replace('_', ' ')}: {formatCount(run.records)}
-              {run.expected_records !== null ? ` of ${formatCount(run.expected_records)}` : ''} records
-              {run.eta_seconds !== null ? `, about ${formatDuration(run.eta_seconds)} left` : ' so far'}
+              {run.expected_records != null ? ` of ${formatCount(run.expected_records)}` : ''} records
+              {run.eta_seconds != null ? `, about ${formatDuration(run.eta_seconds)} left` : ' so far'}
             </>
           )}
           {run && run.status !== 'running' && (

@@ -264,6 +264,27 @@ async fn openapi_is_valid_and_lists_every_route() {
     assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
     assert_eq!(spec, serde_json::to_value(xeno_http::openapi()).unwrap());
 
+    // Every reference resolves (generated clients refuse a document where one does not).
+    fn refs<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    found.push(target);
+                }
+                map.values().for_each(|v| refs(v, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+    let mut targets = Vec::new();
+    refs(&spec, &mut targets);
+    assert!(!targets.is_empty());
+    for target in targets {
+        let pointer = target.strip_prefix('#').unwrap();
+        assert!(spec.pointer(pointer).is_some(), "{target} resolves");
+    }
+
     let paths = spec["paths"].as_object().unwrap();
     for path in [
         "/api/auth/register",

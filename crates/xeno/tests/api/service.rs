@@ -448,3 +448,46 @@ async fn a_declared_oversized_body_is_refused_before_it_is_sent() {
         assert!(problem["detail"].as_str().unwrap().contains("104857600"));
     }
 }
+
+/// The schema the migrations make, as `pg_dump` prints it without its session settings and
+/// comments: one file a reader can open instead of replaying every migration.
+fn normalized_dump(dump: &str) -> String {
+    let mut out = String::new();
+    let mut blank = true;
+    for line in dump.lines() {
+        let noise = line.starts_with("--")
+            || line.starts_with("SET ")
+            || line.starts_with("SELECT pg_catalog.set_config")
+            || line.starts_with("\\restrict")
+            || line.starts_with("\\unrestrict");
+        if noise || (line.is_empty() && blank) {
+            continue;
+        }
+        blank = line.is_empty();
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.trim_end().to_owned() + "\n"
+}
+
+#[tokio::test]
+async fn the_committed_schema_is_what_the_migrations_make() {
+    let app = TestApp::spawn().await;
+    let dump = std::process::Command::new("pg_dump")
+        .args(["--schema-only", "--no-comments", "-h", "127.0.0.1", "-U", "postgres"])
+        .arg(&app.database)
+        .output()
+        .expect("pg_dump runs");
+    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+    let schema = normalized_dump(&String::from_utf8(dump.stdout).unwrap());
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../storage/schema.sql");
+    if std::env::var_os("XENO_WRITE_SCHEMA").is_some() {
+        std::fs::write(path, &schema).unwrap();
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == schema,
+        "crates/storage/schema.sql is not what the migrations make: after changing a migration, \
+         run XENO_WRITE_SCHEMA=1 cargo nextest run -p xeno -E 'test(committed_schema)' and commit it"
+    );
+}

@@ -7,7 +7,9 @@
 //!   order-level (code) discounts included, which REST payloads carry only as
 //!   `discount_allocations` and GraphQL only as `LineItem.discountAllocations`.
 //! - Returns are the refunded lines' subtotals (net of their discounts), on the refund's day.
-//! - Shipping is what was charged, less shipping refunds on their day; taxes are what was
+//! - Shipping is what was charged after shipping discounts ("the amount charged for
+//!   shipping, subtracts any shipping discounts or refunds": ShopifyQL's orders dataset),
+//!   less shipping refunds on their day; taxes are what was
 //!   charged, less taxes refunded on their day.
 //! - A cancelled order "appears as a sale for the day that it was placed and a return for
 //!   the day that it was canceled, so your sales numbers are zero for that order overall"

@@ -290,8 +290,19 @@ pub struct OrderAdjustment {
 pub struct ShippingLine {
     pub id: i64,
     pub title: String,
+    /// Before discounts.
     pub price: Decimal,
+    /// After its shipping discounts (Shopify includes cart-level ones from 2024-07).
+    pub discounted_price: Decimal,
     pub code: String,
+    /// Shipping discounts (free shipping, a share off), as on line items.
+    pub discount_allocations: Vec<DiscountAllocation>,
+}
+
+impl ShippingLine {
+    pub fn discount(&self) -> Decimal {
+        self.discount_allocations.iter().map(|a| a.amount).sum()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

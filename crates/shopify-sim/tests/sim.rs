@@ -252,6 +252,7 @@ async fn generated_history_has_the_cases_analytics_must_handle() {
     assert!(!truth["carts"].as_array().unwrap().is_empty());
 
     let dec = |v: &Value| v.as_str().unwrap().parse::<f64>().unwrap();
+    let mut shipping_discounted = 0;
     for order in orders {
         // REST conventions: integer ids above 2^53, money as strings, offsets on timestamps.
         assert!(order["id"].as_i64().unwrap() > 1 << 53);
@@ -290,10 +291,12 @@ async fn generated_history_has_the_cases_analytics_must_handle() {
             .map(|s| dec(&s["price"]))
             .sum();
         assert!((dec(&order["total_line_items_price"]) - lines).abs() < 0.001);
+        // Shopify's total_discounts holds every allocation, shipping discounts included.
         let allocated: f64 = order["line_items"]
             .as_array()
             .unwrap()
             .iter()
+            .chain(order["shipping_lines"].as_array().unwrap())
             .flat_map(|l| l["discount_allocations"].as_array().unwrap())
             .map(|a| dec(&a["amount"]))
             .sum();
@@ -302,6 +305,16 @@ async fn generated_history_has_the_cases_analytics_must_handle() {
             "{}: discounts are the allocations",
             order["name"]
         );
+        for line in order["shipping_lines"].as_array().unwrap() {
+            let off: f64 = line["discount_allocations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| dec(&a["amount"]))
+                .sum();
+            assert!((dec(&line["discounted_price"]) - (dec(&line["price"]) - off)).abs() < 0.001);
+            shipping_discounted += usize::from(off > 0.0);
+        }
         let expected = lines - dec(&order["total_discounts"]) + tax + shipping;
         assert!(
             (dec(&order["total_price"]) - expected).abs() < 0.001,
@@ -330,6 +343,10 @@ async fn generated_history_has_the_cases_analytics_must_handle() {
             }
         }
     }
+    assert!(
+        shipping_discounted > 0,
+        "shipping discounts (free shipping codes)"
+    );
 
     create_shop(
         &sim,

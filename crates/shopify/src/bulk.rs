@@ -501,7 +501,8 @@ pub fn order(o: &Value, lines: &[Value]) -> Result<OrderRecord, ShopifyError> {
         total_tax: money(&o["totalTaxSet"]).unwrap_or_default(),
         total_discounts: money(&o["totalDiscountsSet"]).unwrap_or_default(),
         total_line_items_price: line_total,
-        total_shipping: money(&o["totalShippingPriceSet"]).unwrap_or_default(),
+        // Charged after shipping discounts (`totalShippingPriceSet` is before them).
+        total_shipping: money(&o["shippingLine"]["discountedPriceSet"]).unwrap_or_default(),
         current_total_price: money(&o["currentTotalPriceSet"]).unwrap_or(total_price),
         current_subtotal_price: money(&o["currentSubtotalPriceSet"]),
         current_total_tax: money(&o["currentTotalTaxSet"]),

@@ -323,7 +323,25 @@ impl RestRefund {
 
 #[derive(Debug, Deserialize)]
 struct RestShippingLine {
+    /// Before shipping discounts.
     price: Decimal,
+    /// Shipping discounts (free shipping codes and the like).
+    #[serde(default)]
+    discount_allocations: Option<Vec<RestAllocation>>,
+}
+
+impl RestShippingLine {
+    /// What the customer was charged: the price less its shipping discounts (Shopify's
+    /// sales reports count shipping after them).
+    fn charged(&self) -> Decimal {
+        let discounts: Decimal = self
+            .discount_allocations
+            .iter()
+            .flatten()
+            .map(|a| a.amount)
+            .sum();
+        self.price - discounts
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -588,7 +606,7 @@ fn order(o: RestOrder, received_at: DateTime<Utc>) -> OrderRecord {
         total_tax: o.total_tax.unwrap_or_default(),
         total_discounts: o.total_discounts.unwrap_or_default(),
         total_line_items_price: o.total_line_items_price.unwrap_or(line_total),
-        total_shipping: o.shipping_lines.iter().map(|s| s.price).sum(),
+        total_shipping: o.shipping_lines.iter().map(RestShippingLine::charged).sum(),
         current_total_price: o.current_total_price.unwrap_or(o.total_price),
         current_subtotal_price: o.current_subtotal_price,
         current_total_tax: o.current_total_tax,
@@ -653,7 +671,8 @@ mod tests {
             "refunds": [{ "id": 5, "order_id": 9_007_199_254_740_993_i64, "created_at": "2026-11-22T09:00:00-05:00",
                           "refund_line_items": [{ "line_item_id": 1, "quantity": 1, "subtotal": 45.0, "total_tax": 4.0 }],
                           "transactions": [{ "kind": "refund", "status": "success", "amount": "49.00" }, { "kind": "refund", "status": "failure", "amount": "49.00" }] }],
-            "shipping_lines": [{ "price": "10.00" }],
+            "shipping_lines": [{ "price": "10.00" },
+                               { "price": "6.00", "discount_allocations": [{ "amount": "6.00" }] }],
         });
         let Change::Order(order) =
             change("orders/updated", &payload.to_string(), Utc::now()).unwrap()

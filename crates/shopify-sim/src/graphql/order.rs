@@ -147,6 +147,30 @@ impl OrderNode {
             &self.0.currency,
         )
     }
+    /// All of the order's shipping in one line: charges, shipping discounts and what was
+    /// charged after them.
+    async fn shipping_line(&self) -> Option<ShippingLineNode> {
+        let lines = &self.0.shipping_lines;
+        let first = lines.first()?;
+        let allocations = lines
+            .iter()
+            .flat_map(|l| &l.discount_allocations)
+            .map(|a| DiscountAllocation {
+                allocated_amount_set: money_bag(a.amount, &self.0.currency),
+            })
+            .collect();
+        Some(ShippingLineNode {
+            id: Some(ID(gid("ShippingLine", first.id))),
+            title: first.title.clone(),
+            code: Some(first.code.clone()),
+            original_price_set: money_bag(lines.iter().map(|l| l.price).sum(), &self.0.currency),
+            discounted_price_set: money_bag(
+                lines.iter().map(|l| l.discounted_price).sum(),
+                &self.0.currency,
+            ),
+            discount_allocations: allocations,
+        })
+    }
     async fn total_refunded_set(&self) -> MoneyBag {
         let refunded = self.0.refunds.iter().map(model::Refund::amount).sum();
         money_bag(refunded, &self.0.currency)
@@ -219,6 +243,17 @@ pub struct TaxLine {
     pub(crate) title: String,
     pub(crate) rate: Option<f64>,
     pub(crate) price_set: MoneyBag,
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "ShippingLine")]
+pub struct ShippingLineNode {
+    pub(crate) id: Option<ID>,
+    pub(crate) title: String,
+    pub(crate) code: Option<String>,
+    pub(crate) original_price_set: MoneyBag,
+    pub(crate) discounted_price_set: MoneyBag,
+    pub(crate) discount_allocations: Vec<DiscountAllocation>,
 }
 
 #[derive(SimpleObject)]

@@ -81,6 +81,14 @@ impl Shop {
             self.price(3, 15)
         };
         let shipping_id = self.next_id();
+        // A shipping discount on some orders that pay for shipping: free shipping, or half off.
+        let shipping_off = (shipping > Decimal::ZERO && self.rng.gen_bool(0.12)).then(|| {
+            if self.rng.gen_bool(0.7) {
+                100
+            } else {
+                50
+            }
+        });
         let number = self.next_order_number;
         self.next_order_number += 1;
         let test = self.rng.gen_bool(0.02);
@@ -139,13 +147,47 @@ impl Shop {
                 id: shipping_id,
                 title: "Standard".to_owned(),
                 price: shipping,
+                discounted_price: shipping,
                 code: "STANDARD".to_owned(),
+                discount_allocations: Vec::new(),
             }],
             discount_codes: Vec::new(),
             discount_applications,
             billing_address: address.clone(),
             shipping_address: address,
         };
+        if let Some(percent) = shipping_off {
+            let amount = round_to(
+                shipping * Decimal::from(percent) / Decimal::from(100),
+                self.digits,
+            );
+            order.discount_applications.push(DiscountApplication {
+                kind: "discount_code".to_owned(),
+                code: Some(
+                    if percent == 100 {
+                        "FREESHIP"
+                    } else {
+                        "HALFSHIP"
+                    }
+                    .to_owned(),
+                ),
+                title: format!("{percent}% off shipping"),
+                value: Decimal::from(percent),
+                value_type: "percentage".to_owned(),
+                allocation_method: "each".to_owned(),
+                target_selection: "all".to_owned(),
+                target_type: "shipping_line".to_owned(),
+            });
+            let index = order.discount_applications.len() - 1;
+            for line in &mut order.shipping_lines {
+                line.discount_allocations.push(DiscountAllocation {
+                    amount,
+                    amount_set: MoneySet::new(amount, &self.currency),
+                    discount_application_index: index,
+                });
+                line.discounted_price = line.price - amount;
+            }
+        }
         for (index, application) in order.discount_applications.iter().enumerate() {
             let Some(code) = &application.code else {
                 continue;
@@ -154,6 +196,12 @@ impl Shop {
                 .line_items
                 .iter()
                 .flat_map(|l| &l.discount_allocations)
+                .chain(
+                    order
+                        .shipping_lines
+                        .iter()
+                        .flat_map(|l| &l.discount_allocations),
+                )
                 .filter(|a| a.discount_application_index == index)
                 .map(|a| a.amount)
                 .sum();
@@ -294,9 +342,16 @@ pub fn recompute(order: &mut Order) {
         .iter()
         .flat_map(|l| l.tax_lines.iter().map(|t| t.price))
         .sum();
-    let shipping: Decimal = order.shipping_lines.iter().map(|s| s.price).sum();
+    // Charged for shipping: after shipping discounts, which Shopify counts in total_discounts.
+    let shipping_before: Decimal = order.shipping_lines.iter().map(|s| s.price).sum();
+    let shipping_discounts: Decimal = order
+        .shipping_lines
+        .iter()
+        .map(ShippingLine::discount)
+        .sum();
+    let shipping = shipping_before - shipping_discounts;
     order.total_line_items_price = line_total;
-    order.total_discounts = discounts;
+    order.total_discounts = discounts + shipping_discounts;
     order.subtotal_price = line_total - discounts;
     order.total_tax = tax;
     order.total_price = order.subtotal_price + tax + shipping;
@@ -346,6 +401,7 @@ pub fn recompute(order: &mut Order) {
     order.subtotal_price_set = MoneySet::new(order.subtotal_price, &currency);
     order.total_tax_set = MoneySet::new(order.total_tax, &currency);
     order.total_discounts_set = MoneySet::new(order.total_discounts, &currency);
-    order.total_shipping_price_set = MoneySet::new(shipping, &currency);
+    // Shopify: "the total shipping price of the order, excluding discounts and returns".
+    order.total_shipping_price_set = MoneySet::new(shipping_before, &currency);
     order.current_total_price_set = MoneySet::new(order.current_total_price, &currency);
 }

@@ -86,7 +86,11 @@ impl Shop {
         let Some(order) = self.orders.get(&order_id) else {
             return (Vec::new(), Vec::new());
         };
-        let charged: Decimal = order.shipping_lines.iter().map(|l| l.price).sum();
+        let charged: Decimal = order
+            .shipping_lines
+            .iter()
+            .map(|l| l.discounted_price)
+            .sum();
         let refunded: Decimal = order.refunds.iter().map(Refund::shipping).sum();
         let remaining = charged - refunded;
         let Some(shipping_line_id) = order.shipping_lines.first().map(|l| l.id) else {

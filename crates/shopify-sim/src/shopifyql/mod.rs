@@ -10,7 +10,8 @@
 //!   order-level discounts alike);
 //! - returns = refunded lines' subtotals; a cancellation returns, on its day, whatever of
 //!   each line its refunds had not ("zero for that order overall");
-//! - shipping charges = shipping charged − shipping refunded (a cancellation takes back the
+//! - shipping charges = shipping charged after shipping discounts − shipping refunded (a
+//!   cancellation takes back the
 //!   rest); taxes = taxes charged − taxes refunded (likewise);
 //! - net sales = gross − discounts − returns; total sales = net + shipping + taxes;
 //! - every event on its own day in the shop's time zone; orders dated by `processed_at`.
@@ -274,7 +275,11 @@ type Events = BTreeMap<(NaiveDate, Option<i64>), Figures>;
 fn order_events(shop: &Shop, order: &Order, events: &mut Events) {
     let local = |at: &crate::model::Timestamp| at.with_timezone(&shop.timezone).date_naive();
     let placed = local(&order.processed_at);
-    let shipping: Decimal = order.shipping_lines.iter().map(|l| l.price).sum();
+    let shipping: Decimal = order
+        .shipping_lines
+        .iter()
+        .map(|l| l.discounted_price)
+        .sum();
     let sale = events.entry((placed, None)).or_default();
     sale.orders.insert(order.id);
     sale.shipping += shipping;

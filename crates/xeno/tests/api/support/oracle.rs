@@ -123,11 +123,20 @@ pub fn expected_days(shops: &[&Shop]) -> BTreeMap<(NaiveDate, String), Sums> {
                 .map(|l| d(&l["price"]) * Decimal::from(l["quantity"].as_i64().unwrap()))
                 .sum();
             let discounts: Decimal = sold.iter().map(|l| line_discount(l)).sum();
+            // Charged for shipping: each line's price less its shipping discounts.
             let shipping: Decimal = order["shipping_lines"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|l| d(&l["price"]))
+                .map(|l| {
+                    let off: Decimal = l["discount_allocations"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|a| d(&a["amount"]))
+                        .sum();
+                    d(&l["price"]) - off
+                })
                 .sum();
             sums.orders += 1;
             sums.gross += gross;

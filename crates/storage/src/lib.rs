@@ -2,6 +2,12 @@
 //!
 //! Every tenant-owned row is reached through [`Db::tenant_tx`], which sets the transaction's
 //! tenant for row-level security; the application's own `tenant_id` filters sit on top.
+//!
+//! One convention for who owns the transaction: an operation that stands alone (a read, a
+//! report, a sign-in, a store's status) is a method on [`Db`] and opens its own; the writes
+//! that callers compose into one transaction of theirs (the upsert path in [`records`],
+//! shared by the worker and syncs, and the event settling around it) are functions taking
+//! the caller's `&mut PgConnection`, so a batch commits or rolls back whole.
 
 pub mod accounts;
 mod error;
@@ -35,6 +41,8 @@ pub struct Db {
     /// Shop domain → store, briefly cached: webhook intake looks it up on every delivery.
     routes: Arc<Mutex<HashMap<String, (Instant, stores::StoreRoute)>>>,
     report_limits: insights::ReportLimits,
+    /// When set, report reads join this exported snapshot (see [`Db::snapshot`]).
+    snapshot: Option<Arc<str>>,
 }
 
 /// How long a cached shop route is trusted.
@@ -52,6 +60,7 @@ impl Db {
             pool,
             routes: Arc::default(),
             report_limits: insights::ReportLimits::default(),
+            snapshot: None,
         }
     }
 

@@ -12,6 +12,8 @@ mod leaders;
 mod products;
 mod sales;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
@@ -134,11 +136,69 @@ pub(crate) const STORE_ZONES: &str = "zones AS (
            (($3::date + 1)::timestamp AT TIME ZONE COALESCE(iana_timezone, 'UTC')) AS hi
     FROM stores WHERE tenant_id = $1 AND ($2::uuid IS NULL OR store_id = $2))";
 
+/// One moment of the database that several reads share, so that figures read in parallel
+/// (a dashboard's totals, series and leaders) agree with each other even while writes land.
+/// Opened by [`Db::snapshot`]; reads join it through [`Db::at`]. It holds a connection: keep
+/// it until every read that joins it has begun, then drop it.
+pub struct Snapshot {
+    _exporter: sqlx::Transaction<'static, Postgres>,
+    id: Arc<str>,
+}
+
 impl Db {
-    /// A read transaction for a report, whose range's aggregates also get the memory to hash
-    /// and sort in RAM rather than spilling to disk.
+    /// Exports the database's current snapshot for reads to share.
+    pub async fn snapshot(&self) -> Result<Snapshot, StorageError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        let id: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+            .fetch_one(&mut *tx)
+            .await?;
+        // PostgreSQL's ids are hex and dashes; anything else is not spliced into SQL.
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(StorageError::Interrupted(format!(
+                "unexpected snapshot id {id:?}"
+            )));
+        }
+        Ok(Snapshot {
+            _exporter: tx,
+            id: id.into(),
+        })
+    }
+
+    /// This pool, with its report reads joined to `snapshot`.
+    pub fn at(&self, snapshot: &Snapshot) -> Db {
+        let mut db = self.clone();
+        db.snapshot = Some(Arc::clone(&snapshot.id));
+        db
+    }
+
+    /// A read transaction for a report (in the shared snapshot, when there is one), whose
+    /// range's aggregates also get the memory to hash and sort in RAM rather than spilling
+    /// to disk.
     pub(crate) async fn report_tx(&self, tenant: TenantId) -> Result<TenantTx, StorageError> {
-        let mut tx = self.read_tx(tenant).await?;
+        let mut tx = match &self.snapshot {
+            None => self.read_tx(tenant).await?,
+            Some(id) => {
+                let mut tx = self.pool().begin().await?;
+                // Both must come before the transaction's first query.
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(&format!("SET TRANSACTION SNAPSHOT '{id}'"))
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "SELECT set_config('app.tenant_id', $1, true), \
+                            set_config('plan_cache_mode', 'force_custom_plan', true)",
+                )
+                .bind(tenant.0.to_string())
+                .execute(&mut *tx)
+                .await?;
+                tx
+            }
+        };
         sqlx::query("SELECT set_config('work_mem', '64MB', true)")
             .execute(&mut *tx)
             .await?;

@@ -772,3 +772,44 @@ fn check_dashboard_limit(body: &Value, shop: &Shop, limit: usize) {
     let totals = totals_of(&expected_days(&[shop]), from, to);
     check_sales(&body["totals"]["sales"], &totals, &shop.domain);
 }
+
+/// Figures read in parallel for one answer come from one snapshot: orders applied after it
+/// was taken change fresh reads, not reads joined to it.
+#[tokio::test]
+async fn reads_joined_to_a_snapshot_see_one_moment_while_orders_arrive() {
+    let c = crate::support::shop::connect(json!({ "orders": 40 }), &[], 1.0).await;
+    crate::support::shop::wait_for_sync(&c.app, &c.token, &c.store_id).await;
+    let me: Value = c
+        .app
+        .get_authed("/api/auth/me", &c.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let scope = Scope {
+        tenant: TenantId(me["tenant"]["id"].as_str().unwrap().parse().unwrap()),
+        store: None,
+        from: NaiveDate::from_ymd_opt(2000, 1, 1).unwrap(),
+        to: NaiveDate::from_ymd_opt(2100, 1, 1).unwrap(),
+    };
+    let orders =
+        |days: &[xeno_storage::insights::DaySales]| days.iter().map(|d| d.orders).sum::<i64>();
+    let db = xeno::db(&c.app.config);
+    let before = orders(&db.daily_sales(&scope).await.unwrap());
+    let version = db.data_version(scope.tenant).await.unwrap();
+
+    let snapshot = db.snapshot().await.unwrap();
+    let frozen = db.at(&snapshot);
+    activity(&c.sim, &c.shop, json!({ "orders": 6 })).await;
+    drain(&c.app).await;
+
+    let after = orders(&db.daily_sales(&scope).await.unwrap());
+    assert!(
+        after > before,
+        "the new orders count in a fresh read: {before} → {after}"
+    );
+    assert_eq!(orders(&frozen.daily_sales(&scope).await.unwrap()), before);
+    assert_eq!(frozen.data_version(scope.tenant).await.unwrap(), version);
+    assert!(db.data_version(scope.tenant).await.unwrap() > version);
+    drop(snapshot);
+}

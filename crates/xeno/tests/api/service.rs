@@ -474,11 +474,22 @@ fn normalized_dump(dump: &str) -> String {
 async fn the_committed_schema_is_what_the_migrations_make() {
     let app = TestApp::spawn().await;
     let dump = std::process::Command::new("pg_dump")
-        .args(["--schema-only", "--no-comments", "-h", "127.0.0.1", "-U", "postgres"])
+        .args([
+            "--schema-only",
+            "--no-comments",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+        ])
         .arg(&app.database)
         .output()
         .expect("pg_dump runs");
-    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+    assert!(
+        dump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
     let schema = normalized_dump(&String::from_utf8(dump.stdout).unwrap());
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../storage/schema.sql");
     if std::env::var_os("XENO_WRITE_SCHEMA").is_some() {

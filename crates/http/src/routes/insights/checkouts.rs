@@ -57,9 +57,9 @@ pub async fn get_checkout_funnel(
         "checkouts:{}:{}:{:?}:{minute}",
         scope.from, scope.to, scope.store
     );
-    cached(&state, &scope, &key, || async {
-        scope_stores(&state, &scope).await?;
-        let rows = state.db.checkout_figures(&scope).await?;
+    cached(&state, &scope, &key, |db| async move {
+        scope_stores(&db, &scope).await?;
+        let rows = db.checkout_figures(&scope).await?;
         Ok(Checkouts {
             from: scope.from,
             to: scope.to,

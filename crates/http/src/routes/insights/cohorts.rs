@@ -45,9 +45,9 @@ pub async fn get_cohorts(
 ) -> Result<Response, ApiError> {
     let scope = scope(caller.tenant_id, query.from, query.to, query.store_id)?;
     let key = format!("cohorts:{}:{}:{:?}", scope.from, scope.to, scope.store);
-    cached(&state, &scope, &key, || async {
-        scope_stores(&state, &scope).await?;
-        let cells = state.db.cohorts(&scope).await?;
+    cached(&state, &scope, &key, |db| async move {
+        scope_stores(&db, &scope).await?;
+        let cells = db.cohorts(&scope).await?;
         let last = month_index(scope.to);
         let mut cohorts: BTreeMap<NaiveDate, BTreeMap<i32, i64>> = BTreeMap::new();
         for cell in cells {

@@ -30,6 +30,7 @@ use xeno_domain::money;
 use xeno_domain::report::{self, month_index, rate, relative_change, round4};
 use xeno_domain::rfm::Segment;
 use xeno_storage::insights::{DaySales, ProductRank, Scope};
+use xeno_storage::Db;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
@@ -100,19 +101,25 @@ pub(crate) async fn cached<T, F, Fut>(
 ) -> Result<Response, ApiError>
 where
     T: Serialize,
-    F: FnOnce() -> Fut,
+    F: FnOnce(Db) -> Fut,
     Fut: std::future::Future<Output = Result<T, ApiError>>,
 {
+    let cache_key = |version: i64| format!("xeno:insights:1:{}:{version}:{key}", scope.tenant.0);
     let version = state.db.data_version(scope.tenant).await?;
-    let key = format!("xeno:insights:1:{}:{version}:{key}", scope.tenant.0);
-    let body: Arc<[u8]> = match state.cache.get(&key).await {
+    let body: Arc<[u8]> = match state.cache.get(&cache_key(version)).await {
         Some(body) => body,
         None => {
-            let value = compute().await?;
+            // Every read of the answer shares one snapshot, and the answer is cached under
+            // that snapshot's version: figures agree, and a key never holds another's data.
+            let snapshot = state.db.snapshot().await?;
+            let db = state.db.at(&snapshot);
+            let version = db.data_version(scope.tenant).await?;
+            let value = compute(db).await?;
+            drop(snapshot);
             let body: Arc<[u8]> = serde_json::to_vec(&value)
                 .map_err(|err| ApiError::Internal(err.into()))?
                 .into();
-            state.cache.put(&key, &body).await;
+            state.cache.put(&cache_key(version), &body).await;
             body
         }
     };
@@ -156,11 +163,8 @@ pub(crate) fn limit(asked: Option<u32>, default: i64) -> Result<i64, ApiError> {
 }
 
 /// The stores in scope; a store that is not the caller's is 404.
-pub(crate) async fn scope_stores(
-    state: &AppState,
-    scope: &Scope,
-) -> Result<Vec<StoreZone>, ApiError> {
-    let stores = state.db.scope_stores(scope).await?;
+pub(crate) async fn scope_stores(db: &Db, scope: &Scope) -> Result<Vec<StoreZone>, ApiError> {
+    let stores = db.scope_stores(scope).await?;
     if stores.is_empty() && scope.store.is_some() {
         return Err(ApiError::NotFound("no such store".to_owned()));
     }

@@ -76,13 +76,13 @@ pub async fn get_top_products(
         "products:{}:{}:{:?}:{sort:?}:{limit}",
         scope.from, scope.to, scope.store
     );
-    cached(&state, &scope, &key, || async {
-        scope_stores(&state, &scope).await?;
+    cached(&state, &scope, &key, |db| async move {
+        scope_stores(&db, &scope).await?;
         let rank = match sort {
             ProductSort::Revenue => ProductRank::Revenue,
             ProductSort::Units => ProductRank::Units,
         };
-        let rows = state.db.top_products(&scope, rank, limit).await?;
+        let rows = db.top_products(&scope, rank, limit).await?;
         Ok(TopProducts {
             from: scope.from,
             to: scope.to,

@@ -170,7 +170,7 @@ pub async fn get_dashboard(
         "dashboard:{}:{}:{:?}:{granularity:?}:{:?}:{limit}",
         scope.from, scope.to, scope.store, query.compare
     );
-    cached(&state, &scope, &key, || async {
+    cached(&state, &scope, &key, |db| async move {
         let before = query.compare.map(|Compare::PreviousPeriod| {
             let days = (scope.to - scope.from).num_days() + 1;
             Scope {
@@ -180,13 +180,13 @@ pub async fn get_dashboard(
             }
         });
         let (stores, (totals, days), top, previous) = tokio::try_join!(
-            scope_stores(&state, &scope),
-            load_totals(&state, &scope),
-            async { Ok::<_, ApiError>(state.db.top_customers(&scope, limit).await?) },
+            scope_stores(&db, &scope),
+            load_totals(&db, &scope),
+            async { Ok::<_, ApiError>(db.top_customers(&scope, limit).await?) },
             async {
                 match &before {
                     None => Ok(None),
-                    Some(before) => Ok(Some(load_totals(&state, before).await?.0)),
+                    Some(before) => Ok(Some(load_totals(&db, before).await?.0)),
                 }
             },
         )?;
@@ -224,13 +224,13 @@ pub async fn get_dashboard(
 
 /// The range's totals, and the daily sales they were summed from (the series reuses them).
 pub(crate) async fn load_totals(
-    state: &AppState,
+    db: &Db,
     scope: &Scope,
 ) -> Result<(Totals, Vec<DaySales>), ApiError> {
     let (days, (customers, accounts_created), buyers) = tokio::try_join!(
-        state.db.daily_sales(scope),
-        state.db.customer_counts(scope),
-        state.db.buyers(scope),
+        db.daily_sales(scope),
+        db.customer_counts(scope),
+        db.buyers(scope),
     )?;
     let mut by_currency: BTreeMap<&str, DaySales> = BTreeMap::new();
     for day in &days {

@@ -77,9 +77,9 @@ pub async fn get_segments(
 ) -> Result<Response, ApiError> {
     let scope = scope(caller.tenant_id, query.to, query.to, query.store_id)?;
     let key = format!("segments:{}:{:?}", scope.to, scope.store);
-    cached(&state, &scope, &key, || async {
-        scope_stores(&state, &scope).await?;
-        let buyers = state.db.rfm(&scope).await?;
+    cached(&state, &scope, &key, |db| async move {
+        scope_stores(&db, &scope).await?;
+        let buyers = db.rfm(&scope).await?;
         let total = buyers.len() as i64;
         let mut by_segment: BTreeMap<Segment, (i64, BTreeMap<String, Decimal>)> = Segment::ALL
             .iter()
@@ -128,7 +128,7 @@ pub async fn export_segment(
     ApiQuery(query): ApiQuery<SegmentExportQuery>,
 ) -> Result<Response, ApiError> {
     let scope = scope(caller.tenant_id, query.to, query.to, query.store_id)?;
-    scope_stores(&state, &scope).await?;
+    scope_stores(&state.db, &scope).await?;
     let buyers = state.db.rfm(&scope).await?;
     let mut csv = csv::Writer::from_writer(Vec::new());
     let write = |csv: &mut csv::Writer<Vec<u8>>, row: &[&str]| {

@@ -953,6 +953,20 @@ CREATE TABLE public.refunds (
 
 ALTER TABLE public.refunds OWNER TO xeno_owner;
 
+CREATE TABLE public.sessions (
+    tenant_id uuid NOT NULL,
+    session_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    family_id uuid NOT NULL,
+    refresh_hash bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    rotated_at timestamp with time zone,
+    revoked_at timestamp with time zone
+);
+
+ALTER TABLE public.sessions OWNER TO xeno_owner;
+
 CREATE TABLE public.shop_domains (
     shop_domain text NOT NULL,
     tenant_id uuid NOT NULL,
@@ -1147,6 +1161,9 @@ ALTER TABLE ONLY public.refund_line_items
 ALTER TABLE ONLY public.refunds
     ADD CONSTRAINT refunds_pkey PRIMARY KEY (tenant_id, store_id, refund_id);
 
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_pkey PRIMARY KEY (tenant_id, session_id);
+
 ALTER TABLE ONLY public.shop_domains
     ADD CONSTRAINT shop_domains_pkey PRIMARY KEY (shop_domain);
 
@@ -1224,6 +1241,10 @@ CREATE INDEX products_updated ON public.products USING btree (tenant_id, store_i
 CREATE INDEX refunds_created ON public.refunds USING btree (tenant_id, store_id, created_at);
 
 CREATE INDEX refunds_order ON public.refunds USING btree (tenant_id, store_id, order_id);
+
+CREATE INDEX sessions_family ON public.sessions USING btree (tenant_id, family_id);
+
+CREATE INDEX sessions_user ON public.sessions USING btree (tenant_id, user_id);
 
 CREATE INDEX shop_domains_store ON public.shop_domains USING btree (tenant_id, store_id);
 
@@ -1333,6 +1354,9 @@ ALTER TABLE ONLY public.refund_line_items
 ALTER TABLE ONLY public.refunds
     ADD CONSTRAINT refunds_tenant_id_store_id_order_id_fkey FOREIGN KEY (tenant_id, store_id, order_id) REFERENCES public.orders(tenant_id, store_id, order_id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_tenant_id_user_id_fkey FOREIGN KEY (tenant_id, user_id) REFERENCES public.users(tenant_id, user_id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.shop_domains
     ADD CONSTRAINT shop_domains_tenant_id_store_id_fkey FOREIGN KEY (tenant_id, store_id) REFERENCES public.stores(tenant_id, store_id) ON DELETE CASCADE;
 
@@ -1388,6 +1412,8 @@ ALTER TABLE public.refund_line_items ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.refunds ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.sessions ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.stores ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.sync_runs ENABLE ROW LEVEL SECURITY;
@@ -1427,6 +1453,8 @@ CREATE POLICY tenant_isolation ON public.reconciliations USING ((tenant_id = pub
 CREATE POLICY tenant_isolation ON public.refund_line_items USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
 
 CREATE POLICY tenant_isolation ON public.refunds USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
+
+CREATE POLICY tenant_isolation ON public.sessions USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
 
 CREATE POLICY tenant_isolation ON public.stores USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
 
@@ -1485,6 +1513,8 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.reconciliations TO xeno_app;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.refund_line_items TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.refunds TO xeno_app;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.sessions TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.shop_domains TO xeno_app;
 

@@ -125,6 +125,17 @@ try {
   await page.reload();
   await page.getByText('No store is connected yet').waitFor();
 
+  step('an expired token is renewed silently with the refresh token');
+  const before = await page.evaluate(() => localStorage.getItem('xeno.refresh'));
+  await page.evaluate(() => localStorage.setItem('xeno.token', 'expired.token.value'));
+  await page.reload();
+  await page.getByText('No store is connected yet').waitFor();
+  const renewed = await page.evaluate(() => [localStorage.getItem('xeno.token'), localStorage.getItem('xeno.refresh')]);
+  assert.notEqual(renewed[0], 'expired.token.value', 'a new token');
+  assert.notEqual(renewed[1], before, 'the refresh token rotated');
+  // The browser logs the deliberate 401 that started the renewal; what follows must be clean.
+  consoleErrors.length = 0;
+
   step('connect the simulated store through OAuth');
   await page.getByRole('link', { name: 'Stores' }).click();
   await page.fill('input[name=shop]', SHOP);
@@ -272,6 +283,14 @@ try {
   await page.reload();
   await page.getByRole('alert').getByText('The figures could not be computed.').waitFor({ timeout: 20_000 });
   await shot('overview-error');
+
+  step('signing out ends the session on the server');
+  await page.unrouteAll();
+  const ended = await page.evaluate(() => localStorage.getItem('xeno.token'));
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  const after = await fetch(`${base}/api/auth/me`, { headers: { authorization: `Bearer ${ended}` } });
+  assert.equal(after.status, 401, 'the signed-out token is refused');
   step('passed');
 } catch (error) {
   failed = true;

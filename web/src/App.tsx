@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { NavLink, Navigate, Route, Routes, useNavigate } from 'react-router-dom';
 import { useQueryClient } from '@tanstack/react-query';
-import { SIGNED_OUT, getToken, setToken } from './api/client';
+import { SIGNED_OUT, getToken, request, setSession as keepSession, type Tokens } from './api/client';
 import { SignIn, SignUp } from './pages/Auth';
 import { Overview } from './pages/Overview';
 import { CustomerDetail, Customers, OrderDetail, Orders, ProductDetail, Products } from './pages/Lists';
@@ -35,9 +35,9 @@ export function App() {
     return () => window.removeEventListener(SIGNED_OUT, ended);
   }, [queries]);
 
-  const signedIn = (next: string) => {
-    setToken(next);
-    setSession(next);
+  const signedIn = (next: Tokens) => {
+    keepSession(next);
+    setSession(next.token);
     navigate('/');
   };
 
@@ -50,8 +50,11 @@ export function App() {
     );
   }
 
-  const signOut = () => {
-    setToken(null);
+  const signOut = async () => {
+    // Ends the session on the server too (its tokens stop at once), then here, whatever
+    // the server answered.
+    await request('/api/auth/logout', { method: 'POST' }).catch(() => undefined);
+    keepSession(null);
     setSession(null);
     queries.clear();
     navigate('/');
@@ -68,7 +71,7 @@ export function App() {
             </NavLink>
           ))}
         </nav>
-        <button type="button" className="link" onClick={signOut}>
+        <button type="button" className="link" onClick={() => void signOut()}>
           Sign out
         </button>
       </header>

@@ -1,7 +1,9 @@
-//! Sign-in tokens (JWT, HS256) and password hashing (argon2id).
+//! Sign-in tokens (JWT, HS256) bound to revocable sessions, and password hashing
+//! (argon2id).
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -25,6 +27,7 @@ struct KeysInner {
     decoding: DecodingKey,
     validation: Validation,
     ttl: Duration,
+    refresh_ttl: Duration,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -42,12 +45,15 @@ pub struct Claims {
     pub sub: Uuid,
     /// The user's tenant.
     pub tid: Uuid,
+    /// The session: revoking it ends the token at once.
+    pub sid: Uuid,
     pub iat: i64,
     pub exp: i64,
 }
 
 impl TokenKeys {
-    pub fn new(secret: &[u8], ttl: Duration) -> Self {
+    /// Access tokens live `ttl`; a session (its refresh tokens) `refresh_ttl`.
+    pub fn new(secret: &[u8], ttl: Duration, refresh_ttl: Duration) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub"]);
@@ -56,6 +62,7 @@ impl TokenKeys {
             decoding: DecodingKey::from_secret(secret),
             validation,
             ttl,
+            refresh_ttl,
         }))
     }
 
@@ -63,13 +70,18 @@ impl TokenKeys {
         self.0.ttl
     }
 
-    /// A token for `user` of `tenant`, valid for the configured lifetime.
-    pub fn issue(&self, tenant: TenantId, user: UserId) -> Result<String, ApiError> {
+    pub fn refresh_ttl(&self) -> Duration {
+        self.0.refresh_ttl
+    }
+
+    /// An access token for `user` of `tenant` in `session`, valid for the configured lifetime.
+    pub fn issue(&self, tenant: TenantId, user: UserId, session: Uuid) -> Result<String, ApiError> {
         let now = chrono::Utc::now().timestamp();
         let ttl = i64::try_from(self.0.ttl.as_secs()).unwrap_or(i64::MAX);
         let claims = Claims {
             sub: user.0,
             tid: tenant.0,
+            sid: session,
             iat: now,
             exp: now.saturating_add(ttl),
         };
@@ -90,17 +102,52 @@ impl TokenKeys {
     }
 }
 
-/// The signed-in caller, from `Authorization: Bearer <token>`.
+/// Sessions seen live in the last few seconds: a request's session check is a lookup here,
+/// and a query only when the entry is missing or stale. Sessions this process revokes leave
+/// at once; those revoked elsewhere (another instance, a deleted user) within `LIVE_FOR`.
+#[derive(Debug, Default)]
+pub struct LiveSessions(Mutex<HashMap<Uuid, Instant>>);
+
+const LIVE_FOR: Duration = Duration::from_secs(5);
+
+impl LiveSessions {
+    fn is_fresh(&self, session: Uuid) -> bool {
+        self.0
+            .lock()
+            .is_ok_and(|seen| seen.get(&session).is_some_and(|at| at.elapsed() < LIVE_FOR))
+    }
+
+    fn seen(&self, session: Uuid) {
+        if let Ok(mut seen) = self.0.lock() {
+            if seen.len() > 100_000 {
+                seen.retain(|_, at| at.elapsed() < LIVE_FOR);
+            }
+            seen.insert(session, Instant::now());
+        }
+    }
+
+    /// Forgets revoked sessions, so their tokens stop on this process at once.
+    pub fn forget(&self, sessions: &[Uuid]) {
+        if let Ok(mut seen) = self.0.lock() {
+            for session in sessions {
+                seen.remove(session);
+            }
+        }
+    }
+}
+
+/// The signed-in caller, from `Authorization: Bearer <token>` of a live session.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser {
     pub tenant_id: TenantId,
     pub user_id: UserId,
+    pub session_id: Uuid,
 }
 
 impl<S> FromRequestParts<S> for AuthUser
 where
     S: Send + Sync,
-    TokenKeys: FromRef<S>,
+    crate::state::AppState: FromRef<S>,
 {
     type Rejection = ApiError;
 
@@ -123,10 +170,21 @@ where
             .ok_or(ApiError::Unauthenticated(
                 "the Authorization header must be 'Bearer <token>'",
             ))?;
-        let claims = TokenKeys::from_ref(state).verify(token)?;
+        let state = crate::state::AppState::from_ref(state);
+        let claims = state.tokens.verify(token)?;
+        let tenant = TenantId(claims.tid);
+        if !state.live_sessions.is_fresh(claims.sid) {
+            if !state.db.session_is_live(tenant, claims.sid).await? {
+                return Err(ApiError::Unauthenticated(
+                    "the session has ended: sign in again",
+                ));
+            }
+            state.live_sessions.seen(claims.sid);
+        }
         Ok(Self {
-            tenant_id: TenantId(claims.tid),
+            tenant_id: tenant,
             user_id: UserId(claims.sub),
+            session_id: claims.sid,
         })
     }
 }

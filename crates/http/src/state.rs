@@ -36,6 +36,8 @@ pub struct AppState {
     pub metrics_token: Option<String>,
     /// Failed sign-ins and registrations, per account and address.
     pub throttle: Arc<crate::throttle::Throttle>,
+    /// Sessions recently checked live.
+    pub live_sessions: Arc<crate::auth::LiveSessions>,
 }
 
 impl AppState {

@@ -16,6 +16,7 @@ pub mod insights;
 pub mod lists;
 pub mod reconciliation;
 pub mod records;
+pub mod sessions;
 pub mod setup;
 pub mod stores;
 pub mod sync;

@@ -49,6 +49,8 @@ pub struct Config {
     pub public_url: Url,
     pub jwt_secret: String,
     pub token_ttl: Duration,
+    /// How long a session's refresh tokens last.
+    pub session_ttl: Duration,
     pub encryption_key: [u8; 32],
     pub previous_encryption_key: Option<[u8; 32]>,
     pub shopify_api_key: Option<String>,
@@ -244,7 +246,16 @@ impl Config {
         };
         let shutdown_timeout =
             Duration::from_secs(whole_number(&lookup, "XENO_SHUTDOWN_TIMEOUT", 30)?);
-        let token_ttl = Duration::from_secs(whole_number(&lookup, "XENO_TOKEN_TTL", 12 * 3600)?);
+        let token_ttl = Duration::from_secs(whole_number(&lookup, "XENO_TOKEN_TTL", 900)?);
+        let session_ttl = Duration::from_secs(
+            whole_number(&lookup, "XENO_SESSION_DAYS", 30)?.saturating_mul(86_400),
+        );
+        if session_ttl < token_ttl {
+            return Err(invalid(
+                "XENO_SESSION_DAYS",
+                "a session must outlast its access tokens (XENO_TOKEN_TTL)",
+            ));
+        }
         let worker_backoff =
             Duration::from_millis(whole_number(&lookup, "XENO_WORKER_BACKOFF_MS", 5000)?);
         let bulk_poll = Duration::from_millis(whole_number(&lookup, "XENO_BULK_POLL_MS", 2000)?);
@@ -316,6 +327,7 @@ impl Config {
             public_url,
             jwt_secret,
             token_ttl,
+            session_ttl,
             encryption_key,
             previous_encryption_key,
             shopify_api_key,

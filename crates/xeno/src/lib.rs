@@ -67,7 +67,11 @@ pub fn app_state(config: &Config, services: &Backfill) -> anyhow::Result<AppStat
         db,
         cache: xeno_http::AnswerCache::new(redis.clone()),
         redis,
-        tokens: TokenKeys::new(config.jwt_secret.as_bytes(), config.token_ttl),
+        tokens: TokenKeys::new(
+            config.jwt_secret.as_bytes(),
+            config.token_ttl,
+            config.session_ttl,
+        ),
         install_states: StateKeys::new(config.jwt_secret.as_bytes()),
         cipher: services.cipher.clone(),
         shopify: Arc::clone(&services.settings),
@@ -77,6 +81,7 @@ pub fn app_state(config: &Config, services: &Backfill) -> anyhow::Result<AppStat
         breakers: services.breakers.clone(),
         metrics_token: config.metrics_token.clone(),
         throttle: Arc::default(),
+        live_sessions: Arc::default(),
     })
 }
 

@@ -1,17 +1,59 @@
-/** The API client: bearer token from the session, problem+json errors as exceptions. */
+/**
+ * The API client: the session's short-lived token on every request, renewed silently with
+ * its refresh token when it expires; problem+json errors as exceptions.
+ */
 
 const TOKEN_KEY = 'xeno.token';
+const REFRESH_KEY = 'xeno.refresh';
+
+/** What sign-in, sign-up, a refresh and a password change answer. */
+export interface Tokens {
+  token: string;
+  refresh_token: string;
+}
 
 export function getToken(): string | null {
   return localStorage.getItem(TOKEN_KEY);
 }
 
-export function setToken(token: string | null): void {
-  if (token) {
-    localStorage.setItem(TOKEN_KEY, token);
+/** Keeps a session's tokens, or forgets them (null). */
+export function setSession(tokens: Tokens | null): void {
+  if (tokens) {
+    localStorage.setItem(TOKEN_KEY, tokens.token);
+    localStorage.setItem(REFRESH_KEY, tokens.refresh_token);
   } else {
     localStorage.removeItem(TOKEN_KEY);
+    localStorage.removeItem(REFRESH_KEY);
   }
+}
+
+/** One refresh at a time: requests that find the token expired together wait for it. */
+let refreshing: Promise<boolean> | null = null;
+
+function refreshSession(): Promise<boolean> {
+  const refreshToken = localStorage.getItem(REFRESH_KEY);
+  if (!refreshToken) {
+    return Promise.resolve(false);
+  }
+  refreshing ??= (async () => {
+    try {
+      const response = await fetch('/api/auth/refresh', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ refresh_token: refreshToken }),
+      });
+      if (!response.ok) {
+        return false;
+      }
+      setSession((await response.json()) as Tokens);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
 }
 
 export interface FieldError {
@@ -50,7 +92,7 @@ async function problemOf(response: Response): Promise<ApiProblem> {
 /** Signals that the session ended (the app returns to sign-in). */
 export const SIGNED_OUT = 'xeno:signed-out';
 
-export async function request(path: string, init: RequestInit = {}): Promise<Response> {
+export async function request(path: string, init: RequestInit = {}, retried = false): Promise<Response> {
   const headers = new Headers(init.headers);
   const token = getToken();
   if (token) {
@@ -66,7 +108,12 @@ export async function request(path: string, init: RequestInit = {}): Promise<Res
     throw new ApiProblem(0, 'Xeno cannot be reached', 'Xeno cannot be reached. Check your connection and try again.', 'network', []);
   }
   if (response.status === 401 && token) {
-    setToken(null);
+    // An expired token is renewed once and the request made again; a session that has
+    // ended (signed out elsewhere, password changed) returns to sign-in.
+    if (!retried && (await refreshSession())) {
+      return request(path, init, true);
+    }
+    setSession(null);
     window.dispatchEvent(new Event(SIGNED_OUT));
   }
   if (!response.ok) {

@@ -1,9 +1,9 @@
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router-dom';
-import { ApiProblem, postJson } from '../api/client';
+import { ApiProblem, postJson, type Tokens } from '../api/client';
 
 interface Props {
-  onSignedIn: (token: string) => void;
+  onSignedIn: (tokens: Tokens) => void;
 }
 
 function Field({ name, label, type, error, autoComplete }: { name: string; label: string; type: string; error?: string; autoComplete: string }) {
@@ -21,7 +21,7 @@ function Field({ name, label, type, error, autoComplete }: { name: string; label
   );
 }
 
-function useSubmit(path: string, fields: string[], onSignedIn: (token: string) => void) {
+function useSubmit(path: string, fields: string[], onSignedIn: (tokens: Tokens) => void) {
   const [problem, setProblem] = useState<ApiProblem | null>(null);
   const [busy, setBusy] = useState(false);
   const submit = async (event: FormEvent<HTMLFormElement>) => {
@@ -31,8 +31,7 @@ function useSubmit(path: string, fields: string[], onSignedIn: (token: string) =
     setBusy(true);
     setProblem(null);
     try {
-      const answer = await postJson<{ token: string }>(path, body);
-      onSignedIn(answer.token);
+      onSignedIn(await postJson<Tokens>(path, body));
     } catch (error) {
       setProblem(error instanceof ApiProblem ? error : new ApiProblem(0, 'Something went wrong', undefined, 'error', []));
     } finally {

@@ -1,4 +1,4 @@
-//! Sign-up, sign-in and the caller's identity.
+//! Sign-up, sign-in, sessions (refresh, sign-out, password change) and the caller's identity.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,6 +16,12 @@ use crate::error::{ApiError, Problem};
 use crate::extract::ApiJson;
 use crate::state::AppState;
 use crate::throttle::ClientAddr;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use xeno_domain::account::check_password;
+use xeno_domain::validation::FieldError;
+use xeno_storage::sessions::NewSession;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterIn {
@@ -39,8 +45,25 @@ pub struct TokenOut {
     token_type: &'static str,
     /// Seconds until the token expires.
     expires_in: u64,
+    /// Exchanged once at `POST /api/auth/refresh` for a new token and a new refresh token;
+    /// presenting it a second time ends the whole session.
+    refresh_token: String,
+    /// Seconds until the session ends, however often it is refreshed.
+    refresh_expires_in: u64,
     user_id: Uuid,
     tenant_id: Uuid,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RefreshIn {
+    refresh_token: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordIn {
+    current_password: String,
+    /// At least 12 characters and not guessable.
+    new_password: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -63,11 +86,45 @@ pub struct TenantOut {
     name: String,
 }
 
-fn token_out(state: &AppState, tenant: TenantId, user: UserId) -> Result<TokenOut, ApiError> {
+/// Starts a session (a new family, or the next of `family` after a refresh, keeping its
+/// end) and answers its tokens. The refresh token is `tenant.session.secret`; only a hash of
+/// the secret is stored.
+async fn start_session(
+    state: &AppState,
+    tenant: TenantId,
+    user: UserId,
+    family: Option<(Uuid, DateTime<Utc>)>,
+) -> Result<TokenOut, ApiError> {
+    let session_id = Uuid::now_v7();
+    let (family_id, expires_at) = family.unwrap_or_else(|| {
+        let ttl = chrono::Duration::from_std(state.tokens.refresh_ttl())
+            .unwrap_or(chrono::Duration::days(30));
+        (session_id, Utc::now() + ttl)
+    });
+    let mut secret = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
+    state
+        .db
+        .create_session(&NewSession {
+            tenant,
+            user,
+            session_id,
+            family_id,
+            refresh_hash: Sha256::digest(secret).to_vec(),
+            expires_at,
+        })
+        .await?;
     Ok(TokenOut {
-        token: state.tokens.issue(tenant, user)?,
+        token: state.tokens.issue(tenant, user, session_id)?,
         token_type: "Bearer",
         expires_in: state.tokens.ttl().as_secs(),
+        refresh_token: format!(
+            "{}.{}.{}",
+            tenant.0,
+            session_id,
+            URL_SAFE_NO_PAD.encode(secret)
+        ),
+        refresh_expires_in: u64::try_from((expires_at - Utc::now()).num_seconds()).unwrap_or(0),
         user_id: user.0,
         tenant_id: tenant.0,
     })
@@ -105,7 +162,7 @@ pub async fn register_account(
     tracing::info!(%tenant_id, %user_id, "tenant registered");
     Ok((
         StatusCode::CREATED,
-        Json(token_out(&state, tenant_id, user_id)?),
+        Json(start_session(&state, tenant_id, user_id, None).await?),
     ))
 }
 
@@ -140,11 +197,14 @@ pub async fn log_in(
         return Err(REFUSED);
     };
     state.throttle.succeeded(&keys);
-    Ok(Json(token_out(
+    let tokens = start_session(
         &state,
         TenantId(login.tenant_id),
         UserId(login.user_id),
-    )?))
+        None,
+    )
+    .await?;
+    Ok(Json(tokens))
 }
 
 /// The signed-in user and their tenant.
@@ -176,4 +236,152 @@ pub async fn get_current_user(
             name: user.tenant_name,
         },
     }))
+}
+
+/// Exchange a refresh token for a new token and refresh token (the old one is spent).
+#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth",
+    request_body = RefreshIn,
+    responses(
+        (status = 200, body = TokenOut),
+        (status = 401, description = "not a live refresh token; one presented again ends its whole session", body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn refresh_session(
+    State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    ApiJson(input): ApiJson<RefreshIn>,
+) -> Result<Json<TokenOut>, ApiError> {
+    const REFUSED: ApiError =
+        ApiError::Unauthenticated("the refresh token is not valid: sign in again");
+    let keys: Vec<String> = address
+        .map(|ip| format!("refresh:{ip}"))
+        .into_iter()
+        .collect();
+    state.throttle.check(&keys)?;
+    let mut parts = input.refresh_token.trim().splitn(3, '.');
+    let parsed = (|| {
+        let tenant = TenantId(parts.next()?.parse().ok()?);
+        let session: Uuid = parts.next()?.parse().ok()?;
+        let secret = URL_SAFE_NO_PAD.decode(parts.next()?).ok()?;
+        Some((tenant, session, secret))
+    })();
+    let Some((tenant, session_id, secret)) = parsed else {
+        state.throttle.failed(&keys);
+        return Err(REFUSED);
+    };
+    let found = state.db.find_session(tenant, session_id).await?;
+    let Some(session) = found.filter(|s| {
+        bool::from(subtle::ConstantTimeEq::ct_eq(
+            Sha256::digest(&secret).as_slice(),
+            s.refresh_hash.as_slice(),
+        ))
+    }) else {
+        state.throttle.failed(&keys);
+        return Err(REFUSED);
+    };
+    if session.revoked_at.is_some() || session.expires_at <= Utc::now() {
+        return Err(ApiError::Unauthenticated(
+            "the session has ended: sign in again",
+        ));
+    }
+    if session.rotated_at.is_some() || !state.db.rotate_session(tenant, session_id).await? {
+        // A spent token again: whoever holds it is not (only) the user. End the sign-in.
+        let ended = state.db.revoke_family(tenant, session.family_id).await?;
+        state.live_sessions.forget(&ended);
+        tracing::warn!(%session_id, family = %session.family_id, "a spent refresh token was presented; its session is revoked");
+        return Err(ApiError::Unauthenticated(
+            "the refresh token was already used: this sign-in has ended everywhere; sign in again",
+        ));
+    }
+    state.throttle.succeeded(&keys);
+    let tokens = start_session(
+        &state,
+        tenant,
+        UserId(session.user_id),
+        Some((session.family_id, session.expires_at)),
+    )
+    .await?;
+    Ok(Json(tokens))
+}
+
+/// End the caller's session: its tokens and refresh tokens stop working at once.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "signed out"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn log_out(
+    State(state): State<AppState>,
+    caller: AuthUser,
+) -> Result<StatusCode, ApiError> {
+    if let Some(session) = state
+        .db
+        .find_session(caller.tenant_id, caller.session_id)
+        .await?
+    {
+        let ended = state
+            .db
+            .revoke_family(caller.tenant_id, session.family_id)
+            .await?;
+        state.live_sessions.forget(&ended);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Change the caller's password: every session of the user ends (other browsers, stolen
+/// tokens), and the answer starts a new one.
+#[utoipa::path(post, path = "/api/auth/password", tag = "auth",
+    security(("bearer" = [])),
+    request_body = PasswordIn,
+    responses(
+        (status = 200, body = TokenOut),
+        (status = 401, description = "the current password is wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "the new password is too weak; `errors` says why", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiJson(input): ApiJson<PasswordIn>,
+) -> Result<Json<TokenOut>, ApiError> {
+    let keys = vec![format!("password:{}", caller.user_id.0)];
+    state.throttle.check(&keys)?;
+    let user = state
+        .db
+        .get_user(caller.tenant_id, caller.user_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated("the account no longer exists"))?;
+    let stored = state
+        .db
+        .password_hash(caller.tenant_id, caller.user_id)
+        .await?;
+    if !verify_password(input.current_password, stored).await? {
+        state.throttle.failed(&keys);
+        return Err(ApiError::Unauthenticated("the current password is wrong"));
+    }
+    state.throttle.succeeded(&keys);
+    check_password(
+        &input.new_password,
+        &[user.email.as_str(), user.tenant_name.as_str()],
+    )
+    .map_err(|message| {
+        ApiError::InvalidFields(vec![FieldError {
+            field: "new_password".to_owned(),
+            message,
+        }])
+    })?;
+    let hash = hash_password(input.new_password).await?;
+    state
+        .db
+        .set_password(caller.tenant_id, caller.user_id, &hash)
+        .await?;
+    let ended = state
+        .db
+        .revoke_user_sessions(caller.tenant_id, caller.user_id)
+        .await?;
+    state.live_sessions.forget(&ended);
+    tracing::info!(user = %caller.user_id.0, sessions = ended.len(), "password changed; sessions ended");
+    Ok(Json(
+        start_session(&state, caller.tenant_id, caller.user_id, None).await?,
+    ))
 }

@@ -80,11 +80,25 @@ async fn every_kind_of_bad_token_is_401() {
         registered["tenant_id"].clone(),
         registered["user_id"].clone(),
     );
+    // The registered token's session: a token must name a live one.
+    let session = {
+        use base64::Engine;
+        let payload = registered["token"]
+            .as_str()
+            .unwrap()
+            .split('.')
+            .nth(1)
+            .unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap();
+        serde_json::from_slice::<Value>(&bytes).unwrap()["sid"].clone()
+    };
     let now = Utc::now().timestamp();
     let sign = |secret: &str, exp: i64| {
         encode(
             &Header::default(),
-            &json!({"sub": user, "tid": tenant, "iat": now - 7200, "exp": exp}),
+            &json!({"sub": user, "tid": tenant, "sid": session, "iat": now - 7200, "exp": exp}),
             &EncodingKey::from_secret(secret.as_bytes()),
         )
         .unwrap()

@@ -1,0 +1,181 @@
+//! Sign-in sessions and their rotating refresh tokens (hashes only).
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+use xeno_domain::ids::{TenantId, UserId};
+
+use crate::{Db, StorageError};
+
+/// A session to store: its id, family and the hash of its refresh token.
+#[derive(Debug)]
+pub struct NewSession {
+    pub tenant: TenantId,
+    pub user: UserId,
+    pub session_id: Uuid,
+    pub family_id: Uuid,
+    pub refresh_hash: Vec<u8>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A session as a refresh finds it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct StoredSession {
+    pub user_id: Uuid,
+    pub family_id: Uuid,
+    pub refresh_hash: Vec<u8>,
+    pub expires_at: DateTime<Utc>,
+    pub rotated_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl Db {
+    pub async fn create_session(&self, session: &NewSession) -> Result<(), StorageError> {
+        let mut tx = self.tenant_tx(session.tenant).await?;
+        sqlx::query(
+            "INSERT INTO sessions (tenant_id, session_id, user_id, family_id, refresh_hash, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(session.tenant.0)
+        .bind(session.session_id)
+        .bind(session.user.0)
+        .bind(session.family_id)
+        .bind(&session.refresh_hash)
+        .bind(session.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn find_session(
+        &self,
+        tenant: TenantId,
+        session_id: Uuid,
+    ) -> Result<Option<StoredSession>, StorageError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let found = sqlx::query_as(
+            "SELECT user_id, family_id, refresh_hash, expires_at, rotated_at, revoked_at
+             FROM sessions WHERE tenant_id = $1 AND session_id = $2",
+        )
+        .bind(tenant.0)
+        .bind(session_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    /// Whether access tokens of this session still count: it exists (its user too: deleting
+    /// a user deletes their sessions), is not revoked and has not expired.
+    pub async fn session_is_live(
+        &self,
+        tenant: TenantId,
+        session_id: Uuid,
+    ) -> Result<bool, StorageError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let live: Option<bool> = sqlx::query_scalar(
+            "SELECT revoked_at IS NULL AND expires_at > now() FROM sessions
+             WHERE tenant_id = $1 AND session_id = $2",
+        )
+        .bind(tenant.0)
+        .bind(session_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(live.unwrap_or(false))
+    }
+
+    /// Marks a session's refresh token used, if it was not already: false when another
+    /// refresh got there first (then the token is being replayed).
+    pub async fn rotate_session(
+        &self,
+        tenant: TenantId,
+        session_id: Uuid,
+    ) -> Result<bool, StorageError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let rotated = sqlx::query(
+            "UPDATE sessions SET rotated_at = now()
+             WHERE tenant_id = $1 AND session_id = $2 AND rotated_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(tenant.0)
+        .bind(session_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(rotated == 1)
+    }
+
+    /// Revokes every session of a family (one sign-in and its refreshes); answers the ids.
+    pub async fn revoke_family(
+        &self,
+        tenant: TenantId,
+        family_id: Uuid,
+    ) -> Result<Vec<Uuid>, StorageError> {
+        self.revoke(tenant, "family_id = $2", family_id).await
+    }
+
+    /// Revokes every session of a user (a password change); answers the ids.
+    pub async fn revoke_user_sessions(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<Vec<Uuid>, StorageError> {
+        self.revoke(tenant, "user_id = $2", user.0).await
+    }
+
+    async fn revoke(
+        &self,
+        tenant: TenantId,
+        which: &'static str,
+        id: Uuid,
+    ) -> Result<Vec<Uuid>, StorageError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let ids = sqlx::query_scalar(&format!(
+            "UPDATE sessions SET revoked_at = now()
+             WHERE tenant_id = $1 AND {which} AND revoked_at IS NULL RETURNING session_id"
+        ))
+        .bind(tenant.0)
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// Replaces a user's password hash.
+    pub async fn set_password(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        password_hash: &str,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        sqlx::query("UPDATE users SET password_hash = $3 WHERE tenant_id = $1 AND user_id = $2")
+            .bind(tenant.0)
+            .bind(user.0)
+            .bind(password_hash)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A user's password hash, for checking the current password.
+    pub async fn password_hash(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<Option<String>, StorageError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let hash = sqlx::query_scalar(
+            "SELECT password_hash FROM users WHERE tenant_id = $1 AND user_id = $2",
+        )
+        .bind(tenant.0)
+        .bind(user.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(hash)
+    }
+}

@@ -30,9 +30,27 @@ pub enum ApplyError {
 }
 
 impl ApplyError {
-    /// Whether another attempt could succeed.
+    /// Whether another attempt could succeed: not for a payload Xeno cannot read or store,
+    /// nor for a rejected delivery.
     pub fn is_retryable(&self) -> bool {
-        !matches!(self, Self::Payload(_) | Self::Rejected(_))
+        match self {
+            Self::Payload(_) | Self::Rejected(_) => false,
+            Self::Storage(err) => !err.is_refused_data(),
+            Self::MissingOrder(_) => true,
+        }
+    }
+
+    /// What the event log says, written for the merchant: database errors are described,
+    /// never quoted (their text, with table and column names, stays in the logs).
+    pub fn for_the_event_log(&self) -> String {
+        match self {
+            Self::Storage(err) if err.is_refused_data() => "a value in this delivery cannot be \
+                stored (too long, out of range or missing where Xeno requires it); it is kept, \
+                and can be replayed once Xeno accepts it"
+                .to_owned(),
+            Self::Storage(_) => "Xeno's database could not store this delivery yet; it is retried".to_owned(),
+            other => other.to_string(),
+        }
     }
 }
 

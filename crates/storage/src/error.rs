@@ -32,6 +32,13 @@ impl From<sqlx::Error> for StorageError {
 }
 
 impl StorageError {
+    /// PostgreSQL refused the values themselves (too long, out of range, not a valid date, a
+    /// missing required field, a broken check): the same write fails every time.
+    pub fn is_refused_data(&self) -> bool {
+        matches!(self, Self::Database(sqlx::Error::Database(db))
+            if db.code().is_some_and(|code| code.starts_with("22") || code == "23502" || code == "23514"))
+    }
+
     /// A deadlock or serialization failure: the same transaction, run again, can succeed.
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Database(sqlx::Error::Database(db))

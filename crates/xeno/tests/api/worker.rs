@@ -257,3 +257,31 @@ async fn stale_updates_never_overwrite_newer_data_and_deletes_are_final() {
         .unwrap();
     assert_eq!(products, 0, "a delete is final");
 }
+
+/// A delivery whose values PostgreSQL refuses fails the same way every time: it is
+/// dead-lettered at its first attempt, and the event log explains it without quoting the
+/// database.
+#[tokio::test]
+async fn a_value_the_database_refuses_is_dead_lettered_at_once_and_described() {
+    let c = connect(json!({}), &[("XENO_WORKER_MAX_ATTEMPTS", "5")], 1.0).await;
+    let order = br#"{"id": 4242, "created_at": "2026-11-20T09:00:00Z", "updated_at": "2026-11-20T09:00:00Z", "currency": "ABCDEFGH", "total_price": "5.00", "line_items": []}"#.to_vec();
+    let response = post_webhook(
+        &c.app,
+        &[
+            ("x-shopify-topic", "orders/create"),
+            ("x-shopify-hmac-sha256", &signature(&order, SECRET)),
+            ("x-shopify-shop-domain", &c.shop),
+            ("x-shopify-webhook-id", "eight-letter-currency"),
+        ],
+        order,
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let dead = wait_for_status(&c.app, &c.token, "eight-letter-currency", "dead").await;
+    assert_eq!(dead["attempts"], 1, "not retried: {dead}");
+    let said = dead["last_error"].as_str().unwrap();
+    assert!(said.contains("cannot be stored"), "{said}");
+    for database_words in ["character", "varying", "violates", "column", "relation"] {
+        assert!(!said.contains(database_words), "{said}");
+    }
+}

@@ -152,7 +152,9 @@ pub fn openapi() -> OpenApiDoc {
 pub fn router(state: AppState) -> Router {
     let (api, mut doc) = api_routes().split_for_parts();
     routes::docs::describe(&mut doc);
-    api.merge(routes::docs::router(doc))
+    let cors = cors(&state.cors_origins);
+    let app = api
+        .merge(routes::docs::router(doc))
         .fallback(web::dashboard)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state.clone())
@@ -193,7 +195,34 @@ pub fn router(state: AppState) -> Router {
                         );
                     },
                 ),
-        )
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        );
+    let app = match cors {
+        Some(cors) => app.layer(cors),
+        None => app,
+    };
+    app.layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Cross-origin calls from the configured origins only (bearer tokens, no cookies); with
+/// none configured there is no CORS at all, and browsers keep other origins out.
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{header, HeaderValue, Method};
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
+        .collect();
+    if allowed.is_empty() {
+        return None;
+    }
+    let layer = tower_http::cors::CorsLayer::new()
+        .allow_origin(allowed)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([
+            header::HeaderName::from_static("x-request-id"),
+            header::RETRY_AFTER,
+        ])
+        .max_age(Duration::from_secs(600));
+    Some(layer)
 }

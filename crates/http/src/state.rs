@@ -32,6 +32,8 @@ pub struct AppState {
     pub web_dir: std::path::PathBuf,
     /// Each shop's circuit breaker for syncs this process runs.
     pub breakers: xeno_shopify::breaker::Breakers,
+    /// Origins allowed to call the API from a browser (CORS); empty: none.
+    pub cors_origins: Vec<String>,
     /// The bearer token `/metrics` asks for, when one is configured.
     pub metrics_token: Option<String>,
     /// Failed sign-ins and registrations, per account and address.

@@ -48,7 +48,9 @@ impl ApplyError {
                 stored (too long, out of range or missing where Xeno requires it); it is kept, \
                 and can be replayed once Xeno accepts it"
                 .to_owned(),
-            Self::Storage(_) => "Xeno's database could not store this delivery yet; it is retried".to_owned(),
+            Self::Storage(_) => {
+                "Xeno's database could not store this delivery yet; it is retried".to_owned()
+            }
             other => other.to_string(),
         }
     }

@@ -224,7 +224,14 @@ async fn settle(
             continue;
         }
         tracing::warn!(%tenant, %event_id, attempts = attempts + 1, dead = retry_at.is_none(), error = %err, "event failed");
-        fail_event(&mut *conn, tenant, event_id, &err.for_the_event_log(), retry_at).await?;
+        fail_event(
+            &mut *conn,
+            tenant,
+            event_id,
+            &err.for_the_event_log(),
+            retry_at,
+        )
+        .await?;
         let settled = if retry_at.is_some() { "retry" } else { "dead" };
         EVENTS_SETTLED.with_label_values(&[settled]).inc();
         outcome.failed += 1;

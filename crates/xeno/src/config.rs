@@ -78,6 +78,9 @@ pub struct Config {
     /// When set, `/metrics` answers only `Authorization: Bearer <token>`: its figures span
     /// every tenant.
     pub metrics_token: Option<String>,
+    /// Origins (`https://bi.example.com`) whose pages may call the API from a browser; none
+    /// by default (the dashboard is same-origin).
+    pub cors_origins: Vec<String>,
     /// How often each store is synced in full; None turns scheduled syncs off.
     pub sync_every: Option<Duration>,
     /// How long applied webhook events stay in the event log; `None` keeps them forever.
@@ -309,6 +312,29 @@ impl Config {
                     invalid("XENO_WORKER_MAX_ATTEMPTS", "must be a whole number from 1")
                 })?;
 
+        let cors_origins = lookup("XENO_CORS_ORIGINS")
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .map(|origin| {
+                        Url::parse(origin)
+                            .ok()
+                            .filter(|u| matches!(u.scheme(), "http" | "https") && u.path() == "/")
+                            .map(|_| origin.trim_end_matches('/').to_owned())
+                            .ok_or_else(|| {
+                                invalid(
+                                    "XENO_CORS_ORIGINS",
+                                    format!(
+                                        "{origin:?} is not an origin like https://bi.example.com"
+                                    ),
+                                )
+                            })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
         let db_pool_size = u32::try_from(whole_number(&lookup, "XENO_DB_POOL_SIZE", 30)?)
             .ok()
             .filter(|n| (4..=1000).contains(n))
@@ -349,6 +375,7 @@ impl Config {
             db_pool_size,
             webhook_retention,
             metrics_token: lookup("XENO_METRICS_TOKEN").filter(|t| !t.is_empty()),
+            cors_origins,
             web_dir: lookup("XENO_WEB_DIR")
                 .unwrap_or_else(|| "web/dist".to_owned())
                 .into(),
@@ -490,6 +517,8 @@ mod tests {
             ("XENO_PUBLIC_URL", "ftp://x"),
             ("XENO_WEBHOOK_RETENTION_DAYS", "a month"),
             ("XENO_DB_POOL_SIZE", "2"),
+            ("XENO_CORS_ORIGINS", "bi.example.com"),
+            ("XENO_CORS_ORIGINS", "https://bi.example.com/reports"),
         ] {
             let err = config(&[(name, value)]).unwrap_err().to_string();
             assert!(err.starts_with(&format!("{name}:")), "{name}: {err}");

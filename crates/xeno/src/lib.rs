@@ -80,6 +80,7 @@ pub fn app_state(config: &Config, services: &Backfill) -> anyhow::Result<AppStat
         web_dir: config.web_dir.clone(),
         breakers: services.breakers.clone(),
         metrics_token: config.metrics_token.clone(),
+        cors_origins: config.cors_origins.clone(),
         throttle: Arc::default(),
         live_sessions: Arc::default(),
     })

@@ -652,3 +652,70 @@ async fn a_deleted_users_tokens_stop_working() {
         .await;
     expect_problem(export, 401, "unauthenticated").await;
 }
+
+#[tokio::test]
+async fn cross_origin_calls_only_from_the_configured_origins() {
+    let preflight = |app: &TestApp, origin: &'static str| {
+        let request = app
+            .client
+            .request(reqwest::Method::OPTIONS, app.url("/api/orders"))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization");
+        async move { request.send().await.unwrap() }
+    };
+    let allowed = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+
+    // Off by default: no origin is allowed, not even for a simple GET.
+    let closed = TestApp::spawn().await;
+    assert_eq!(
+        allowed(&preflight(&closed, "https://bi.example.com").await),
+        None
+    );
+    let get = closed
+        .client
+        .get(closed.url("/healthz"))
+        .header("origin", "https://bi.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed(&get), None);
+
+    let open = TestApp::spawn_with(&[(
+        "XENO_CORS_ORIGINS",
+        "https://bi.example.com, https://sheets.example.org",
+    )])
+    .await;
+    let answer = preflight(&open, "https://bi.example.com").await;
+    assert!(answer.status().is_success(), "{}", answer.status());
+    assert_eq!(allowed(&answer).as_deref(), Some("https://bi.example.com"));
+    let methods = answer.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(methods.contains("GET"), "{methods}");
+    assert_eq!(
+        allowed(&preflight(&open, "https://evil.example").await),
+        None
+    );
+    // A real call from an allowed origin still needs its token.
+    let registered = open.register("Cors", "cors@example.com").await;
+    let call = open
+        .client
+        .get(open.url("/api/orders"))
+        .header("origin", "https://sheets.example.org")
+        .bearer_auth(registered["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(call.status(), 200);
+    assert_eq!(
+        allowed(&call).as_deref(),
+        Some("https://sheets.example.org")
+    );
+}

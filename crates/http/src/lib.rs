@@ -148,6 +148,18 @@ pub fn openapi() -> OpenApiDoc {
     doc
 }
 
+/// `/metrics` alone, for a listener of its own (`XENO_METRICS_BIND`): the scraper's port,
+/// kept off the public one.
+pub fn metrics_router(mut state: AppState) -> Router {
+    state.metrics_here = true;
+    Router::new()
+        .route(
+            "/metrics",
+            axum::routing::get(routes::health::get_prometheus_metrics),
+        )
+        .with_state(state)
+}
+
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let (api, mut doc) = api_routes().split_for_parts();

@@ -34,6 +34,8 @@ pub struct AppState {
     pub breakers: xeno_shopify::breaker::Breakers,
     /// Origins allowed to call the API from a browser (CORS); empty: none.
     pub cors_origins: Vec<String>,
+    /// Whether this listener serves `/metrics` (not when it has an address of its own).
+    pub metrics_here: bool,
     /// The bearer token `/metrics` asks for, when one is configured.
     pub metrics_token: Option<String>,
     /// Failed sign-ins and registrations, per account and address.

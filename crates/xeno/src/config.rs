@@ -81,6 +81,8 @@ pub struct Config {
     /// Origins (`https://bi.example.com`) whose pages may call the API from a browser; none
     /// by default (the dashboard is same-origin).
     pub cors_origins: Vec<String>,
+    /// A listen address of its own for `/metrics`, off the public port.
+    pub metrics_bind: Option<SocketAddr>,
     /// How often each store is synced in full; None turns scheduled syncs off.
     pub sync_every: Option<Duration>,
     /// How long applied webhook events stay in the event log; `None` keeps them forever.
@@ -376,6 +378,16 @@ impl Config {
             webhook_retention,
             metrics_token: lookup("XENO_METRICS_TOKEN").filter(|t| !t.is_empty()),
             cors_origins,
+            metrics_bind: lookup("XENO_METRICS_BIND")
+                .map(|text| {
+                    text.parse().map_err(|_| {
+                        invalid(
+                            "XENO_METRICS_BIND",
+                            format!("{text:?} is not an address like 127.0.0.1:9090"),
+                        )
+                    })
+                })
+                .transpose()?,
             web_dir: lookup("XENO_WEB_DIR")
                 .unwrap_or_else(|| "web/dist".to_owned())
                 .into(),

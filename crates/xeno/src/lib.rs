@@ -80,6 +80,7 @@ pub fn app_state(config: &Config, services: &Backfill) -> anyhow::Result<AppStat
         web_dir: config.web_dir.clone(),
         breakers: services.breakers.clone(),
         metrics_token: config.metrics_token.clone(),
+        metrics_here: config.metrics_bind.is_none(),
         cors_origins: config.cors_origins.clone(),
         throttle: Arc::default(),
         live_sessions: Arc::default(),
@@ -120,13 +121,32 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = xeno_http::router(app_state(config, services)?);
+    let state = app_state(config, services)?;
+    let (stopped_tx, stopped_rx) = tokio::sync::watch::channel(false);
+    if let Some(bind) = config.metrics_bind {
+        let metrics = TcpListener::bind(bind)
+            .await
+            .map_err(|err| anyhow::anyhow!("cannot listen on {bind} (XENO_METRICS_BIND): {err}"))?;
+        let router = xeno_http::metrics_router(state.clone());
+        let mut stopped = stopped_rx.clone();
+        tokio::spawn(async move {
+            let server = axum::serve(metrics, router).with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            });
+            if let Err(err) = server.await {
+                tracing::error!(%err, "the metrics listener failed");
+            }
+        });
+        tracing::info!(%bind, "metrics are served on their own address");
+    }
+    let app = xeno_http::router(state);
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     // Peer addresses reach handlers (sign-in throttling counts them).
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!("shutting down: no new connections, finishing in-flight requests");
+        let _ = stopped_tx.send(true);
         let _ = stopping_tx.send(());
     });
     let deadline = config.shutdown_timeout;

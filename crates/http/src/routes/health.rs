@@ -147,6 +147,11 @@ pub async fn get_prometheus_metrics(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
 ) -> Result<([(axum::http::HeaderName, &'static str); 1], String), ApiError> {
+    if !state.metrics_here {
+        return Err(ApiError::NotFound(
+            "metrics are served on their own address (XENO_METRICS_BIND)".to_owned(),
+        ));
+    }
     if let Some(token) = &state.metrics_token {
         let presented = headers
             .get(axum::http::header::AUTHORIZATION)

@@ -719,3 +719,34 @@ async fn cross_origin_calls_only_from_the_configured_origins() {
         Some("https://sheets.example.org")
     );
 }
+
+#[tokio::test]
+async fn metrics_can_live_on_an_address_of_their_own() {
+    // A free port for the scraper's listener.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let app = TestApp::spawn_with(&[("XENO_METRICS_BIND", bind.as_str())]).await;
+    let public = app.client.get(app.url("/metrics")).send().await.unwrap();
+    expect_problem(public, 404, "not_found").await;
+    let scraped = app
+        .client
+        .get(format!("http://{bind}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraped.status(), 200);
+    let text = scraped.text().await.unwrap();
+    assert!(text.contains("xeno_dependency_up"), "{text}");
+    // Only /metrics is there: the API is not on the scraper's port.
+    let api = app
+        .client
+        .get(format!("http://{bind}/api/auth/me"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 404);
+}

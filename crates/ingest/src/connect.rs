@@ -64,6 +64,8 @@ pub struct ShopifySettings {
     /// Deliveries made longer ago than this (X-Shopify-Triggered-At) are refused: Shopify
     /// retries a delivery for 4 hours, so an older one is a replay.
     pub webhook_max_age: std::time::Duration,
+    /// Days a routine check against Shopify Analytics covers, ending yesterday.
+    pub reconcile_days: i64,
 }
 
 impl ShopifySettings {

@@ -20,7 +20,7 @@ use xeno_storage::reconciliation::NewReconciliation;
 use crate::backfill::Backfill;
 use crate::connect::ConnectError;
 
-/// Days a scheduled check covers, ending yesterday.
+/// Days a routine check covers, ending yesterday, unless configured.
 pub const TRAILING_DAYS: i64 = 60;
 /// The scope ShopifyQL needs.
 pub const REPORTS_SCOPE: &str = "read_reports";

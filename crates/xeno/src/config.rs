@@ -69,6 +69,8 @@ pub struct Config {
     pub bulk_poll: Duration,
     /// The most a sync deletes of a store's records of one kind (percent) unconfirmed.
     pub sync_max_delete_percent: u64,
+    /// Days a routine check against Shopify Analytics covers.
+    pub reconcile_days: i64,
     /// Webhook deliveries made longer ago than this are refused as replays.
     pub webhook_max_age_hours: u64,
     /// When a shop's Admin API calls pause after failing, and for how long.
@@ -266,6 +268,15 @@ impl Config {
         let bulk_poll = Duration::from_millis(whole_number(&lookup, "XENO_BULK_POLL_MS", 2000)?);
         let sync_max_delete_percent = whole_number(&lookup, "XENO_SYNC_MAX_DELETE_PERCENT", 20)?;
         let webhook_max_age_hours = whole_number(&lookup, "XENO_WEBHOOK_MAX_AGE_HOURS", 24)?;
+        let reconcile_days = whole_number(
+            &lookup,
+            "XENO_RECONCILE_DAYS",
+            xeno_ingest::reconcile::TRAILING_DAYS as u64,
+        )?;
+        let reconcile_days = i64::try_from(reconcile_days)
+            .ok()
+            .filter(|days| (1..=366).contains(days))
+            .ok_or_else(|| invalid("XENO_RECONCILE_DAYS", "must be from 1 to 366 days"))?;
         if !(5..=24 * 365).contains(&webhook_max_age_hours) {
             return Err(invalid(
                 "XENO_WEBHOOK_MAX_AGE_HOURS",
@@ -375,6 +386,7 @@ impl Config {
             shopify_breaker,
             sync_every,
             db_pool_size,
+            reconcile_days,
             webhook_retention,
             metrics_token: lookup("XENO_METRICS_TOKEN").filter(|t| !t.is_empty()),
             cors_origins,
@@ -529,6 +541,7 @@ mod tests {
             ("XENO_PUBLIC_URL", "ftp://x"),
             ("XENO_WEBHOOK_RETENTION_DAYS", "a month"),
             ("XENO_DB_POOL_SIZE", "2"),
+            ("XENO_RECONCILE_DAYS", "0"),
             ("XENO_CORS_ORIGINS", "bi.example.com"),
             ("XENO_CORS_ORIGINS", "https://bi.example.com/reports"),
         ] {

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use xeno_domain::ids::StoreId;
 use xeno_domain::reconciliation::Mismatch;
-use xeno_ingest::reconcile::{Window, TRAILING_DAYS};
+use xeno_ingest::reconcile::Window;
 use xeno_storage::reconciliation::ReconciliationRow;
 
 use crate::auth::AuthUser;
@@ -182,7 +182,11 @@ pub async fn start_reconciliation(
     let row = active_store(&state, tenant, store, "checking its figures").await?;
     state
         .backfill()
-        .reconcile(tenant, store, Window::Trailing(TRAILING_DAYS))
+        .reconcile(
+            tenant,
+            store,
+            Window::Trailing(state.shopify.reconcile_days),
+        )
         .await
         .map_err(|err| ApiError::Internal(err.into()))?;
     let latest = state.db.reconciliations(tenant, Some(store)).await?.pop();

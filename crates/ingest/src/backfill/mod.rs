@@ -29,7 +29,7 @@ use xeno_storage::sync::{ApiUsage, SyncLease};
 use xeno_storage::Db;
 
 use crate::connect::{access_token, ConnectError, ShopifySettings};
-use crate::reconcile::{Window, TRAILING_DAYS};
+use crate::reconcile::Window;
 use crate::secrets::Cipher;
 
 use self::writer::*;
@@ -231,7 +231,7 @@ impl Backfill {
             // trailing window after an incremental one. A failed check never fails the sync.
             let window = match kind {
                 SyncKind::Full => Window::History,
-                SyncKind::Incremental => Window::Trailing(TRAILING_DAYS),
+                SyncKind::Incremental => Window::Trailing(self.settings.reconcile_days),
             };
             if let Err(err) = self.reconcile(tenant, store, window).await {
                 tracing::warn!(%tenant, %store, error = %err, "cannot reconcile with Shopify Analytics");

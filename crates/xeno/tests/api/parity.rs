@@ -373,7 +373,8 @@ async fn reconciliation_matches_shopify_analytics_and_names_the_day_a_wrong_webh
         )
         .await;
     }
-    let app = app_for(&sim, &[]).await;
+    // Routine checks cover 45 days here (60 by default).
+    let app = app_for(&sim, &[("XENO_RECONCILE_DAYS", "45")]).await;
     let token = app.register("Recon", "owner@recon.example").await["token"]
         .as_str()
         .unwrap()
@@ -409,7 +410,7 @@ async fn reconciliation_matches_shopify_analytics_and_names_the_day_a_wrong_webh
         .find(|c| c["shop_domain"] == shops[0].0)
         .unwrap()
         .clone();
-    // A day well inside the 60 days a check on demand covers.
+    // A day well inside the 45 days a check on demand covers.
     let window_to =
         chrono::NaiveDate::parse_from_str(usd["window_to"].as_str().unwrap(), "%Y-%m-%d").unwrap();
     let window_from = (window_to - chrono::Duration::days(30)).to_string();
@@ -459,6 +460,17 @@ async fn reconciliation_matches_shopify_analytics_and_names_the_day_a_wrong_webh
         .await
         .unwrap();
     assert_eq!(checked["status"], "mismatched", "{checked}");
+    assert_eq!(
+        checked["days_checked"], 45,
+        "the configured window: {checked}"
+    );
+    let (from, to) = (
+        chrono::NaiveDate::parse_from_str(checked["window_from"].as_str().unwrap(), "%Y-%m-%d")
+            .unwrap(),
+        chrono::NaiveDate::parse_from_str(checked["window_to"].as_str().unwrap(), "%Y-%m-%d")
+            .unwrap(),
+    );
+    assert_eq!((to - from).num_days(), 44, "{checked}");
     assert_eq!(
         checked["days_checked"].as_i64().unwrap() - checked["days_matched"].as_i64().unwrap(),
         1

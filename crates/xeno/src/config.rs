@@ -62,6 +62,10 @@ pub struct Config {
     pub shop_url_template: String,
     pub log_format: LogFormat,
     pub shutdown_timeout: Duration,
+    /// The most time a client has to send a request's head.
+    pub header_timeout: Duration,
+    /// HTTP connections open at once.
+    pub max_connections: usize,
     /// The first retry delay of a failed webhook event (doubling after).
     pub worker_backoff: Duration,
     pub worker_max_attempts: i32,
@@ -254,6 +258,14 @@ impl Config {
         let shutdown_timeout =
             Duration::from_secs(whole_number(&lookup, "XENO_SHUTDOWN_TIMEOUT", 30)?);
         let token_ttl = Duration::from_secs(whole_number(&lookup, "XENO_TOKEN_TTL", 900)?);
+        let header_timeout = match whole_number(&lookup, "XENO_HEADER_TIMEOUT", 10)? {
+            0 => return Err(invalid("XENO_HEADER_TIMEOUT", "must be at least 1 second")),
+            seconds => Duration::from_secs(seconds),
+        };
+        let max_connections = usize::try_from(whole_number(&lookup, "XENO_MAX_CONNECTIONS", 4096)?)
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| invalid("XENO_MAX_CONNECTIONS", "must be a whole number from 1"))?;
         let session_ttl = Duration::from_secs(
             whole_number(&lookup, "XENO_SESSION_DAYS", 30)?.saturating_mul(86_400),
         );
@@ -367,6 +379,8 @@ impl Config {
             jwt_secret,
             token_ttl,
             session_ttl,
+            header_timeout,
+            max_connections,
             encryption_key,
             previous_encryption_key,
             shopify_api_key,

@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod server;
 
 use std::future::Future;
 
@@ -141,28 +142,16 @@ pub async fn serve(
         tracing::info!(%bind, "metrics are served on their own address");
     }
     let app = xeno_http::router(state);
-    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    // Peer addresses reach handlers (sign-in throttling counts them).
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let limits = server::Limits {
+        header_timeout: config.header_timeout,
+        max_connections: config.max_connections,
+        drain: config.shutdown_timeout,
+    };
+    server::serve(listener, app, limits, async move {
         shutdown.await;
-        tracing::info!("shutting down: no new connections, finishing in-flight requests");
         let _ = stopped_tx.send(true);
-        let _ = stopping_tx.send(());
-    });
-    let deadline = config.shutdown_timeout;
-    tokio::select! {
-        result = server => result.context("HTTP server failed")?,
-        () = async {
-            if stopping_rx.await.is_ok() {
-                tokio::time::sleep(deadline).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
-        } => {
-            tracing::warn!(?deadline, "shutdown deadline passed; dropping remaining requests");
-        }
-    }
+    })
+    .await;
     Ok(())
 }
 

@@ -502,3 +502,65 @@ async fn the_committed_schema_is_what_the_migrations_make() {
          run XENO_WRITE_SCHEMA=1 cargo nextest run -p xeno -E 'test(committed_schema)' and commit it"
     );
 }
+
+/// Whether the server closes a connection that has sent `sent` (and then nothing) within
+/// `guard`: the guard bounds the wait, it is not a timing assertion.
+async fn closed_after(app: &TestApp, sent: &str, guard: std::time::Duration) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(sent.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(guard, stream.read_to_end(&mut answer))
+        .await
+        .is_ok()
+}
+
+#[tokio::test]
+async fn a_client_that_sends_its_request_head_too_slowly_is_cut_off() {
+    let app = TestApp::spawn_with(&[("XENO_HEADER_TIMEOUT", "1")]).await;
+    let guard = std::time::Duration::from_secs(20);
+    // Half a request head, then silence; and a connection that sends nothing at all.
+    assert!(closed_after(&app, "GET /healthz HTTP/1.1\r\nHost: x\r\n", guard).await);
+    assert!(closed_after(&app, "", guard).await);
+    // Whole requests are unaffected.
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_are_closed_at_once_and_the_cap_frees_up() {
+    use tokio::io::AsyncWriteExt;
+    let app =
+        TestApp::spawn_with(&[("XENO_MAX_CONNECTIONS", "2"), ("XENO_HEADER_TIMEOUT", "60")]).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    // Two clients hold the two connections, mid-request.
+    let mut holders = Vec::new();
+    for _ in 0..2 {
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\n")
+            .await
+            .unwrap();
+        holders.push(stream);
+    }
+    // Let the server accept both before the third arrives.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // The third is closed at once (well before the 60 s header deadline).
+    let guard = std::time::Duration::from_secs(10);
+    assert!(closed_after(&app, "GET /healthz HTTP/1.1\r\n", guard).await);
+    drop(holders);
+    // Once they leave, requests are served again.
+    let mut served = false;
+    for _ in 0..100 {
+        let client = reqwest::Client::new();
+        if let Ok(answer) = client.get(app.url("/healthz")).send().await {
+            served = answer.status() == 200;
+            if served {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(served, "served again once the held connections closed");
+}

@@ -1,4 +1,5 @@
-// Embedded migrations must be rebuilt when a migration file changes.
+//! Rebuilds the embedded migrations when one changes.
+
 fn main() {
     println!("cargo:rerun-if-changed=migrations");
 }

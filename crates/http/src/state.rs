@@ -1,3 +1,5 @@
+//! What every handler can reach: the pool, the acceptor, the cache, keys and settings.
+
 use std::sync::Arc;
 
 use axum::extract::FromRef;

@@ -1,3 +1,5 @@
+//! `shopify-sim`: the simulator as a program (or its schema, printed).
+
 use std::net::SocketAddr;
 
 use clap::Parser;

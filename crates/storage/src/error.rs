@@ -1,3 +1,5 @@
+//! Storage's one error type, sorted by what the caller should do.
+
 use thiserror::Error;
 
 /// What can go wrong in storage, sorted by what the caller should do about it.

@@ -1,3 +1,5 @@
+//! The `xeno` command: serve, work, both, migrate, demo, or print the OpenAPI document.
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

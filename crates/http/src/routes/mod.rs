@@ -1,3 +1,5 @@
+//! The API's routes, one module per resource.
+
 pub mod accounts;
 pub mod docs;
 pub mod health;

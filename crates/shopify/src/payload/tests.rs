@@ -1,0 +1,82 @@
+//! Payload mapping against Shopify's published shapes.
+
+use serde_json::json;
+
+use super::*;
+
+#[test]
+fn an_order_maps_with_big_ids_string_money_and_float_refund_lines() {
+    let payload = json!({
+        "id": 9_007_199_254_740_993_i64, "name": "#1001", "order_number": 1001,
+        "email": "a@example.com", "created_at": "2026-11-20T23:30:00-05:00",
+        "updated_at": "2026-11-21T10:00:00-05:00", "processed_at": "2026-11-20T23:30:00-05:00",
+        "currency": "USD", "total_price": "108.00", "subtotal_price": "90.00", "total_tax": "8.00",
+        "total_discounts": "10.00", "total_line_items_price": "100.00", "current_total_price": "54.00",
+        "financial_status": "partially_refunded", "test": false, "tags": "vip, gift",
+        "customer": null,
+        "line_items": [{ "id": 1, "product_id": null, "variant_id": null, "title": "Mug", "quantity": 2, "price": "50.00", "total_discount": "10.00" }],
+        "refunds": [{ "id": 5, "order_id": 9_007_199_254_740_993_i64, "created_at": "2026-11-22T09:00:00-05:00",
+                      "refund_line_items": [{ "line_item_id": 1, "quantity": 1, "subtotal": 45.0, "total_tax": 4.0 }],
+                      "transactions": [{ "kind": "refund", "status": "success", "amount": "49.00" }, { "kind": "refund", "status": "failure", "amount": "49.00" }] }],
+        "shipping_lines": [{ "price": "10.00" },
+                           { "price": "6.00", "discount_allocations": [{ "amount": "6.00" }] }],
+    });
+    let Change::Order(order) = change("orders/updated", &payload.to_string(), Utc::now()).unwrap()
+    else {
+        panic!("an order")
+    };
+    assert_eq!(order.order_id, 9_007_199_254_740_993);
+    assert_eq!(order.processed_at.to_rfc3339(), "2026-11-21T04:30:00+00:00");
+    assert_eq!(order.total_shipping, Decimal::new(1000, 2));
+    assert_eq!(order.tags, ["vip", "gift"]);
+    assert!(order.customer.is_none(), "a guest");
+    assert_eq!(
+        order.refunds[0].amount,
+        Decimal::new(4900, 2),
+        "failed transactions do not count"
+    );
+    assert_eq!(order.refunds[0].lines[0].subtotal, Decimal::new(45, 0));
+}
+
+#[test]
+fn null_dates_fall_back_instead_of_failing() {
+    let received = DateTime::parse_from_rfc3339("2026-11-29T12:00:00Z")
+        .map(utc)
+        .unwrap_or_default();
+    let order = r#"{"id": 1, "created_at": null, "updated_at": null,
+        "processed_at": "2026-11-20T10:00:00-05:00", "currency": "USD", "total_price": "1.00",
+        "line_items": [], "refunds": [{"id": 2, "order_id": 1, "created_at": null}]}"#;
+    let Ok(Change::Order(order)) = change("orders/create", order, received) else {
+        panic!("an order without created_at maps");
+    };
+    assert_eq!(order.created_at.to_rfc3339(), "2026-11-20T15:00:00+00:00");
+    assert_eq!(order.refunds[0].created_at, received);
+    let checkout = r#"{"id": 3, "created_at": null, "updated_at": null, "currency": "USD",
+        "total_price": "1.00"}"#;
+    let Ok(Change::Checkout(checkout)) = change("checkouts/create", checkout, received) else {
+        panic!("a checkout without dates maps");
+    };
+    assert_eq!(checkout.created_at, received);
+    let cart = r#"{"id": "c", "token": "c", "created_at": null, "updated_at": null}"#;
+    assert!(matches!(
+        change("carts/create", cart, received),
+        Ok(Change::Cart(_))
+    ));
+}
+
+#[test]
+fn bad_payloads_say_why_and_deletes_carry_only_ids() {
+    let err = change("orders/create", r#"{ "id": "x" }"#, Utc::now()).unwrap_err();
+    assert!(
+        err.to_string().starts_with("orders/create payload:"),
+        "{err}"
+    );
+    assert_eq!(
+        change("products/delete", r#"{ "id": 42 }"#, Utc::now()).unwrap(),
+        Change::ProductDeleted(42)
+    );
+    assert_eq!(
+        change("shop/update", "{}", Utc::now()).unwrap(),
+        Change::Ignored
+    );
+}

@@ -34,11 +34,21 @@ impl Db {
     /// the range, with how many of each ordered in each later month up to the range's end.
     pub async fn cohorts(&self, scope: &Scope) -> Result<Vec<CohortCell>, StorageError> {
         let mut tx = self.report_tx(scope.tenant).await?;
-        let rows = sqlx::query_as(&format!(
-            "WITH {STORE_ZONES}, months AS (
+        let bounds = bounds(&mut tx, scope).await?;
+        if bounds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = QueryBuilder::new("");
+        push_zones_cte(&mut query, &bounds);
+        query.push(
+            ", months AS (
                 SELECT DISTINCT o.store_id, o.customer_id,
                        date_trunc('month', o.processed_at AT TIME ZONE z.tz)::date AS month
-                FROM zones z JOIN orders o ON o.tenant_id = $1 AND o.store_id = z.store_id
+                FROM z JOIN orders o ON o.tenant_id = ",
+        );
+        query.push_bind(scope.tenant.0);
+        query.push(
+            " AND o.store_id = z.store_id
                     AND o.processed_at < z.hi AND NOT o.test AND o.customer_id IS NOT NULL),
              firsts AS (
                 SELECT store_id, customer_id, min(month) AS cohort FROM months GROUP BY 1, 2)
@@ -47,15 +57,11 @@ impl Db {
                       + extract(month FROM m.month) - extract(month FROM f.cohort))::int AS month_offset,
                     count(*) AS customers
              FROM firsts f JOIN months m ON m.store_id = f.store_id AND m.customer_id = f.customer_id
-             WHERE f.cohort >= date_trunc('month', $4::date)::date
-             GROUP BY 1, 2 ORDER BY 1, 2"
-        ))
-        .bind(scope.tenant.0)
-        .bind(scope.store.map(|s| s.0))
-        .bind(scope.to)
-        .bind(scope.from)
-        .fetch_all(&mut *tx)
-        .await?;
+             WHERE f.cohort >= date_trunc('month', ",
+        );
+        query.push_bind(scope.from);
+        query.push("::date)::date GROUP BY 1, 2 ORDER BY 1, 2");
+        let rows = query.build_query_as().fetch_all(&mut *tx).await?;
         tx.commit().await?;
         Ok(rows)
     }
@@ -65,11 +71,21 @@ impl Db {
     /// monetary by spend net of refunds.
     pub async fn rfm(&self, scope: &Scope) -> Result<Vec<RfmCustomer>, StorageError> {
         let mut tx = self.report_tx(scope.tenant).await?;
-        let rows = sqlx::query_as(&format!(
-            "WITH {STORE_ZONES}, buyers AS (
+        let bounds = bounds(&mut tx, scope).await?;
+        if bounds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = QueryBuilder::new("");
+        push_zones_cte(&mut query, &bounds);
+        query.push(
+            ", buyers AS (
                 SELECT o.store_id, o.customer_id, min(o.currency::text) AS currency, count(*) AS orders,
                        sum(o.current_total_price) AS spent, max(o.processed_at) AS last_order_at
-                FROM zones z JOIN orders o ON o.tenant_id = $1 AND o.store_id = z.store_id
+                FROM z JOIN orders o ON o.tenant_id = ",
+        );
+        query.push_bind(scope.tenant.0);
+        query.push(
+            " AND o.store_id = z.store_id
                     AND o.processed_at < z.hi AND NOT o.test AND o.customer_id IS NOT NULL
                 GROUP BY 1, 2)
              SELECT b.store_id, b.customer_id, c.email, c.first_name, c.last_name, b.currency, b.orders,
@@ -77,15 +93,14 @@ impl Db {
                     ntile(5) OVER (PARTITION BY b.store_id ORDER BY b.last_order_at, b.customer_id)::int AS recency,
                     ntile(5) OVER (PARTITION BY b.store_id ORDER BY b.orders, b.customer_id)::int AS frequency,
                     ntile(5) OVER (PARTITION BY b.store_id ORDER BY b.spent, b.customer_id)::int AS monetary
-             FROM buyers b LEFT JOIN customers c ON c.tenant_id = $1 AND c.store_id = b.store_id
-                 AND c.customer_id = b.customer_id
-             ORDER BY b.store_id, b.customer_id"
-        ))
-        .bind(scope.tenant.0)
-        .bind(scope.store.map(|s| s.0))
-        .bind(scope.to)
-        .fetch_all(&mut *tx)
-        .await?;
+             FROM buyers b LEFT JOIN customers c ON c.tenant_id = ",
+        );
+        query.push_bind(scope.tenant.0);
+        query.push(
+            " AND c.store_id = b.store_id AND c.customer_id = b.customer_id
+             ORDER BY b.store_id, b.customer_id",
+        );
+        let rows = query.build_query_as().fetch_all(&mut *tx).await?;
         tx.commit().await?;
         Ok(rows)
     }

@@ -48,10 +48,12 @@ pub struct ScopeStore {
     pub currency: Option<String>,
 }
 
-/// A store in scope and the instants its range starts and ends at, in its own zone.
+/// A store in scope, its zone, and the instants its range starts and ends at in that zone:
+/// the one way a report turns store-local days into instants.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct Bounds {
     pub(crate) store_id: Uuid,
+    pub(crate) tz: String,
     pub(crate) lo: DateTime<Utc>,
     pub(crate) hi: DateTime<Utc>,
 }
@@ -62,7 +64,8 @@ pub(crate) async fn bounds(
     scope: &Scope,
 ) -> Result<Vec<Bounds>, StorageError> {
     Ok(sqlx::query_as(
-        "SELECT store_id, ($3::date::timestamp AT TIME ZONE COALESCE(iana_timezone, 'UTC')) AS lo, \
+        "SELECT store_id, COALESCE(iana_timezone, 'UTC') AS tz, \
+         ($3::date::timestamp AT TIME ZONE COALESCE(iana_timezone, 'UTC')) AS lo, \
          (($4::date + 1)::timestamp AT TIME ZONE COALESCE(iana_timezone, 'UTC')) AS hi \
          FROM stores WHERE tenant_id = $1 AND ($2::uuid IS NULL OR store_id = $2) ORDER BY store_id",
     )
@@ -74,14 +77,17 @@ pub(crate) async fn bounds(
     .await?)
 }
 
-/// `(VALUES (store, lo, hi), …) AS z (store_id, lo, hi)` with the bounds bound as constants:
-/// joined laterally, each store's range walks the (store, time) index on its own.
+/// `(VALUES (store, tz, lo, hi), …) AS z (store_id, tz, lo, hi)` with the bounds bound as
+/// constants: joined laterally, each store's range walks the (store, time) index on its own.
 pub(crate) fn push_zones(query: &mut QueryBuilder<'_, Postgres>, bounds: &[Bounds]) {
     query.push("(");
     query.push_values(bounds, |mut row, b| {
-        row.push_bind(b.store_id).push_bind(b.lo).push_bind(b.hi);
+        row.push_bind(b.store_id)
+            .push_bind(b.tz.clone())
+            .push_bind(b.lo)
+            .push_bind(b.hi);
     });
-    query.push(") AS z (store_id, lo, hi)");
+    query.push(") AS z (store_id, tz, lo, hi)");
 }
 
 /// `z CROSS JOIN LATERAL (…) o`: the orders the reports count (not tests) in each store's
@@ -129,12 +135,6 @@ pub(crate) fn push_zones_cte(query: &mut QueryBuilder<'_, Postgres>, bounds: &[B
     push_zones(query, bounds);
     query.push(") ");
 }
-
-/// Each store with its zone and the instant its day `to` ends.
-pub(crate) const STORE_ZONES: &str = "zones AS (
-    SELECT store_id, COALESCE(iana_timezone, 'UTC') AS tz,
-           (($3::date + 1)::timestamp AT TIME ZONE COALESCE(iana_timezone, 'UTC')) AS hi
-    FROM stores WHERE tenant_id = $1 AND ($2::uuid IS NULL OR store_id = $2))";
 
 /// One moment of the database that several reads share, so that figures read in parallel
 /// (a dashboard's totals, series and leaders) agree with each other even while writes land.

@@ -750,3 +750,134 @@ async fn metrics_can_live_on_an_address_of_their_own() {
         .unwrap();
     assert_eq!(api.status(), 404);
 }
+
+/// Walks every route the OpenAPI document marks as needing a token (so a new route is
+/// covered as soon as it is documented): without a token, with a signed-out session's token,
+/// and with another tenant's token aimed at this tenant's store and records.
+#[tokio::test]
+async fn every_protected_route_refuses_no_token_an_ended_session_and_another_tenants_ids() {
+    let c = crate::support::shop::connect(
+        json!({ "customers": 10, "products": 5, "orders": 20 }),
+        &[],
+        1.0,
+    )
+    .await;
+    crate::support::shop::wait_for_sync(&c.app, &c.token, &c.store_id).await;
+    let app = &c.app;
+    let first_id = |path: &'static str| {
+        let token = c.token.clone();
+        async move {
+            let page: Value = app.get_authed(path, &token).await.json().await.unwrap();
+            page["data"][0]["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let (customer, order, product) = (
+        first_id("/api/customers").await,
+        first_id("/api/orders").await,
+        first_id("/api/products").await,
+    );
+    let mine = [
+        c.store_id.clone(),
+        c.shop.clone(),
+        customer.clone(),
+        order.clone(),
+    ];
+
+    let other = app.register("Other tenant", "other@example.com").await;
+    let other_token = other["token"].as_str().unwrap().to_owned();
+    let ended = app
+        .post_json(
+            "/api/auth/login",
+            &json!({ "email": "other@example.com", "password": "correct horse 9" }),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = app
+        .client
+        .post(app.url("/api/auth/logout"))
+        .bearer_auth(&ended)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+
+    let spec: Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut walked = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if operation["security"].is_null() {
+                continue;
+            }
+            walked += 1;
+            let concrete = path
+                .replace("{store_id}", &c.store_id)
+                .replace("{customer_id}", &customer)
+                .replace("{order_id}", &order)
+                .replace("{product_id}", &product)
+                .replace("{id}", &c.store_id);
+            // Every query-scoped route is aimed at this tenant's store too.
+            let url = app.url(&format!(
+                "{concrete}?store_id={}&segment=champions",
+                c.store_id
+            ));
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let send = |token: Option<&str>| {
+                let mut request = app.client.request(method.clone(), &url);
+                if let Some(token) = token {
+                    request = request.bearer_auth(token);
+                }
+                if method != reqwest::Method::GET && method != reqwest::Method::DELETE {
+                    request = request.json(&json!({}));
+                }
+                async move { request.send().await.unwrap() }
+            };
+            let what = format!("{method} {path}");
+            assert_eq!(send(None).await.status(), 401, "{what} without a token");
+            assert_eq!(
+                send(Some(&ended)).await.status(),
+                401,
+                "{what} after sign-out"
+            );
+            if matches!(
+                path.as_str(),
+                // Starting an install names a shop, not a store of anyone's; signing out
+                // would end the very session the walk goes on with.
+                "/api/shopify/install" | "/api/auth/logout"
+            ) {
+                continue;
+            }
+            let answer = send(Some(&other_token)).await;
+            let status = answer.status();
+            let body = answer.text().await.unwrap();
+            assert!(!status.is_server_error(), "{what}: {status} {body}");
+            for secret in &mine {
+                assert!(
+                    !body.contains(secret.as_str()),
+                    "{what} shows another tenant's {secret}: {body}"
+                );
+            }
+            if path.contains('{') {
+                assert_eq!(status, 404, "{what} with another tenant's ids: {body}");
+            }
+        }
+    }
+    assert!(walked >= 20, "only {walked} protected routes were walked");
+    // The other tenant's DELETE changed nothing: the store is still here, with its data.
+    let store = app
+        .get_authed(&format!("/api/stores/{}", c.store_id), &c.token)
+        .await;
+    assert_eq!(store.status(), 200);
+}

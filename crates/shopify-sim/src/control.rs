@@ -199,6 +199,95 @@ pub async fn revoke(State(sim): State<Arc<Sim>>, Path(domain): Path<String>) -> 
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct TestNotification {
+    /// `products/create`, `orders/create` or `customers/create`.
+    topic: String,
+}
+
+/// Sends a test notification as the admin's "Send test notification" does: Shopify's sample
+/// payload for the topic (a record that is not in the shop), with its dates `null`, as
+/// Shopify's own samples carry them, to each subscription of the topic.
+pub async fn test_notification(
+    State(sim): State<Arc<Sim>>,
+    Path(domain): Path<String>,
+    body: Bytes,
+) -> Response {
+    let request: TestNotification = match parse(&body) {
+        Ok(request) => request,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
+    if sim.shop(&domain).is_none() {
+        return error(StatusCode::NOT_FOUND, "no such shop");
+    }
+    let (topic, payload): (&'static str, serde_json::Value) = match request.topic.as_str() {
+        "products/create" => (
+            "products/create",
+            json!({
+                "id": 788032119674292922_i64, "title": "Example T-Shirt", "body_html": null,
+                "vendor": "Acme", "product_type": "Shirts", "handle": "example-t-shirt",
+                "created_at": null, "updated_at": null, "published_at": null,
+                "status": "active", "tags": "example, mens, t-shirt",
+                "admin_graphql_api_id": "gid://shopify/Product/788032119674292922",
+                "variants": [{
+                    "id": 642667041472713922_i64, "product_id": 788032119674292922_i64,
+                    "title": "Small", "price": "19.99", "sku": "example-shirt-s",
+                    "inventory_quantity": 75, "created_at": null, "updated_at": null,
+                }],
+                "options": [], "images": [], "image": null,
+            }),
+        ),
+        "orders/create" => (
+            "orders/create",
+            json!({
+                "id": 820982911946154508_i64, "name": "#9999", "order_number": 1234,
+                "email": "jon@example.com", "created_at": null, "updated_at": null,
+                "processed_at": null, "cancelled_at": null, "closed_at": null,
+                "currency": "USD", "presentment_currency": "USD",
+                "total_price": "403.00", "subtotal_price": "393.00", "total_tax": "0.00",
+                "total_discounts": "5.00", "total_line_items_price": "398.00",
+                "financial_status": "voided", "fulfillment_status": "pending", "test": true,
+                "admin_graphql_api_id": "gid://shopify/Order/820982911946154508",
+                "customer": null, "discount_applications": [], "discount_codes": [],
+                "line_items": [{
+                    "id": 866550311766439020_i64, "product_id": 788032119674292922_i64,
+                    "variant_id": 642667041472713922_i64, "title": "Example T-Shirt",
+                    "variant_title": "Small", "sku": "example-shirt-s", "vendor": "Acme",
+                    "quantity": 1, "current_quantity": 1, "price": "199.00",
+                    "total_discount": "0.00", "discount_allocations": [], "gift_card": false,
+                    "taxable": true, "tax_lines": [],
+                }],
+                "shipping_lines": [{ "id": 271878346596884015_i64, "title": "Generic Shipping",
+                    "price": "10.00", "discounted_price": "10.00", "code": null,
+                    "discount_allocations": [] }],
+                "refunds": [],
+            }),
+        ),
+        "customers/create" => (
+            "customers/create",
+            json!({
+                "id": 706405506930370084_i64, "email": "bob@biller.com", "first_name": "Bob",
+                "last_name": "Biller", "phone": null, "state": "disabled", "tags": "",
+                "created_at": null, "updated_at": null, "orders_count": 0,
+                "total_spent": "0.00", "currency": "USD", "verified_email": true,
+                "admin_graphql_api_id": "gid://shopify/Customer/706405506930370084",
+                "addresses": [], "default_address": null,
+            }),
+        ),
+        other => {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("{other:?} has no test notification here (products/create, orders/create, customers/create)"),
+            )
+        }
+    };
+    let deliveries = webhooks::plan(&sim, &domain, &[Change { topic, payload }]);
+    let sent = deliveries.len();
+    webhooks::deliver_all(&sim, deliveries).await;
+    Json(json!({ "topic": topic, "deliveries": sent })).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PrivacyRequest {
     /// `customers/data_request`, `customers/redact` or `shop/redact`.
     topic: String,

@@ -83,6 +83,10 @@ fn router(sim: Arc<Sim>) -> Router {
         .route("/_sim/shops/{domain}/uninstall", post(control::uninstall))
         .route("/_sim/shops/{domain}/revoke", post(control::revoke))
         .route(
+            "/_sim/shops/{domain}/test_notification",
+            post(control::test_notification),
+        )
+        .route(
             "/_sim/shops/{domain}/privacy",
             post(control::privacy_request),
         )

@@ -405,3 +405,69 @@ async fn privacy_webhooks_erase_what_they_must_and_uninstall_stops_ingestion() {
         .unwrap();
     assert_eq!(left, 0, "the shop's data is erased");
 }
+
+/// Shopify's "send test notification" carries its sample records with `null` dates: each is
+/// applied (dated when received), never dead-lettered.
+#[tokio::test]
+async fn test_notifications_with_null_dates_are_applied() {
+    let c = connect(
+        json!({ "orders": 5, "customers": 5, "products": 3 }),
+        &[],
+        1.0,
+    )
+    .await;
+    wait_for_sync(&c.app, &c.token, &c.store_id).await;
+    for topic in ["products/create", "orders/create", "customers/create"] {
+        let sent: Value = reqwest::Client::new()
+            .post(format!(
+                "{}/_sim/shops/{}/test_notification",
+                c.sim.base_url(),
+                c.shop
+            ))
+            .json(&json!({ "topic": topic }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(sent["deliveries"], 1, "{topic}: {sent}");
+    }
+    drain(&c.app).await;
+    let events: Value = c
+        .app
+        .get_authed("/api/webhooks/events?limit=250", &c.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let samples: Vec<&Value> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            ["products/create", "orders/create", "customers/create"]
+                .contains(&e["topic"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(samples.len(), 3, "{events}");
+    for event in samples {
+        assert_eq!(event["status"], "done", "{event}");
+    }
+    let product = c
+        .app
+        .get_authed(
+            &format!("/api/products/{}/788032119674292922", c.store_id),
+            &c.token,
+        )
+        .await;
+    assert_eq!(product.status(), 200, "the sample product is stored");
+    let customer = c
+        .app
+        .get_authed(
+            &format!("/api/customers/{}/706405506930370084", c.store_id),
+            &c.token,
+        )
+        .await;
+    assert_eq!(customer.status(), 200, "the sample customer is stored");
+}

@@ -256,7 +256,9 @@ impl Db {
         Ok(())
     }
 
-    /// A store's runs, newest first.
+    /// A store's runs, newest first. A run still marked running whose lease nobody holds was
+    /// left by a process that stopped: it reads as failed and interrupted at once (the next
+    /// sync of the store records it so).
     pub async fn sync_runs(
         &self,
         tenant: TenantId,
@@ -265,13 +267,27 @@ impl Db {
     ) -> Result<Vec<SyncRun>, StorageError> {
         let mut tx = self.tenant_tx(tenant).await?;
         let runs = sqlx::query_as(
-            "SELECT run_id, store_id, kind, status, phase, records, started_at, updated_at, finished_at, error, \
-             expected_records, paged_exports, api_calls, api_cost, throttle_waits, throttle_wait_ms, throttled, retries \
-             FROM sync_runs WHERE tenant_id = $1 AND store_id = $2 ORDER BY started_at DESC LIMIT $3",
+            "WITH runs AS (
+                SELECT r.*, r.status = 'running' AND NOT EXISTS (
+                    SELECT 1 FROM pg_locks l
+                    WHERE l.locktype = 'advisory' AND l.granted
+                      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                      AND l.classid::bigint = $4 AND l.objsubid = 2
+                      AND l.objid::bigint = (hashtext(r.store_id::text)::bigint & 4294967295)) AS orphaned
+                FROM sync_runs r WHERE r.tenant_id = $1 AND r.store_id = $2
+                ORDER BY r.started_at DESC LIMIT $3)
+             SELECT run_id, store_id, kind,
+                    CASE WHEN orphaned THEN 'failed' ELSE status END AS status,
+                    phase, records, started_at, updated_at, finished_at,
+                    CASE WHEN orphaned THEN 'interrupted: the process running it stopped' ELSE error END AS error,
+                    expected_records, paged_exports, api_calls, api_cost, throttle_waits,
+                    throttle_wait_ms, throttled, retries
+             FROM runs ORDER BY started_at DESC",
         )
         .bind(tenant.0)
         .bind(store.0)
         .bind(limit)
+        .bind(i64::from(LEASE_NAMESPACE))
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -340,6 +340,13 @@ async fn sigkill_mid_backfill_then_a_sync_after_restart_ends_exact() {
         1,
         "a store whose sync died is due"
     );
+    // And it says so at once, before any sync closes the dead run.
+    let dead = sync_status(&http, &base, &token, &store_id).await.unwrap();
+    assert_eq!(dead["status"], "failed", "{dead}");
+    assert!(
+        dead["error"].as_str().unwrap().starts_with("interrupted"),
+        "{dead}"
+    );
 
     // A sync now: the dead run's lease went with its process, so it starts at once, closes
     // that run as interrupted, and resumes from the watermarks it committed.

@@ -80,3 +80,106 @@ fn bad_payloads_say_why_and_deletes_carry_only_ids() {
         Change::Ignored
     );
 }
+
+mod properties {
+    //! Whatever a body holds, mapping it answers a change or an error, never a panic.
+
+    use chrono::Utc;
+    use proptest::prelude::*;
+    use serde_json::{Map, Value};
+
+    use crate::payload::change;
+
+    const TOPICS: [&str; 14] = [
+        "customers/create",
+        "customers/delete",
+        "products/create",
+        "products/delete",
+        "orders/create",
+        "orders/updated",
+        "orders/cancelled",
+        "refunds/create",
+        "checkouts/create",
+        "carts/create",
+        "app/uninstalled",
+        "customers/redact",
+        "shop/redact",
+        "no/such-topic",
+    ];
+
+    /// The keys Shopify's payloads use, so generated objects reach the mapper's fields.
+    const KEYS: [&str; 24] = [
+        "id",
+        "created_at",
+        "updated_at",
+        "processed_at",
+        "cancelled_at",
+        "currency",
+        "total_price",
+        "price",
+        "quantity",
+        "line_items",
+        "refunds",
+        "refund_line_items",
+        "subtotal",
+        "customer",
+        "email",
+        "variants",
+        "product_id",
+        "order_id",
+        "shipping_lines",
+        "discount_allocations",
+        "amount",
+        "test",
+        "tags",
+        "title",
+    ];
+
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            // Money and ids as strings, huge ones included; and any text at all.
+            "-?[0-9]{1,40}(\\.[0-9]{1,12})?".prop_map(Value::from),
+            "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})?"
+                .prop_map(Value::from),
+            ".{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(5, 96, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::vec((prop::sample::select(KEYS.to_vec()), inner), 0..10)
+                    .prop_map(|fields| {
+                        Value::Object(
+                            fields
+                                .into_iter()
+                                .map(|(k, v)| (k.to_owned(), v))
+                                .collect::<Map<_, _>>(),
+                        )
+                    }),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn any_text_maps_or_is_refused(topic in prop::sample::select(TOPICS.to_vec()), text in "\\PC{0,200}") {
+            let _ = change(topic, &text, Utc::now());
+        }
+
+        #[test]
+        fn shopify_shaped_json_with_any_values_maps_or_is_refused(
+            topic in prop::sample::select(TOPICS.to_vec()),
+            body in json(),
+        ) {
+            let text = body.to_string();
+            let first = change(topic, &text, Utc::now()).is_ok();
+            // The same body maps the same way twice.
+            prop_assert_eq!(first, change(topic, &text, Utc::now()).is_ok());
+        }
+    }
+}

@@ -124,30 +124,24 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let state = app_state(config, services)?;
+    let limits = server::Limits {
+        header_timeout: config.header_timeout,
+        max_connections: config.max_connections,
+        drain: config.shutdown_timeout,
+    };
     let (stopped_tx, stopped_rx) = tokio::sync::watch::channel(false);
     if let Some(bind) = config.metrics_bind {
         let metrics = TcpListener::bind(bind)
             .await
             .map_err(|err| anyhow::anyhow!("cannot listen on {bind} (XENO_METRICS_BIND): {err}"))?;
         let router = xeno_http::metrics_router(state.clone());
-        let mut stopped = stopped_rx.clone();
-        tokio::spawn(async move {
-            let server = axum::serve(metrics, router).with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            });
-            if let Err(err) = server.await {
-                tracing::error!(%err, "the metrics listener failed");
-            }
-        });
+        let mut stopped = stopped_rx;
+        tokio::spawn(server::serve(metrics, router, limits, async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }));
         tracing::info!(%bind, "metrics are served on their own address");
     }
-    let app = xeno_http::router(state);
-    let limits = server::Limits {
-        header_timeout: config.header_timeout,
-        max_connections: config.max_connections,
-        drain: config.shutdown_timeout,
-    };
-    server::serve(listener, app, limits, async move {
+    server::serve(listener, xeno_http::router(state), limits, async move {
         shutdown.await;
         let _ = stopped_tx.send(true);
     })

@@ -1,6 +1,6 @@
 //! Accounts: registration, sign-in, tokens and request validation.
 
-use crate::support::{expect_problem, TestApp};
+use crate::support::{expect_problem, token_claims, TestApp};
 use chrono::Utc;
 use jsonwebtoken::{encode, EncodingKey, Header};
 use serde_json::{json, Value};
@@ -81,19 +81,7 @@ async fn every_kind_of_bad_token_is_401() {
         registered["user_id"].clone(),
     );
     // The registered token's session: a token must name a live one.
-    let session = {
-        use base64::Engine;
-        let payload = registered["token"]
-            .as_str()
-            .unwrap()
-            .split('.')
-            .nth(1)
-            .unwrap();
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap();
-        serde_json::from_slice::<Value>(&bytes).unwrap()["sid"].clone()
-    };
+    let session = token_claims(registered["token"].as_str().unwrap())["sid"].clone();
     let now = Utc::now().timestamp();
     let sign = |secret: &str, exp: i64| {
         encode(

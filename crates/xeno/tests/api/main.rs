@@ -16,6 +16,7 @@ mod oauth;
 mod parity;
 mod security;
 mod service;
+mod sessions;
 mod support;
 mod sync;
 mod worker;

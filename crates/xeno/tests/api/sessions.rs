@@ -1,0 +1,173 @@
+//! Sessions: refresh tokens that rotate, sign-out, password changes, deleted users.
+
+use serde_json::{json, Value};
+
+use crate::support::{expect_problem, token_claims, TestApp};
+
+async fn refresh(app: &TestApp, refresh_token: &str) -> reqwest::Response {
+    app.post_json(
+        "/api/auth/refresh",
+        &json!({ "refresh_token": refresh_token }),
+    )
+    .await
+}
+
+async fn status_of(app: &TestApp, token: &str) -> u16 {
+    app.get_authed("/api/auth/me", token)
+        .await
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn sessions_rotate_their_refresh_tokens_and_end_on_sign_out_reuse_and_password_change() {
+    let app = TestApp::spawn().await;
+    let first = app.register("Sessions", "sessions@example.com").await;
+    let (token, refresh_token) = (
+        first["token"].as_str().unwrap().to_owned(),
+        first["refresh_token"].as_str().unwrap().to_owned(),
+    );
+    assert_eq!(status_of(&app, &token).await, 200);
+    assert!(first["refresh_expires_in"].as_u64().unwrap() > first["expires_in"].as_u64().unwrap());
+
+    // A refresh answers new tokens of a new session in the same sign-in; both work.
+    let second: Value = refresh(&app, &refresh_token).await.json().await.unwrap();
+    let token2 = second["token"].as_str().unwrap().to_owned();
+    assert_ne!(token_claims(&token2)["sid"], token_claims(&token)["sid"]);
+    assert_eq!(status_of(&app, &token2).await, 200);
+    assert_eq!(
+        status_of(&app, &token).await,
+        200,
+        "rotation is not revocation"
+    );
+
+    // The spent refresh token again: refused, and the whole sign-in ends with it.
+    let replay = refresh(&app, &refresh_token).await;
+    let body = expect_problem(replay, 401, "unauthenticated").await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("already used"),
+        "{body}"
+    );
+    assert_eq!(status_of(&app, &token).await, 401);
+    assert_eq!(status_of(&app, &token2).await, 401);
+    let next = second["refresh_token"].as_str().unwrap();
+    expect_problem(refresh(&app, next).await, 401, "unauthenticated").await;
+
+    // Forged and malformed refresh tokens are plain 401s.
+    let login = |password: &'static str| {
+        let app = &app;
+        async move {
+            app.post_json(
+                "/api/auth/login",
+                &json!({ "email": "sessions@example.com", "password": password }),
+            )
+            .await
+        }
+    };
+    let signed_in: Value = login("correct horse 9").await.json().await.unwrap();
+    let live_refresh = signed_in["refresh_token"].as_str().unwrap().to_owned();
+    let forged = format!(
+        "{}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        live_refresh.rsplit_once('.').unwrap().0
+    );
+    for bad in ["", "nonsense", "a.b.c", forged.as_str()] {
+        expect_problem(refresh(&app, bad).await, 401, "unauthenticated").await;
+    }
+    // A body without the field is a clear 422 naming it, not a 401 or a 500.
+    let missing = expect_problem(
+        app.post_json("/api/auth/refresh", &json!({})).await,
+        422,
+        "invalid_fields",
+    )
+    .await;
+    assert!(missing.to_string().contains("refresh_token"), "{missing}");
+
+    // Signing out ends the session's tokens at once, and its refresh token.
+    let token3 = signed_in["token"].as_str().unwrap().to_owned();
+    assert_eq!(status_of(&app, &token3).await, 200);
+    let out = app
+        .client
+        .post(app.url("/api/auth/logout"))
+        .bearer_auth(&token3)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    assert_eq!(status_of(&app, &token3).await, 401);
+    expect_problem(refresh(&app, &live_refresh).await, 401, "unauthenticated").await;
+
+    // A password change ends every session of the user and starts a new one.
+    let a: Value = login("correct horse 9").await.json().await.unwrap();
+    let b: Value = login("correct horse 9").await.json().await.unwrap();
+    let (token_a, token_b) = (a["token"].as_str().unwrap(), b["token"].as_str().unwrap());
+    let change = |current: &'static str, new: &'static str| {
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url("/api/auth/password"))
+                .bearer_auth(token_a)
+                .json(&json!({ "current_password": current, "new_password": new }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    expect_problem(
+        change("wrong password 1", "another long secret 77").await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+    let empty = app
+        .client
+        .post(app.url("/api/auth/password"))
+        .bearer_auth(token_a)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(empty, 422, "invalid_fields").await;
+    let weak = expect_problem(
+        change("correct horse 9", "password1234").await,
+        422,
+        "invalid_fields",
+    )
+    .await;
+    assert_eq!(weak["errors"][0]["field"], "new_password");
+    let changed = change("correct horse 9", "tangerine submarine 42 ok").await;
+    assert_eq!(changed.status(), 200);
+    let changed: Value = changed.json().await.unwrap();
+    assert_eq!(status_of(&app, token_a).await, 401);
+    assert_eq!(status_of(&app, token_b).await, 401);
+    assert_eq!(
+        status_of(&app, changed["token"].as_str().unwrap()).await,
+        200
+    );
+    assert_eq!(login("correct horse 9").await.status(), 401);
+    assert_eq!(login("tangerine submarine 42 ok").await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_deleted_users_tokens_stop_working() {
+    let app = TestApp::spawn().await;
+    let registered = app.register("Gone", "gone@example.com").await;
+    let token = registered["token"].as_str().unwrap();
+    let mut conn = app.connect_as("xeno_owner").await;
+    sqlx::query("DELETE FROM users WHERE user_id = $1")
+        .bind(
+            registered["user_id"]
+                .as_str()
+                .unwrap()
+                .parse::<uuid::Uuid>()
+                .unwrap(),
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let orders = app.get_authed("/api/orders", token).await;
+    expect_problem(orders, 401, "unauthenticated").await;
+    let export = app
+        .get_authed("/api/metrics/segments/export?segment=champions", token)
+        .await;
+    expect_problem(export, 401, "unauthenticated").await;
+}

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use xeno_domain::ids::{TenantId, UserId};
 
 use crate::error::ApiError;
+use crate::throttle::{AllowanceSlot, Limit};
 
 /// Keys and lifetime for session tokens.
 #[derive(Clone)]
@@ -89,6 +90,11 @@ impl TokenKeys {
             .map_err(|e| ApiError::Internal(e.into()))
     }
 
+    /// The tenant a valid token names (signature and expiry checked; not the session).
+    pub(crate) fn tenant_of(&self, token: &str) -> Option<Uuid> {
+        self.verify(token).ok().map(|claims| claims.tid)
+    }
+
     fn verify(&self, token: &str) -> Result<Claims, ApiError> {
         jsonwebtoken::decode::<Claims>(token, &self.0.decoding, &self.0.validation)
             .map(|data| data.claims)
@@ -136,6 +142,19 @@ impl LiveSessions {
     }
 }
 
+/// The token in an `Authorization: Bearer <token>` value.
+pub(crate) fn bearer(value: &header::HeaderValue) -> Option<&str> {
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
 /// The signed-in caller, from `Authorization: Bearer <token>` of a live session.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser {
@@ -158,18 +177,9 @@ where
             .ok_or(ApiError::Unauthenticated(
                 "send Authorization: Bearer <token>",
             ))?;
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(ApiError::Unauthenticated(
-                "the Authorization header must be 'Bearer <token>'",
-            ))?;
+        let token = bearer(value).ok_or(ApiError::Unauthenticated(
+            "the Authorization header must be 'Bearer <token>'",
+        ))?;
         let state = crate::state::AppState::from_ref(state);
         let claims = state.tokens.verify(token)?;
         let tenant = TenantId(claims.tid);
@@ -180,6 +190,17 @@ where
                 ));
             }
             state.live_sessions.seen(claims.sid);
+        }
+        // Each tenant's requests draw on its own quota, whichever instance serves them.
+        if let Some(allowance) = state
+            .throttle
+            .take(Limit::Tenant, &claims.tid.to_string())
+            .await
+        {
+            AllowanceSlot::record(parts, allowance);
+            if let Some(wait) = allowance.retry_after {
+                return Err(crate::throttle::refused(wait));
+            }
         }
         Ok(Self {
             tenant_id: tenant,

@@ -56,6 +56,8 @@ pub enum ApiError {
         detail: String,
         context: Option<serde_json::Value>,
     },
+    /// Shed by admission control: more requests than the service runs at once.
+    Overloaded(&'static str),
     Internal(anyhow::Error),
 }
 
@@ -95,6 +97,7 @@ impl ApiError {
                 "unavailable",
                 "A dependency is unavailable",
             ),
+            Self::Overloaded(_) => (S::SERVICE_UNAVAILABLE, "overloaded", "Too busy"),
             Self::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         }
     }
@@ -117,7 +120,7 @@ impl ApiError {
             | Self::Conflict(d)
             | Self::PayloadTooLarge(d)
             | Self::UnsupportedMediaType(d) => problem.detail = Some(d),
-            Self::Unauthenticated(d) => problem.detail = Some(d.to_owned()),
+            Self::Unauthenticated(d) | Self::Overloaded(d) => problem.detail = Some(d.to_owned()),
             Self::InvalidFields(errors) => {
                 problem.detail = Some("one or more fields are invalid".to_owned());
                 problem.errors = Some(errors);
@@ -144,6 +147,7 @@ impl IntoResponse for ApiError {
         let retry_after = match &self {
             Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             Self::Unavailable { .. } => Some(5),
+            Self::Overloaded(_) => Some(1),
             _ => None,
         };
         let unauthenticated = matches!(self, Self::Unauthenticated(_));

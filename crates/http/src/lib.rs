@@ -1,5 +1,6 @@
 //! Xeno's HTTP API: routes, authentication, errors and the OpenAPI document.
 
+pub mod admission;
 pub mod auth;
 mod cache;
 pub mod error;
@@ -7,6 +8,7 @@ pub mod extract;
 mod headers;
 mod limits;
 mod paging;
+pub mod redis_link;
 mod routes;
 mod shopify_id;
 pub mod state;
@@ -172,6 +174,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(limits::enforce))
+        .layer(axum::middleware::from_fn(throttle::rate_limit_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            admission::admit,
+        ))
         .layer(CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
                 ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
@@ -234,6 +241,9 @@ fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
         .expose_headers([
             header::HeaderName::from_static("x-request-id"),
             header::RETRY_AFTER,
+            header::HeaderName::from_static("ratelimit-limit"),
+            header::HeaderName::from_static("ratelimit-remaining"),
+            header::HeaderName::from_static("ratelimit-reset"),
         ])
         .max_age(Duration::from_secs(600));
     Some(layer)

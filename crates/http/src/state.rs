@@ -40,8 +40,10 @@ pub struct AppState {
     pub metrics_here: bool,
     /// The bearer token `/metrics` asks for, when one is configured.
     pub metrics_token: Option<String>,
-    /// Failed sign-ins and registrations, per account and address.
+    /// Rate limits (per tenant, shop and address) and sign-in throttling.
     pub throttle: Arc<crate::throttle::Throttle>,
+    /// How many requests run at once, per budget and tenant.
+    pub admission: Arc<crate::admission::Admission>,
     /// Sessions recently checked live.
     pub live_sessions: Arc<crate::auth::LiveSessions>,
 }

@@ -95,6 +95,10 @@ pub struct Config {
     pub webhook_retention: Option<Duration>,
     /// PostgreSQL connections per process (the API, the acceptor and the worker share them).
     pub db_pool_size: u32,
+    /// Rate limits per tenant, shop and address.
+    pub quotas: xeno_http::throttle::Quotas,
+    /// Requests run at once (admission control).
+    pub admission: xeno_http::admission::AdmissionSettings,
 }
 
 // Secrets stay out of debug output (and so out of logs).
@@ -262,10 +266,7 @@ impl Config {
             0 => return Err(invalid("XENO_HEADER_TIMEOUT", "must be at least 1 second")),
             seconds => Duration::from_secs(seconds),
         };
-        let max_connections = usize::try_from(whole_number(&lookup, "XENO_MAX_CONNECTIONS", 4096)?)
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| invalid("XENO_MAX_CONNECTIONS", "must be a whole number from 1"))?;
+        let max_connections = count(&lookup, "XENO_MAX_CONNECTIONS", 4096)?;
         let session_ttl = Duration::from_secs(
             whole_number(&lookup, "XENO_SESSION_DAYS", 30)?.saturating_mul(86_400),
         );
@@ -360,10 +361,27 @@ impl Config {
             })
             .transpose()?
             .unwrap_or_default();
+        let defaults = xeno_http::throttle::Quotas::default();
+        let quotas = xeno_http::throttle::Quotas {
+            // A tenant may burst ten seconds' worth, a shop a minute's (Shopify's bursts).
+            tenant: rate(&lookup, "XENO_TENANT_RATE", 100, 10)?,
+            shop_webhooks: rate(&lookup, "XENO_SHOP_WEBHOOK_RATE", 1000, 60)?,
+            registration: defaults.registration,
+        };
         let db_pool_size = u32::try_from(whole_number(&lookup, "XENO_DB_POOL_SIZE", 30)?)
             .ok()
             .filter(|n| (4..=1000).contains(n))
             .ok_or_else(|| invalid("XENO_DB_POOL_SIZE", "must be a whole number from 4 to 1000"))?;
+        // Twice the pool: cached answers need no connection, and a request that does waits
+        // for one rather than being shed.
+        let api_in_flight = count(&lookup, "XENO_MAX_IN_FLIGHT", db_pool_size as usize * 2)?;
+        let admission = xeno_http::admission::AdmissionSettings {
+            api: api_in_flight,
+            // Four tenants at full tilt still leave room for the rest.
+            per_tenant: count(&lookup, "XENO_TENANT_IN_FLIGHT", (api_in_flight / 4).max(1))?,
+            intake: count(&lookup, "XENO_INTAKE_IN_FLIGHT", 1024)?,
+            queue_wait: Duration::from_millis(whole_number(&lookup, "XENO_QUEUE_WAIT_MS", 2000)?),
+        };
 
         Ok(Self {
             environment,
@@ -400,6 +418,8 @@ impl Config {
             shopify_breaker,
             sync_every,
             db_pool_size,
+            quotas,
+            admission,
             reconcile_days,
             webhook_retention,
             metrics_token: lookup("XENO_METRICS_TOKEN").filter(|t| !t.is_empty()),
@@ -466,6 +486,35 @@ fn secret(
         None if production => Err(invalid(name, "is required when XENO_ENV=production")),
         None => Ok(development_default.to_owned()),
     }
+}
+
+/// A count of at least one.
+fn count(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: usize,
+) -> Result<usize, ConfigError> {
+    usize::try_from(whole_number(lookup, name, default as u64)?)
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| invalid(name, "must be a whole number from 1"))
+}
+
+/// A rate a second (0 turns the limit off), with a burst of `burst_seconds` of it.
+fn rate(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: u32,
+    burst_seconds: u32,
+) -> Result<Option<xeno_http::throttle::Quota>, ConfigError> {
+    let per_second = u32::try_from(whole_number(lookup, name, u64::from(default))?)
+        .ok()
+        .filter(|n| *n <= 1_000_000)
+        .ok_or_else(|| invalid(name, "must be a rate a second from 0 (off) to 1000000"))?;
+    Ok(xeno_http::throttle::Quota::per_second(
+        per_second,
+        burst_seconds,
+    ))
 }
 
 /// A whole number from the environment (seconds, milliseconds or a count, as its name says).

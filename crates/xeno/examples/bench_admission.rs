@@ -196,7 +196,15 @@ async fn main() -> anyhow::Result<()> {
         ("XENO_TENANT_RATE", "0".into()),
         ("XENO_SYNC_INTERVAL", "0".into()),
     ]);
-    let config = xeno::config::Config::from_lookup(|name| vars.get(name).cloned())?;
+    // The admission settings can be tried from the environment (defaults otherwise).
+    let config = xeno::config::Config::from_lookup(|name| {
+        vars.get(name).cloned().or_else(|| {
+            name.starts_with("XENO_")
+                .then(|| std::env::var(name).ok())
+                .flatten()
+                .filter(|_| name.contains("IN_FLIGHT") || name.contains("QUEUE"))
+        })
+    })?;
     xeno::migrate(&config).await?;
     let services = xeno::services(&config)?;
     let served = config.clone();
@@ -221,14 +229,14 @@ async fn main() -> anyhow::Result<()> {
             .await?
             .json()
             .await?;
-        if page["items"]
+        if page["data"]
             .as_array()
             .is_some_and(|items| items.len() == 50)
         {
             break;
         }
         if loaded.elapsed() > Duration::from_secs(120) {
-            bail!("the backfill did not finish: {page}");
+            bail!("the backfill did not finish in two minutes");
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

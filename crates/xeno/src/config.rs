@@ -168,7 +168,7 @@ impl Config {
             ));
         }
 
-        let bind_text = lookup("XENO_BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
+        let bind_text = bind_text(&lookup);
         let bind = SocketAddr::from_str(&bind_text).map_err(|_| {
             invalid(
                 "XENO_BIND",
@@ -377,8 +377,13 @@ impl Config {
         let api_in_flight = count(&lookup, "XENO_MAX_IN_FLIGHT", db_pool_size as usize * 2)?;
         let admission = xeno_http::admission::AdmissionSettings {
             api: api_in_flight,
-            // Four tenants at full tilt still leave room for the rest.
-            per_tenant: count(&lookup, "XENO_TENANT_IN_FLIGHT", (api_in_flight / 4).max(1))?,
+            // A tenth: one tenant at full tilt saturates two cores with a handful of queries,
+            // so a larger share only lengthens everyone's wait (BENCHMARKS.md, admission).
+            per_tenant: count(
+                &lookup,
+                "XENO_TENANT_IN_FLIGHT",
+                (api_in_flight / 10).max(2),
+            )?,
             intake: count(&lookup, "XENO_INTAKE_IN_FLIGHT", 1024)?,
             queue_wait: Duration::from_millis(whole_number(&lookup, "XENO_QUEUE_WAIT_MS", 2000)?),
         };
@@ -486,6 +491,14 @@ fn secret(
         None if production => Err(invalid(name, "is required when XENO_ENV=production")),
         None => Ok(development_default.to_owned()),
     }
+}
+
+/// The listen address: `XENO_BIND`, or every interface on `PORT` where a platform (Railway,
+/// Heroku, Cloud Run) says which port to take, or the local default.
+pub fn bind_text(lookup: &impl Fn(&str) -> Option<String>) -> String {
+    lookup("XENO_BIND")
+        .or_else(|| lookup("PORT").map(|port| format!("0.0.0.0:{}", port.trim())))
+        .unwrap_or_else(|| DEFAULT_BIND.to_owned())
 }
 
 /// A count of at least one.

@@ -30,6 +30,9 @@ enum Command {
     Migrate,
     /// Print the API's OpenAPI document (JSON) and exit; needs no database.
     Openapi,
+    /// Exit 0 when the service on this machine answers `/healthz` (for container health
+    /// checks: the runtime image has no shell or curl).
+    Healthcheck,
     /// Everything, with a simulated Shopify shop connected, backfilled and kept busy: the
     /// whole product without a Shopify account.
     Demo {
@@ -55,6 +58,9 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         };
+    }
+    if matches!(cli.command, Some(Command::Healthcheck)) {
+        return healthcheck();
     }
     // A missing .env is normal; a malformed one is worth a line.
     if let Err(err) = dotenvy::dotenv() {
@@ -83,6 +89,43 @@ fn main() -> ExitCode {
         Err(err) => {
             tracing::error!(error = format!("{err:#}"), "xeno stopped");
             eprintln!("xeno: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Asks the local service's `/healthz`, on the port it listens on, with a short timeout.
+fn healthcheck() -> ExitCode {
+    let lookup = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let bind = xeno::config::bind_text(&lookup);
+    let port = bind.rsplit_once(':').map_or("8080", |(_, port)| port);
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    let answered = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| err.to_string())
+        .and_then(|runtime| {
+            runtime.block_on(async {
+                let client = reqwest::Client::builder()
+                    .timeout(std::time::Duration::from_secs(3))
+                    .build()
+                    .map_err(|err| err.to_string())?;
+                let response = client
+                    .get(&url)
+                    .send()
+                    .await
+                    .map_err(|err| err.to_string())?;
+                Ok(response.status())
+            })
+        });
+    match answered {
+        Ok(status) if status.is_success() => ExitCode::SUCCESS,
+        Ok(status) => {
+            eprintln!("xeno: {url} answered {status}");
+            ExitCode::FAILURE
+        }
+        Err(err) => {
+            eprintln!("xeno: {url} did not answer: {err}");
             ExitCode::FAILURE
         }
     }
@@ -127,7 +170,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             xeno::migrate(&config).await?;
             tracing::info!("database is up to date");
         }
-        Command::Openapi => {}
+        Command::Openapi | Command::Healthcheck => {}
         Command::Serve | Command::Worker | Command::All => {
             xeno::migrate(&config).await?;
             let (stop, stopping) = tokio::sync::watch::channel(false);

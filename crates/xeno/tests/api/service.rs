@@ -564,3 +564,30 @@ async fn connections_beyond_the_cap_are_closed_at_once_and_the_cap_frees_up() {
     }
     assert!(served, "served again once the held connections closed");
 }
+
+#[tokio::test]
+async fn the_container_health_check_passes_only_while_the_service_answers() {
+    let app = TestApp::spawn().await;
+    let bind = app.base.trim_start_matches("http://").to_owned();
+    // Run off the runtime: the check blocks until it has an answer.
+    let check = |bind: String| async move {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_xeno"))
+                .arg("healthcheck")
+                .env("XENO_BIND", bind)
+                .env_remove("PORT")
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    assert!(check(bind).await.status.success());
+    // Nothing listens on a port just released.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = free.local_addr().unwrap().to_string();
+    drop(free);
+    let failed = check(closed).await;
+    assert!(!failed.status.success());
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("did not answer"));
+}

@@ -1099,7 +1099,9 @@ CREATE TABLE public.webhook_events (
     next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
     last_error text,
     processed_at timestamp with time zone,
+    outcome text,
     CONSTRAINT webhook_events_body_or_payload CHECK (((body IS NOT NULL) OR (payload IS NOT NULL))),
+    CONSTRAINT webhook_events_outcome_check CHECK ((outcome = ANY (ARRAY['stale'::text, 'deleted'::text, 'redacted'::text, 'ignored'::text, 'store_inactive'::text]))),
     CONSTRAINT webhook_events_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'done'::text, 'failed'::text, 'dead'::text, 'rejected'::text])))
 );
 ALTER TABLE ONLY public.webhook_events ALTER COLUMN body SET COMPRESSION lz4;
@@ -1261,6 +1263,8 @@ CREATE INDEX webhook_events_dead ON public.webhook_events USING btree (tenant_id
 CREATE INDEX webhook_events_due ON public.webhook_events USING btree (tenant_id, next_attempt_at) WHERE (status = ANY (ARRAY['pending'::text, 'failed'::text]));
 
 CREATE INDEX webhook_events_log ON public.webhook_events USING btree (tenant_id, store_id, received_at);
+
+CREATE INDEX webhook_events_unchanged ON public.webhook_events USING btree (tenant_id, store_id, outcome) WHERE (outcome IS NOT NULL);
 
 CREATE TRIGGER checkouts_version BEFORE INSERT OR DELETE OR UPDATE ON public.checkouts FOR EACH STATEMENT EXECUTE FUNCTION public.xeno_bump_current();
 

@@ -44,6 +44,8 @@ pub struct AppState {
     pub throttle: Arc<crate::throttle::Throttle>,
     /// How many requests run at once, per budget and tenant.
     pub admission: Arc<crate::admission::Admission>,
+    /// Raised when the process begins to stop: syncs stop at their next batch.
+    pub stopping: xeno_ingest::backfill::Stopping,
     /// Sessions recently checked live.
     pub live_sessions: Arc<crate::auth::LiveSessions>,
 }
@@ -58,6 +60,7 @@ impl AppState {
             poll: self.bulk_poll,
             breakers: self.breakers.clone(),
             deletions_confirmed: false,
+            stopping: self.stopping.clone(),
         }
     }
 }

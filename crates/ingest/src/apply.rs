@@ -1,15 +1,15 @@
 //! Applying webhook events: payloads become changes, and the changes of a whole batch go
 //! through the one upsert path per entity in a few set-based statements.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use sqlx::PgConnection;
 use uuid::Uuid;
 use xeno_domain::ids::{StoreId, TenantId};
 use xeno_domain::records::*;
 use xeno_shopify::payload::{change, Change};
-use xeno_storage::events::{mark_uninstalled, ClaimedEvent};
-use xeno_storage::records::{self, Resource};
+use xeno_storage::events::{mark_uninstalled, ClaimedEvent, Unchanged};
+use xeno_storage::records::{self, RecordVersion, Resource};
 use xeno_storage::StorageError;
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +70,18 @@ struct StoreBatch {
     refunds: Vec<(Uuid, RefundRecord)>,
     /// Uninstalls and privacy requests, applied one by one in arrival order.
     singles: Vec<(String, Change)>,
+    /// Each record version written, with its event: after the writes, the versions the
+    /// guards left unwritten tell which events changed nothing.
+    versions: BTreeMap<&'static str, Vec<(Uuid, RecordVersion)>>,
+}
+
+impl StoreBatch {
+    fn wrote(&mut self, resource: Resource, event: Uuid, version: RecordVersion) {
+        self.versions
+            .entry(resource_key(resource))
+            .or_default()
+            .push((event, version));
+    }
 }
 
 fn resource_key(resource: Resource) -> &'static str {
@@ -87,11 +99,22 @@ pub struct Prepared {
     stores: BTreeMap<Uuid, StoreBatch>,
     /// Events whose payload cannot become a change.
     failed: Vec<(Uuid, ApplyError)>,
+    /// Events known to change nothing before anything is written.
+    unchanged: HashMap<Uuid, Unchanged>,
+}
+
+/// What applying a tenant's events came to: those that failed (with why), and those
+/// applied that changed nothing (with why); the rest changed data.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub failed: Vec<(Uuid, ApplyError)>,
+    pub unchanged: HashMap<Uuid, Unchanged>,
 }
 
 /// Maps a tenant's events to changes, grouped by store and kind.
 pub fn prepare(events: &[ClaimedEvent]) -> Prepared {
     let mut failed = Vec::new();
+    let mut unchanged = HashMap::new();
     let mut stores: BTreeMap<Uuid, StoreBatch> = BTreeMap::new();
     for event in events {
         let Some(payload) = &event.payload else {
@@ -121,21 +144,38 @@ pub fn prepare(events: &[ClaimedEvent]) -> Prepared {
         let ingesting = matches!(event.store_status.as_str(), "active" | "needs_reauth");
         // Two versions within one second are ordered by when Shopify made them.
         let version_at = event.triggered_at;
+        let id = event.event_id;
         match change {
             Change::Customer(mut c) if ingesting => {
                 c.version_at = version_at;
+                batch.wrote(
+                    Resource::Customer,
+                    id,
+                    (c.customer_id, c.updated_at, version_at),
+                );
                 batch.customers.push(c);
             }
             Change::Product(mut p) if ingesting => {
                 p.version_at = version_at;
+                batch.wrote(
+                    Resource::Product,
+                    id,
+                    (p.product_id, p.updated_at, version_at),
+                );
                 batch.products.push(p);
             }
             Change::Order(mut o) if ingesting => {
                 o.version_at = version_at;
+                batch.wrote(Resource::Order, id, (o.order_id, o.updated_at, version_at));
                 batch.orders.push(*o);
             }
             Change::Checkout(mut c) if ingesting => {
                 c.version_at = version_at;
+                batch.wrote(
+                    Resource::Checkout,
+                    id,
+                    (c.checkout_id, c.updated_at, version_at),
+                );
                 batch.checkouts.push(c);
             }
             Change::Cart(c) if ingesting => batch.carts.push(c),
@@ -164,11 +204,20 @@ pub fn prepare(events: &[ClaimedEvent]) -> Prepared {
             | Change::CustomerRedact { .. }
             | Change::CustomerDataRequest { .. }
             | Change::ShopRedact) => batch.singles.push((event.topic.clone(), single)),
-            // Ignored topics, and data for a store that no longer ingests.
-            _ => {}
+            Change::Ignored => {
+                unchanged.insert(id, Unchanged::Ignored);
+            }
+            // Data for a store that no longer ingests.
+            _ => {
+                unchanged.insert(id, Unchanged::StoreInactive);
+            }
         }
     }
-    Prepared { stores, failed }
+    Prepared {
+        stores,
+        failed,
+        unchanged,
+    }
 }
 
 /// What a payload says of its shop: the privacy topics name it (`shop_id`, `shop_domain`),
@@ -235,14 +284,19 @@ fn bound_to_store(event: &ClaimedEvent, payload: &str) -> Result<(), String> {
 }
 
 /// Writes a tenant's prepared changes on `conn` (tenant already set), in as few statements
-/// as the batch allows. Returns the events that could not be applied, with why; the rest are
-/// done. A database error fails the whole call (the caller then retries event by event).
+/// as the batch allows. Returns the events that could not be applied and those that changed
+/// nothing, each with why; the rest changed data. A database error fails the whole call
+/// (the caller then retries event by event).
 pub async fn apply(
     conn: &mut PgConnection,
     tenant: TenantId,
     prepared: Prepared,
-) -> Result<Vec<(Uuid, ApplyError)>, StorageError> {
-    let Prepared { stores, mut failed } = prepared;
+) -> Result<Applied, StorageError> {
+    let Prepared {
+        stores,
+        mut failed,
+        mut unchanged,
+    } = prepared;
     for (store_id, batch) in stores {
         let store = StoreId(store_id);
         // Deletes first or last does not matter: a tombstone outranks every version.
@@ -276,8 +330,25 @@ pub async fn apply(
         for (topic, single) in batch.singles {
             apply_single(conn, tenant, store, &topic, single).await?;
         }
+        for resource in [
+            Resource::Customer,
+            Resource::Product,
+            Resource::Order,
+            Resource::Checkout,
+        ] {
+            let Some(written) = batch.versions.get(resource_key(resource)) else {
+                continue;
+            };
+            let versions: Vec<RecordVersion> = written.iter().map(|(_, v)| *v).collect();
+            for (at, why) in records::unchanged_by(conn, tenant, store, resource, &versions).await?
+            {
+                if let Some((event, _)) = written.get(at) {
+                    unchanged.insert(*event, why);
+                }
+            }
+        }
     }
-    Ok(failed)
+    Ok(Applied { failed, unchanged })
 }
 
 async fn apply_single(

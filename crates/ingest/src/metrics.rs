@@ -54,3 +54,13 @@ pub fn breaker_changed(shop: &str, state: &'static str) {
         _ => tracing::info!(shop, "the shop answers again; calls resume"),
     }
 }
+
+pub static EVENTS_UNCHANGED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "xeno_webhook_events_unchanged_total",
+        "Applied webhook events that changed nothing, by why: stale (a newer version is stored), \
+         deleted, redacted, ignored (a topic Xeno does not use), store_inactive",
+        &["reason"]
+    )
+    .expect("xeno_webhook_events_unchanged_total registers")
+});

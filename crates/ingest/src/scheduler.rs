@@ -22,6 +22,9 @@ const CONCURRENT_SYNCS: usize = 2;
 /// How often the leader looks for due stores (and a follower for a vacant lead).
 const TICK: Duration = Duration::from_secs(5);
 
+/// How long running syncs get to reach a batch boundary when the process stops.
+const STOP_WAIT: Duration = Duration::from_secs(20);
+
 pub async fn run(backfill: Backfill, every: Duration, mut shutdown: watch::Receiver<bool>) {
     tracing::info!(every_seconds = every.as_secs(), "sync scheduler started");
     loop {
@@ -67,12 +70,18 @@ async fn lead_while_held(
                 Err(err) => tracing::warn!(error = %err, "cannot list the stores due a sync"),
             }
         }
-        tokio::select! {
-            () = tokio::time::sleep(TICK) => {}
-            _ = shutdown.wait_for(|stop| *stop) => {
+        let stopping = tokio::select! {
+            () = tokio::time::sleep(TICK) => false,
+            _ = shutdown.wait_for(|stop| *stop) => true,
+        };
+        if stopping {
+            // Each stops at its next batch and records itself as interrupted; one that is
+            // stuck waiting on Shopify is cut off.
+            let stopped = async { while running.join_next().await.is_some() {} };
+            if tokio::time::timeout(STOP_WAIT, stopped).await.is_err() {
                 running.abort_all();
-                return;
             }
+            return;
         }
     }
 }

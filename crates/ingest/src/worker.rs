@@ -13,12 +13,13 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 use xeno_domain::ids::TenantId;
 use xeno_storage::events::{
-    fail_event, finish_events, load_events, reject_event, set_tenant, ClaimedEvent, EVENTS_CHANNEL,
+    fail_event, finish_events, load_events, reject_event, set_tenant, ClaimedEvent, Unchanged,
+    EVENTS_CHANNEL,
 };
 use xeno_storage::{Db, StorageError};
 
-use crate::apply::{apply, prepare, ApplyError, Prepared};
-use crate::metrics::EVENTS_SETTLED;
+use crate::apply::{apply, prepare, Applied, ApplyError, Prepared};
+use crate::metrics::{EVENTS_SETTLED, EVENTS_UNCHANGED};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -111,9 +112,9 @@ pub async fn write(
         set_tenant(&mut tx, tenant).await?;
         let mut savepoint = tx.begin().await?;
         match apply(&mut savepoint, tenant, prepared).await {
-            Ok(failed) => {
+            Ok(applied) => {
                 savepoint.commit().await?;
-                settle(&mut tx, tenant, &events, failed, config, &mut outcome).await?;
+                settle(&mut tx, tenant, &events, applied, config, &mut outcome).await?;
             }
             Err(err) => {
                 savepoint.rollback().await?;
@@ -121,26 +122,29 @@ pub async fn write(
                 for event in &events {
                     set_tenant(&mut tx, tenant).await?;
                     let mut savepoint = tx.begin().await?;
-                    let failed =
+                    let applied =
                         match apply(&mut savepoint, tenant, prepare(std::slice::from_ref(event)))
                             .await
                         {
-                            Ok(failed) => {
+                            Ok(applied) => {
                                 savepoint.commit().await?;
-                                failed
+                                applied
                             }
                             Err(err) => {
                                 savepoint.rollback().await?;
                                 // The rollback also undid the tenant setting.
                                 set_tenant(&mut tx, tenant).await?;
-                                vec![(event.event_id, ApplyError::Storage(err))]
+                                Applied {
+                                    failed: vec![(event.event_id, ApplyError::Storage(err))],
+                                    ..Applied::default()
+                                }
                             }
                         };
                     settle(
                         &mut tx,
                         tenant,
                         std::slice::from_ref(event),
-                        failed,
+                        applied,
                         config,
                         &mut outcome,
                     )
@@ -188,26 +192,32 @@ impl Pipeline {
     }
 }
 
-/// Marks applied events done and schedules (or dead-letters) the failed ones.
+/// Marks applied events done (saying why of those that changed nothing) and schedules (or
+/// dead-letters) the failed ones.
 async fn settle(
     conn: &mut PgConnection,
     tenant: TenantId,
     events: &[ClaimedEvent],
-    failed: Vec<(Uuid, ApplyError)>,
+    applied: Applied,
     config: &WorkerConfig,
     outcome: &mut BatchOutcome,
 ) -> Result<(), StorageError> {
+    let Applied { failed, unchanged } = applied;
     let failed_ids: HashSet<Uuid> = failed.iter().map(|(id, _)| *id).collect();
-    let done: Vec<Uuid> = events
+    let done: Vec<(Uuid, Option<Unchanged>)> = events
         .iter()
         .map(|e| e.event_id)
         .filter(|id| !failed_ids.contains(id))
+        .map(|id| (id, unchanged.get(&id).copied()))
         .collect();
     finish_events(&mut *conn, tenant, &done).await?;
     outcome.applied += done.len();
     EVENTS_SETTLED
         .with_label_values(&["applied"])
         .inc_by(done.len() as u64);
+    for why in done.iter().filter_map(|(_, why)| *why) {
+        EVENTS_UNCHANGED.with_label_values(&[why.code()]).inc();
+    }
     for (event_id, err) in failed {
         let attempts = events
             .iter()

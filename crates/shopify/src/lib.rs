@@ -42,6 +42,9 @@ pub enum ShopifyError {
         "calls to this shop are paused after repeated failures; they resume after a cool-down"
     )]
     Paused,
+    /// The export's receiver stopped it (the service is shutting down).
+    #[error("interrupted: {0}")]
+    Interrupted(&'static str),
 }
 
 impl ShopifyError {

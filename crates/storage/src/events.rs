@@ -66,6 +66,8 @@ pub struct EventRow {
     pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
     pub processed_at: Option<DateTime<Utc>>,
+    /// For an applied event that changed nothing, why (an [`Unchanged`] code).
+    pub outcome: Option<String>,
 }
 
 /// Filters for the event log; `after` is the last row of the previous page.
@@ -155,7 +157,7 @@ impl Db {
             .map_or((None, None), |(at, id)| (Some(at), Some(id)));
         let rows = sqlx::query_as(
             "SELECT event_id, store_id, webhook_id, shopify_event_id, topic, api_version, triggered_at, received_at, \
-                 status, attempts, next_attempt_at, last_error, processed_at \
+                 status, attempts, next_attempt_at, last_error, processed_at, outcome \
              FROM webhook_events \
              WHERE tenant_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR topic = $3) \
                  AND ($4::uuid IS NULL OR store_id = $4) \
@@ -183,10 +185,11 @@ impl Db {
     ) -> Result<Option<EventRow>, StorageError> {
         let mut tx = self.tenant_tx(tenant).await?;
         let row = sqlx::query_as(
-            "UPDATE webhook_events SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL \
+            "UPDATE webhook_events SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL, \
+                 outcome = NULL \
              WHERE tenant_id = $1 AND event_id = $2 \
              RETURNING event_id, store_id, webhook_id, shopify_event_id, topic, api_version, triggered_at, \
-                 received_at, status, attempts, next_attempt_at, last_error, processed_at",
+                 received_at, status, attempts, next_attempt_at, last_error, processed_at, outcome",
         )
         .bind(tenant.0)
         .bind(event_id)
@@ -227,20 +230,65 @@ pub async fn load_events(
 pub async fn finish_events(
     conn: &mut PgConnection,
     tenant: TenantId,
-    event_ids: &[Uuid],
+    done: &[(Uuid, Option<Unchanged>)],
 ) -> Result<(), StorageError> {
-    if event_ids.is_empty() {
+    if done.is_empty() {
         return Ok(());
     }
+    let ids: Vec<Uuid> = done.iter().map(|(id, _)| *id).collect();
+    let outcomes: Vec<Option<&str>> = done.iter().map(|(_, u)| u.map(Unchanged::code)).collect();
     sqlx::query(
-        "UPDATE webhook_events SET status = 'done', attempts = attempts + 1, processed_at = now(), last_error = NULL \
-         WHERE tenant_id = $1 AND event_id = ANY($2)",
+        "UPDATE webhook_events e SET status = 'done', attempts = e.attempts + 1, processed_at = now(), \
+         last_error = NULL, outcome = x.outcome \
+         FROM unnest($2::uuid[], $3::text[]) AS x (event_id, outcome) \
+         WHERE e.tenant_id = $1 AND e.event_id = x.event_id",
     )
     .bind(tenant.0)
-    .bind(event_ids)
+    .bind(&ids)
+    .bind(&outcomes)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Why an applied event changed nothing: shown in the event log, counted per store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Unchanged {
+    /// A newer version of the record was already stored.
+    Stale,
+    /// The record was deleted in Shopify: its tombstone outranks every version.
+    Deleted,
+    /// The customer's personal data was erased on request and stays erased.
+    Redacted,
+    /// A topic Xeno does not use.
+    Ignored,
+    /// The store no longer takes data (uninstalled or disconnected).
+    StoreInactive,
+}
+
+impl Unchanged {
+    pub const ALL: [Self; 5] = [
+        Self::Stale,
+        Self::Deleted,
+        Self::Redacted,
+        Self::Ignored,
+        Self::StoreInactive,
+    ];
+
+    /// The stored (and API) spelling.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Stale => "stale",
+            Self::Deleted => "deleted",
+            Self::Redacted => "redacted",
+            Self::Ignored => "ignored",
+            Self::StoreInactive => "store_inactive",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|u| u.code() == code)
+    }
 }
 
 /// Records a failed attempt: retried at `retry_at`, or dead-lettered when `None`.

@@ -39,6 +39,8 @@ pub struct Demo {
     pub url: String,
     pub token: String,
     pub sim: RunningSim,
+    /// Whether a demo store from an earlier run was reset first.
+    pub reset: bool,
 }
 
 /// Starts the simulator, the service (API and worker) on `listener`, and connects the demo
@@ -74,6 +76,7 @@ pub async fn start(
 
     crate::migrate(&config).await?;
     let services = crate::services(&config)?;
+    let db = services.db.clone();
     let worker_config = config.clone();
     let worker_stop = stopping.clone();
     let worker_services = services.clone();
@@ -110,6 +113,7 @@ pub async fn start(
         );
     }
     let token = sign_in(&http, &url).await?;
+    let reset = reset_earlier_store(&http, &url, &token, &db).await?;
     connect_shop(&http, &url, &token, DEMO_SHOP).await?;
 
     // Live activity: a few orders, updates, refunds and checkouts every few seconds.
@@ -128,7 +132,55 @@ pub async fn start(
             }
         }
     });
-    Ok(Demo { url, token, sim })
+    Ok(Demo {
+        url,
+        token,
+        sim,
+        reset,
+    })
+}
+
+/// A demo store left by an earlier run holds records (and deletions) of a simulator that no
+/// longer runs; this run's simulator makes the same ids afresh, which the old deletions would
+/// silently outrank. So the earlier store's data is removed first, and the demo says so.
+async fn reset_earlier_store(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    db: &xeno_storage::Db,
+) -> anyhow::Result<bool> {
+    let me: Value = http
+        .get(format!("{url}/api/auth/me"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let stores: Value = http
+        .get(format!("{url}/api/stores"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let tenant: Option<uuid::Uuid> = me["tenant"]["id"].as_str().and_then(|id| id.parse().ok());
+    let earlier = stores["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|store| store["shop_domain"] == DEMO_SHOP)
+        .and_then(|store| store["id"].as_str())
+        .and_then(|id| id.parse::<uuid::Uuid>().ok());
+    let (Some(tenant), Some(store)) = (tenant, earlier) else {
+        return Ok(false);
+    };
+    db.disconnect_store(
+        xeno_domain::ids::TenantId(tenant),
+        xeno_domain::ids::StoreId(store),
+        true,
+    )
+    .await?;
+    Ok(true)
 }
 
 /// Registers the demo account, or signs in when it exists from an earlier run.

@@ -52,6 +52,7 @@ pub fn services(config: &Config) -> anyhow::Result<Backfill> {
             xeno_ingest::metrics::breaker_changed,
         ),
         deletions_confirmed: false,
+        stopping: xeno_ingest::backfill::Stopping::default(),
     })
 }
 
@@ -96,6 +97,7 @@ pub fn app_state(config: &Config, services: &Backfill) -> anyhow::Result<AppStat
         metrics_here: config.metrics_bind.is_none(),
         cors_origins: config.cors_origins.clone(),
         live_sessions: Arc::default(),
+        stopping: services.stopping.clone(),
         admission: Arc::new(xeno_http::admission::Admission::new(config.admission)),
     })
 }
@@ -153,8 +155,12 @@ pub async fn serve(
         }));
         tracing::info!(%bind, "metrics are served on their own address");
     }
+    let stopping = services.stopping.clone();
     server::serve(listener, xeno_http::router(state), limits, async move {
         shutdown.await;
+        // Syncs this process started ("sync now", a new store's backfill) stop at their
+        // next batch while requests drain.
+        stopping.stop();
         let _ = stopped_tx.send(true);
     })
     .await;
@@ -169,6 +175,13 @@ pub async fn run_worker(
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let db = services.db.clone();
+    // Running syncs stop at their next batch once the process begins to stop.
+    let stopping = services.stopping.clone();
+    let mut signalled = shutdown.clone();
+    tokio::spawn(async move {
+        let _ = signalled.wait_for(|stop| *stop).await;
+        stopping.stop();
+    });
     if let Some(keep_for) = config.webhook_retention {
         tokio::spawn(xeno_ingest::retention::run(
             db.clone(),

@@ -159,6 +159,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 "  Shopify simulator: {} (control API under /_sim/)",
                 demo.sim.base_url()
             );
+            if demo.reset {
+                println!("  the demo store of an earlier run was reset: this run's simulator starts it afresh");
+            }
             println!("  the store is backfilling now; progress: GET /api/sync/status?store_id=…");
             println!();
             xeno::shutdown_signal().await;

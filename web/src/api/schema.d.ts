@@ -834,6 +834,14 @@ export interface components {
             last_error?: string | null;
             /** Format: date-time */
             next_attempt_at: string;
+            /**
+             * @description For an applied event that changed nothing, why: `stale` (a newer version was already
+             *     stored), `deleted` (the record was deleted in Shopify), `redacted` (the customer was
+             *     erased on request), `ignored` (a topic Xeno does not use), `store_inactive` (the
+             *     store no longer takes data). Absent when it changed data.
+             * @example stale
+             */
+            outcome?: string | null;
             /** Format: date-time */
             processed_at?: string | null;
             /** Format: date-time */
@@ -1419,6 +1427,34 @@ export interface components {
             /** Format: int64 */
             units_sold: number;
         };
+        /** @description Applied events that changed nothing, by why (the event log's `outcome`). */
+        UnchangedCounts: {
+            /**
+             * Format: int64
+             * @description The record had been deleted in Shopify.
+             */
+            deleted: number;
+            /**
+             * Format: int64
+             * @description A topic Xeno does not use.
+             */
+            ignored: number;
+            /**
+             * Format: int64
+             * @description The customer had been erased on request.
+             */
+            redacted: number;
+            /**
+             * Format: int64
+             * @description A newer version of the record was already stored.
+             */
+            stale: number;
+            /**
+             * Format: int64
+             * @description The store no longer takes data.
+             */
+            store_inactive: number;
+        };
         UserOut: {
             /** Format: date-time */
             created_at: string;
@@ -1453,6 +1489,8 @@ export interface components {
              * @description Failed to apply and waiting for another attempt.
              */
             retrying: number;
+            /** @description Applied events in the event log that changed nothing, by why. */
+            unchanged: components["schemas"]["UnchangedCounts"];
         };
     };
     responses: never;
@@ -1691,6 +1729,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description too many failed refreshes from this address or for this session; see Retry-After */
             429: {
                 headers: {
                     [name: string]: unknown;

@@ -24,6 +24,7 @@ export type SyncRun = Schemas['SyncRunOut'];
 export type Reconciliation = Schemas['ReconciliationOut'];
 export type Mismatch = Schemas['MismatchOut'];
 export type WebhookEvent = Schemas['EventOut'];
+export type UnchangedCounts = Schemas['UnchangedCounts'];
 export type EventPage = Schemas['EventPage'];
 
 /** A page of a list: its records and the cursor of the next page, if any. */

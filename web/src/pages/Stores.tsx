@@ -4,6 +4,7 @@ import { useParams } from 'react-router-dom';
 import { postJson, query, request } from '../api/client';
 import { Empty, ErrorMessage, Pending, shortDate, useStores } from '../components';
 import { formatDuration } from '../lib/dates';
+import { unchangedSummary } from '../lib/events';
 import { formatCount } from '../lib/money';
 import type { Store } from '../api/types';
 import { deadLettersQuery, keys, reconciliationQuery, syncQuery } from '../api/queries';
@@ -144,6 +145,12 @@ function StoreCard({ store, highlighted }: { store: Store; highlighted: boolean 
         <dd data-fact="webhooks">
           {formatCount(store.webhooks?.last_day ?? 0)} in the last 24 hours · {formatCount(store.webhooks?.retrying ?? 0)} retrying ·{' '}
           {formatCount(store.webhooks?.dead ?? 0)} dead · last {store.last_webhook_at ? new Date(store.last_webhook_at).toLocaleString() : 'none yet'}
+          {store.webhooks && unchangedSummary(store.webhooks.unchanged) && (
+            <span data-fact="unchanged">
+              <br />
+              {unchangedSummary(store.webhooks.unchanged)}
+            </span>
+          )}
         </dd>
         <dt>Last sync</dt>
         <dd data-fact="sync">

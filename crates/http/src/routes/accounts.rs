@@ -246,8 +246,7 @@ pub async fn get_current_user(
     responses(
         (status = 200, body = TokenOut),
         (status = 401, description = "not a live refresh token; one presented again ends its whole session", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too many failed refreshes from this address; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 429, body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many failed refreshes from this address or for this session; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn refresh_session(
     State(state): State<AppState>,
@@ -272,6 +271,10 @@ pub async fn refresh_session(
         state.throttle.failed(&keys).await;
         return Err(REFUSED);
     };
+    // Guesses at one session's secret are slowed wherever they come from.
+    let mut keys = keys;
+    keys.push(format!("refresh-session:{session_id}"));
+    state.throttle.check(&keys).await?;
     let found = state.db.find_session(tenant, session_id).await?;
     let Some(session) = found.filter(|s| {
         bool::from(subtle::ConstantTimeEq::ct_eq(

@@ -59,6 +59,36 @@ pub struct WebhookHealth {
     retrying: i64,
     /// Given up on: see the event log and replay them.
     dead: i64,
+    /// Applied events in the event log that changed nothing, by why.
+    unchanged: UnchangedCounts,
+}
+
+/// Applied events that changed nothing, by why (the event log's `outcome`).
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct UnchangedCounts {
+    /// A newer version of the record was already stored.
+    stale: i64,
+    /// The record had been deleted in Shopify.
+    deleted: i64,
+    /// The customer had been erased on request.
+    redacted: i64,
+    /// A topic Xeno does not use.
+    ignored: i64,
+    /// The store no longer takes data.
+    store_inactive: i64,
+}
+
+impl From<&std::collections::BTreeMap<String, i64>> for UnchangedCounts {
+    fn from(counts: &std::collections::BTreeMap<String, i64>) -> Self {
+        let count = |code: &str| counts.get(code).copied().unwrap_or(0);
+        Self {
+            stale: count("stale"),
+            deleted: count("deleted"),
+            redacted: count("redacted"),
+            ignored: count("ignored"),
+            store_inactive: count("store_inactive"),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -94,6 +124,7 @@ impl From<StoreRow> for StoreOut {
                 last_day: row.webhooks_last_day,
                 retrying: row.webhooks_retrying,
                 dead: row.webhooks_dead,
+                unchanged: UnchangedCounts::from(&row.webhooks_unchanged.0),
             },
         }
     }

@@ -240,6 +240,12 @@ pub struct EventOut {
     next_attempt_at: DateTime<Utc>,
     last_error: Option<String>,
     processed_at: Option<DateTime<Utc>>,
+    /// For an applied event that changed nothing, why: `stale` (a newer version was already
+    /// stored), `deleted` (the record was deleted in Shopify), `redacted` (the customer was
+    /// erased on request), `ignored` (a topic Xeno does not use), `store_inactive` (the
+    /// store no longer takes data). Absent when it changed data.
+    #[schema(value_type = Option<String>, example = "stale")]
+    outcome: Option<String>,
 }
 
 impl From<EventRow> for EventOut {
@@ -258,6 +264,7 @@ impl From<EventRow> for EventOut {
             next_attempt_at: e.next_attempt_at,
             last_error: e.last_error,
             processed_at: e.processed_at,
+            outcome: e.outcome,
         }
     }
 }

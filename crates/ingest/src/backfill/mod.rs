@@ -76,7 +76,29 @@ pub struct Backfill {
     pub breakers: Breakers,
     /// Deletions beyond `settings.max_delete_percent` were confirmed for this sync.
     pub deletions_confirmed: bool,
+    /// Set when the process begins to stop: running syncs stop at their next batch.
+    pub stopping: Stopping,
 }
+
+/// Raised once when the process begins to stop (SIGTERM): a sync checks it before each
+/// batch, so it stops between two committed batches and records itself as interrupted; the
+/// next sync resumes from the watermarks already committed.
+#[derive(Debug, Clone, Default)]
+pub struct Stopping(Arc<std::sync::atomic::AtomicBool>);
+
+impl Stopping {
+    pub fn stop(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// What a run stopped by [`Stopping`] records as its error (after "interrupted: ").
+pub const STOPPING: &str =
+    "the service was stopping; the next sync resumes from what this one committed";
 
 /// What a sync exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -32,6 +32,9 @@ pub(crate) const TRANSIENT_ATTEMPTS: u32 = 5;
 
 impl AsyncSink for Writer<'_> {
     async fn accept(&mut self, batch: Vec<(Value, Vec<Value>)>) -> Result<(), ShopifyError> {
+        if self.job.stopping.is_set() {
+            return Err(ShopifyError::Interrupted(STOPPING));
+        }
         let mut attempt = 0;
         loop {
             match self.write(&batch).await {

@@ -10,11 +10,13 @@ mod orders;
 mod privacy;
 mod products;
 
+use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, QueryBuilder};
 use xeno_domain::ids::{StoreId, TenantId};
 use xeno_domain::records::*;
 use xeno_domain::sales::OrderSales;
 
+use crate::events::Unchanged;
 use crate::StorageError;
 
 pub use self::checkouts::*;
@@ -86,6 +88,56 @@ pub(crate) fn guarded_insert<'a>(
         resource.name()
     );
     (head, tail)
+}
+
+/// A record's id and version: `updated_at`, then when Shopify made it (`version_at`).
+pub type RecordVersion = (i64, DateTime<Utc>, Option<DateTime<Utc>>);
+
+/// Which of these versions (`id`, `updated_at`, `version_at`) a guarded write just left
+/// unwritten, and why: answered as positions in `versions` (one id may come twice).
+pub async fn unchanged_by(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    store: StoreId,
+    resource: Resource,
+    versions: &[RecordVersion],
+) -> Result<Vec<(usize, Unchanged)>, StorageError> {
+    if versions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (table, key) = resource.table_and_key();
+    // Only customers are erased on request.
+    let redacted = if resource == Resource::Customer {
+        "r.redacted_at IS NOT NULL"
+    } else {
+        "false"
+    };
+    let ids: Vec<i64> = versions.iter().map(|v| v.0).collect();
+    let updated: Vec<DateTime<Utc>> = versions.iter().map(|v| v.1).collect();
+    let made: Vec<Option<DateTime<Utc>>> = versions.iter().map(|v| v.2).collect();
+    let rows: Vec<(i64, Option<String>)> = sqlx::query_as(&format!(
+        "SELECT x.ord - 1, CASE \
+             WHEN EXISTS (SELECT 1 FROM tombstones t WHERE t.tenant_id = $1 AND t.store_id = $2 \
+                 AND t.resource = $3 AND t.resource_id = x.id) THEN 'deleted' \
+             WHEN {redacted} THEN 'redacted' \
+             WHEN (r.updated_at, COALESCE(r.version_at, '-infinity')) \
+                 > (x.updated_at, COALESCE(x.version_at, '-infinity')) THEN 'stale' END AS why \
+         FROM unnest($4::bigint[], $5::timestamptz[], $6::timestamptz[]) WITH ORDINALITY \
+             AS x (id, updated_at, version_at, ord) \
+         LEFT JOIN {table} r ON r.tenant_id = $1 AND r.store_id = $2 AND r.{key} = x.id"
+    ))
+    .bind(tenant.0)
+    .bind(store.0)
+    .bind(resource.name())
+    .bind(&ids)
+    .bind(&updated)
+    .bind(&made)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(at, why)| Some((usize::try_from(at).ok()?, Unchanged::from_code(&why?)?)))
+        .collect())
 }
 
 /// Deletes records for good: the rows go (children cascade) and tombstones stay.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::support::shop::{connect, SECRET};
 use crate::support::webhooks::{event_count, metric, post_webhook, signature};
-use crate::support::{expect_problem, TestApp};
+use crate::support::{expect_problem, fresh_database_name, test_config, TestApp, ADMIN_URL};
 use serde_json::{json, Value};
 
 fn header(response: &reqwest::Response, name: &str) -> Option<u64> {
@@ -40,33 +40,99 @@ async fn expect_rate_limited(refused: reqwest::Response) {
     expect_problem(refused, 429, "rate_limited").await;
 }
 
+/// A real `xeno serve` process on a free port; killed on drop.
+struct ServeProcess(Child, String);
+
+impl ServeProcess {
+    async fn start(database: &str, redis: &str, extra: &[(&str, &str)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let base = format!("http://127.0.0.1:{port}");
+        // Stopped (killed and waited for) on drop.
+        #[allow(clippy::zombie_processes)]
+        let child = Command::new(env!("CARGO_BIN_EXE_xeno"))
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env(
+                "DATABASE_URL",
+                format!("postgres://xeno_app@127.0.0.1:5432/{database}"),
+            )
+            .env("DATABASE_ADMIN_URL", ADMIN_URL)
+            .env("REDIS_URL", redis)
+            .env("XENO_BIND", format!("127.0.0.1:{port}"))
+            .env("XENO_PUBLIC_URL", &base)
+            .envs(extra.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("xeno serve starts");
+        let ready = format!("{base}/readyz");
+        for _ in 0..300 {
+            if reqwest::get(&ready).await.is_ok_and(|r| r.status() == 200) {
+                return Self(child, base);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("xeno serve did not become ready");
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[tokio::test]
-async fn a_tenants_quota_holds_across_two_instances_sharing_redis() {
+async fn a_tenants_quota_holds_across_two_serve_processes_sharing_redis() {
     // One request a second with a burst of ten, for each tenant.
-    let shared = [
-        ("REDIS_URL", "redis://127.0.0.1:6379"),
-        ("XENO_TENANT_RATE", "1"),
-    ];
-    let first = TestApp::spawn_with(&shared).await;
-    // A second instance: its own process state, the same database and Redis.
-    let second = TestApp::start(first.config.clone(), first.database.clone()).await;
-    let token = first.register("Shared", "owner@shared.example").await["token"]
+    let quota = [("XENO_TENANT_RATE", "1")];
+    let database = fresh_database_name();
+    let first = ServeProcess::start(&database, "redis://127.0.0.1:6379", &quota).await;
+    let second = ServeProcess::start(&database, "redis://127.0.0.1:6379", &quota).await;
+    let apps: Vec<TestApp> = [&first, &second]
+        .iter()
+        .map(|p| TestApp::attach(test_config(&database, &[]), database.clone(), p.1.clone()))
+        .collect();
+    let token = apps[0].register("Shared", "owner@shared.example").await["token"]
         .as_str()
         .unwrap()
         .to_owned();
-    let (passed, refused) = until_refused(&[&first, &second], &token).await;
+    let (passed, refused) = until_refused(&[&apps[0], &apps[1]], &token).await;
     // Ten between them (eleven if a second went by), not ten each.
     assert!((10..=11).contains(&passed), "{passed} passed");
     expect_rate_limited(refused).await;
     // Another tenant has a quota of its own.
-    let other = second.register("Other", "owner@other.example").await["token"]
+    let other = apps[1].register("Other", "owner@other.example").await["token"]
         .as_str()
         .unwrap()
         .to_owned();
     assert_eq!(
-        second.get_authed("/api/auth/me", &other).await.status(),
+        apps[1].get_authed("/api/auth/me", &other).await.status(),
         200
     );
+
+    // Password guesses count across processes too: five on one, and the other makes the
+    // next wait, even for the right password.
+    let login = |app: &TestApp, password: &str| {
+        let body = json!({ "email": "owner@other.example", "password": password });
+        let request = app.client.post(app.url("/api/auth/login")).json(&body);
+        async move { request.send().await.unwrap() }
+    };
+    for _ in 0..6 {
+        assert_eq!(login(&apps[0], "not the password 1").await.status(), 401);
+    }
+    expect_problem(
+        login(&apps[1], "correct horse 9").await,
+        429,
+        "rate_limited",
+    )
+    .await;
 }
 
 /// A Redis of this test's own, so it can be stopped.

@@ -3,7 +3,7 @@
 
 use crate::support::expect_problem;
 use crate::support::shop::{
-    activity, authorize, connect, create_shop, full_sync, no_redirects, set_faults, settle,
+    activity, authorize, connect, create_shop, full_sync, get, no_redirects, set_faults, settle,
     start_sync, stores, truth, wait_for_sync,
 };
 use crate::support::truth::assert_matches_truth;
@@ -429,4 +429,61 @@ async fn a_sync_that_would_delete_a_large_share_stops_and_asks_for_confirmation(
         truth["products"].as_array().unwrap().len() as i64
     );
     assert_eq!(products().await, 25);
+}
+
+#[tokio::test]
+async fn a_sync_running_when_the_service_stops_ends_at_a_batch_as_interrupted() {
+    let c = connect(json!({ "customers": 10 }), &[], 1.0).await;
+    // A slow, paged export: many batches, each a while apart.
+    set_faults(
+        &c.sim,
+        json!({ "bulk_unavailable": true, "admin_delay_ms": 300 }),
+    )
+    .await;
+    activity(&c.sim, &c.shop, json!({ "customers": 1500 })).await;
+    let run = start_sync(&c.app, &c.token, &c.store_id).await;
+    let run_id = run["id"].as_str().unwrap().to_owned();
+    let status_path = format!("/api/sync/status?store_id={}", c.store_id);
+    let mut written = 0;
+    for _ in 0..200 {
+        let status = get(&c.app, &c.token, &status_path).await;
+        written = status["records"].as_i64().unwrap_or(0);
+        if written > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(written > 0, "the sync never wrote");
+
+    // The process begins to stop (SIGTERM): the sync ends at its next batch, and says so.
+    c.app.stop_worker().await;
+    let mut ended = Value::Null;
+    for _ in 0..100 {
+        let runs = get(
+            &c.app,
+            &c.token,
+            &format!("/api/sync/runs?store_id={}", c.store_id),
+        )
+        .await;
+        ended = runs["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == run_id.as_str())
+            .cloned()
+            .unwrap();
+        if ended["status"] != "running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(ended["status"], "failed", "{ended}");
+    let error = ended["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("interrupted: the service was stopping"),
+        "{error}"
+    );
+    // It stopped part-way, keeping every batch it had committed.
+    let kept = ended["records"].as_i64().unwrap();
+    assert!(kept >= written && kept < 1510, "{ended}");
 }

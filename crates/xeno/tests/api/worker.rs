@@ -2,9 +2,9 @@
 //! updates.
 
 use crate::support::expect_problem;
-use crate::support::shop::{activity, connect, truth, wait_for_sync, SECRET};
+use crate::support::shop::{activity, connect, get, send_webhook, truth, wait_for_sync, SECRET};
 use crate::support::truth::{assert_matches_truth, dec, ts};
-use crate::support::webhooks::{drain, post_webhook, signature, wait_for_status};
+use crate::support::webhooks::{drain, metric, post_webhook, signature, wait_for_status};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -283,5 +283,115 @@ async fn a_value_the_database_refuses_is_dead_lettered_at_once_and_described() {
     assert!(said.contains("cannot be stored"), "{said}");
     for database_words in ["character", "varying", "violates", "column", "relation"] {
         assert!(!said.contains(database_words), "{said}");
+    }
+}
+
+#[tokio::test]
+async fn events_that_change_nothing_say_why_in_the_log_and_on_the_store() {
+    let c = connect(json!({}), &[], 1.0).await;
+    let send = |topic: &'static str, payload: Value, id: &'static str| {
+        let c = &c;
+        async move { send_webhook(&c.app, &c.shop, topic, &payload, id).await }
+    };
+    let customer = |updated_at: &str, email: &str| {
+        json!({ "id": 7001, "email": email, "created_at": "2026-11-01T10:00:00Z",
+                "updated_at": updated_at })
+    };
+    let product = |updated_at: &str| {
+        json!({ "id": 5001, "title": "Lamp", "created_at": "2026-11-01T10:00:00Z",
+                "updated_at": updated_at, "variants": [] })
+    };
+    // A customer, then an older version of it (Shopify's retries can arrive late).
+    send(
+        "customers/update",
+        customer("2026-11-20T10:00:00Z", "new@example.com"),
+        "new",
+    )
+    .await;
+    drain(&c.app).await;
+    send(
+        "customers/update",
+        customer("2026-11-10T10:00:00Z", "old@example.com"),
+        "old",
+    )
+    .await;
+    // A product deleted in Shopify, then an update of it delivered after the delete.
+    send("products/create", product("2026-11-20T10:00:00Z"), "made").await;
+    drain(&c.app).await;
+    send("products/delete", json!({ "id": 5001 }), "gone").await;
+    drain(&c.app).await;
+    send("products/update", product("2026-11-21T10:00:00Z"), "after").await;
+    // A topic Xeno does not use.
+    send(
+        "inventory_levels/update",
+        json!({ "inventory_item_id": 1, "available": 3 }),
+        "inv",
+    )
+    .await;
+    drain(&c.app).await;
+
+    let page = get(
+        &c.app,
+        &c.token,
+        &format!("/api/webhooks/events?store_id={}&limit=100", c.store_id),
+    )
+    .await;
+    let outcomes: BTreeMap<String, (String, Value)> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let webhook = e["webhook_id"].as_str().unwrap().to_owned();
+            let status = e["status"].as_str().unwrap().to_owned();
+            let status = format!(
+                "{status}{}",
+                e["last_error"]
+                    .as_str()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            );
+            (
+                webhook,
+                (status, e.get("outcome").cloned().unwrap_or(Value::Null)),
+            )
+        })
+        .collect();
+    let expect = |webhook: &str, outcome: Value| {
+        assert_eq!(
+            outcomes[webhook],
+            ("done".to_owned(), outcome),
+            "{webhook}: {outcomes:?}"
+        );
+    };
+    expect("new", Value::Null);
+    expect("old", json!("stale"));
+    expect("made", Value::Null);
+    expect("gone", Value::Null);
+    expect("after", json!("deleted"));
+    expect("inv", json!("ignored"));
+    // The stored customer is the newer version, and the product stays deleted.
+    let customer = get(
+        &c.app,
+        &c.token,
+        &format!("/api/customers/{}/7001", c.store_id),
+    )
+    .await;
+    assert_eq!(customer["customer"]["email"], "new@example.com");
+    let product = c
+        .app
+        .get_authed(&format!("/api/products/{}/5001", c.store_id), &c.token)
+        .await;
+    assert_eq!(product.status(), 404);
+
+    // The Stores page counts them.
+    let store = get(&c.app, &c.token, &format!("/api/stores/{}", c.store_id)).await;
+    assert_eq!(
+        store["webhooks"]["unchanged"],
+        json!({ "stale": 1, "deleted": 1, "redacted": 0, "ignored": 1, "store_inactive": 0 })
+    );
+    // And so does /metrics.
+    for reason in ["stale", "deleted", "ignored"] {
+        let sample = format!("xeno_webhook_events_unchanged_total{{reason=\"{reason}\"}}");
+        assert!(metric(&c.app, &sample).await >= 1.0, "{sample}");
     }
 }

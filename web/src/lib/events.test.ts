@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { unchangedSummary } from './events';
+
+const none = { stale: 0, deleted: 0, redacted: 0, ignored: 0, store_inactive: 0 };
+
+describe('unchangedSummary', () => {
+  it('says nothing when every applied event changed data', () => {
+    expect(unchangedSummary(none, 'en-US')).toBeNull();
+  });
+
+  it('totals the reasons and names each that occurred, in a fixed order', () => {
+    expect(unchangedSummary({ ...none, ignored: 1200, stale: 2 }, 'en-US')).toBe(
+      '1,202 changed nothing: 2 older than what is stored, 1,200 of topics Xeno does not use',
+    );
+  });
+});

@@ -1101,7 +1101,7 @@ CREATE TABLE public.webhook_events (
     processed_at timestamp with time zone,
     outcome text,
     CONSTRAINT webhook_events_body_or_payload CHECK (((body IS NOT NULL) OR (payload IS NOT NULL))),
-    CONSTRAINT webhook_events_outcome_check CHECK ((outcome = ANY (ARRAY['stale'::text, 'deleted'::text, 'redacted'::text, 'ignored'::text, 'store_inactive'::text]))),
+    CONSTRAINT webhook_events_outcome_check CHECK ((outcome = ANY (ARRAY['duplicate'::text, 'stale'::text, 'deleted'::text, 'redacted'::text, 'ignored'::text, 'store_inactive'::text]))),
     CONSTRAINT webhook_events_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'done'::text, 'failed'::text, 'dead'::text, 'rejected'::text])))
 );
 ALTER TABLE ONLY public.webhook_events ALTER COLUMN body SET COMPRESSION lz4;

@@ -75,6 +75,21 @@ struct StoreBatch {
     versions: BTreeMap<&'static str, Vec<(Uuid, RecordVersion)>>,
 }
 
+/// The versions a batch writes, by resource.
+fn by_resource<'a>(
+    versions: &'a BTreeMap<&'static str, Vec<(Uuid, RecordVersion)>>,
+) -> Vec<(Resource, &'a [(Uuid, RecordVersion)])> {
+    [
+        Resource::Customer,
+        Resource::Product,
+        Resource::Order,
+        Resource::Checkout,
+    ]
+    .into_iter()
+    .filter_map(|r| Some((r, versions.get(resource_key(r))?.as_slice())))
+    .collect()
+}
+
 impl StoreBatch {
     fn wrote(&mut self, resource: Resource, event: Uuid, version: RecordVersion) {
         self.versions
@@ -297,8 +312,19 @@ pub async fn apply(
         mut failed,
         mut unchanged,
     } = prepared;
-    for (store_id, batch) in stores {
+    for (store_id, mut batch) in stores {
         let store = StoreId(store_id);
+        // Versions already stored as they are: writing them again changes nothing.
+        let versions = std::mem::take(&mut batch.versions);
+        let mut duplicates = HashMap::new();
+        for (resource, written) in by_resource(&versions) {
+            let versions: Vec<RecordVersion> = written.iter().map(|(_, v)| *v).collect();
+            for at in records::already_stored(conn, tenant, store, resource, &versions).await? {
+                if let Some((event, _)) = written.get(at) {
+                    duplicates.insert(*event, Unchanged::Duplicate);
+                }
+            }
+        }
         // Deletes first or last does not matter: a tombstone outranks every version.
         records::upsert_customers(conn, tenant, store, &batch.customers).await?;
         records::upsert_products(conn, tenant, store, &batch.currency, &batch.products).await?;
@@ -330,15 +356,9 @@ pub async fn apply(
         for (topic, single) in batch.singles {
             apply_single(conn, tenant, store, &topic, single).await?;
         }
-        for resource in [
-            Resource::Customer,
-            Resource::Product,
-            Resource::Order,
-            Resource::Checkout,
-        ] {
-            let Some(written) = batch.versions.get(resource_key(resource)) else {
-                continue;
-            };
+        // Then what the guards left unwritten (a deletion or erasure outranks a duplicate).
+        unchanged.extend(duplicates);
+        for (resource, written) in by_resource(&versions) {
             let versions: Vec<RecordVersion> = written.iter().map(|(_, v)| *v).collect();
             for (at, why) in records::unchanged_by(conn, tenant, store, resource, &versions).await?
             {

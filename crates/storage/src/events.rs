@@ -254,6 +254,8 @@ pub async fn finish_events(
 /// Why an applied event changed nothing: shown in the event log, counted per store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Unchanged {
+    /// The same version of the record was already stored (the same change delivered again).
+    Duplicate,
     /// A newer version of the record was already stored.
     Stale,
     /// The record was deleted in Shopify: its tombstone outranks every version.
@@ -267,7 +269,8 @@ pub enum Unchanged {
 }
 
 impl Unchanged {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
+        Self::Duplicate,
         Self::Stale,
         Self::Deleted,
         Self::Redacted,
@@ -278,6 +281,7 @@ impl Unchanged {
     /// The stored (and API) spelling.
     pub fn code(self) -> &'static str {
         match self {
+            Self::Duplicate => "duplicate",
             Self::Stale => "stale",
             Self::Deleted => "deleted",
             Self::Redacted => "redacted",

@@ -835,8 +835,8 @@ export interface components {
             /** Format: date-time */
             next_attempt_at: string;
             /**
-             * @description For an applied event that changed nothing, why: `stale` (a newer version was already
-             *     stored), `deleted` (the record was deleted in Shopify), `redacted` (the customer was
+             * @description For an applied event that changed nothing, why: `duplicate` (the same version was
+             *     already stored), `stale` (a newer version was already stored), `deleted` (the record was deleted in Shopify), `redacted` (the customer was
              *     erased on request), `ignored` (a topic Xeno does not use), `store_inactive` (the
              *     store no longer takes data). Absent when it changed data.
              * @example stale
@@ -1434,6 +1434,11 @@ export interface components {
              * @description The record had been deleted in Shopify.
              */
             deleted: number;
+            /**
+             * Format: int64
+             * @description The same version was already stored (the same change delivered again).
+             */
+            duplicate: number;
             /**
              * Format: int64
              * @description A topic Xeno does not use.

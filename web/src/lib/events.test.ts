@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { unchangedSummary } from './events';
 
-const none = { stale: 0, deleted: 0, redacted: 0, ignored: 0, store_inactive: 0 };
+const none = { duplicate: 0, stale: 0, deleted: 0, redacted: 0, ignored: 0, store_inactive: 0 };
 
 describe('unchangedSummary', () => {
   it('says nothing when every applied event changed data', () => {

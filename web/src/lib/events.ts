@@ -3,6 +3,7 @@ import { formatCount } from './money';
 
 /** What each reason an applied event changed nothing means, in the merchant's words. */
 const REASONS: Record<keyof UnchangedCounts, string> = {
+  duplicate: 'delivered again',
   stale: 'older than what is stored',
   deleted: 'for records deleted in Shopify',
   redacted: 'for customers erased on request',

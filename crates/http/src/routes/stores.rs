@@ -66,6 +66,8 @@ pub struct WebhookHealth {
 /// Applied events that changed nothing, by why (the event log's `outcome`).
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct UnchangedCounts {
+    /// The same version was already stored (the same change delivered again).
+    duplicate: i64,
     /// A newer version of the record was already stored.
     stale: i64,
     /// The record had been deleted in Shopify.
@@ -82,6 +84,7 @@ impl From<&std::collections::BTreeMap<String, i64>> for UnchangedCounts {
     fn from(counts: &std::collections::BTreeMap<String, i64>) -> Self {
         let count = |code: &str| counts.get(code).copied().unwrap_or(0);
         Self {
+            duplicate: count("duplicate"),
             stale: count("stale"),
             deleted: count("deleted"),
             redacted: count("redacted"),

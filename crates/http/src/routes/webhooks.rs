@@ -240,8 +240,8 @@ pub struct EventOut {
     next_attempt_at: DateTime<Utc>,
     last_error: Option<String>,
     processed_at: Option<DateTime<Utc>>,
-    /// For an applied event that changed nothing, why: `stale` (a newer version was already
-    /// stored), `deleted` (the record was deleted in Shopify), `redacted` (the customer was
+    /// For an applied event that changed nothing, why: `duplicate` (the same version was
+    /// already stored), `stale` (a newer version was already stored), `deleted` (the record was deleted in Shopify), `redacted` (the customer was
     /// erased on request), `ignored` (a topic Xeno does not use), `store_inactive` (the
     /// store no longer takes data). Absent when it changed data.
     #[schema(value_type = Option<String>, example = "stale")]

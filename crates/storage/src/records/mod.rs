@@ -140,6 +140,41 @@ pub async fn unchanged_by(
         .collect())
 }
 
+/// Which of these versions are already stored exactly (before a write): positions in
+/// `versions` whose record holds that very version, so writing it changes nothing.
+pub async fn already_stored(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    store: StoreId,
+    resource: Resource,
+    versions: &[RecordVersion],
+) -> Result<Vec<usize>, StorageError> {
+    if versions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (table, key) = resource.table_and_key();
+    let ids: Vec<i64> = versions.iter().map(|v| v.0).collect();
+    let updated: Vec<DateTime<Utc>> = versions.iter().map(|v| v.1).collect();
+    let made: Vec<Option<DateTime<Utc>>> = versions.iter().map(|v| v.2).collect();
+    let at: Vec<i64> = sqlx::query_scalar(&format!(
+        "SELECT x.ord - 1 FROM unnest($3::bigint[], $4::timestamptz[], $5::timestamptz[]) \
+             WITH ORDINALITY AS x (id, updated_at, version_at, ord) \
+         JOIN {table} r ON r.tenant_id = $1 AND r.store_id = $2 AND r.{key} = x.id \
+         WHERE r.updated_at = x.updated_at AND r.version_at IS NOT DISTINCT FROM x.version_at"
+    ))
+    .bind(tenant.0)
+    .bind(store.0)
+    .bind(&ids)
+    .bind(&updated)
+    .bind(&made)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(at
+        .into_iter()
+        .filter_map(|at| usize::try_from(at).ok())
+        .collect())
+}
+
 /// Deletes records for good: the rows go (children cascade) and tombstones stay.
 pub async fn delete(
     conn: &mut PgConnection,

@@ -315,6 +315,13 @@ async fn events_that_change_nothing_say_why_in_the_log_and_on_the_store() {
         "old",
     )
     .await;
+    // The same version again, under a new webhook id (a retry Shopify sent as new).
+    send(
+        "customers/update",
+        customer("2026-11-20T10:00:00Z", "new@example.com"),
+        "again",
+    )
+    .await;
     // A product deleted in Shopify, then an update of it delivered after the delete.
     send("products/create", product("2026-11-20T10:00:00Z"), "made").await;
     drain(&c.app).await;
@@ -365,6 +372,7 @@ async fn events_that_change_nothing_say_why_in_the_log_and_on_the_store() {
     };
     expect("new", Value::Null);
     expect("old", json!("stale"));
+    expect("again", json!("duplicate"));
     expect("made", Value::Null);
     expect("gone", Value::Null);
     expect("after", json!("deleted"));
@@ -387,10 +395,11 @@ async fn events_that_change_nothing_say_why_in_the_log_and_on_the_store() {
     let store = get(&c.app, &c.token, &format!("/api/stores/{}", c.store_id)).await;
     assert_eq!(
         store["webhooks"]["unchanged"],
-        json!({ "stale": 1, "deleted": 1, "redacted": 0, "ignored": 1, "store_inactive": 0 })
+        json!({ "duplicate": 1, "stale": 1, "deleted": 1, "redacted": 0, "ignored": 1,
+                "store_inactive": 0 })
     );
     // And so does /metrics.
-    for reason in ["stale", "deleted", "ignored"] {
+    for reason in ["duplicate", "stale", "deleted", "ignored"] {
         let sample = format!("xeno_webhook_events_unchanged_total{{reason=\"{reason}\"}}");
         assert!(metric(&c.app, &sample).await >= 1.0, "{sample}");
     }

@@ -196,12 +196,41 @@ try {
   await page.locator('.chart svg').first().waitFor();
   await shot('overview');
 
+  step('the sales breakdown is the API breakdown, in the store\'s zone');
+  for (const line of ['gross_sales', 'discounts', 'returns', 'net_sales', 'shipping', 'taxes', 'total_sales']) {
+    const shown = await page.locator(`[data-line=${line}] [data-currency=EUR]`).innerText();
+    assert.equal(digits(shown), digits(Number(eur[line]).toFixed(2)), line);
+  }
+  assert.equal(await page.locator('[data-zone]').getAttribute('data-zone'), 'Europe/Berlin');
+
   step('a shorter range changes the figures to the API figures for it');
   await page.getByRole('button', { name: 'Last 7 days' }).click();
-  const week = await api(`/api/metrics/dashboard?from=${new Date(Date.now() - 6 * 86_400_000).toISOString().slice(0, 10)}&to=${today}`);
+  // Presets end today where the store is, not where the browser is.
+  const storeToday = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date());
+  const weekFrom = new Date(Date.parse(storeToday) - 6 * 86_400_000).toISOString().slice(0, 10);
+  const week = await api(`/api/metrics/dashboard?from=${weekFrom}&to=${storeToday}`);
   assert.notEqual(week.totals.orders, wide.totals.orders, 'the week differs from the wide range');
   await page.waitForFunction((expected) => document.querySelector('[data-kpi=orders] .kpi-value')?.textContent?.replace(/[^0-9]/g, '') === expected, String(week.totals.orders), { timeout: 15_000 });
   assert.equal(digits(await ordersKpi.innerText()), String(week.totals.orders));
+
+  step('the view lives in the URL: a reload keeps range and granularity');
+  await page.selectOption('select[name=granularity]', 'week');
+  await page.waitForURL(/range=7d.*granularity=week|granularity=week.*range=7d/);
+  await page.reload();
+  await page.locator('[data-kpi=orders]').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Last 7 days' }).getAttribute('aria-pressed'), 'true');
+  assert.equal(await page.locator('select[name=granularity]').inputValue(), 'week');
+  await page.locator('figure[aria-label="Net sales and orders by week"]').waitFor();
+  assert.equal(digits(await ordersKpi.innerText()), String(week.totals.orders));
+
+  step('an impossible range says why and keeps the last figures');
+  // A start after the end, in one change (the end stays today).
+  const tomorrow = new Date(Date.parse(storeToday) + 86_400_000).toISOString().slice(0, 10);
+  await page.fill('input[name=from]', tomorrow);
+  await page.getByRole('alert').getByText('The start is after the end.').waitFor();
+  assert.equal(digits(await ordersKpi.innerText()), String(week.totals.orders));
+  assert.equal(await page.locator('.loading').count(), 0, 'no endless spinner');
+  await page.getByRole('button', { name: 'Last 7 days' }).click();
 
   step('open a customer');
   await page.getByRole('link', { name: 'Customers' }).click();
@@ -245,6 +274,8 @@ try {
   await page.locator('table.heatmap tbody tr').first().waitFor();
   await shot('cohorts');
   await page.getByRole('link', { name: 'Checkouts' }).click();
+  // The cohorts page has date inputs too: fill the checkouts page's, once it is there.
+  await page.getByRole('heading', { name: 'Checkouts' }).waitFor();
   await page.fill('input[name=from]', from);
   await page.locator('.funnel').first().waitFor();
   await shot('checkouts');
@@ -263,11 +294,25 @@ try {
   assert.match(lines[0], /^store_id,customer_id,email/);
   assert.equal(lines.length - 1, count, 'one line per champion');
 
-  step('a phone-width overview');
+  step('at phone width no page scrolls sideways');
   await page.setViewportSize({ width: 390, height: 844 });
-  await page.getByRole('link', { name: 'Overview' }).click();
-  await page.locator('[data-kpi=orders]').waitFor();
-  await shot('overview-phone');
+  for (const [to, ready] of [
+    ['/', '[data-kpi=orders]'],
+    ['/customers', 'tbody tr'],
+    ['/orders', 'tbody tr'],
+    ['/products', 'tbody tr'],
+    ['/cohorts', 'table.heatmap'],
+    ['/segments', '[data-segment]'],
+    ['/checkouts', '.funnel, .empty'],
+    ['/stores', '[data-store]'],
+    ['/definitions', 'h1'],
+  ]) {
+    await page.goto(`${base}${to}`);
+    await page.locator(ready).first().waitFor();
+    const [scrollWidth, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    assert.ok(scrollWidth <= width, `${to} scrolls sideways at 390 px: ${scrollWidth} > ${width}`);
+    await shot(`phone${to === '/' ? '-overview' : to.replace('/', '-')}`);
+  }
   await page.setViewportSize({ width: 1280, height: 900 });
 
   assert.deepEqual(consoleErrors, [], 'no console errors');
@@ -280,7 +325,7 @@ try {
       body: JSON.stringify({ type: 'about:blank', title: 'Internal Server Error', status: 500, code: 'internal', detail: 'The figures could not be computed.' }),
     }),
   );
-  await page.reload();
+  await page.goto(`${base}/`);
   await page.getByRole('alert').getByText('The figures could not be computed.').waitFor({ timeout: 20_000 });
   await shot('overview-error');
 

@@ -1,7 +1,9 @@
 import { useQuery } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
+import { useSearchParams } from 'react-router-dom';
 import { ApiProblem } from './api/client';
-import { PRESETS, type DateRange, type Preset, localToday, presetRange, rangeProblem } from './lib/dates';
+import { PRESETS, type Preset, presetRange, rangeProblem } from './lib/dates';
+import { STORE_KEY, readView, todayIn, viewZone, writeView, type View } from './lib/view';
 import { storesQuery } from './api/queries';
 
 export function Loading({ what }: { what: string }) {
@@ -25,12 +27,13 @@ export function Empty({ children }: { children: ReactNode }) {
   return <p className="empty">{children}</p>;
 }
 
-/** What a query shows while it is not ready: loading, or the error. */
-export function Pending({ query, what }: { query: { isPending: boolean; error: unknown }; what: string }) {
+/** What a query shows while it is not ready: loading, or the error (nothing while it is
+ * not asked for, as when a range cannot be). */
+export function Pending({ query, what }: { query: { isPending: boolean; error: unknown; fetchStatus?: string }; what: string }) {
   if (query.error) {
     return <ErrorMessage error={query.error} />;
   }
-  return query.isPending ? <Loading what={what} /> : null;
+  return query.isPending && query.fetchStatus !== 'idle' ? <Loading what={what} /> : null;
 }
 
 export function useStores() {
@@ -54,25 +57,56 @@ export function StoreFilter({ value, onChange }: { value: string; onChange: (sto
   );
 }
 
-export interface RangeChoice {
-  preset: Preset | 'custom';
-  range: DateRange;
+function remembered(): string {
+  try {
+    return localStorage.getItem(STORE_KEY) ?? '';
+  } catch {
+    return '';
+  }
 }
 
-export function initialRange(): RangeChoice {
-  return { preset: '30d', range: presetRange('30d', localToday()) };
+/**
+ * The page's view (range, store, granularity) as the URL says, `fallback` being the page's
+ * default range; presets end today in the view's zone. Setting it rewrites the URL (so a
+ * reload or a shared link shows the same) and remembers the store.
+ */
+export function useView(fallback: Preset) {
+  const [params, setParams] = useSearchParams();
+  const stores = useStores().data?.data ?? [];
+  const store = params.get('store') ?? remembered();
+  const zone = viewZone(store, stores);
+  const today = todayIn(zone ?? undefined);
+  const view = readView(params, today, fallback, remembered());
+  const setView = (next: View) => {
+    try {
+      localStorage.setItem(STORE_KEY, next.store);
+    } catch {
+      // Private browsing: the URL still holds it.
+    }
+    setParams(writeView(next), { replace: true });
+  };
+  return { view, setView, zone, today };
 }
 
-export function RangePicker({ value, onChange }: { value: RangeChoice; onChange: (choice: RangeChoice) => void }) {
-  const problem = value.preset === 'custom' ? rangeProblem(value.range) : null;
+/** Which days the figures are in. */
+export function ZoneNote({ zone }: { zone: string | null }) {
+  return (
+    <span className="hint" data-zone={zone ?? ''}>
+      {zone ? `Days in ${zone}` : "Each store's days in its own time zone"}
+    </span>
+  );
+}
+
+export function RangePicker({ view, today, onChange }: { view: View; today: string; onChange: (view: View) => void }) {
+  const problem = view.preset === 'custom' ? rangeProblem(view.range) : null;
   return (
     <div className="range" role="group" aria-label="Date range">
       {PRESETS.map((p) => (
         <button
           key={p.id}
           type="button"
-          aria-pressed={value.preset === p.id}
-          onClick={() => onChange({ preset: p.id, range: presetRange(p.id, localToday()) })}
+          aria-pressed={view.preset === p.id}
+          onClick={() => onChange({ ...view, preset: p.id, range: presetRange(p.id, today), granularity: undefined })}
         >
           {p.label}
         </button>
@@ -82,8 +116,8 @@ export function RangePicker({ value, onChange }: { value: RangeChoice; onChange:
         <input
           type="date"
           name="from"
-          value={value.range.from}
-          onChange={(e) => onChange({ preset: 'custom', range: { ...value.range, from: e.target.value } })}
+          value={view.range.from}
+          onChange={(e) => onChange({ ...view, preset: 'custom', range: { ...view.range, from: e.target.value } })}
         />
       </label>
       <label>
@@ -91,13 +125,13 @@ export function RangePicker({ value, onChange }: { value: RangeChoice; onChange:
         <input
           type="date"
           name="to"
-          value={value.range.to}
-          onChange={(e) => onChange({ preset: 'custom', range: { ...value.range, to: e.target.value } })}
+          value={view.range.to}
+          onChange={(e) => onChange({ ...view, preset: 'custom', range: { ...view.range, to: e.target.value } })}
         />
       </label>
       {problem && (
         <span className="error" role="alert">
-          {problem}
+          {problem} The figures shown are for the last range asked.
         </span>
       )}
     </div>

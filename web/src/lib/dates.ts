@@ -4,12 +4,13 @@ export interface DateRange {
   to: string;
 }
 
-export type Preset = '7d' | '30d' | '90d' | 'year';
+export type Preset = '7d' | '30d' | '90d' | '12m' | 'year';
 
 export const PRESETS: { id: Preset; label: string }[] = [
   { id: '7d', label: 'Last 7 days' },
   { id: '30d', label: 'Last 30 days' },
   { id: '90d', label: 'Last 90 days' },
+  { id: '12m', label: 'Last 12 months' },
   { id: 'year', label: 'This year' },
 ];
 
@@ -42,6 +43,8 @@ export function presetRange(preset: Preset, today: string): DateRange {
       return { from: addDays(today, -29), to: today };
     case '90d':
       return { from: addDays(today, -89), to: today };
+    case '12m':
+      return { from: addDays(today, -364), to: today };
     case 'year':
       return { from: `${today.slice(0, 4)}-01-01`, to: today };
   }

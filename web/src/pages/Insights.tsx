@@ -1,29 +1,24 @@
 import { useState } from 'react';
-import { useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { ApiProblem, query, request } from '../api/client';
-import { Empty, ErrorMessage, Pending, RangePicker, StoreFilter, initialRange, shortDate, type RangeChoice } from '../components';
-import { addDays, localToday } from '../lib/dates';
+import { Empty, ErrorMessage, Pending, RangePicker, StoreFilter, ZoneNote, shortDate, useView } from '../components';
+import { askable } from '../lib/view';
 import { formatCount, formatMoney, formatRate } from '../lib/money';
 import { checkoutsQuery, cohortsQuery, segmentsQuery } from '../api/queries';
 
-function yearBack(): RangeChoice {
-  const today = localToday();
-  return { preset: 'custom', range: { from: addDays(today, -364), to: today } };
-}
-
 export function Cohorts() {
-  const [choice, setChoice] = useState<RangeChoice>(yearBack());
-  const [store, setStore] = useState('');
-  const params = { from: choice.range.from, to: choice.range.to, store_id: store || undefined };
-  const cohorts = useQuery(cohortsQuery(params));
+  const { view, setView, zone, today } = useView('12m');
+  const params = { from: view.range.from, to: view.range.to, store_id: view.store || undefined };
+  const cohorts = useQuery({ ...cohortsQuery(params), enabled: askable(view), placeholderData: keepPreviousData });
   const widest = Math.max(0, ...(cohorts.data?.data.map((c) => c.retention.length) ?? [0]));
   return (
     <section>
       <h1>Cohorts</h1>
       <p className="hint">Customers grouped by the month of their first order; each cell is the share who ordered again that many months later.</p>
       <div className="toolbar">
-        <RangePicker value={choice} onChange={setChoice} />
-        <StoreFilter value={store} onChange={setStore} />
+        <RangePicker view={view} today={today} onChange={setView} />
+        <StoreFilter value={view.store} onChange={(store) => setView({ ...view, store })} />
+        <ZoneNote zone={zone} />
       </div>
       <Pending query={cohorts} what="cohorts" />
       {cohorts.data && cohorts.data.data.length === 0 && <Empty>No first orders in this range.</Empty>}
@@ -72,9 +67,9 @@ const LABELS: Record<string, string> = {
 };
 
 export function Segments() {
-  const [store, setStore] = useState('');
+  const { view, setView, today } = useView('30d');
   const [downloadError, setDownloadError] = useState<unknown>(null);
-  const params = { to: localToday(), store_id: store || undefined };
+  const params = { to: today, store_id: view.store || undefined };
   const segments = useQuery(segmentsQuery(params));
 
   const download = async (segment: string) => {
@@ -97,7 +92,7 @@ export function Segments() {
       <h1>Segments</h1>
       <p className="hint">Buyers scored by recency and frequency (quintiles within their store).</p>
       <div className="toolbar">
-        <StoreFilter value={store} onChange={setStore} />
+        <StoreFilter value={view.store} onChange={(store) => setView({ ...view, store })} />
       </div>
       {downloadError !== null && <ErrorMessage error={downloadError} />}
       <Pending query={segments} what="segments" />
@@ -141,17 +136,17 @@ export function Segments() {
 }
 
 export function Checkouts() {
-  const [choice, setChoice] = useState(initialRange());
-  const [store, setStore] = useState('');
-  const params = { from: choice.range.from, to: choice.range.to, store_id: store || undefined };
-  const checkouts = useQuery(checkoutsQuery(params));
+  const { view, setView, zone, today } = useView('30d');
+  const params = { from: view.range.from, to: view.range.to, store_id: view.store || undefined };
+  const checkouts = useQuery({ ...checkoutsQuery(params), enabled: askable(view), placeholderData: keepPreviousData });
   return (
     <section>
       <h1>Checkouts</h1>
       <p className="hint">A checkout not completed ten hours after its last change counts as abandoned.</p>
       <div className="toolbar">
-        <RangePicker value={choice} onChange={setChoice} />
-        <StoreFilter value={store} onChange={setStore} />
+        <RangePicker view={view} today={today} onChange={setView} />
+        <StoreFilter value={view.store} onChange={(store) => setView({ ...view, store })} />
+        <ZoneNote zone={zone} />
       </div>
       <Pending query={checkouts} what="checkouts" />
       {checkouts.data && checkouts.data.data.length === 0 && <Empty>No checkouts in this range.</Empty>}
@@ -174,7 +169,7 @@ export function Checkouts() {
               </li>
             )}
           </ol>
-          {c.completions_known_since && c.completions_known_since.slice(0, 10) > choice.range.from && (
+          {c.completions_known_since && c.completions_known_since.slice(0, 10) > view.range.from && (
             <p className="hint" data-unknown-completions>
               Shopify lets apps export abandoned checkouts only: checkouts completed before {shortDate(c.completions_known_since)}, when the store was connected,
               are unknown, so the rate counts checkouts begun since then.

@@ -1,7 +1,7 @@
 import { useState, type ReactNode } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Link, useParams } from 'react-router-dom';
-import { Empty, Pending, StoreFilter, shortDate } from '../components';
+import { Empty, Pending, StoreFilter, shortDate, useView } from '../components';
 import { formatMoney } from '../lib/money';
 import type { Customer, Order, Product } from '../api/types';
 import { customerQuery, listQuery, orderQuery, productQuery } from '../api/queries';
@@ -15,6 +15,7 @@ interface Column<T> {
 /** Rows under their column headings; numbers right-aligned. */
 function DataTable<T>({ columns, rows, rowKey }: { columns: Column<T>[]; rows: T[]; rowKey: (row: T) => string }) {
   return (
+    <div className="scroll">
     <table>
       <thead>
         <tr>
@@ -37,16 +38,17 @@ function DataTable<T>({ columns, rows, rowKey }: { columns: Column<T>[]; rows: T
         ))}
       </tbody>
     </table>
+    </div>
   );
 }
 
 /** A searchable list read a cursor page at a time, with the way back kept. */
 function PagedList<T>({ title, path, searchLabel, columns, rowKey, extra }: { title: string; path: string; searchLabel: string; columns: Column<T>[]; rowKey: (row: T) => string; extra?: Record<string, string> }) {
   const [search, setSearch] = useState('');
-  const [store, setStore] = useState('');
+  const { view, setView } = useView('30d');
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors[cursors.length - 1];
-  const params = { q: search.trim() || undefined, store_id: store || undefined, cursor, limit: 25, ...extra };
+  const params = { q: search.trim() || undefined, store_id: view.store || undefined, cursor, limit: 25, ...extra };
   const page = useQuery({ ...listQuery<T>(path, params), placeholderData: keepPreviousData });
   const restart = () => setCursors([]);
   return (
@@ -65,9 +67,9 @@ function PagedList<T>({ title, path, searchLabel, columns, rowKey, extra }: { ti
           />
         </label>
         <StoreFilter
-          value={store}
-          onChange={(s) => {
-            setStore(s);
+          value={view.store}
+          onChange={(store) => {
+            setView({ ...view, store });
             restart();
           }}
         />

@@ -1,10 +1,10 @@
-import { useState } from 'react';
-import { useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router-dom';
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { Empty, Pending, RangePicker, StoreFilter, initialRange, shortDate, useStores } from '../components';
+import { Empty, Pending, RangePicker, StoreFilter, ZoneNote, shortDate, useStores, useView } from '../components';
 import { formatChange, formatCount, formatMoney, formatRate } from '../lib/money';
-import type { Dashboard } from '../api/types';
+import { GRANULARITIES, askable, defaultGranularity, type Granularity } from '../lib/view';
+import type { CurrencySales, Dashboard } from '../api/types';
 import { dashboardQuery, topProductsQuery } from '../api/queries';
 
 /** How often the overview asks for fresh figures. */
@@ -24,19 +24,22 @@ function Kpi({ label, value, change, name }: { label: string; value: string; cha
 }
 
 export function Overview() {
-  const [choice, setChoice] = useState(initialRange());
-  const [store, setStore] = useState('');
+  const { view, setView, zone, today } = useView('30d');
   const stores = useStores();
-  const params = { from: choice.range.from, to: choice.range.to, store_id: store || undefined };
+  const granularity = view.granularity ?? defaultGranularity(view.range);
+  const params = { from: view.range.from, to: view.range.to, store_id: view.store || undefined };
   const dashboard = useQuery({
-    ...dashboardQuery(params),
-    enabled: choice.range.from <= choice.range.to,
+    ...dashboardQuery({ ...params, granularity }),
+    enabled: askable(view),
+    // An impossible range keeps the last figures on screen instead of blanking them.
+    placeholderData: keepPreviousData,
     // Live orders keep arriving: follow them (answers are cached until the data changes).
     refetchInterval: LIVE_MS,
   });
   const products = useQuery({
     ...topProductsQuery({ ...params, limit: 5 }),
-    enabled: choice.range.from <= choice.range.to,
+    enabled: askable(view),
+    placeholderData: keepPreviousData,
     refetchInterval: LIVE_MS,
   });
 
@@ -57,8 +60,19 @@ export function Overview() {
     <section>
       <h1>Overview</h1>
       <div className="toolbar">
-        <RangePicker value={choice} onChange={setChoice} />
-        <StoreFilter value={store} onChange={setStore} />
+        <RangePicker view={view} today={today} onChange={setView} />
+        <StoreFilter value={view.store} onChange={(store) => setView({ ...view, store })} />
+        <label>
+          Chart by{' '}
+          <select name="granularity" value={granularity} onChange={(e) => setView({ ...view, granularity: e.target.value as Granularity })}>
+            {GRANULARITIES.map((g) => (
+              <option key={g} value={g}>
+                {g}
+              </option>
+            ))}
+          </select>
+        </label>
+        <ZoneNote zone={zone} />
       </div>
       <Pending query={dashboard} what="figures" />
       {d && (
@@ -84,7 +98,10 @@ export function Overview() {
           {d.totals.orders === 0 ? (
             <Empty>No orders in this range.</Empty>
           ) : (
-            <SalesChart dashboard={d} />
+            <>
+              <SalesChart dashboard={d} granularity={granularity} />
+              <Breakdown sales={d.totals.sales} />
+            </>
           )}
           <div className="columns">
             <div>
@@ -150,7 +167,52 @@ export function Overview() {
 
 const COLORS = ['#2563eb', '#16a34a', '#d97706', '#9333ea', '#dc2626'];
 
-function SalesChart({ dashboard }: { dashboard: Dashboard }) {
+/** Shopify's sales breakdown, one column per currency: each line adds to or takes from
+ * the one before, down to total sales. */
+function Breakdown({ sales }: { sales: CurrencySales[] }) {
+  const lines: [keyof CurrencySales, string, string][] = [
+    ['gross_sales', 'Gross sales', ''],
+    ['discounts', 'Discounts', '−'],
+    ['returns', 'Returns', '−'],
+    ['net_sales', 'Net sales', '='],
+    ['shipping', 'Shipping', '+'],
+    ['taxes', 'Taxes', '+'],
+    ['total_sales', 'Total sales', '='],
+  ];
+  return (
+    <div className="scroll">
+      <table className="breakdown" aria-label="Sales breakdown">
+        <thead>
+          <tr>
+            <th>Sales breakdown</th>
+            {sales.map((s) => (
+              <th key={s.currency} className="num">
+                {s.currency}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {lines.map(([field, label, sign]) => (
+            <tr key={field} data-line={field} className={sign === '=' ? 'subtotal' : undefined}>
+              <th scope="row">
+                <span aria-hidden="true">{sign} </span>
+                {label}
+              </th>
+              {sales.map((s) => (
+                <td key={s.currency} className="num" data-currency={s.currency}>
+                  {formatMoney(String(s[field]), s.currency)}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function SalesChart({ dashboard, granularity }: { dashboard: Dashboard; granularity: Granularity }) {
   const currencies = dashboard.totals.sales.map((s) => s.currency);
   const rows = dashboard.series.map((p) => {
     const row: Record<string, string | number> = { day: p.start, orders: p.orders };
@@ -160,7 +222,7 @@ function SalesChart({ dashboard }: { dashboard: Dashboard }) {
     return row;
   });
   return (
-    <figure className="chart" aria-label="Net sales and orders by day">
+    <figure className="chart" aria-label={`Net sales and orders by ${granularity}`}>
       <ResponsiveContainer width="100%" height={280}>
         <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 8, left: 8 }}>
           <CartesianGrid strokeDasharray="3 3" />

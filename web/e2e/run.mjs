@@ -91,7 +91,8 @@ try {
     executablePath: browserPath,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
   });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', acceptDownloads: true });
+  // The browser is in Los Angeles; the store in Berlin: every date shown must be Berlin's.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', timezoneId: 'America/Los_Angeles', acceptDownloads: true });
   const page = await context.newPage();
   const consoleErrors = [];
   page.on('console', (message) => message.type() === 'error' && consoleErrors.push(message.text()));
@@ -245,8 +246,29 @@ try {
   assert.equal(await page.locator('[data-fact=orders]').innerText(), String(detail.customer.orders));
   await shot('customer');
 
-  step('orders and products page through');
+  step("orders show the store's day, whatever the browser's zone");
   await page.getByRole('link', { name: 'Orders' }).click();
+  await page.locator('tbody tr').first().waitFor();
+  const listed25 = (await api('/api/orders?limit=25')).data;
+  const berlinDay = (iso) => new Date(iso).toLocaleDateString('en-US', { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'Europe/Berlin' });
+  const laDay = (iso) => new Date(iso).toLocaleDateString('en-US', { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'America/Los_Angeles' });
+  const shownDays = await page.locator('tbody tr td:nth-child(2)').allInnerTexts();
+  assert.deepEqual(shownDays, listed25.map((o) => berlinDay(o.processed_at)));
+  assert.ok(listed25.some((o) => berlinDay(o.processed_at) !== laDay(o.processed_at)), 'some order falls on another day in the browser zone');
+
+  step('orders filtered by payment, kept in the URL');
+  await page.selectOption('select[name=financial_status]', 'paid');
+  await page.waitForURL(/status=paid/);
+  const paid = (await api('/api/orders?limit=25&financial_status=paid')).data;
+  await page.waitForFunction((n) => document.querySelectorAll('tbody tr').length === n, paid.length);
+  await page.reload();
+  await page.locator('tbody tr').first().waitFor();
+  assert.equal(await page.locator('select[name=financial_status]').inputValue(), 'paid');
+  const payments = await page.locator('tbody tr td:nth-child(4)').allInnerTexts();
+  assert.ok(payments.length > 0 && payments.every((p) => p.startsWith('Paid')), payments.join(', '));
+  await page.selectOption('select[name=financial_status]', '');
+
+  step('orders and products page through');
   await page.locator('tbody tr').first().waitFor();
   await page.getByRole('button', { name: 'Next' }).click();
   await page.getByText('Page 2').waitFor();

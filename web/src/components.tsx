@@ -83,7 +83,11 @@ export function useView(fallback: Preset) {
     } catch {
       // Private browsing: the URL still holds it.
     }
-    setParams(writeView(next), { replace: true });
+    // The view's own keys are rewritten; a page's other filters stay.
+    const merged = new URLSearchParams(params);
+    for (const key of ['range', 'from', 'to', 'store', 'granularity']) merged.delete(key);
+    writeView(next).forEach((value, key) => merged.set(key, value));
+    setParams(merged, { replace: true });
   };
   return { view, setView, zone, today };
 }
@@ -138,9 +142,36 @@ export function RangePicker({ view, today, onChange }: { view: View; today: stri
   );
 }
 
-export function shortDate(iso: string | null | undefined): string {
+/** A day in words (`Nov 30, 2026`), on the calendar of `zone` (a store's) when given. */
+export function shortDate(iso: string | null | undefined, zone?: string | null): string {
   if (!iso) {
     return '—';
   }
-  return new Date(iso).toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+  const options: Intl.DateTimeFormatOptions = { year: 'numeric', month: 'short', day: 'numeric' };
+  try {
+    return new Date(iso).toLocaleDateString(undefined, { ...options, timeZone: zone ?? undefined });
+  } catch {
+    return new Date(iso).toLocaleDateString(undefined, options);
+  }
+}
+
+/** A moment with its date and time in `zone`, the zone named (`Nov 30, 2026, 10:30 PM EST`). */
+export function dateTime(iso: string, zone?: string | null): string {
+  const options: Intl.DateTimeFormatOptions = { dateStyle: 'medium', timeStyle: 'short' };
+  try {
+    const text = new Date(iso).toLocaleString(undefined, { ...options, timeZone: zone ?? undefined });
+    return zone ? `${text} (${zone})` : text;
+  } catch {
+    return new Date(iso).toLocaleString(undefined, options);
+  }
+}
+
+/** Each store's zone and currency, by store id. */
+export function useStoreFacts() {
+  const stores = useStores().data?.data ?? [];
+  const byId = new Map(stores.map((s) => [s.id, s]));
+  return {
+    zoneOf: (storeId: string) => byId.get(storeId)?.iana_timezone ?? undefined,
+    currencyOf: (storeId: string) => byId.get(storeId)?.currency ?? undefined,
+  };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatChange, formatMoney, formatRate, groupByCurrency } from './money';
+import { formatChange, formatMoney, formatPoints, formatRate, groupByCurrency } from './money';
 
 describe('money', () => {
   it('formats each currency with its own minor unit', () => {
@@ -24,10 +24,12 @@ describe('money', () => {
   });
 
   it('formats changes and rates', () => {
-    expect(formatChange(0.125)).toBe('+12.5%');
-    expect(formatChange(-0.5)).toBe('-50%');
-    expect(formatChange(0)).toBe('0%');
+    expect(formatChange(0.125, 'en-US')).toBe('+12.5%');
+    expect(formatChange(-0.5, 'en-US')).toBe('-50.0%');
+    expect(formatChange(0, 'en-US')).toBe('0.0%');
     expect(formatChange(null)).toBe('—');
+    expect(formatPoints(0.31, 0.25, 'en-US')).toBe('+6.0 pts');
+    expect(formatPoints(0.2, null, 'en-US')).toBe('—');
     expect(formatRate(0.3333)).toBe('33.3%');
   });
 });

@@ -29,14 +29,31 @@ export function groupByCurrency<T extends { currency: string }>(rows: T[]): [str
   return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b));
 }
 
-/** A relative change (0.125) as `+12.5%`; null (nothing to compare with) as an em dash. */
-export function formatChange(change: number | null | undefined): string {
+/** A relative change (0.125) as `+12.5%`, always one decimal; null (nothing to compare
+ * with) as an em dash. */
+export function formatChange(change: number | null | undefined, locale?: string): string {
   if (change === null || change === undefined) {
     return '—';
   }
-  const percent = Math.round(change * 1000) / 10;
-  const sign = percent > 0 ? '+' : '';
-  return `${sign}${percent}%`;
+  return new Intl.NumberFormat(locale, {
+    style: 'percent',
+    minimumFractionDigits: 1,
+    maximumFractionDigits: 1,
+    signDisplay: 'exceptZero',
+  }).format(change);
+}
+
+/** How far a rate moved, in percentage points: 0.31 after 0.25 is `+6.0 pts` (not +24%). */
+export function formatPoints(current: number, previous: number | null | undefined, locale?: string): string {
+  if (previous === null || previous === undefined) {
+    return '—';
+  }
+  const points = new Intl.NumberFormat(locale, {
+    minimumFractionDigits: 1,
+    maximumFractionDigits: 1,
+    signDisplay: 'exceptZero',
+  }).format((current - previous) * 100);
+  return `${points} pts`;
 }
 
 /** A share (0.25) as `25%`. */

@@ -1,19 +1,22 @@
-import { useState, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { Link, useParams } from 'react-router-dom';
-import { Empty, Pending, StoreFilter, shortDate, useView } from '../components';
+import { Link, useParams, useSearchParams } from 'react-router-dom';
+import { Empty, Pending, StoreFilter, dateTime, shortDate, useStoreFacts, useView } from '../components';
 import { formatMoney } from '../lib/money';
+import { humanize, variantName } from '../lib/words';
 import type { Customer, Order, Product } from '../api/types';
 import { customerQuery, listQuery, orderQuery, productQuery } from '../api/queries';
 
 interface Column<T> {
   label: string;
   numeric?: boolean;
-  cell: (row: T) => ReactNode;
+  /** The row's cell; `zone` is its store's time zone (dates are shown on its calendar). */
+  cell: (row: T, zone?: string) => ReactNode;
 }
 
 /** Rows under their column headings; numbers right-aligned. */
-function DataTable<T>({ columns, rows, rowKey }: { columns: Column<T>[]; rows: T[]; rowKey: (row: T) => string }) {
+function DataTable<T extends { store_id: string }>({ columns, rows, rowKey }: { columns: Column<T>[]; rows: T[]; rowKey: (row: T) => string }) {
+  const { zoneOf } = useStoreFacts();
   return (
     <div className="scroll">
     <table>
@@ -31,7 +34,7 @@ function DataTable<T>({ columns, rows, rowKey }: { columns: Column<T>[]; rows: T
           <tr key={rowKey(row)}>
             {columns.map((c) => (
               <td key={c.label} className={c.numeric ? 'num' : undefined}>
-                {c.cell(row)}
+                {c.cell(row, zoneOf(row.store_id))}
               </td>
             ))}
           </tr>
@@ -43,7 +46,7 @@ function DataTable<T>({ columns, rows, rowKey }: { columns: Column<T>[]; rows: T
 }
 
 /** A searchable list read a cursor page at a time, with the way back kept. */
-function PagedList<T>({ title, path, searchLabel, columns, rowKey, extra }: { title: string; path: string; searchLabel: string; columns: Column<T>[]; rowKey: (row: T) => string; extra?: Record<string, string> }) {
+function PagedList<T extends { store_id: string }>({ title, path, searchLabel, columns, rowKey, extra, filters }: { title: string; path: string; searchLabel: string; columns: Column<T>[]; rowKey: (row: T) => string; extra?: Record<string, string | undefined>; filters?: ReactNode }) {
   const [search, setSearch] = useState('');
   const { view, setView } = useView('30d');
   const [cursors, setCursors] = useState<string[]>([]);
@@ -51,6 +54,9 @@ function PagedList<T>({ title, path, searchLabel, columns, rowKey, extra }: { ti
   const params = { q: search.trim() || undefined, store_id: view.store || undefined, cursor, limit: 25, ...extra };
   const page = useQuery({ ...listQuery<T>(path, params), placeholderData: keepPreviousData });
   const restart = () => setCursors([]);
+  // A changed filter starts again from the first page.
+  const filterKey = JSON.stringify(extra ?? {});
+  useEffect(() => setCursors([]), [filterKey]);
   return (
     <section>
       <h1>{title}</h1>
@@ -73,6 +79,7 @@ function PagedList<T>({ title, path, searchLabel, columns, rowKey, extra }: { ti
             restart();
           }}
         />
+        {filters}
       </div>
       <Pending query={page} what={title.toLowerCase()} />
       {page.data && page.data.data.length === 0 && <Empty>Nothing matches.</Empty>}
@@ -112,25 +119,79 @@ export function Customers() {
         { label: 'Email', cell: (c) => c.email ?? '—' },
         { label: 'Orders', numeric: true, cell: (c) => c.orders },
         { label: 'Spent', numeric: true, cell: (c) => (c.currency ? formatMoney(c.spent, c.currency) : '—') },
-        { label: 'Last order', cell: (c) => shortDate(c.last_order_at) },
-        { label: 'Since', cell: (c) => shortDate(c.created_at) },
+        { label: 'Last order', cell: (c, zone) => shortDate(c.last_order_at, zone) },
+        { label: 'Since', cell: (c, zone) => shortDate(c.created_at, zone) },
       ]}
     />
   );
 }
 
+/** The payment state, with a cancellation beside it (a cancelled order keeps its payment
+ * state: paid and refunded, or voided). */
+function payment(o: Order): string {
+  return humanize(o.financial_status) + (o.cancelled_at ? ' · cancelled' : '') + (o.test ? ' (test)' : '');
+}
+
 const ORDER_COLUMNS: Column<Order>[] = [
   { label: 'Order', cell: (o) => <Link to={`/orders/${o.store_id}/${o.id}`}>{o.name ?? o.id}</Link> },
-  { label: 'Date', cell: (o) => shortDate(o.processed_at) },
-  { label: 'Email', cell: (o) => o.email ?? 'Guest' },
-  { label: 'Payment', cell: (o) => (o.cancelled_at ? 'cancelled' : (o.financial_status ?? '—')) + (o.test ? ' (test)' : '') },
+  { label: 'Date', cell: (o, zone) => shortDate(o.processed_at, zone) },
+  {
+    label: 'Customer',
+    cell: (o) => (o.customer_id ? <Link to={`/customers/${o.store_id}/${o.customer_id}`}>{o.email ?? `Customer ${o.customer_id}`}</Link> : (o.email ?? 'Guest')),
+  },
+  { label: 'Payment', cell: payment },
+  { label: 'Fulfilment', cell: (o) => (o.fulfillment_status ? humanize(o.fulfillment_status) : 'Unfulfilled') },
   { label: 'Items', numeric: true, cell: (o) => o.units },
   { label: 'Total', numeric: true, cell: (o) => formatMoney(o.total_price, o.currency) },
   { label: 'After refunds', numeric: true, cell: (o) => formatMoney(o.current_total_price, o.currency) },
 ];
 
+/** Shopify's payment states, as the orders filter offers them. */
+const FINANCIAL_STATUSES = ['paid', 'pending', 'authorized', 'partially_paid', 'partially_refunded', 'refunded', 'voided'];
+
 export function Orders() {
-  return <PagedList<Order> title="Orders" path="/api/orders" searchLabel="Search order or email" rowKey={(o) => `${o.store_id}-${o.id}`} columns={ORDER_COLUMNS} />;
+  // Filters live in the URL beside the store, so a filtered list can be reloaded or shared.
+  const [params, setParams] = useSearchParams();
+  const set = (name: string, value: string) => {
+    const next = new URLSearchParams(params);
+    if (value) next.set(name, value);
+    else next.delete(name);
+    setParams(next, { replace: true });
+  };
+  const status = params.get('status') ?? '';
+  const from = params.get('placed_from') ?? '';
+  const to = params.get('placed_to') ?? '';
+  return (
+    <PagedList<Order>
+      title="Orders"
+      path="/api/orders"
+      searchLabel="Search order or email"
+      rowKey={(o) => `${o.store_id}-${o.id}`}
+      columns={ORDER_COLUMNS}
+      extra={{ financial_status: status || undefined, from: from || undefined, to: to || undefined }}
+      filters={
+        <>
+          <label>
+            Payment{' '}
+            <select name="financial_status" value={status} onChange={(e) => set('status', e.target.value)}>
+              <option value="">Any</option>
+              {FINANCIAL_STATUSES.map((s) => (
+                <option key={s} value={s}>
+                  {humanize(s)}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Placed from <input type="date" name="orders_from" value={from} onChange={(e) => set('placed_from', e.target.value)} />
+          </label>
+          <label>
+            to <input type="date" name="orders_to" value={to} onChange={(e) => set('placed_to', e.target.value)} />
+          </label>
+        </>
+      }
+    />
+  );
 }
 
 export function Products() {
@@ -143,13 +204,23 @@ export function Products() {
       columns={[
         { label: 'Product', cell: (p) => <Link to={`/products/${p.store_id}/${p.id}`}>{p.title}</Link> },
         { label: 'Vendor', cell: (p) => p.vendor ?? '—' },
-        { label: 'Status', cell: (p) => p.status ?? '—' },
+        { label: 'Status', cell: (p) => humanize(p.status) },
         { label: 'Variants', numeric: true, cell: (p) => p.variants },
-        { label: 'Price', numeric: true, cell: (p) => (p.min_price == null ? '—' : p.min_price === p.max_price ? p.min_price : `${p.min_price}–${p.max_price}`) },
-        { label: 'Updated', cell: (p) => shortDate(p.updated_at) },
+        { label: 'Price', numeric: true, cell: (p) => <Price product={p} /> },
+        { label: 'Updated', cell: (p, zone) => shortDate(p.updated_at, zone) },
       ]}
     />
   );
+}
+
+/** A product's price range in its store's currency. */
+function Price({ product }: { product: Product }) {
+  const { currencyOf } = useStoreFacts();
+  const currency = currencyOf(product.store_id);
+  if (product.min_price == null) return <>—</>;
+  const money = (amount: string) => (currency ? formatMoney(amount, currency) : amount);
+  const [low, high] = [String(product.min_price), String(product.max_price ?? product.min_price)];
+  return <>{low === high ? money(low) : `${money(low)}–${money(high)}`}</>;
 }
 
 export function CustomerDetail() {
@@ -192,6 +263,7 @@ export function CustomerDetail() {
 export function OrderDetail() {
   const { storeId, orderId } = useParams();
   const detail = useQuery(orderQuery(storeId ?? '', orderId ?? ''));
+  const { zoneOf } = useStoreFacts();
   const d = detail.data;
   const money = (amount: string) => (d ? formatMoney(amount, d.order.currency) : '');
   return (
@@ -205,12 +277,12 @@ export function OrderDetail() {
           <h1>Order {d.order.name ?? d.order.id}</h1>
           <dl className="facts">
             <dt>Placed</dt>
-            <dd>{new Date(d.order.processed_at).toLocaleString()}</dd>
+            <dd>{dateTime(d.order.processed_at, zoneOf(d.order.store_id))}</dd>
             <dt>Customer</dt>
             <dd>{d.order.customer_id ? <Link to={`/customers/${d.order.store_id}/${d.order.customer_id}`}>{d.order.email ?? `Customer ${d.order.customer_id}`}</Link> : 'Guest'}</dd>
             <dt>Payment · fulfilment</dt>
             <dd>
-              {d.order.cancelled_at ? 'cancelled' : (d.order.financial_status ?? '—')} · {d.order.fulfillment_status ?? 'unfulfilled'}
+              {payment(d.order)} · {d.order.fulfillment_status ? humanize(d.order.fulfillment_status) : 'Unfulfilled'}
               {d.order.test ? ' · test order (left out of reports)' : ''}
             </dd>
             <dt>Subtotal</dt>
@@ -305,7 +377,7 @@ export function ProductDetail() {
             <dt>Type</dt>
             <dd>{d.product.product_type ?? '—'}</dd>
             <dt>Status</dt>
-            <dd>{d.product.status ?? '—'}</dd>
+            <dd>{humanize(d.product.status)}</dd>
             <dt>Updated</dt>
             <dd>{shortDate(d.product.updated_at)}</dd>
           </dl>
@@ -325,7 +397,7 @@ export function ProductDetail() {
               <tbody>
                 {d.variants.map((v) => (
                   <tr key={v.id} data-variant>
-                    <td>{v.title ?? 'Default'}</td>
+                    <td>{variantName(v.title, d.product.title)}</td>
                     <td>{v.sku ?? '—'}</td>
                     <td className="num">{formatMoney(v.price, v.currency)}</td>
                     <td className="num">{v.inventory_quantity ?? '—'}</td>

@@ -2,7 +2,7 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router-dom';
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { Empty, Pending, RangePicker, StoreFilter, ZoneNote, shortDate, useStores, useView } from '../components';
-import { formatChange, formatCount, formatMoney, formatRate } from '../lib/money';
+import { formatChange, formatCount, formatMoney, formatPoints, formatRate } from '../lib/money';
 import { GRANULARITIES, askable, defaultGranularity, type Granularity } from '../lib/view';
 import type { CurrencySales, Dashboard } from '../api/types';
 import { dashboardQuery, topProductsQuery } from '../api/queries';
@@ -10,14 +10,14 @@ import { dashboardQuery, topProductsQuery } from '../api/queries';
 /** How often the overview asks for fresh figures. */
 const LIVE_MS = 15_000;
 
-function Kpi({ label, value, change, name }: { label: string; value: string; change?: number | null; name: string }) {
+function Kpi({ label, value, change, changeText, name }: { label: string; value: string; change?: number | null; changeText?: string; name: string }) {
   const trend = change === null || change === undefined ? 'flat' : change > 0 ? 'up' : change < 0 ? 'down' : 'flat';
   return (
     <div className="kpi" data-kpi={name}>
       <span className="kpi-label">{label}</span>
       <span className="kpi-value">{value}</span>
       <span className={`kpi-change ${trend}`} title="against the previous period">
-        {formatChange(change)}
+        {changeText ?? formatChange(change)}
       </span>
     </div>
   );
@@ -92,7 +92,13 @@ export function Overview() {
               <Kpi name="orders" label="Orders" value={formatCount(d.totals.orders)} change={change?.orders} />
               <Kpi name="customers" label="Customers who ordered" value={formatCount(d.totals.buyers)} change={change?.buyers} />
               <Kpi name="new_customers" label="New customers (first order)" value={formatCount(d.totals.new_customers)} change={change?.new_customers} />
-              <Kpi name="repeat_rate" label="Repeat purchase rate" value={formatRate(d.totals.repeat_purchase_rate)} change={change?.repeat_purchase_rate} />
+              <Kpi
+                name="repeat_rate"
+                label="Repeat purchase rate"
+                value={formatRate(d.totals.repeat_purchase_rate)}
+                change={change?.repeat_purchase_rate}
+                changeText={formatPoints(d.totals.repeat_purchase_rate, d.previous?.totals.repeat_purchase_rate)}
+              />
             </div>
           </div>
           {d.totals.orders === 0 ? (

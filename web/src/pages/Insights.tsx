@@ -6,6 +6,9 @@ import { askable } from '../lib/view';
 import { formatCount, formatMoney, formatRate } from '../lib/money';
 import { checkoutsQuery, cohortsQuery, segmentsQuery } from '../api/queries';
 
+/** The strongest shade of a retention cell: dark text stays readable on it (4.5:1). */
+const HEAT_MAX = 0.75;
+
 export function Cohorts() {
   const { view, setView, zone, today } = useView('12m');
   const params = { from: view.range.from, to: view.range.to, store_id: view.store || undefined };
@@ -42,7 +45,7 @@ export function Cohorts() {
                   <th scope="row">{c.cohort.slice(0, 7)}</th>
                   <td className="num">{c.customers}</td>
                   {c.retention.map((r) => (
-                    <td key={r.month_offset} className="num" style={{ background: `rgba(37, 99, 235, ${r.rate})`, color: r.rate > 0.5 ? 'white' : undefined }} title={`${r.customers} customers`}>
+                    <td key={r.month_offset} className="num" style={{ background: `rgba(37, 99, 235, ${HEAT_MAX * r.rate})` }} title={`${r.customers} customers`}>
                       {formatRate(r.rate)}
                     </td>
                   ))}

@@ -198,6 +198,8 @@ try {
   assert.equal(digits(await page.locator('[data-kpi=aov-EUR] .kpi-value').innerText()), digits(Number(eur.average_order_value).toFixed(2)));
   assert.equal(digits(await page.locator('[data-kpi=customers] .kpi-value').innerText()), String(wide.totals.buyers));
   await page.locator('.chart svg').first().waitFor();
+  // The previous period is drawn beside the range, dashed.
+  await page.locator('.chart path[stroke-dasharray="4 4"]').first().waitFor({ state: 'attached' });
   await shot('overview');
 
   step('the sales breakdown is the API breakdown, in the store\'s zone');

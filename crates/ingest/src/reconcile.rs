@@ -95,7 +95,7 @@ impl Backfill {
             Window::Trailing(days) => trailing(days),
             Window::History => self
                 .db
-                .first_sales_day(tenant, store)
+                .first_sales_day(tenant, Some(store))
                 .await?
                 .filter(|first| *first <= to)
                 .unwrap_or_else(|| trailing(TRAILING_DAYS)),

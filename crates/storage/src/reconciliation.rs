@@ -88,18 +88,19 @@ impl Db {
             .collect())
     }
 
-    /// The first day with any sale of the store (its history's start).
+    /// The first day with any sale of the store, or of any of the tenant's stores (their
+    /// history's start). Read in the answer's snapshot when there is one.
     pub async fn first_sales_day(
         &self,
         tenant: TenantId,
-        store: StoreId,
+        store: Option<StoreId>,
     ) -> Result<Option<NaiveDate>, StorageError> {
-        let mut tx = self.tenant_tx(tenant).await?;
+        let mut tx = self.report_tx(tenant).await?;
         let day = sqlx::query_scalar(
-            "SELECT min(day) FROM daily_sales WHERE tenant_id = $1 AND store_id = $2",
+            "SELECT min(day) FROM daily_sales WHERE tenant_id = $1 AND ($2::uuid IS NULL OR store_id = $2)",
         )
         .bind(tenant.0)
-        .bind(store.0)
+        .bind(store.map(|s| s.0))
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;

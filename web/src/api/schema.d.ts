@@ -1046,8 +1046,15 @@ export interface components {
         };
         Previous: {
             change: components["schemas"]["Change"];
+            /**
+             * @description False when the period starts before the first day anything was sold in scope: its
+             *     changes then compare with a store not yet selling (or not yet connected).
+             */
+            complete: boolean;
             /** Format: date */
             from: string;
+            /** @description The previous period's buckets, as many as the range's, to draw beside it. */
+            series: components["schemas"]["Period"][];
             /** Format: date */
             to: string;
             totals: components["schemas"]["Totals"];

@@ -101,6 +101,12 @@ export function Overview() {
               />
             </div>
           </div>
+          {d.previous && !d.previous.complete && (
+            <p className="hint" data-partial-comparison>
+              The comparison period ({shortDate(d.previous.from)} – {shortDate(d.previous.to)}) starts before the first sale here, so its changes compare with a
+              partial period.
+            </p>
+          )}
           {d.totals.orders === 0 ? (
             <Empty>No orders in this range.</Empty>
           ) : (
@@ -173,6 +179,17 @@ export function Overview() {
 
 const COLORS = ['#2563eb', '#16a34a', '#d97706', '#9333ea', '#dc2626'];
 
+/** A bucket's first day (a calendar date) in words: `Nov 3`. */
+function dayInWords(day: string): string {
+  return new Date(`${day}T00:00:00Z`).toLocaleDateString(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' });
+}
+
+const compactNumbers = new Intl.NumberFormat(undefined, { notation: 'compact' });
+
+function compact(value: number): string {
+  return compactNumbers.format(value);
+}
+
 /** Shopify's sales breakdown, one column per currency: each line adds to or takes from
  * the one before, down to total sales. */
 function Breakdown({ sales }: { sales: CurrencySales[] }) {
@@ -220,10 +237,15 @@ function Breakdown({ sales }: { sales: CurrencySales[] }) {
 
 function SalesChart({ dashboard, granularity }: { dashboard: Dashboard; granularity: Granularity }) {
   const currencies = dashboard.totals.sales.map((s) => s.currency);
-  const rows = dashboard.series.map((p) => {
+  // The previous period drawn beside the range, bucket by bucket (same count, same length).
+  const previous = dashboard.previous?.series ?? [];
+  const rows = dashboard.series.map((p, i) => {
     const row: Record<string, string | number> = { day: p.start, orders: p.orders };
     for (const s of p.sales) {
       row[`net ${s.currency}`] = Number(s.net_sales);
+    }
+    for (const s of previous[i]?.sales ?? []) {
+      row[`net ${s.currency}, previous period`] = Number(s.net_sales);
     }
     return row;
   });
@@ -232,14 +254,34 @@ function SalesChart({ dashboard, granularity }: { dashboard: Dashboard; granular
       <ResponsiveContainer width="100%" height={280}>
         <LineChart data={rows} margin={{ top: 8, right: 16, bottom: 8, left: 8 }}>
           <CartesianGrid strokeDasharray="3 3" />
-          <XAxis dataKey="day" minTickGap={24} />
-          <YAxis yAxisId="money" />
-          <YAxis yAxisId="orders" orientation="right" allowDecimals={false} />
-          <Tooltip />
+          <XAxis dataKey="day" minTickGap={24} tickFormatter={dayInWords} />
+          <YAxis yAxisId="money" tickFormatter={compact} />
+          <YAxis yAxisId="orders" orientation="right" allowDecimals={false} tickFormatter={compact} />
+          <Tooltip
+            labelFormatter={(day) => `${granularity === 'day' ? '' : `${granularity} of `}${dayInWords(String(day))}`}
+            formatter={(value, name) => {
+              const currency = String(name).match(/^net ([A-Z]{3})/)?.[1];
+              return currency ? formatMoney(String(value), currency) : formatCount(Number(value));
+            }}
+          />
           <Legend />
           {currencies.map((c, i) => (
             <Line key={c} yAxisId="money" type="linear" dataKey={`net ${c}`} stroke={COLORS[i % COLORS.length]} dot={false} isAnimationActive={false} />
           ))}
+          {previous.length > 0 &&
+            currencies.map((c, i) => (
+              <Line
+                key={`${c}-previous`}
+                yAxisId="money"
+                type="linear"
+                dataKey={`net ${c}, previous period`}
+                stroke={COLORS[i % COLORS.length]}
+                strokeDasharray="4 4"
+                strokeOpacity={0.6}
+                dot={false}
+                isAnimationActive={false}
+              />
+            ))}
           <Line yAxisId="orders" type="linear" dataKey="orders" stroke="#64748b" dot={false} isAnimationActive={false} />
         </LineChart>
       </ResponsiveContainer>

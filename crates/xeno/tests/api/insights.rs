@@ -534,6 +534,21 @@ async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_record
         assert_eq!(previous["to"], previous_to.to_string());
         let previous_totals = totals_of(&expected_days(&tenant_shops), previous_from, previous_to);
         check_sales(&previous["totals"]["sales"], &previous_totals, "previous");
+        // Its series is the one the previous range has on its own, bucket for bucket.
+        let alone = get(
+            &app,
+            &token,
+            &format!("/api/metrics/dashboard?from={previous_from}&to={previous_to}&granularity={granularity}"),
+        )
+        .await;
+        assert_eq!(previous["series"], alone["series"], "{granularity}");
+        // And it says whether the stores were selling yet when it began.
+        let first_sale = *expected_days(&tenant_shops)
+            .keys()
+            .map(|(day, _)| day)
+            .min()
+            .unwrap();
+        assert_eq!(previous["complete"], json!(first_sale <= previous_from));
         let now_orders = body["totals"]["orders"].as_i64().unwrap();
         let before_orders = previous["totals"]["orders"].as_i64().unwrap();
         let change = &previous["change"]["orders"];

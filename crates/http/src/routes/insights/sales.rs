@@ -134,6 +134,11 @@ pub struct Previous {
     pub(crate) to: NaiveDate,
     pub(crate) totals: Totals,
     pub(crate) change: Change,
+    /// The previous period's buckets, as many as the range's, to draw beside it.
+    pub(crate) series: Vec<Period>,
+    /// False when the period starts before the first day anything was sold in scope: its
+    /// changes then compare with a store not yet selling (or not yet connected).
+    pub(crate) complete: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -186,16 +191,23 @@ pub async fn get_dashboard(
             async {
                 match &before {
                     None => Ok(None),
-                    Some(before) => Ok(Some(load_totals(&db, before).await?.0)),
+                    Some(before) => Ok(Some((
+                        load_totals(&db, before).await?,
+                        db.first_sales_day(before.tenant, before.store).await?,
+                    ))),
                 }
             },
         )?;
-        let previous = before.zip(previous).map(|(before, previous)| Previous {
-            from: before.from,
-            to: before.to,
-            change: change(&totals, &previous),
-            totals: previous,
-        });
+        let previous = before
+            .zip(previous)
+            .map(|(before, ((previous, previous_days), first))| Previous {
+                from: before.from,
+                to: before.to,
+                change: change(&totals, &previous),
+                totals: previous,
+                series: series_of(&previous_days, before.from, before.to, granularity),
+                complete: first.is_some_and(|first| first <= before.from),
+            });
         Ok(Dashboard {
             from: scope.from,
             to: scope.to,

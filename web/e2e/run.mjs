@@ -321,6 +321,17 @@ try {
   assert.match(lines[0], /^store_id,customer_id,email/);
   assert.equal(lines.length - 1, count, 'one line per champion');
 
+  step('a segment opens its customers, most spent first, sortable');
+  await champions.getByRole('link').click();
+  await page.locator('[data-member]').first().waitFor();
+  assert.equal(await page.locator('[data-total]').getAttribute('data-total'), String(count));
+  assert.equal(await page.locator('[data-member]').count(), Math.min(25, count));
+  const spentShown = (await page.locator('[data-spent]').evaluateAll((cells) => cells.map((c) => Number(c.getAttribute('data-spent')))));
+  assert.ok(spentShown.every((v, i) => i === 0 || spentShown[i - 1] >= v), 'most spent first');
+  await page.selectOption('select[name=sort]', 'orders');
+  await page.waitForURL(/sort=orders/);
+  await shot('segment-customers');
+
   step('no page has a serious accessibility violation (axe-core)');
   const pages = [
     ['/', '[data-kpi=orders]'],

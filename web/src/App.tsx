@@ -5,7 +5,7 @@ import { SIGNED_OUT, getToken, request, setSession as keepSession, type Tokens }
 import { SignIn, SignUp } from './pages/Auth';
 import { Overview } from './pages/Overview';
 import { CustomerDetail, Customers, OrderDetail, Orders, ProductDetail, Products } from './pages/Lists';
-import { Checkouts, Cohorts, Segments } from './pages/Insights';
+import { Checkouts, Cohorts, SegmentMembers, Segments } from './pages/Insights';
 import { Stores } from './pages/Stores';
 import { Definitions } from './pages/Definitions';
 
@@ -86,6 +86,7 @@ export function App() {
           <Route path="/products/:storeId/:productId" element={<ProductDetail />} />
           <Route path="/cohorts" element={<Cohorts />} />
           <Route path="/segments" element={<Segments />} />
+          <Route path="/segments/:segment" element={<SegmentMembers />} />
           <Route path="/checkouts" element={<Checkouts />} />
           <Route path="/stores" element={<Stores />} />
           <Route path="/stores/:storeId" element={<Stores />} />

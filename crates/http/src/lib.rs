@@ -66,6 +66,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         routes::sync::SyncMode,
         routes::insights::ProductSort,
         routes::insights::Compare,
+        routes::insights::SegmentSort,
     )),
     tags(
         (name = "auth", description = "Accounts and tokens"),
@@ -128,6 +129,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::insights::get_cohorts))
         .routes(routes!(routes::insights::get_segments))
         .routes(routes!(routes::insights::export_segment))
+        .routes(routes!(routes::insights::list_segment_customers))
         .routes(routes!(routes::reconciliation::list_reconciliations))
         .routes(routes!(routes::reconciliation::start_reconciliation))
         .routes(routes!(routes::sync::get_sync_status))

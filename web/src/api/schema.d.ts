@@ -238,8 +238,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Buyers in RFM segments: recency, frequency and monetary quintiles within each store. */
+        /**
+         * Buyers in segments by recency and frequency quintiles within each store (the RF grid);
+         *     the monetary quintile is scored too and given with each customer, but places no one.
+         */
         get: operations["get_segments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/metrics/segments/customers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One segment's customers, a page at a time, sorted by spend, orders or last order. */
+        get: operations["list_segment_customers"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1174,6 +1194,46 @@ export interface components {
              */
             rate: number;
         };
+        /** @description A customer of a segment, with the scores that put them there. */
+        SegmentCustomer: {
+            currency: string;
+            customer_id: string;
+            email?: string | null;
+            /** Format: int32 */
+            frequency: number;
+            /** Format: date-time */
+            last_order_at: string;
+            /** Format: int32 */
+            monetary: number;
+            name?: string | null;
+            /** Format: int64 */
+            orders: number;
+            /**
+             * Format: int32
+             * @description Quintile scores within the store, 1–5.
+             */
+            recency: number;
+            spent: string;
+            /** Format: uuid */
+            store_id: string;
+        };
+        SegmentCustomers: {
+            /** Format: date */
+            as_of: string;
+            data: components["schemas"]["SegmentCustomer"][];
+            next_cursor?: string | null;
+            segment: string;
+            /**
+             * Format: int64
+             * @description Customers in the segment, all pages.
+             */
+            total: number;
+        };
+        /**
+         * @description How a segment's customers are ordered.
+         * @enum {string}
+         */
+        SegmentSort: "spent" | "orders" | "last_order";
         SegmentSummary: {
             /** Format: int64 */
             customers: number;
@@ -2235,6 +2295,74 @@ export interface operations {
                 };
             };
             /** @description a malformed date or store id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such store */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description over the tenant's request quota; see Retry-After and RateLimit-* */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too busy (`overloaded`) or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_segment_customers: {
+        parameters: {
+            query: {
+                /** @description `champions`, `loyal`, `promising`, `needs_attention`, `at_risk`, `hibernating` or `lost`. */
+                segment: string;
+                /** @description Scores are as of the end of this day (default: today in UTC). */
+                to?: string;
+                /** @description One store; all of the tenant's when absent. */
+                store_id?: string;
+                /** @description `spent` (default), `orders` or `last_order`. */
+                sort?: string;
+                /** @description Rows per page, 1 to 100 (default 50). */
+                limit?: number;
+                /** @description `next_cursor` from the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SegmentCustomers"];
+                };
+            };
+            /** @description an unknown segment or sort, a malformed date, store id or cursor */
             400: {
                 headers: {
                     [name: string]: unknown;

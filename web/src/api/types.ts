@@ -14,6 +14,7 @@ export type TopProducts = Schemas['TopProducts'];
 export type Checkouts = Schemas['Checkouts'];
 export type Cohorts = Schemas['Cohorts'];
 export type Segments = Schemas['Segments'];
+export type SegmentCustomers = Schemas['SegmentCustomers'];
 export type Customer = Schemas['Customer'];
 export type CustomerDetail = Schemas['CustomerDetail'];
 export type Order = Schemas['OrderOut'];

@@ -1,8 +1,10 @@
 import { useState } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { ApiProblem, query, request } from '../api/client';
+import { ApiProblem, getJson, query, request } from '../api/client';
 import { Empty, ErrorMessage, Pending, RangePicker, StoreFilter, ZoneNote, shortDate, useView } from '../components';
 import { askable } from '../lib/view';
+import { Link, useParams, useSearchParams } from 'react-router-dom';
+import type { SegmentCustomers } from '../api/types';
 import { formatCount, formatMoney, formatRate } from '../lib/money';
 import { checkoutsQuery, cohortsQuery, segmentsQuery } from '../api/queries';
 
@@ -93,7 +95,10 @@ export function Segments() {
   return (
     <section>
       <h1>Segments</h1>
-      <p className="hint">Buyers scored by recency and frequency (quintiles within their store).</p>
+      <p className="hint">
+        Buyers placed by recency and frequency (quintiles within their store){segments.data ? `, as of ${shortDate(segments.data.as_of)}` : ''}; each
+        customer's monetary quintile is in their list and the CSV.
+      </p>
       <div className="toolbar">
         <StoreFilter value={view.store} onChange={(store) => setView({ ...view, store })} />
       </div>
@@ -115,7 +120,9 @@ export function Segments() {
             {segments.data.data.map((s) => (
               <tr key={s.segment} data-segment={s.segment}>
                 <td>
-                  <strong>{LABELS[s.segment] ?? s.segment}</strong>
+                  <strong>
+                    {s.customers > 0 ? <Link to={`/segments/${s.segment}${view.store ? `?store=${view.store}` : ''}`}>{LABELS[s.segment] ?? s.segment}</Link> : (LABELS[s.segment] ?? s.segment)}
+                  </strong>
                   <br />
                   <small>{s.description}</small>
                 </td>
@@ -184,6 +191,111 @@ export function Checkouts() {
           </p>
         </div>
       ))}
+    </section>
+  );
+}
+
+const SEGMENT_SORTS = [
+  ['spent', 'Most spent'],
+  ['orders', 'Most orders'],
+  ['last_order', 'Latest order'],
+] as const;
+
+/** One segment's customers, a page at a time, sortable; the sort and store in the URL. */
+export function SegmentMembers() {
+  const { segment = '' } = useParams();
+  const { view, setView, today } = useView('30d');
+  const [params, setParams] = useSearchParams();
+  const sort = params.get('sort') ?? 'spent';
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors[cursors.length - 1];
+  const page = useQuery({
+    queryKey: ['segment-customers', segment, view.store, sort, cursor, today],
+    queryFn: () =>
+      getJson<SegmentCustomers>(`/api/metrics/segments/customers${query({ segment, to: today, store_id: view.store || undefined, sort, cursor, limit: 25 })}`),
+    placeholderData: keepPreviousData,
+  });
+  const setSort = (next: string) => {
+    const merged = new URLSearchParams(params);
+    merged.set('sort', next);
+    setParams(merged, { replace: true });
+    setCursors([]);
+  };
+  return (
+    <section>
+      <p>
+        <Link to={`/segments${view.store ? `?store=${view.store}` : ''}`}>← Segments</Link>
+      </p>
+      <h1>{LABELS[segment] ?? segment}</h1>
+      {page.data && (
+        <p className="hint" data-total={page.data.total}>
+          {formatCount(page.data.total)} customers, scored as of {shortDate(page.data.as_of)}
+        </p>
+      )}
+      <div className="toolbar">
+        <StoreFilter
+          value={view.store}
+          onChange={(store) => {
+            setView({ ...view, store });
+            setCursors([]);
+          }}
+        />
+        <label>
+          Sort{' '}
+          <select name="sort" value={sort} onChange={(e) => setSort(e.target.value)}>
+            {SEGMENT_SORTS.map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <Pending query={page} what="customers" />
+      {page.data && page.data.data.length === 0 && <Empty>No customer is in this segment.</Empty>}
+      {page.data && page.data.data.length > 0 && (
+        <div className="scroll">
+          <table>
+            <thead>
+              <tr>
+                <th>Customer</th>
+                <th className="num">Orders</th>
+                <th className="num">Spent</th>
+                <th>Last order</th>
+                <th className="num" title="recency, frequency and monetary quintiles, 1–5">
+                  R · F · M
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {page.data.data.map((c) => (
+                <tr key={`${c.store_id}-${c.customer_id}`} data-member>
+                  <td>
+                    <Link to={`/customers/${c.store_id}/${c.customer_id}`}>{c.name ?? c.email ?? `Customer ${c.customer_id}`}</Link>
+                  </td>
+                  <td className="num">{formatCount(c.orders)}</td>
+                  <td className="num" data-spent={c.spent}>
+                    {formatMoney(c.spent, c.currency)}
+                  </td>
+                  <td>{shortDate(c.last_order_at)}</td>
+                  <td className="num">
+                    {c.recency} · {c.frequency} · {c.monetary}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <div className="pager">
+        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
+          Previous
+        </button>
+        <span>Page {cursors.length + 1}</span>
+        <button type="button" disabled={!page.data?.next_cursor} onClick={() => page.data?.next_cursor && setCursors([...cursors, page.data.next_cursor])}>
+          Next
+        </button>
+      </div>
     </section>
   );
 }

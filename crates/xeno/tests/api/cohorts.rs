@@ -132,4 +132,71 @@ pub async fn check_cohorts_and_segments(app: &TestApp, token: &str, shops: &[&Sh
         .get_authed("/api/metrics/segments/export?segment=royalty", token)
         .await;
     expect_problem(unknown, 400, "bad_request").await;
+
+    // Each segment's customers, a page at a time: exactly its members, most spent first.
+    for name in [
+        "champions",
+        "loyal",
+        "promising",
+        "needs_attention",
+        "at_risk",
+        "hibernating",
+        "lost",
+    ] {
+        let mut rows: Vec<serde_json::Value> = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let after = cursor
+                .as_deref()
+                .map(|c| format!("&cursor={c}"))
+                .unwrap_or_default();
+            let page = get(
+                app,
+                token,
+                &format!(
+                    "/api/metrics/segments/customers?segment={name}&to={as_of}&limit=7{after}"
+                ),
+            )
+            .await;
+            let members = segments.values().filter(|s| s.2 == name).count();
+            assert_eq!(page["total"], members, "{name}");
+            rows.extend(page["data"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        let listed: BTreeMap<(String, i64), Decimal> = rows
+            .iter()
+            .map(|r| {
+                let key = (
+                    r["store_id"].as_str().unwrap().to_owned(),
+                    r["customer_id"].as_str().unwrap().parse().unwrap(),
+                );
+                (key, d(&r["spent"]))
+            })
+            .collect();
+        let expected: BTreeMap<(String, i64), Decimal> = segments
+            .iter()
+            .filter(|(_, s)| s.2 == name)
+            .map(|(k, s)| (k.clone(), s.1))
+            .collect();
+        assert_eq!(listed.len(), rows.len(), "{name}: no customer twice");
+        assert_eq!(
+            listed, expected,
+            "{name}: exactly its members, each one's spend"
+        );
+        let spent: Vec<Decimal> = rows.iter().map(|r| d(&r["spent"])).collect();
+        assert!(
+            spent.windows(2).all(|w| w[0] >= w[1]),
+            "{name}: most spent first"
+        );
+    }
+    let forged = app
+        .get_authed(
+            "/api/metrics/segments/customers?segment=loyal&cursor=bm90IG91cnM",
+            token,
+        )
+        .await;
+    expect_problem(forged, 400, "bad_request").await;
 }

@@ -238,9 +238,16 @@ try {
   assert.equal(await page.locator('.loading').count(), 0, 'no endless spinner');
   await page.getByRole('button', { name: 'Last 7 days' }).click();
 
-  step('open a customer');
+  step('customers open on the biggest spenders, as the API sorts them');
   await page.getByRole('link', { name: 'Customers' }).click();
   await page.locator('tbody tr').first().waitFor();
+  const topSpenders = (await api('/api/customers?sort=spent&limit=25')).data;
+  const shownNames = await page.locator('tbody tr td:first-child').allInnerTexts();
+  assert.equal(shownNames.length, topSpenders.length);
+  const shownSpent = await page.locator('tbody tr td:nth-child(4)').allInnerTexts();
+  assert.deepEqual(shownSpent.map(digits), topSpenders.map((c) => (c.currency ? digits(Number(c.spent).toFixed(2)) : '')));
+
+  step('open a customer');
   await shot('customers');
   const first = page.locator('tbody tr td a').first();
   const href = await first.getAttribute('href');

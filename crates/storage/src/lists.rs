@@ -43,6 +43,12 @@ pub enum CustomerSort {
     CreatedAt,
     UpdatedAt,
     Email,
+    /// What the customer has spent, net of refunds (summed over currencies).
+    Spent,
+    /// How many orders they placed.
+    Orders,
+    /// When they last ordered.
+    LastOrder,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,16 +194,30 @@ impl Db {
         &self,
         list: &ListQuery<CustomerSort>,
     ) -> Result<Vec<CustomerItem>, StorageError> {
+        // The buyer summaries the write path keeps (per customer and currency; a customer
+        // who never ordered has none, and sorts last).
+        const SPENT: &str =
+            "(SELECT sum(b.spent) FROM buyer_spend b WHERE b.tenant_id = customers.tenant_id \
+             AND b.store_id = customers.store_id AND b.customer_id = customers.customer_id)";
+        const ORDERS: &str =
+            "(SELECT sum(b.orders) FROM buyer_spend b WHERE b.tenant_id = customers.tenant_id \
+             AND b.store_id = customers.store_id AND b.customer_id = customers.customer_id)";
+        const LAST_ORDER: &str =
+            "(SELECT h.last_order_at FROM buyer_history h WHERE h.tenant_id = customers.tenant_id \
+             AND h.store_id = customers.store_id AND h.customer_id = customers.customer_id)";
         let (key, cast) = match list.sort {
             CustomerSort::CreatedAt => ("created_at", "timestamptz"),
             CustomerSort::UpdatedAt => ("updated_at", "timestamptz"),
             CustomerSort::Email => ("lower(email)", "text"),
+            CustomerSort::Spent => (SPENT, "numeric"),
+            CustomerSort::Orders => (ORDERS, "numeric"),
+            CustomerSort::LastOrder => (LAST_ORDER, "timestamptz"),
         };
         let mut query = QueryBuilder::new(format!(
             "SELECT c.*, s.orders, s.spent, s.currency, s.last_order_at FROM (
                 SELECT tenant_id, store_id, customer_id, email, first_name, last_name, state, tags,
                        created_at, updated_at, redacted_at IS NOT NULL AS redacted,
-                       ({key})::text AS sort_key
+                       ({key})::text AS sort_key, ({key}) AS sort_value
                 FROM customers"
         ));
         scoped(&mut query, list);
@@ -216,7 +236,7 @@ impl Db {
                        min(o.currency::text) AS currency, max(o.processed_at) AS last_order_at
                 FROM orders o WHERE o.tenant_id = c.tenant_id AND o.store_id = c.store_id
                     AND o.customer_id = c.customer_id AND NOT o.test) s ON true
-             ORDER BY {key} {order} NULLS LAST, c.store_id {order}, c.customer_id {order}",
+             ORDER BY c.sort_value {order} NULLS LAST, c.store_id {order}, c.customer_id {order}",
             order = order_word(list.direction)
         ));
         self.fetch_page(list.tenant, query).await

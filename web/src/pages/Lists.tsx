@@ -107,13 +107,47 @@ function customerName(c: { first_name?: string | null; last_name?: string | null
   return name || c.email || `Customer ${c.id}`;
 }
 
+const CUSTOMER_SORTS = [
+  ['spent', 'Most spent'],
+  ['orders', 'Most orders'],
+  ['last_order', 'Latest order'],
+  ['created_at', 'Newest'],
+] as const;
+
+/** A query-string value of the page's own, beside the view's. */
+function useParam(name: string, fallback: string): [string, (value: string) => void] {
+  const [params, setParams] = useSearchParams();
+  const set = (value: string) => {
+    const next = new URLSearchParams(params);
+    if (value && value !== fallback) next.set(name, value);
+    else next.delete(name);
+    setParams(next, { replace: true });
+  };
+  return [params.get(name) ?? fallback, set];
+}
+
 export function Customers() {
+  // Merchants look for their best customers first, not their newest accounts.
+  const [sort, setSort] = useParam('sort', 'spent');
   return (
     <PagedList<Customer>
       title="Customers"
       path="/api/customers"
       searchLabel="Search email or name"
       rowKey={(c) => `${c.store_id}-${c.id}`}
+      extra={{ sort }}
+      filters={
+        <label>
+          Sort{' '}
+          <select name="sort" value={sort} onChange={(e) => setSort(e.target.value)}>
+            {CUSTOMER_SORTS.map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </label>
+      }
       columns={[
         { label: 'Customer', cell: (c) => <Link to={`/customers/${c.store_id}/${c.id}`}>{customerName(c)}</Link> },
         { label: 'Email', cell: (c) => c.email ?? '—' },
@@ -151,16 +185,9 @@ const FINANCIAL_STATUSES = ['paid', 'pending', 'authorized', 'partially_paid', '
 
 export function Orders() {
   // Filters live in the URL beside the store, so a filtered list can be reloaded or shared.
-  const [params, setParams] = useSearchParams();
-  const set = (name: string, value: string) => {
-    const next = new URLSearchParams(params);
-    if (value) next.set(name, value);
-    else next.delete(name);
-    setParams(next, { replace: true });
-  };
-  const status = params.get('status') ?? '';
-  const from = params.get('placed_from') ?? '';
-  const to = params.get('placed_to') ?? '';
+  const [status, setStatus] = useParam('status', '');
+  const [from, setFrom] = useParam('placed_from', '');
+  const [to, setTo] = useParam('placed_to', '');
   return (
     <PagedList<Order>
       title="Orders"
@@ -173,7 +200,7 @@ export function Orders() {
         <>
           <label>
             Payment{' '}
-            <select name="financial_status" value={status} onChange={(e) => set('status', e.target.value)}>
+            <select name="financial_status" value={status} onChange={(e) => setStatus(e.target.value)}>
               <option value="">Any</option>
               {FINANCIAL_STATUSES.map((s) => (
                 <option key={s} value={s}>
@@ -183,10 +210,10 @@ export function Orders() {
             </select>
           </label>
           <label>
-            Placed from <input type="date" name="orders_from" value={from} onChange={(e) => set('placed_from', e.target.value)} />
+            Placed from <input type="date" name="orders_from" value={from} onChange={(e) => setFrom(e.target.value)} />
           </label>
           <label>
-            to <input type="date" name="orders_to" value={to} onChange={(e) => set('placed_to', e.target.value)} />
+            to <input type="date" name="orders_to" value={to} onChange={(e) => setTo(e.target.value)} />
           </label>
         </>
       }

@@ -97,6 +97,57 @@ async fn lists_page_through_everything_once_even_while_records_arrive() {
         assert_eq!(d(&row["spent"]), spent);
     }
 
+    // By spend (then orders, then last order): buyers most spent first, customers who never
+    // ordered last; each page's cursor carries on exactly.
+    let by_spend = all_pages(app, token, "/api/customers?sort=spent&limit=9", async || {}).await;
+    let mut expected: Vec<(Option<Decimal>, i64)> = by_spend
+        .iter()
+        .map(|row| {
+            let id = api_id(&row["id"]);
+            (spent_by_customer.get(&id).map(|(_, spent)| *spent), id)
+        })
+        .collect();
+    // Descending, no spend last; ties by id, descending too.
+    expected.sort_by(|a, b| match (a.0, b.0) {
+        (Some(x), Some(y)) => y.cmp(&x).then(b.1.cmp(&a.1)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => b.1.cmp(&a.1),
+    });
+    let got: Vec<i64> = by_spend.iter().map(|row| api_id(&row["id"])).collect();
+    assert_eq!(got, expected.iter().map(|(_, id)| *id).collect::<Vec<_>>());
+    let stored = get(app, token, &format!("/api/stores/{}", c.store_id)).await["counts"]
+        ["customers"]
+        .as_u64()
+        .unwrap() as usize;
+    assert_eq!(by_spend.len(), stored, "every customer once");
+    for sort in ["orders", "last_order"] {
+        let sorted = all_pages(
+            app,
+            token,
+            &format!("/api/customers?sort={sort}&limit=11"),
+            async || {},
+        )
+        .await;
+        assert_eq!(sorted.len(), stored, "{sort}: every customer once");
+        let keys: Vec<Option<String>> = sorted
+            .iter()
+            .map(|row| match sort {
+                "orders" => (row["orders"].as_i64().unwrap() > 0)
+                    .then(|| format!("{:010}", row["orders"].as_i64().unwrap())),
+                _ => row["last_order_at"].as_str().map(str::to_owned),
+            })
+            .collect();
+        let mut descending = keys.clone();
+        descending.sort_by(|a, b| match (a, b) {
+            (Some(x), Some(y)) => y.cmp(x),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        });
+        assert_eq!(keys, descending, "{sort}");
+    }
+
     // Search by part of an email, any case.
     let someone = truth["customers"]
         .as_array()

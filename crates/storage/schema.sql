@@ -640,6 +640,17 @@ $$;
 
 ALTER FUNCTION public.xeno_stores_due(every interval, how_many integer) OWNER TO xeno_owner;
 
+CREATE FUNCTION public.xeno_sync_health() RETURNS TABLE(running bigint, stalest_seconds double precision)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public'
+    AS $$
+        SELECT count(*), extract(epoch FROM now() - min(r.updated_at))::double precision
+        FROM sync_runs r
+        WHERE r.status = 'running'
+    $$;
+
+ALTER FUNCTION public.xeno_sync_health() OWNER TO xeno_owner;
+
 CREATE FUNCTION public.xeno_webhook_backlog() RETURNS TABLE(due bigint, oldest_due_seconds double precision, retrying bigint, dead bigint)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'public'

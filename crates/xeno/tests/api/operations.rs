@@ -96,3 +96,138 @@ async fn a_backup_restores_into_a_new_database_with_the_same_data_and_figures() 
     assert_eq!(after["series"], before["series"]);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The names each bullet of `docs/scaling.md`'s section starting `heading` begins with
+/// (`a`, or `a`, `b`, `c`).
+fn plan_names(plan: &str, heading: &str) -> Vec<String> {
+    let section = plan
+        .split("\n## ")
+        .find(|s| s.starts_with(heading))
+        .unwrap_or_else(|| panic!("docs/scaling.md has no section '{heading}'"));
+    let mut names = Vec::new();
+    for line in section.lines() {
+        let Some(mut rest) = line.strip_prefix("- ") else {
+            continue;
+        };
+        while let Some((name, after)) = rest.strip_prefix('`').and_then(|r| r.split_once('`')) {
+            names.push(name.to_owned());
+            match after.strip_prefix(", ") {
+                Some(next) => rest = next,
+                None => break,
+            }
+        }
+    }
+    names
+}
+
+#[tokio::test]
+async fn the_schema_keeps_to_the_citus_plan() {
+    let plan = std::fs::read_to_string(format!(
+        "{}/../../docs/scaling.md",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let distributed = plan_names(&plan, "Distributed by");
+    let directories = plan_names(&plan, "Directories");
+    let local = plan_names(&plan, "On the coordinator");
+    let dropped: Vec<String> = plan
+        .lines()
+        .filter_map(|line| line.split("(drops `").nth(1))
+        .filter_map(|rest| rest.split('`').next())
+        .map(str::to_owned)
+        .collect();
+
+    let app = TestApp::spawn().await;
+    let mut conn = app.connect_as("xeno_owner").await;
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT relname::text FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    // Every table is planned, once.
+    let mut planned: Vec<String> = [&distributed, &directories, &local]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    planned.sort();
+    assert_eq!(
+        planned, tables,
+        "docs/scaling.md lists every table exactly once"
+    );
+
+    // A distributed table's foreign keys stay among distributed tables (colocated); a
+    // directory's foreign keys into them are exactly the ones the plan drops.
+    let keys: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT con.conrelid::regclass::text, con.conname::text, con.confrelid::regclass::text \
+         FROM pg_constraint con WHERE con.contype = 'f' AND con.connamespace = 'public'::regnamespace",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let mut crossing = Vec::new();
+    for (table, name, target) in &keys {
+        if distributed.contains(table) {
+            assert!(
+                distributed.contains(target),
+                "{table}.{name} points at {target}, not a colocated table"
+            );
+        } else if distributed.contains(target) {
+            crossing.push(name.clone());
+        }
+    }
+    crossing.sort();
+    let mut dropped_sorted = dropped.clone();
+    dropped_sorted.sort();
+    assert_eq!(crossing, dropped_sorted, "the foreign keys the plan drops");
+
+    // Every trigger has a plan (by its name's pattern).
+    let patterns: Vec<String> = plan_names(&plan, "Triggers")
+        .into_iter()
+        .filter(|p| p.contains('*'))
+        .collect();
+    assert!(patterns.len() >= 3, "{patterns:?}");
+    let triggers: Vec<String> = sqlx::query_scalar(
+        "SELECT tgname::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
+         WHERE c.relnamespace = 'public'::regnamespace AND NOT t.tgisinternal",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(!triggers.is_empty());
+    let matches = |pattern: &str, name: &str| {
+        let parts: Vec<&str> = pattern.split('*').collect();
+        let mut rest = name;
+        for (i, part) in parts.iter().enumerate() {
+            match rest.find(part) {
+                Some(at) if i > 0 || at == 0 => rest = &rest[at + part.len()..],
+                _ => return false,
+            }
+        }
+        parts
+            .last()
+            .is_some_and(|last| last.is_empty() || name.ends_with(last))
+    };
+    for trigger in &triggers {
+        assert!(
+            patterns.iter().any(|p| matches(p, trigger)),
+            "trigger {trigger} has no plan in docs/scaling.md"
+        );
+    }
+
+    // Every function that reads across tenants has its plan.
+    let mut definers: Vec<String> = sqlx::query_scalar(
+        "SELECT proname::text FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND prosecdef ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    definers.sort();
+    let mut documented = plan_names(&plan, "Functions that read across tenants");
+    documented.sort();
+    assert_eq!(
+        documented, definers,
+        "every SECURITY DEFINER function is planned"
+    );
+}

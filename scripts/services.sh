@@ -37,13 +37,15 @@ ensure_chromium() {
   fi
 }
 
-# promtool, to check the alert rules, from Debian's prometheus package.
-ensure_promtool() {
-  if command -v promtool >/dev/null; then return; fi
-  echo "installing promtool…"
+# A command from a Debian package, installed when missing: `ensure_tool promtool prometheus`
+# (to check the alert rules), `ensure_tool haproxy haproxy` (the scale-out test's balancer).
+ensure_tool() {
+  local command="$1" package="$2"
+  if command -v "$command" >/dev/null || [[ -x "/usr/sbin/$command" ]]; then return; fi
+  echo "installing $package…"
   local sudo=""
   [[ $(id -u) -eq 0 ]] || sudo="sudo"
-  $sudo apt-get update -qq && $sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
+  $sudo apt-get update -qq && $sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null
 }
 
 # The dashboard's packages and its static build.

@@ -16,6 +16,9 @@ drop_test_databases() {
 drop_test_databases
 
 if ! command -v cargo-nextest >/dev/null; then cargo install cargo-nextest --locked; fi
+# The scale-out test puts HAProxy in front of two servers.
+ensure_tool haproxy haproxy
+export PATH="$PATH:/usr/sbin"
 cargo nextest run --workspace --no-fail-fast "$@"
 
 # The simulator's schema must be a faithful subset of Shopify's published Admin schema, and
@@ -43,7 +46,7 @@ target/lint-venv/bin/hadolint Dockerfile
 (cd tools/deploy-check && npm ci --no-audit --no-fund --silent)
 node tools/deploy-check/check.mjs --xeno target/debug/xeno
 # The alert rules are valid and fire (and stay quiet) as their unit tests say.
-ensure_promtool
+ensure_tool promtool prometheus
 promtool check rules deploy/prometheus/alerts.yml
 promtool test rules deploy/prometheus/alerts_test.yml
 

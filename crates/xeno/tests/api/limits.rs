@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::support::shop::{connect, SECRET};
 use crate::support::webhooks::{event_count, metric, post_webhook, signature};
-use crate::support::{expect_problem, fresh_database_name, test_config, TestApp, ADMIN_URL};
+use crate::support::{expect_problem, fresh_database_name, test_config, TestApp, XenoProcess};
 use serde_json::{json, Value};
 
 fn header(response: &reqwest::Response, name: &str) -> Option<u64> {
@@ -40,64 +40,23 @@ async fn expect_rate_limited(refused: reqwest::Response) {
     expect_problem(refused, 429, "rate_limited").await;
 }
 
-/// A real `xeno serve` process on a free port; killed on drop.
-struct ServeProcess(Child, String);
-
-impl ServeProcess {
-    async fn start(database: &str, redis: &str, extra: &[(&str, &str)]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let base = format!("http://127.0.0.1:{port}");
-        // Stopped (killed and waited for) on drop.
-        #[allow(clippy::zombie_processes)]
-        let child = Command::new(env!("CARGO_BIN_EXE_xeno"))
-            .arg("serve")
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env(
-                "DATABASE_URL",
-                format!("postgres://xeno_app@127.0.0.1:5432/{database}"),
-            )
-            .env("DATABASE_ADMIN_URL", ADMIN_URL)
-            .env("REDIS_URL", redis)
-            .env("XENO_BIND", format!("127.0.0.1:{port}"))
-            .env("XENO_PUBLIC_URL", &base)
-            .envs(extra.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("xeno serve starts");
-        let ready = format!("{base}/readyz");
-        for _ in 0..300 {
-            if reqwest::get(&ready).await.is_ok_and(|r| r.status() == 200) {
-                return Self(child, base);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("xeno serve did not become ready");
-    }
-}
-
-impl Drop for ServeProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test]
 async fn a_tenants_quota_holds_across_two_serve_processes_sharing_redis() {
     // One request a second with a burst of ten, for each tenant.
     let quota = [("XENO_TENANT_RATE", "1")];
     let database = fresh_database_name();
-    let first = ServeProcess::start(&database, "redis://127.0.0.1:6379", &quota).await;
-    let second = ServeProcess::start(&database, "redis://127.0.0.1:6379", &quota).await;
+    let shared = [quota[0], ("REDIS_URL", "redis://127.0.0.1:6379")];
+    let first = XenoProcess::serve(&database, &shared).await;
+    let second = XenoProcess::serve(&database, &shared).await;
     let apps: Vec<TestApp> = [&first, &second]
         .iter()
-        .map(|p| TestApp::attach(test_config(&database, &[]), database.clone(), p.1.clone()))
+        .map(|p| {
+            TestApp::attach(
+                test_config(&database, &[]),
+                database.clone(),
+                p.base.clone(),
+            )
+        })
         .collect();
     let token = apps[0].register("Shared", "owner@shared.example").await["token"]
         .as_str()

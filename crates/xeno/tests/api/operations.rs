@@ -3,9 +3,13 @@
 
 use std::process::Command;
 
-use crate::support::shop::{connect, get, wait_for_sync};
-use crate::support::webhooks::drain;
-use crate::support::{fresh_database_name, test_config, TestApp, ADMIN_URL};
+use crate::support::shop::{
+    connect, create_shop, get, no_redirects, sim, store_id_of, wait_for_sync, KEY, SECRET,
+};
+use crate::support::webhooks::{drain, post_webhook, signature};
+use crate::support::{
+    free_port, fresh_database_name, test_config, TestApp, XenoProcess, ADMIN_URL,
+};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
@@ -230,4 +234,192 @@ async fn the_schema_keeps_to_the_citus_plan() {
         documented, definers,
         "every SECURITY DEFINER function is planned"
     );
+}
+
+/// HAProxy in front of `servers`, on `port`, checking each one's readiness; stopped on drop.
+struct Balancer(std::process::Child, std::path::PathBuf);
+
+impl Balancer {
+    async fn start(port: u16, servers: &[&str]) -> Self {
+        let dir = std::env::temp_dir().join(fresh_database_name());
+        std::fs::create_dir_all(&dir).unwrap();
+        let backends: String = servers
+            .iter()
+            .enumerate()
+            .map(|(i, base)| {
+                let address = base.trim_start_matches("http://");
+                format!("  server s{i} {address} check inter 300ms\n")
+            })
+            .collect();
+        let config = format!(
+            "global\n  maxconn 2048\ndefaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n  \
+             timeout server 30s\nfrontend xeno\n  bind 127.0.0.1:{port}\n  default_backend serve\n\
+             backend serve\n  balance roundrobin\n  option httpchk GET /readyz\n{backends}"
+        );
+        let file = dir.join("haproxy.cfg");
+        std::fs::write(&file, config).unwrap();
+        // Stopped (killed and waited for) on drop.
+        #[allow(clippy::zombie_processes)]
+        let child = Command::new("haproxy")
+            .args(["-db", "-f"])
+            .arg(&file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("haproxy runs (Debian's haproxy package)");
+        let ready = format!("http://127.0.0.1:{port}/readyz");
+        for _ in 0..200 {
+            if reqwest::get(&ready).await.is_ok_and(|r| r.status() == 200) {
+                return Self(child, dir);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("haproxy did not start");
+    }
+}
+
+impl Drop for Balancer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        let _ = std::fs::remove_dir_all(&self.1);
+    }
+}
+
+#[tokio::test]
+async fn two_servers_behind_haproxy_and_two_workers_apply_every_delivery_once() {
+    let sim = sim(1.0).await;
+    let shop = "scaled.myshopify.com";
+    create_shop(&sim, shop, json!({ "customers": 20, "orders": 30 })).await;
+    let database = fresh_database_name();
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let template = sim.shop_url_template();
+    let env = [
+        ("XENO_PUBLIC_URL", public.as_str()),
+        ("SHOPIFY_API_KEY", KEY),
+        ("SHOPIFY_API_SECRET", SECRET),
+        ("SHOPIFY_SHOP_URL_TEMPLATE", template.as_str()),
+        ("REDIS_URL", "redis://127.0.0.1:6379"),
+        ("XENO_BULK_POLL_MS", "50"),
+        ("XENO_SYNC_INTERVAL", "2"),
+    ];
+    let first = XenoProcess::serve(&database, &env).await;
+    let second = XenoProcess::serve(&database, &env).await;
+    let _workers = [
+        XenoProcess::worker(&database, &env),
+        XenoProcess::worker(&database, &env),
+    ];
+    let _balancer = Balancer::start(port, &[&first.base, &second.base]).await;
+    let app = TestApp::attach(
+        test_config(&database, &[]),
+        database.clone(),
+        public.clone(),
+    );
+
+    // Sign up and connect the shop through the balancer: the OAuth start and its callback
+    // may land on different servers.
+    let token = app.register("Scaled", "owner@scaled.example").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    xeno::demo::connect_shop(&no_redirects(), &public, &token, shop)
+        .await
+        .unwrap();
+    let store_id = store_id_of(&app, &token, shop).await;
+    wait_for_sync(&app, &token, &store_id).await;
+
+    // 300 deliveries through the balancer (round robin over both servers).
+    let deliveries = 300;
+    let mut sent = Vec::new();
+    for i in 0..deliveries {
+        let body = serde_json::to_vec(&json!({
+            "id": 70_000 + i, "email": format!("scaled{i}@example.com"),
+            "created_at": "2026-11-20T10:00:00Z", "updated_at": "2026-11-20T10:00:00Z"
+        }))
+        .unwrap();
+        let sig = signature(&body, SECRET);
+        let id = format!("scaled-{i}");
+        let headers = [
+            ("content-type", "application/json"),
+            ("x-shopify-topic", "customers/create"),
+            ("x-shopify-hmac-sha256", sig.as_str()),
+            ("x-shopify-shop-domain", shop),
+            ("x-shopify-webhook-id", id.as_str()),
+        ];
+        sent.push(post_webhook(&app, &headers, body).await.status().as_u16());
+    }
+    assert!(sent.iter().all(|s| *s == 200), "{sent:?}");
+
+    // The two workers applied each exactly once.
+    let mut owner = app.connect_as("xeno_owner").await;
+    let mut settled = (0_i64, 0_i64, 0_i32);
+    for _ in 0..400 {
+        settled = sqlx::query_as(
+            "SELECT count(*) FILTER (WHERE status = 'done'), count(*), coalesce(max(attempts), 0) \
+             FROM webhook_events WHERE webhook_id LIKE 'scaled-%'",
+        )
+        .fetch_one(&mut owner)
+        .await
+        .unwrap();
+        if settled.0 == deliveries {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        settled,
+        (deliveries, deliveries, 1),
+        "(done, stored, most attempts)"
+    );
+    let customers: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM customers WHERE customer_id BETWEEN 70000 AND 70299",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .unwrap();
+    assert_eq!(customers, deliveries);
+
+    // One worker leads the schedule: one session holds the lead.
+    let leads: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::oid \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .bind(0x5853_4c44_i64)
+    .fetch_one(&mut owner)
+    .await
+    .unwrap();
+    assert_eq!(leads, 1, "exactly one scheduler leads");
+
+    // A session started through the balancer is good on either server, and ends on both.
+    for server in [&first.base, &second.base] {
+        let me = app
+            .client
+            .get(format!("{server}/api/auth/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(me.status(), 200, "{server}");
+    }
+    let out = app
+        .client
+        .post(format!("{}/api/auth/logout", first.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    // The other server's cache of live sessions lasts five seconds.
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    for server in [&first.base, &second.base] {
+        let me = app
+            .client
+            .get(format!("{server}/api/auth/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(me.status(), 401, "{server}");
+    }
 }

@@ -203,3 +203,81 @@ pub async fn expect_problem(response: Response, status: u16, code: &str) -> Valu
     assert!(body["title"].is_string());
     body
 }
+
+/// A real `xeno` process (`serve` or `worker`) on `database`, killed on drop.
+pub struct XenoProcess {
+    child: std::process::Child,
+    /// Where a `serve` listens.
+    pub base: String,
+}
+
+impl XenoProcess {
+    fn spawn(
+        command: &str,
+        database: &str,
+        port: u16,
+        extra: &[(&str, &str)],
+    ) -> std::process::Child {
+        let base = format!("http://127.0.0.1:{port}");
+        // Stopped (killed and waited for) on drop.
+        #[allow(clippy::zombie_processes)]
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_xeno"))
+            .arg(command)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env(
+                "DATABASE_URL",
+                format!("postgres://xeno_app@127.0.0.1:5432/{database}"),
+            )
+            .env("DATABASE_ADMIN_URL", ADMIN_URL)
+            .env("XENO_BIND", format!("127.0.0.1:{port}"))
+            .env("XENO_PUBLIC_URL", &base)
+            .envs(extra.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("xeno starts");
+        child
+    }
+
+    /// `xeno serve` on a free port, once it is ready.
+    pub async fn serve(database: &str, extra: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let process = Self {
+            child: Self::spawn("serve", database, port, extra),
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let ready = format!("{}/readyz", process.base);
+        for _ in 0..300 {
+            if reqwest::get(&ready).await.is_ok_and(|r| r.status() == 200) {
+                return process;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("xeno serve did not become ready");
+    }
+
+    /// `xeno worker` (it listens nowhere).
+    pub fn worker(database: &str, extra: &[(&str, &str)]) -> Self {
+        Self {
+            child: Self::spawn("worker", database, free_port(), extra),
+            base: String::new(),
+        }
+    }
+}
+
+impl Drop for XenoProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nothing listens on (just released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}

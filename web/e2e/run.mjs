@@ -240,6 +240,8 @@ try {
 
   step('customers open on the biggest spenders, as the API sorts them');
   await page.getByRole('link', { name: 'Customers' }).click();
+  // Pages load lazily: wait for this one's heading, not the last page's table.
+  await page.getByRole('heading', { name: 'Customers', exact: true }).waitFor();
   await page.locator('tbody tr').first().waitFor();
   const topSpenders = (await api('/api/customers?sort=spent&limit=25')).data;
   const shownNames = await page.locator('tbody tr td:first-child').allInnerTexts();
@@ -260,6 +262,8 @@ try {
 
   step("orders show the store's day, whatever the browser's zone");
   await page.getByRole('link', { name: 'Orders' }).click();
+  // Pages load lazily: wait for this one's heading, not the last page's table.
+  await page.getByRole('heading', { name: 'Orders', exact: true }).waitFor();
   await page.locator('tbody tr').first().waitFor();
   const listed25 = (await api('/api/orders?limit=25')).data;
   const berlinDay = (iso) => new Date(iso).toLocaleDateString('en-US', { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'Europe/Berlin' });
@@ -293,7 +297,16 @@ try {
   assert.equal(await page.locator('[data-line]').count(), order.line_items.length);
   await shot('order');
   await page.getByRole('link', { name: 'Products' }).click();
+  // Pages load lazily: wait for this one's heading, not the last page's table.
+  await page.getByRole('heading', { name: 'Products', exact: true }).waitFor();
   await page.locator('tbody tr').first().waitFor();
+  // Each product's units in the last 30 days (the store's days), as the API counts them.
+  const monthFrom = new Date(Date.parse(storeToday) - 29 * 86_400_000).toISOString().slice(0, 10);
+  const productPage = (await api(`/api/products?limit=25&from=${monthFrom}&to=${storeToday}`)).data;
+  await page.waitForFunction((n) => document.querySelectorAll('[data-units]').length === n, productPage.length);
+  const unitsShown = await page.locator('[data-units]').allInnerTexts();
+  assert.deepEqual(unitsShown, productPage.map((p) => String(p.sales.reduce((n, s) => n + s.units, 0))));
+  assert.ok(productPage.some((p) => p.sales.length > 0), 'some product sold in the month');
   await shot('products');
   const productLink = page.locator('tbody tr td a').first();
   const productHref = await productLink.getAttribute('href');

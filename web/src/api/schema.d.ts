@@ -1027,6 +1027,8 @@ export interface components {
                 max_price?: string | null;
                 min_price?: string | null;
                 product_type?: string | null;
+                /** @description When a range was asked: what it sold in it, per currency (empty: nothing). */
+                sales?: components["schemas"]["ProductSales"][] | null;
                 status?: string | null;
                 /** Format: uuid */
                 store_id: string;
@@ -1102,6 +1104,8 @@ export interface components {
             max_price?: string | null;
             min_price?: string | null;
             product_type?: string | null;
+            /** @description When a range was asked: what it sold in it, per currency (empty: nothing). */
+            sales?: components["schemas"]["ProductSales"][] | null;
             status?: string | null;
             /** Format: uuid */
             store_id: string;
@@ -1116,6 +1120,16 @@ export interface components {
         ProductDetail: {
             product: components["schemas"]["Product"];
             variants: components["schemas"]["VariantOut"][];
+        };
+        /**
+         * @description What a product sold in the asked range, in one currency (net of discounts and returns,
+         *     as the products report counts it).
+         */
+        ProductSales: {
+            currency: string;
+            net_sales: string;
+            /** Format: int64 */
+            units: number;
         };
         /** @enum {string} */
         ProductSort: "revenue" | "units";
@@ -1893,7 +1907,10 @@ export interface operations {
                 store_id?: string;
                 /** @description Part of an email or name, any case. */
                 q?: string;
-                /** @description `created_at` (default), `updated_at` or `email`. */
+                /**
+                 * @description `created_at` (default), `updated_at`, `email`, `spent` (net of refunds, summed over
+                 *     currencies), `orders` or `last_order`; customers who never ordered sort last.
+                 */
                 sort?: string;
                 /** @description `asc` or `desc` (default: `desc` for dates, `asc` otherwise). */
                 order?: components["schemas"]["Order"];
@@ -2604,6 +2621,13 @@ export interface operations {
                 order?: components["schemas"]["Order"];
                 limit?: number;
                 cursor?: string;
+                /**
+                 * @description With `to`: each product's units and net sales from this day (in its store's zone),
+                 *     as the products report counts them.
+                 */
+                from?: string;
+                /** @description The range's last day, inclusive. */
+                to?: string;
             };
             header?: never;
             path?: never;

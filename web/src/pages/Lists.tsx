@@ -1,7 +1,8 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Link, useParams, useSearchParams } from 'react-router-dom';
-import { Empty, Pending, StoreFilter, dateTime, shortDate, useStoreFacts, useView } from '../components';
+import { Empty, Pending, RangePicker, StoreFilter, ZoneNote, dateTime, shortDate, useStoreFacts, useView } from '../components';
+import { askable } from '../lib/view';
 import { formatMoney } from '../lib/money';
 import { humanize, variantName } from '../lib/words';
 import type { Customer, Order, Product } from '../api/types';
@@ -222,18 +223,32 @@ export function Orders() {
 }
 
 export function Products() {
+  // What each product sold in the range, as the products report counts it.
+  const { view, setView, today, zone } = useView('30d');
   return (
     <PagedList<Product>
       title="Products"
       path="/api/products"
       searchLabel="Search title or vendor"
       rowKey={(p) => `${p.store_id}-${p.id}`}
+      extra={askable(view) ? { from: view.range.from, to: view.range.to } : undefined}
+      filters={
+        <>
+          <RangePicker view={view} today={today} onChange={setView} />
+          <ZoneNote zone={zone} />
+        </>
+      }
       columns={[
         { label: 'Product', cell: (p) => <Link to={`/products/${p.store_id}/${p.id}`}>{p.title}</Link> },
         { label: 'Vendor', cell: (p) => p.vendor ?? '—' },
         { label: 'Status', cell: (p) => humanize(p.status) },
-        { label: 'Variants', numeric: true, cell: (p) => p.variants },
         { label: 'Price', numeric: true, cell: (p) => <Price product={p} /> },
+        { label: 'Units sold', numeric: true, cell: (p) => <span data-units>{(p.sales ?? []).reduce((n, s) => n + s.units, 0)}</span> },
+        {
+          label: 'Net sales',
+          numeric: true,
+          cell: (p) => (p.sales && p.sales.length > 0 ? p.sales.map((s) => formatMoney(s.net_sales, s.currency)).join(' · ') : '—'),
+        },
         { label: 'Updated', cell: (p, zone) => shortDate(p.updated_at, zone) },
       ]}
     />

@@ -22,12 +22,14 @@ pub enum ProductRank {
 }
 
 impl Db {
-    /// The best-selling products in the range, `limit` per currency.
+    /// The best-selling products in the range, `limit` per currency; with `only`, just those
+    /// products (store, product id), each one that sold.
     pub async fn top_products(
         &self,
         scope: &Scope,
         rank: ProductRank,
         limit: i64,
+        only: Option<&[(Uuid, i64)]>,
     ) -> Result<Vec<TopProduct>, StorageError> {
         let order = match rank {
             ProductRank::Revenue => "revenue DESC, units DESC",
@@ -113,6 +115,14 @@ impl Db {
         query.push_bind(scope.tenant.0);
         query.push(" AND p.store_id = r.store_id AND p.product_id = r.product_id WHERE r.rank <= ");
         query.push_bind(limit);
+        if let Some(only) = only {
+            let (stores, ids): (Vec<Uuid>, Vec<i64>) = only.iter().copied().unzip();
+            query.push(" AND (r.store_id, r.product_id) IN (SELECT * FROM unnest(");
+            query.push_bind(stores);
+            query.push("::uuid[], ");
+            query.push_bind(ids);
+            query.push("::bigint[]))");
+        }
         query.push(" ORDER BY r.currency, r.rank");
         let rows = query.build_query_as().fetch_all(&mut *tx).await?;
         tx.commit().await?;

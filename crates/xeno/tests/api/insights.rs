@@ -621,6 +621,55 @@ async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_record
             .collect();
         assert_eq!(got, expected, "top products by {sort}");
     }
+    // The products list shows each product's units and net sales in a range, the same way.
+    let mut expected: BTreeMap<(String, i64), Vec<(String, i64, Decimal)>> = BTreeMap::new();
+    for (currency, product, _, units, revenue) in
+        expected_products(&tenant_shops, from, to, "revenue", usize::MAX)
+    {
+        if let Some(product) = product {
+            expected
+                .entry((currency.clone(), product))
+                .or_default()
+                .push((currency, units, revenue));
+        }
+    }
+    let mut listed_sales = 0;
+    let mut cursor = String::new();
+    loop {
+        let page = get(
+            &app,
+            &token,
+            &format!("/api/products?from={from}&to={to}&limit=50{cursor}"),
+        )
+        .await;
+        for product in page["data"].as_array().unwrap() {
+            let id: i64 = product["id"].as_str().unwrap().parse().unwrap();
+            for sale in product["sales"].as_array().unwrap() {
+                let currency = sale["currency"].as_str().unwrap().to_owned();
+                let want = expected
+                    .get(&(currency.clone(), id))
+                    .unwrap_or_else(|| panic!("product {id} sold nothing in {currency}"));
+                assert!(
+                    want.contains(&(
+                        currency,
+                        sale["units"].as_i64().unwrap(),
+                        d(&sale["net_sales"])
+                    )),
+                    "product {id}: {sale} vs {want:?}"
+                );
+                listed_sales += 1;
+            }
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        listed_sales,
+        expected.values().map(Vec::len).sum::<usize>(),
+        "every product that sold, once per currency"
+    );
 
     // Checkouts: what Shopify lets an app know (abandoned ones, and every checkout since
     // connecting, through webhooks).

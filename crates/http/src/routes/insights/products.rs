@@ -82,7 +82,7 @@ pub async fn get_top_products(
             ProductSort::Revenue => ProductRank::Revenue,
             ProductSort::Units => ProductRank::Units,
         };
-        let rows = db.top_products(&scope, rank, limit).await?;
+        let rows = db.top_products(&scope, rank, limit, None).await?;
         Ok(TopProducts {
             from: scope.from,
             to: scope.to,

@@ -13,6 +13,23 @@ pub struct ProductsQuery {
     pub(crate) order: Option<Order>,
     pub(crate) limit: Option<u32>,
     pub(crate) cursor: Option<String>,
+    /// With `to`: each product's units and net sales from this day (in its store's zone),
+    /// as the products report counts them.
+    #[serde(default, deserialize_with = "crate::extract::bounded_day")]
+    pub(crate) from: Option<NaiveDate>,
+    /// The range's last day, inclusive.
+    #[serde(default, deserialize_with = "crate::extract::bounded_day")]
+    pub(crate) to: Option<NaiveDate>,
+}
+
+/// What a product sold in the asked range, in one currency (net of discounts and returns,
+/// as the products report counts it).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductSales {
+    pub(crate) currency: String,
+    pub(crate) units: i64,
+    #[schema(value_type = String)]
+    pub(crate) net_sales: Decimal,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -34,6 +51,9 @@ pub struct Product {
     pub(crate) min_price: Option<Decimal>,
     #[schema(value_type = Option<String>)]
     pub(crate) max_price: Option<Decimal>,
+    /// When a range was asked: what it sold in it, per currency (empty: nothing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) sales: Option<Vec<ProductSales>>,
 }
 
 pub(crate) fn product_out(p: ProductItem) -> Product {
@@ -51,6 +71,7 @@ pub(crate) fn product_out(p: ProductItem) -> Product {
         variants: p.variants,
         min_price: p.min_price,
         max_price: p.max_price,
+        sales: None,
     }
 }
 
@@ -84,13 +105,48 @@ pub async fn list_products(
             ("updated_at", ProductSort::UpdatedAt, Direction::Descending),
         ],
     )?;
+    let range = match (query.from, query.to) {
+        (None, None) => None,
+        (from, to) => Some(crate::routes::insights::scope(
+            caller.tenant_id,
+            from,
+            to,
+            query.store_id,
+        )?),
+    };
     let rows = state.db.list_products(&common.list).await?;
-    Ok(Json(page(
+    let mut out = page(
         rows,
         &common,
         |p| (p.sort_key.clone(), p.store_id, p.product_id),
         product_out,
-    )))
+    );
+    if let Some(scope) = range {
+        // The page's products only, counted as the products report counts them.
+        let ids: Vec<(Uuid, i64)> = out.data.iter().map(|p| (p.store_id, p.id)).collect();
+        let sold = state
+            .db
+            .top_products(
+                &scope,
+                xeno_storage::insights::ProductRank::Revenue,
+                i64::MAX,
+                Some(&ids),
+            )
+            .await?;
+        for product in &mut out.data {
+            product.sales = Some(
+                sold.iter()
+                    .filter(|s| s.store_id == product.store_id && s.product_id == Some(product.id))
+                    .map(|s| ProductSales {
+                        currency: s.currency.clone(),
+                        units: s.units,
+                        net_sales: s.revenue,
+                    })
+                    .collect(),
+            );
+        }
+    }
+    Ok(Json(out))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

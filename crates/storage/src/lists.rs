@@ -194,24 +194,16 @@ impl Db {
         &self,
         list: &ListQuery<CustomerSort>,
     ) -> Result<Vec<CustomerItem>, StorageError> {
-        // The buyer summaries the write path keeps (per customer and currency; a customer
-        // who never ordered has none, and sorts last).
-        const SPENT: &str =
-            "(SELECT sum(b.spent) FROM buyer_spend b WHERE b.tenant_id = customers.tenant_id \
-             AND b.store_id = customers.store_id AND b.customer_id = customers.customer_id)";
-        const ORDERS: &str =
-            "(SELECT sum(b.orders) FROM buyer_spend b WHERE b.tenant_id = customers.tenant_id \
-             AND b.store_id = customers.store_id AND b.customer_id = customers.customer_id)";
-        const LAST_ORDER: &str =
-            "(SELECT h.last_order_at FROM buyer_history h WHERE h.tenant_id = customers.tenant_id \
-             AND h.store_id = customers.store_id AND h.customer_id = customers.customer_id)";
+        // Spend, orders and last order come from the buyer summaries the write path keeps,
+        // joined once (a hash join over the tenant's buyers: a correlated lookup per customer
+        // took twice as long); a customer who never ordered has none and sorts last.
         let (key, cast) = match list.sort {
             CustomerSort::CreatedAt => ("created_at", "timestamptz"),
             CustomerSort::UpdatedAt => ("updated_at", "timestamptz"),
             CustomerSort::Email => ("lower(email)", "text"),
-            CustomerSort::Spent => (SPENT, "numeric"),
-            CustomerSort::Orders => (ORDERS, "numeric"),
-            CustomerSort::LastOrder => (LAST_ORDER, "timestamptz"),
+            CustomerSort::Spent => ("b.b_spent", "numeric"),
+            CustomerSort::Orders => ("b.b_orders", "numeric"),
+            CustomerSort::LastOrder => ("b.b_last_order_at", "timestamptz"),
         };
         let mut query = QueryBuilder::new(format!(
             "SELECT c.*, s.orders, s.spent, s.currency, s.last_order_at FROM (
@@ -220,6 +212,25 @@ impl Db {
                        ({key})::text AS sort_key, ({key}) AS sort_value
                 FROM customers"
         ));
+        if matches!(
+            list.sort,
+            CustomerSort::Spent | CustomerSort::Orders | CustomerSort::LastOrder
+        ) {
+            // Columns renamed, so the keyset's unqualified store_id and customer_id stay the
+            // customer's.
+            query.push(
+                " LEFT JOIN (SELECT s.store_id AS b_store, s.customer_id AS b_customer,
+                        sum(s.spent) AS b_spent, sum(s.orders) AS b_orders,
+                        max(h.last_order_at) AS b_last_order_at
+                    FROM buyer_spend s LEFT JOIN buyer_history h ON h.tenant_id = s.tenant_id
+                        AND h.store_id = s.store_id AND h.customer_id = s.customer_id
+                    WHERE s.tenant_id = ",
+            );
+            query.push_bind(list.tenant.0);
+            query.push(
+                " GROUP BY 1, 2) b ON b.b_store = customers.store_id AND b.b_customer = customers.customer_id",
+            );
+        }
         scoped(&mut query, list);
         if let Some(search) = &list.search {
             let pattern = contains(search);
@@ -336,6 +347,9 @@ impl Db {
         T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
     {
         let mut tx = self.read_tx(tenant).await?;
+        // A page is a short query: compiling it (JIT) cost more than running it (90 ms of a
+        // 160 ms customers page at 100,000 customers).
+        sqlx::query("SET LOCAL jit = off").execute(&mut *tx).await?;
         let rows = query.build_query_as().fetch_all(&mut *tx).await?;
         tx.commit().await?;
         Ok(rows)

@@ -677,6 +677,25 @@ CREATE TABLE public._sqlx_migrations (
 
 ALTER TABLE public._sqlx_migrations OWNER TO xeno_owner;
 
+CREATE TABLE public.api_keys (
+    tenant_id uuid NOT NULL,
+    key_id uuid NOT NULL,
+    name text NOT NULL,
+    prefix text NOT NULL,
+    secret_hash bytea NOT NULL,
+    role text NOT NULL,
+    created_by uuid NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone,
+    last_used_at timestamp with time zone,
+    last_used_ip text,
+    revoked_at timestamp with time zone,
+    CONSTRAINT api_keys_name_check CHECK (((length(name) >= 1) AND (length(name) <= 100))),
+    CONSTRAINT api_keys_role_check CHECK ((role = ANY (ARRAY['analyst'::text, 'admin'::text])))
+);
+
+ALTER TABLE public.api_keys OWNER TO xeno_owner;
+
 CREATE TABLE public.buyer_history (
     tenant_id uuid NOT NULL,
     store_id uuid NOT NULL,
@@ -1123,6 +1142,9 @@ ALTER TABLE public.webhook_events OWNER TO xeno_owner;
 ALTER TABLE ONLY public._sqlx_migrations
     ADD CONSTRAINT _sqlx_migrations_pkey PRIMARY KEY (version);
 
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_pkey PRIMARY KEY (tenant_id, key_id);
+
 ALTER TABLE ONLY public.buyer_history
     ADD CONSTRAINT buyer_history_pkey PRIMARY KEY (tenant_id, store_id, customer_id);
 
@@ -1212,6 +1234,8 @@ ALTER TABLE ONLY public.webhook_events
 
 ALTER TABLE ONLY public.webhook_events
     ADD CONSTRAINT webhook_events_tenant_id_store_id_webhook_id_key UNIQUE (tenant_id, store_id, webhook_id);
+
+CREATE INDEX api_keys_creator ON public.api_keys USING btree (tenant_id, created_by);
 
 CREATE INDEX buyer_history_first ON public.buyer_history USING btree (tenant_id, store_id, first_order_at) INCLUDE (second_order_at);
 
@@ -1321,6 +1345,9 @@ CREATE CONSTRAINT TRIGGER stores_delete_leftovers AFTER DELETE ON public.stores 
 
 CREATE TRIGGER stores_version BEFORE INSERT OR DELETE OR UPDATE OF name, currency, iana_timezone ON public.stores FOR EACH STATEMENT EXECUTE FUNCTION public.xeno_bump_current();
 
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_tenant_id_created_by_fkey FOREIGN KEY (tenant_id, created_by) REFERENCES public.users(tenant_id, user_id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.buyer_history
     ADD CONSTRAINT buyer_history_tenant_id_store_id_fkey FOREIGN KEY (tenant_id, store_id) REFERENCES public.stores(tenant_id, store_id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED;
 
@@ -1393,6 +1420,8 @@ ALTER TABLE ONLY public.user_emails
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(tenant_id) ON DELETE CASCADE;
 
+ALTER TABLE public.api_keys ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.buyer_history ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.buyer_spend ENABLE ROW LEVEL SECURITY;
@@ -1434,6 +1463,8 @@ ALTER TABLE public.stores ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.sync_runs ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.sync_state ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY tenant_isolation ON public.api_keys USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
 
 CREATE POLICY tenant_isolation ON public.buyer_history USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
 
@@ -1494,6 +1525,8 @@ ALTER TABLE public.users ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.webhook_events ENABLE ROW LEVEL SECURITY;
 
 GRANT USAGE ON SCHEMA public TO xeno_app;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.api_keys TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.buyer_history TO xeno_app;
 

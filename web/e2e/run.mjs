@@ -241,7 +241,7 @@ try {
   step('customers open on the biggest spenders, as the API sorts them');
   await page.getByRole('link', { name: 'Customers' }).click();
   // Pages load lazily: wait for this one's heading, not the last page's table.
-  await page.getByRole('heading', { name: 'Customers', exact: true }).waitFor();
+  await page.getByRole('heading', { name: 'Customers', exact: true, level: 1 }).waitFor();
   await page.locator('tbody tr').first().waitFor();
   const topSpenders = (await api('/api/customers?sort=spent&limit=25')).data;
   const shownNames = await page.locator('tbody tr td:first-child').allInnerTexts();
@@ -263,7 +263,7 @@ try {
   step("orders show the store's day, whatever the browser's zone");
   await page.getByRole('link', { name: 'Orders' }).click();
   // Pages load lazily: wait for this one's heading, not the last page's table.
-  await page.getByRole('heading', { name: 'Orders', exact: true }).waitFor();
+  await page.getByRole('heading', { name: 'Orders', exact: true, level: 1 }).waitFor();
   await page.locator('tbody tr').first().waitFor();
   const listed25 = (await api('/api/orders?limit=25')).data;
   const berlinDay = (iso) => new Date(iso).toLocaleDateString('en-US', { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'Europe/Berlin' });
@@ -298,7 +298,7 @@ try {
   await shot('order');
   await page.getByRole('link', { name: 'Products' }).click();
   // Pages load lazily: wait for this one's heading, not the last page's table.
-  await page.getByRole('heading', { name: 'Products', exact: true }).waitFor();
+  await page.getByRole('heading', { name: 'Products', exact: true, level: 1 }).waitFor();
   await page.locator('tbody tr').first().waitFor();
   // Each product's units in the last 30 days (the store's days), as the API counts them.
   const monthFrom = new Date(Date.parse(storeToday) - 29 * 86_400_000).toISOString().slice(0, 10);
@@ -352,6 +352,20 @@ try {
   await page.waitForURL(/sort=orders/);
   await shot('segment-customers');
 
+  step('an API key, created once, reads the API until it is revoked');
+  await page.getByRole('link', { name: 'API keys' }).click();
+  await page.fill('input[name=key_name]', 'Looker');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const secret = await page.locator('[data-secret]').innerText();
+  assert.match(secret, /^xeno_/);
+  const withKey = (p) => fetch(`${base}${p}`, { headers: { authorization: `Bearer ${secret}` } });
+  assert.equal((await withKey('/api/orders?limit=5')).status, 200);
+  assert.equal((await fetch(`${base}/api/sync/${listed.id}`, { method: 'POST', headers: { authorization: `Bearer ${secret}` } })).status, 403);
+  await page.locator('[data-key=Looker]').getByRole('button', { name: 'Revoke' }).click();
+  await page.locator('[data-key=Looker]').getByText(/^revoked/).waitFor();
+  assert.equal((await withKey('/api/orders?limit=5')).status, 401);
+  await shot('keys');
+
   step('no page has a serious accessibility violation (axe-core)');
   const pages = [
     ['/', '[data-kpi=orders]'],
@@ -362,6 +376,7 @@ try {
     ['/segments', '[data-segment]'],
     ['/checkouts', '.funnel, .empty'],
     ['/stores', '[data-store]'],
+    ['/keys', 'h1'],
     ['/definitions', 'h1'],
   ];
   const violations = [];

@@ -21,6 +21,7 @@ const Segments = lazy(() => insights().then((m) => ({ default: m.Segments })));
 const SegmentMembers = lazy(() => insights().then((m) => ({ default: m.SegmentMembers })));
 const Checkouts = lazy(() => insights().then((m) => ({ default: m.Checkouts })));
 const Stores = lazy(() => import('./pages/Stores').then((m) => ({ default: m.Stores })));
+const Keys = lazy(() => import('./pages/Keys').then((m) => ({ default: m.Keys })));
 const Definitions = lazy(() => import('./pages/Definitions').then((m) => ({ default: m.Definitions })));
 
 const NAV = [
@@ -32,6 +33,7 @@ const NAV = [
   ['/segments', 'Segments'],
   ['/checkouts', 'Checkouts'],
   ['/stores', 'Stores'],
+  ['/keys', 'API keys'],
   ['/definitions', 'Definitions'],
 ] as const;
 
@@ -105,6 +107,7 @@ export function App() {
           <Route path="/checkouts" element={<Checkouts />} />
           <Route path="/stores" element={<Stores />} />
           <Route path="/stores/:storeId" element={<Stores />} />
+          <Route path="/keys" element={<Keys />} />
           <Route path="/definitions" element={<Definitions />} />
           <Route path="/signup" element={<Navigate to="/" replace />} />
           <Route path="*" element={<p className="empty">There is no such page.</p>} />

@@ -155,12 +155,30 @@ pub(crate) fn bearer(value: &header::HeaderValue) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// The signed-in caller, from `Authorization: Bearer <token>` of a live session.
+/// The caller, from `Authorization: Bearer <token>`: a live session's access token, or an
+/// API key (`xeno_…`).
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser {
     pub tenant_id: TenantId,
+    /// The person, or the key's creator.
     pub user_id: UserId,
+    /// The session, or the key's id.
     pub session_id: Uuid,
+    /// Set when the caller is an API key.
+    pub key: Option<crate::api_keys::KeyRole>,
+}
+
+impl AuthUser {
+    /// Refuses API keys: some things only a signed-in person does (managing keys, signing
+    /// out, changing a password).
+    pub fn person(&self) -> Result<(), ApiError> {
+        match self.key {
+            None => Ok(()),
+            Some(_) => Err(ApiError::Forbidden(
+                "an API key cannot do this; sign in as a person".to_owned(),
+            )),
+        }
+    }
 }
 
 impl<S> FromRequestParts<S> for AuthUser
@@ -181,6 +199,10 @@ where
             "the Authorization header must be 'Bearer <token>'",
         ))?;
         let state = crate::state::AppState::from_ref(state);
+        if let Some((tenant, key_id, secret)) = crate::api_keys::parse(token) {
+            let secret = secret.to_owned();
+            return key_caller(&state, parts, tenant, key_id, &secret).await;
+        }
         let claims = state.tokens.verify(token)?;
         let tenant = TenantId(claims.tid);
         if !state.live_sessions.is_fresh(claims.sid) {
@@ -206,8 +228,64 @@ where
             tenant_id: tenant,
             user_id: UserId(claims.sub),
             session_id: claims.sid,
+            key: None,
         })
     }
+}
+
+/// An API key's caller: its role decides which methods it may use, and each key draws on a
+/// quota of its own.
+async fn key_caller(
+    state: &crate::state::AppState,
+    parts: &mut Parts,
+    tenant: TenantId,
+    key_id: Uuid,
+    secret: &str,
+) -> Result<AuthUser, ApiError> {
+    use crate::api_keys::KeyRole;
+    let checked = state
+        .live_keys
+        .check(&state.db, tenant, key_id, secret)
+        .await?;
+    let reads = matches!(
+        parts.method,
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    if checked.role == KeyRole::Analyst && !reads {
+        return Err(ApiError::Forbidden(
+            "this API key is an analyst's: it reads figures and lists, and changes nothing"
+                .to_owned(),
+        ));
+    }
+    if let Some(allowance) = state
+        .throttle
+        .take(Limit::Tenant, &format!("key:{key_id}"))
+        .await
+    {
+        AllowanceSlot::record(parts, allowance);
+        if let Some(wait) = allowance.retry_after {
+            return Err(crate::throttle::refused(wait));
+        }
+    }
+    if checked.touch {
+        // Last used, and from where: recorded beside the request, never in its way.
+        let db = state.db.clone();
+        let address = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip().to_string());
+        tokio::spawn(async move {
+            if let Err(err) = db.touch_api_key(tenant, key_id, address.as_deref()).await {
+                tracing::warn!(%err, "cannot record an API key's use");
+            }
+        });
+    }
+    Ok(AuthUser {
+        tenant_id: tenant,
+        user_id: UserId(checked.creator),
+        session_id: key_id,
+        key: Some(checked.role),
+    })
 }
 
 /// Password hashes computed at once: each argon2id run holds 19 MiB, so this bounds their

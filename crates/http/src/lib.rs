@@ -1,6 +1,7 @@
 //! Xeno's HTTP API: routes, authentication, errors and the OpenAPI document.
 
 pub mod admission;
+pub mod api_keys;
 pub mod auth;
 mod cache;
 pub mod error;
@@ -92,6 +93,15 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("xeno_… (an API key; analyst keys may only read)")
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -104,6 +114,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::accounts::refresh_session))
         .routes(routes!(routes::accounts::log_out))
         .routes(routes!(routes::accounts::change_password))
+        .routes(routes!(routes::keys::create_key, routes::keys::list_keys))
+        .routes(routes!(routes::keys::revoke_key))
         .routes(routes!(routes::health::get_health))
         .routes(routes!(routes::health::get_readiness))
         .routes(routes!(routes::health::get_prometheus_metrics))

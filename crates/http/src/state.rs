@@ -46,6 +46,8 @@ pub struct AppState {
     pub admission: Arc<crate::admission::Admission>,
     /// Raised when the process begins to stop: syncs stop at their next batch.
     pub stopping: xeno_ingest::backfill::Stopping,
+    /// API keys recently checked live.
+    pub live_keys: Arc<crate::api_keys::LiveKeys>,
     /// Sessions recently checked live.
     pub live_sessions: Arc<crate::auth::LiveSessions>,
 }

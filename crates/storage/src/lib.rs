@@ -10,6 +10,7 @@
 //! the caller's `&mut PgConnection`, so a batch commits or rolls back whole.
 
 pub mod accounts;
+pub mod api_keys;
 mod error;
 pub mod events;
 pub mod insights;

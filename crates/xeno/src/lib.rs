@@ -97,6 +97,7 @@ pub fn app_state(config: &Config, services: &Backfill) -> anyhow::Result<AppStat
         metrics_here: config.metrics_bind.is_none(),
         cors_origins: config.cors_origins.clone(),
         live_sessions: Arc::default(),
+        live_keys: Arc::default(),
         stopping: services.stopping.clone(),
         admission: Arc::new(xeno_http::admission::Admission::new(config.admission)),
     })

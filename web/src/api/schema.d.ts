@@ -160,6 +160,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's API keys (never their secrets), revoked ones included. */
+        get: operations["list_keys"];
+        put?: never;
+        /** Create an API key for programs (BI tools, scripts) to call the API without a password. */
+        post: operations["create_key"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke an API key: it stops working at once. */
+        delete: operations["revoke_key"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/metrics/checkouts": {
         parameters: {
             query?: never;
@@ -675,6 +710,23 @@ export interface components {
             amount: string;
             currency: string;
         };
+        ApiKeyOut: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            last_used_at?: string | null;
+            last_used_ip?: string | null;
+            name: string;
+            /** @description The key's visible end, to tell keys apart (`xeno_…3f9a2c1b`). */
+            prefix: string;
+            /** Format: date-time */
+            revoked_at?: string | null;
+            role: string;
+        };
         /**
          * @description Relative change against the previous period (0.25 = up 25%); null when the previous
          *     figure is zero.
@@ -722,6 +774,13 @@ export interface components {
         };
         /** @enum {string} */
         Compare: "previous_period";
+        CreatedKey: components["schemas"]["ApiKeyOut"] & {
+            /**
+             * @description The key itself: send it as `Authorization: Bearer <key>`. Shown this once; only its
+             *     hash is kept.
+             */
+            secret: string;
+        };
         CurrencyChange: {
             /** Format: double */
             average_order_value?: number | null;
@@ -893,6 +952,9 @@ export interface components {
             /** @description Send the merchant's browser here to approve the app. */
             authorize_url: string;
         };
+        KeyList: {
+            data: components["schemas"]["ApiKeyOut"][];
+        };
         LineItemOut: {
             /**
              * Format: int32
@@ -930,6 +992,20 @@ export interface components {
             metric: string;
             shopify: string;
             xeno: string;
+        };
+        NewKeyIn: {
+            /**
+             * Format: int32
+             * @description Days until the key stops working (1–3650); none: until revoked.
+             */
+            expires_in_days?: number | null;
+            /** @description What the key is for ("Looker", "nightly export"), 1–100 characters. */
+            name: string;
+            /**
+             * @description `analyst` (reads every figure and list, changes nothing; the default) or `admin` (also
+             *     stores, syncs and replays).
+             */
+            role?: string | null;
         };
         /** @enum {string} */
         Order: "asc" | "desc";
@@ -2027,6 +2103,166 @@ export interface operations {
                 };
                 content: {
                     "text/html": unknown;
+                };
+            };
+        };
+    };
+    list_keys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyList"];
+                };
+            };
+            /** @description an API key cannot list keys */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description over the tenant's request quota; see Retry-After and RateLimit-* */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too busy (`overloaded`) or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewKeyIn"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedKey"];
+                };
+            };
+            /** @description an API key cannot create keys */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description over the tenant's request quota; see Retry-After and RateLimit-* */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too busy (`overloaded`) or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description key id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description an API key cannot revoke keys */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description over the tenant's request quota; see Retry-After and RateLimit-* */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too busy (`overloaded`) or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

@@ -25,6 +25,8 @@ export type SyncRun = Schemas['SyncRunOut'];
 export type Reconciliation = Schemas['ReconciliationOut'];
 export type Mismatch = Schemas['MismatchOut'];
 export type WebhookEvent = Schemas['EventOut'];
+export type ApiKey = Schemas['ApiKeyOut'];
+export type CreatedKey = Schemas['CreatedKey'];
 export type UnchangedCounts = Schemas['UnchangedCounts'];
 export type EventPage = Schemas['EventPage'];
 

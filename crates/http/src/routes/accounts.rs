@@ -321,6 +321,7 @@ pub async fn log_out(
     State(state): State<AppState>,
     caller: AuthUser,
 ) -> Result<StatusCode, ApiError> {
+    caller.person()?;
     if let Some(session) = state
         .db
         .find_session(caller.tenant_id, caller.session_id)
@@ -350,6 +351,7 @@ pub async fn change_password(
     caller: AuthUser,
     ApiJson(input): ApiJson<PasswordIn>,
 ) -> Result<Json<TokenOut>, ApiError> {
+    caller.person()?;
     let keys = vec![format!("password:{}", caller.user_id.0)];
     state.throttle.check(&keys).await?;
     let user = state

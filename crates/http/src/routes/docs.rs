@@ -43,6 +43,17 @@ pub fn describe(doc: &mut OpenApi) {
         .into_iter()
         .flatten()
         {
+            // Every route a token opens, an API key opens too, except what only a person
+            // does (keys, signing out, the password).
+            let person_only = path.starts_with("/api/keys")
+                || path == "/api/auth/logout"
+                || path == "/api/auth/password";
+            if let (Some(security), false) = (operation.security.as_mut(), person_only) {
+                security.push(utoipa::openapi::security::SecurityRequirement::new(
+                    "api_key",
+                    Vec::<String>::new(),
+                ));
+            }
             let responses = &mut operation.responses.responses;
             if operation.security.is_some() {
                 responses.entry("429".to_owned()).or_insert_with(|| {

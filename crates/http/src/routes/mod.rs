@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod docs;
 pub mod health;
 pub mod insights;
+pub mod keys;
 pub mod lists;
 pub mod reconciliation;
 pub mod stores;

@@ -11,6 +11,7 @@ mod crash;
 mod demo;
 mod insights;
 mod intake;
+mod keys;
 mod limits;
 mod lists;
 mod oauth;

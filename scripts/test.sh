@@ -16,6 +16,13 @@ drop_test_databases() {
 drop_test_databases
 
 if ! command -v cargo-nextest >/dev/null; then cargo install cargo-nextest --locked; fi
+# The customer-lifetime models are checked against the reference implementation (lifetimes,
+# from PyPI) on the CDNOW sample its package ships.
+if [[ ! -f target/clv/cdnow.csv || tools/clv-reference/reference.py -nt target/clv/cdnow.csv ]]; then
+  python3 -m venv target/clv-venv
+  target/clv-venv/bin/pip install --quiet --disable-pip-version-check -r tools/clv-reference/requirements.txt
+  target/clv-venv/bin/python tools/clv-reference/reference.py target/clv
+fi
 # The scale-out test puts HAProxy in front of two servers.
 ensure_tool haproxy haproxy
 export PATH="$PATH:/usr/sbin"

@@ -1,6 +1,7 @@
 //! Xeno's domain: the rules that hold whatever the storage or transport. Pure, no I/O.
 
 pub mod account;
+pub mod clv;
 pub mod ids;
 pub mod money;
 pub mod reconciliation;

@@ -752,6 +752,20 @@ CREATE TABLE public.checkouts (
 
 ALTER TABLE public.checkouts OWNER TO xeno_owner;
 
+CREATE TABLE public.customer_predictions (
+    tenant_id uuid NOT NULL,
+    store_id uuid NOT NULL,
+    customer_id bigint NOT NULL,
+    p_alive double precision NOT NULL,
+    expected_orders_30 double precision NOT NULL,
+    expected_orders_90 double precision NOT NULL,
+    expected_orders_365 double precision NOT NULL,
+    expected_order_value numeric NOT NULL,
+    clv_365 numeric NOT NULL
+);
+
+ALTER TABLE public.customer_predictions OWNER TO xeno_owner;
+
 CREATE TABLE public.customers (
     tenant_id uuid NOT NULL,
     store_id uuid NOT NULL,
@@ -882,6 +896,29 @@ CREATE TABLE public.orders (
 );
 
 ALTER TABLE public.orders OWNER TO xeno_owner;
+
+CREATE TABLE public.prediction_fits (
+    tenant_id uuid NOT NULL,
+    store_id uuid NOT NULL,
+    fitted_at timestamp with time zone DEFAULT now() NOT NULL,
+    observed_until timestamp with time zone NOT NULL,
+    status text NOT NULL,
+    reason text,
+    customers bigint NOT NULL,
+    repeaters bigint NOT NULL,
+    r double precision,
+    alpha double precision,
+    a double precision,
+    b double precision,
+    bgnbd_log_likelihood double precision,
+    p double precision,
+    q double precision,
+    gamma double precision,
+    gamma_gamma_log_likelihood double precision,
+    CONSTRAINT prediction_fits_status_check CHECK ((status = ANY (ARRAY['fitted'::text, 'insufficient'::text])))
+);
+
+ALTER TABLE public.prediction_fits OWNER TO xeno_owner;
 
 CREATE TABLE public.privacy_requests (
     tenant_id uuid NOT NULL,
@@ -1157,6 +1194,9 @@ ALTER TABLE ONLY public.carts
 ALTER TABLE ONLY public.checkouts
     ADD CONSTRAINT checkouts_pkey PRIMARY KEY (tenant_id, store_id, checkout_id);
 
+ALTER TABLE ONLY public.customer_predictions
+    ADD CONSTRAINT customer_predictions_pkey PRIMARY KEY (tenant_id, store_id, customer_id);
+
 ALTER TABLE ONLY public.customers
     ADD CONSTRAINT customers_pkey PRIMARY KEY (tenant_id, store_id, customer_id);
 
@@ -1177,6 +1217,9 @@ ALTER TABLE ONLY public.order_line_items
 
 ALTER TABLE ONLY public.orders
     ADD CONSTRAINT orders_pkey PRIMARY KEY (tenant_id, store_id, order_id);
+
+ALTER TABLE ONLY public.prediction_fits
+    ADD CONSTRAINT prediction_fits_pkey PRIMARY KEY (tenant_id, store_id);
 
 ALTER TABLE ONLY public.privacy_requests
     ADD CONSTRAINT privacy_requests_pkey PRIMARY KEY (tenant_id, request_id);
@@ -1360,6 +1403,9 @@ ALTER TABLE ONLY public.carts
 ALTER TABLE ONLY public.checkouts
     ADD CONSTRAINT checkouts_tenant_id_store_id_fkey FOREIGN KEY (tenant_id, store_id) REFERENCES public.stores(tenant_id, store_id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY public.customer_predictions
+    ADD CONSTRAINT customer_predictions_tenant_id_store_id_fkey FOREIGN KEY (tenant_id, store_id) REFERENCES public.stores(tenant_id, store_id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.customers
     ADD CONSTRAINT customers_tenant_id_store_id_fkey FOREIGN KEY (tenant_id, store_id) REFERENCES public.stores(tenant_id, store_id) ON DELETE CASCADE;
 
@@ -1377,6 +1423,9 @@ ALTER TABLE ONLY public.oauth_nonces
 
 ALTER TABLE ONLY public.orders
     ADD CONSTRAINT orders_tenant_id_store_id_fkey FOREIGN KEY (tenant_id, store_id) REFERENCES public.stores(tenant_id, store_id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.prediction_fits
+    ADD CONSTRAINT prediction_fits_tenant_id_store_id_fkey FOREIGN KEY (tenant_id, store_id) REFERENCES public.stores(tenant_id, store_id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.privacy_requests
     ADD CONSTRAINT privacy_requests_tenant_id_store_id_fkey FOREIGN KEY (tenant_id, store_id) REFERENCES public.stores(tenant_id, store_id) ON DELETE CASCADE;
@@ -1430,6 +1479,8 @@ ALTER TABLE public.carts ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.checkouts ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.customer_predictions ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.customers ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.daily_customers ENABLE ROW LEVEL SECURITY;
@@ -1443,6 +1494,8 @@ ALTER TABLE public.oauth_nonces ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.order_line_items ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.orders ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.prediction_fits ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.privacy_requests ENABLE ROW LEVEL SECURITY;
 
@@ -1474,6 +1527,8 @@ CREATE POLICY tenant_isolation ON public.carts USING ((tenant_id = public.xeno_c
 
 CREATE POLICY tenant_isolation ON public.checkouts USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
 
+CREATE POLICY tenant_isolation ON public.customer_predictions USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
+
 CREATE POLICY tenant_isolation ON public.customers USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
 
 CREATE POLICY tenant_isolation ON public.daily_customers USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
@@ -1487,6 +1542,8 @@ CREATE POLICY tenant_isolation ON public.oauth_nonces USING ((tenant_id = public
 CREATE POLICY tenant_isolation ON public.order_line_items USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
 
 CREATE POLICY tenant_isolation ON public.orders USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
+
+CREATE POLICY tenant_isolation ON public.prediction_fits USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
 
 CREATE POLICY tenant_isolation ON public.privacy_requests USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
 
@@ -1536,6 +1593,8 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.carts TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.checkouts TO xeno_app;
 
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.customer_predictions TO xeno_app;
+
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.customers TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.daily_customers TO xeno_app;
@@ -1549,6 +1608,8 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.oauth_nonces TO xeno_app;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.order_line_items TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.orders TO xeno_app;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.prediction_fits TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.privacy_requests TO xeno_app;
 

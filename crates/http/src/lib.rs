@@ -142,6 +142,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::insights::get_segments))
         .routes(routes!(routes::insights::export_segment))
         .routes(routes!(routes::insights::list_segment_customers))
+        .routes(routes!(routes::predictions::get_prediction_summary))
+        .routes(routes!(routes::predictions::refit_predictions))
         .routes(routes!(routes::reconciliation::list_reconciliations))
         .routes(routes!(routes::reconciliation::start_reconciliation))
         .routes(routes!(routes::sync::get_sync_status))

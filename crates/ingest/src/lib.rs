@@ -5,6 +5,7 @@ pub mod apply;
 pub mod backfill;
 pub mod connect;
 pub mod metrics;
+pub mod predictions;
 pub mod reconcile;
 pub mod retention;
 pub mod scheduler;

@@ -15,6 +15,7 @@ mod error;
 pub mod events;
 pub mod insights;
 pub mod lists;
+pub mod predictions;
 pub mod reconciliation;
 pub mod records;
 pub mod sessions;

@@ -371,6 +371,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/predictions/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Each store's latest customer-lifetime fit (refitted daily and after every backfill). */
+        get: operations["get_prediction_summary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/predictions/{store_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Refit a store's customer-lifetime models now, and answer the fit. */
+        post: operations["refit_predictions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/products": {
         parameters: {
             query?: never;
@@ -727,6 +761,19 @@ export interface components {
             revoked_at?: string | null;
             role: string;
         };
+        /** @description BG/NBD: purchase rates ~ Gamma(r, α) per week; drop-out after each purchase ~ Beta(a, b). */
+        BgNbdOut: {
+            /** Format: double */
+            a: number;
+            /** Format: double */
+            alpha: number;
+            /** Format: double */
+            b: number;
+            /** Format: double */
+            log_likelihood: number;
+            /** Format: double */
+            r: number;
+        };
         /**
          * @description Relative change against the previous period (0.25 = up 25%); null when the previous
          *     figure is zero.
@@ -890,6 +937,28 @@ export interface components {
             customer: components["schemas"]["Customer"];
             /** @description The customer's most recent orders (up to 100), newest first. */
             orders: components["schemas"]["OrderOut"][];
+            predictions?: null | components["schemas"]["CustomerPredictions"];
+        };
+        /** @description One customer's predictions from their store's latest fit. */
+        CustomerPredictions: {
+            /** @description Expected spend over the next year, discounted monthly. */
+            clv_365: string;
+            /** @description Expected spend per order, in the store's currency. */
+            expected_order_value: string;
+            /**
+             * Format: double
+             * @description Orders expected in the next 30, 90 and 365 days.
+             */
+            expected_orders_30: number;
+            /** Format: double */
+            expected_orders_365: number;
+            /** Format: double */
+            expected_orders_90: number;
+            /**
+             * Format: double
+             * @description The probability they are still a customer (0–1).
+             */
+            p_alive: number;
         };
         Dashboard: {
             /** Format: date */
@@ -942,6 +1011,44 @@ export interface components {
         FieldErrorSchema: {
             field: string;
             message: string;
+        };
+        FitList: {
+            data: components["schemas"]["FitOut"][];
+        };
+        /** @description A store's latest fit. */
+        FitOut: {
+            bgnbd?: null | components["schemas"]["BgNbdOut"];
+            /**
+             * Format: int64
+             * @description Customers with at least one order, and those with repeat purchases (on another day).
+             */
+            customers: number;
+            /** Format: date-time */
+            fitted_at: string;
+            gamma_gamma?: null | components["schemas"]["GammaGammaOut"];
+            /**
+             * Format: double
+             * @description The monthly rate future spend is discounted at in `clv_365`.
+             */
+            monthly_discount: number;
+            reason?: string | null;
+            /** Format: int64 */
+            repeaters: number;
+            /** @description `fitted`, or `insufficient` (too few repeat customers: `reason` says how many). */
+            status: string;
+            /** Format: uuid */
+            store_id: string;
+        };
+        /** @description Gamma-Gamma: spend per purchase. */
+        GammaGammaOut: {
+            /** Format: double */
+            gamma: number;
+            /** Format: double */
+            log_likelihood: number;
+            /** Format: double */
+            p: number;
+            /** Format: double */
+            q: number;
         };
         /** @enum {string} */
         Granularity: "day" | "week" | "month";
@@ -2818,6 +2925,94 @@ export interface operations {
                 };
             };
             /** @description no such order */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description over the tenant's request quota; see Retry-After and RateLimit-* */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too busy (`overloaded`) or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_prediction_summary: {
+        parameters: {
+            query?: {
+                /** @description One store; all of the tenant's when absent. */
+                store_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FitList"];
+                };
+            };
+            /** @description over the tenant's request quota; see Retry-After and RateLimit-* */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too busy (`overloaded`) or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    refit_predictions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description store id */
+                store_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FitOut"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -258,6 +258,12 @@ impl Backfill {
             if let Err(err) = self.reconcile(tenant, store, window).await {
                 tracing::warn!(%tenant, %store, error = %err, "cannot reconcile with Shopify Analytics");
             }
+            // The customer-lifetime models: refitted after a backfill, else daily.
+            let full = kind == SyncKind::Full;
+            if let Err(err) = crate::predictions::refit_if_due(&self.db, tenant, store, full).await
+            {
+                tracing::warn!(%tenant, %store, error = %err, "cannot refit the customer-lifetime models");
+            }
         }
         self.db
             .finish_sync_run(tenant, run, error.as_deref())

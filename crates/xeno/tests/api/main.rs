@@ -17,6 +17,7 @@ mod lists;
 mod oauth;
 mod operations;
 mod parity;
+mod predictions;
 mod security;
 mod service;
 mod sessions;

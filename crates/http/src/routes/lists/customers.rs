@@ -48,6 +48,9 @@ pub struct CustomerDetail {
     pub(crate) customer: Customer,
     /// The customer's most recent orders (up to 100), newest first.
     pub(crate) orders: Vec<OrderOut>,
+    /// From the store's latest customer-lifetime fit; absent until one is made (or when the
+    /// store has too few repeat customers to fit).
+    pub(crate) predictions: Option<crate::routes::predictions::CustomerPredictions>,
 }
 
 pub(crate) fn customer_out(c: CustomerItem) -> Customer {
@@ -129,8 +132,13 @@ pub async fn get_customer(
         .customer_detail(caller.tenant_id, StoreId(store_id), customer_id, 100)
         .await?
         .ok_or_else(|| ApiError::NotFound("no such customer".to_owned()))?;
+    let predictions = state
+        .db
+        .customer_prediction(caller.tenant_id, StoreId(store_id), customer_id)
+        .await?;
     Ok(Json(CustomerDetail {
         customer: customer_out(customer),
         orders: orders.into_iter().map(order_out).collect(),
+        predictions: predictions.map(Into::into),
     }))
 }

@@ -1,0 +1,171 @@
+//! Customer-lifetime predictions: each store's fit, and refitting it now.
+
+use axum::extract::State;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use xeno_domain::ids::StoreId;
+use xeno_storage::predictions::{FitRow, PredictionRow};
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::state::AppState;
+
+/// BG/NBD: purchase rates ~ Gamma(r, α) per week; drop-out after each purchase ~ Beta(a, b).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BgNbdOut {
+    r: f64,
+    alpha: f64,
+    a: f64,
+    b: f64,
+    log_likelihood: f64,
+}
+
+/// Gamma-Gamma: spend per purchase.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GammaGammaOut {
+    p: f64,
+    q: f64,
+    gamma: f64,
+    log_likelihood: f64,
+}
+
+/// A store's latest fit.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FitOut {
+    store_id: Uuid,
+    fitted_at: DateTime<Utc>,
+    /// `fitted`, or `insufficient` (too few repeat customers: `reason` says how many).
+    status: String,
+    reason: Option<String>,
+    /// Customers with at least one order, and those with repeat purchases (on another day).
+    customers: i64,
+    repeaters: i64,
+    bgnbd: Option<BgNbdOut>,
+    gamma_gamma: Option<GammaGammaOut>,
+    /// The monthly rate future spend is discounted at in `clv_365`.
+    monthly_discount: f64,
+}
+
+impl From<FitRow> for FitOut {
+    fn from(f: FitRow) -> Self {
+        let bgnbd = match (f.r, f.alpha, f.a, f.b, f.bgnbd_log_likelihood) {
+            (Some(r), Some(alpha), Some(a), Some(b), Some(log_likelihood)) => Some(BgNbdOut {
+                r,
+                alpha,
+                a,
+                b,
+                log_likelihood,
+            }),
+            _ => None,
+        };
+        let gamma_gamma = match (f.p, f.q, f.gamma, f.gamma_gamma_log_likelihood) {
+            (Some(p), Some(q), Some(gamma), Some(log_likelihood)) => Some(GammaGammaOut {
+                p,
+                q,
+                gamma,
+                log_likelihood,
+            }),
+            _ => None,
+        };
+        Self {
+            store_id: f.store_id,
+            fitted_at: f.fitted_at,
+            status: f.status,
+            reason: f.reason,
+            customers: f.customers,
+            repeaters: f.repeaters,
+            bgnbd,
+            gamma_gamma,
+            monthly_discount: xeno_ingest::predictions::MONTHLY_DISCOUNT,
+        }
+    }
+}
+
+/// One customer's predictions from their store's latest fit.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerPredictions {
+    /// The probability they are still a customer (0–1).
+    pub(crate) p_alive: f64,
+    /// Orders expected in the next 30, 90 and 365 days.
+    pub(crate) expected_orders_30: f64,
+    pub(crate) expected_orders_90: f64,
+    pub(crate) expected_orders_365: f64,
+    /// Expected spend per order, in the store's currency.
+    #[schema(value_type = String)]
+    pub(crate) expected_order_value: Decimal,
+    /// Expected spend over the next year, discounted monthly.
+    #[schema(value_type = String)]
+    pub(crate) clv_365: Decimal,
+}
+
+impl From<PredictionRow> for CustomerPredictions {
+    fn from(p: PredictionRow) -> Self {
+        Self {
+            p_alive: p.p_alive,
+            expected_orders_30: p.expected_orders_30,
+            expected_orders_90: p.expected_orders_90,
+            expected_orders_365: p.expected_orders_365,
+            expected_order_value: p.expected_order_value,
+            clv_365: p.clv_365,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SummaryQuery {
+    /// One store; all of the tenant's when absent.
+    store_id: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FitList {
+    data: Vec<FitOut>,
+}
+
+/// Each store's latest customer-lifetime fit (refitted daily and after every backfill).
+#[utoipa::path(get, path = "/api/predictions/summary", tag = "insights",
+    params(SummaryQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = FitList)))]
+pub async fn get_prediction_summary(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiQuery(query): ApiQuery<SummaryQuery>,
+) -> Result<Json<FitList>, ApiError> {
+    let fits = state
+        .db
+        .prediction_fits(caller.tenant_id, query.store_id.map(StoreId))
+        .await?;
+    Ok(Json(FitList {
+        data: fits.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Refit a store's customer-lifetime models now, and answer the fit.
+#[utoipa::path(post, path = "/api/predictions/{store_id}", tag = "insights",
+    params(("store_id" = Uuid, Path, description = "store id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = FitOut),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn refit_predictions(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiPath(store_id): ApiPath<Uuid>,
+) -> Result<Json<FitOut>, ApiError> {
+    let store = StoreId(store_id);
+    state
+        .db
+        .get_store(caller.tenant_id, store)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such store".to_owned()))?;
+    let fit = xeno_ingest::predictions::refit(&state.db, caller.tenant_id, store).await?;
+    Ok(Json(fit.into()))
+}

@@ -258,6 +258,13 @@ try {
   const detail = await api(`/api/customers/${storeId}/${customerId}`);
   await page.locator('[data-fact=orders]').waitFor();
   assert.equal(await page.locator('[data-fact=orders]').innerText(), String(detail.customer.orders));
+  // The store's models' outlook for the customer, as the API gives it.
+  if (detail.predictions) {
+    assert.equal(await page.locator('[data-fact=p_alive]').innerText(), `${Math.round(detail.predictions.p_alive * 1000) / 10}%`);
+    assert.equal(digits(await page.locator('[data-fact=clv_365]').innerText()), digits(Number(detail.predictions.clv_365).toFixed(2)));
+  } else {
+    await page.getByText('No outlook yet').waitFor();
+  }
   await shot('customer');
 
   step("orders show the store's day, whatever the browser's zone");

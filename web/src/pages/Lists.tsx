@@ -3,9 +3,9 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Link, useParams, useSearchParams } from 'react-router-dom';
 import { Empty, Pending, RangePicker, StoreFilter, ZoneNote, dateTime, shortDate, useStoreFacts, useView } from '../components';
 import { askable } from '../lib/view';
-import { formatMoney } from '../lib/money';
+import { formatMoney, formatRate } from '../lib/money';
 import { humanize, variantName } from '../lib/words';
-import type { Customer, Order, Product } from '../api/types';
+import type { Customer, CustomerDetail as CustomerDetailData, Order, Product } from '../api/types';
 import { customerQuery, listQuery, orderQuery, productQuery } from '../api/queries';
 
 interface Column<T> {
@@ -265,9 +265,34 @@ function Price({ product }: { product: Product }) {
   return <>{low === high ? money(low) : `${money(low)}–${money(high)}`}</>;
 }
 
+/** What the store's customer-lifetime models expect of this customer. */
+function Outlook({ predictions, currency }: { predictions: CustomerDetailData['predictions']; currency: string | null }) {
+  if (!predictions) {
+    return <p className="hint">No outlook yet: the store's models are fitted after its backfill, once it has at least 20 repeat customers.</p>;
+  }
+  const orders = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1, minimumFractionDigits: 1 });
+  const money = (amount: string) => (currency ? formatMoney(amount, currency) : amount);
+  return (
+    <>
+      <h2>Outlook</h2>
+      <dl className="facts" data-outlook>
+        <dt>Chance still a customer</dt>
+        <dd data-fact="p_alive">{formatRate(predictions.p_alive)}</dd>
+        <dt>Orders expected in 90 days</dt>
+        <dd data-fact="expected_orders_90">{orders.format(predictions.expected_orders_90)}</dd>
+        <dt>Expected value of an order</dt>
+        <dd>{money(predictions.expected_order_value)}</dd>
+        <dt>Expected value over the next year</dt>
+        <dd data-fact="clv_365">{money(predictions.clv_365)}</dd>
+      </dl>
+    </>
+  );
+}
+
 export function CustomerDetail() {
   const { storeId, customerId } = useParams();
   const detail = useQuery(customerQuery(storeId ?? '', customerId ?? ''));
+  const { currencyOf } = useStoreFacts();
   const c = detail.data?.customer;
   return (
     <section>
@@ -290,6 +315,7 @@ export function CustomerDetail() {
             <dt>Tags</dt>
             <dd>{c.tags.length ? c.tags.join(', ') : '—'}</dd>
           </dl>
+          <Outlook predictions={detail.data?.predictions ?? null} currency={c.currency ?? currencyOf(c.store_id) ?? null} />
           <h2>Orders</h2>
           {detail.data && detail.data.orders.length === 0 ? (
             <Empty>No orders yet.</Empty>

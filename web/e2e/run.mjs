@@ -198,6 +198,12 @@ try {
   assert.equal(digits(await page.locator('[data-kpi=aov-EUR] .kpi-value').innerText()), digits(Number(eur.average_order_value).toFixed(2)));
   assert.equal(digits(await page.locator('[data-kpi=customers] .kpi-value').innerText()), String(wide.totals.buyers));
   await page.locator('.chart svg').first().waitFor();
+  // What existing customers are expected to spend in 90 days, when the store is fitted.
+  const [fit] = (await api('/api/predictions/summary')).data;
+  if (fit?.expected_revenue_90 != null) {
+    const shown = await page.locator(`[data-kpi="expected_90-${fit.store_id}"] .kpi-value`).innerText();
+    assert.equal(digits(shown), digits(Number(fit.expected_revenue_90).toFixed(2)));
+  }
   // The previous period is drawn beside the range, dashed.
   await page.locator('.chart path[stroke-dasharray="4 4"]').first().waitFor({ state: 'attached' });
   await shot('overview');

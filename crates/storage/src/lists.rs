@@ -49,6 +49,8 @@ pub enum CustomerSort {
     Orders,
     /// When they last ordered.
     LastOrder,
+    /// Their expected value over the next year (the store's latest fit).
+    PredictedValue,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,6 +206,7 @@ impl Db {
             CustomerSort::Spent => ("b.b_spent", "numeric"),
             CustomerSort::Orders => ("b.b_orders", "numeric"),
             CustomerSort::LastOrder => ("b.b_last_order_at", "timestamptz"),
+            CustomerSort::PredictedValue => ("cp.clv_365", "numeric"),
         };
         let mut query = QueryBuilder::new(format!(
             "SELECT c.*, s.orders, s.spent, s.currency, s.last_order_at FROM (
@@ -229,6 +232,16 @@ impl Db {
             query.push_bind(list.tenant.0);
             query.push(
                 " GROUP BY 1, 2) b ON b.b_store = customers.store_id AND b.b_customer = customers.customer_id",
+            );
+        }
+        if list.sort == CustomerSort::PredictedValue {
+            query.push(
+                " LEFT JOIN (SELECT store_id AS cp_store, customer_id AS cp_customer, clv_365
+                    FROM customer_predictions WHERE tenant_id = ",
+            );
+            query.push_bind(list.tenant.0);
+            query.push(
+                ") cp ON cp.cp_store = customers.store_id AND cp.cp_customer = customers.customer_id",
             );
         }
         scoped(&mut query, list);

@@ -190,6 +190,26 @@ impl Db {
         Ok(rows)
     }
 
+    /// What the store's existing customers are expected to spend in the next 90 days (their
+    /// expected orders times expected order value, summed).
+    pub async fn expected_revenue_90(
+        &self,
+        tenant: TenantId,
+        store: StoreId,
+    ) -> Result<Decimal, StorageError> {
+        let mut tx = self.read_tx(tenant).await?;
+        let total: Option<Decimal> = sqlx::query_scalar(
+            "SELECT sum(expected_orders_90::numeric * expected_order_value) FROM customer_predictions \
+             WHERE tenant_id = $1 AND store_id = $2",
+        )
+        .bind(tenant.0)
+        .bind(store.0)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(total.unwrap_or_default().round_dp(2))
+    }
+
     pub async fn customer_prediction(
         &self,
         tenant: TenantId,

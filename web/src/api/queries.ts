@@ -13,6 +13,7 @@ import type {
   EventPage,
   OrderDetail,
   Page,
+  PredictionSummary,
   ProductDetail,
   Reconciliation,
   Segments,
@@ -54,6 +55,12 @@ export const cohortsQuery = (params: Params) =>
 
 export const segmentsQuery = (params: Params) =>
   queryOptions({ queryKey: ['segments', params], queryFn: () => getJson<Segments>(`/api/metrics/segments${query(params)}`) });
+
+export const predictionsQuery = (storeId?: string) =>
+  queryOptions({
+    queryKey: ['predictions', storeId ?? ''],
+    queryFn: () => getJson<PredictionSummary>(`/api/predictions/summary${query({ store_id: storeId })}`),
+  });
 
 /** A page of a list (`/api/customers`, `/api/orders`, `/api/products`). */
 export const listQuery = <T,>(path: string, params: Params) =>

@@ -1023,6 +1023,11 @@ export interface components {
              * @description Customers with at least one order, and those with repeat purchases (on another day).
              */
             customers: number;
+            /**
+             * @description What existing customers are expected to spend in the next 90 days, in the store's
+             *     currency (their expected orders times expected order value, summed).
+             */
+            expected_revenue_90?: string | null;
             /** Format: date-time */
             fitted_at: string;
             gamma_gamma?: null | components["schemas"]["GammaGammaOut"];
@@ -2092,7 +2097,8 @@ export interface operations {
                 q?: string;
                 /**
                  * @description `created_at` (default), `updated_at`, `email`, `spent` (net of refunds, summed over
-                 *     currencies), `orders` or `last_order`; customers who never ordered sort last.
+                 *     currencies), `orders`, `last_order` or `predicted_value` (a year's expected value from
+                 *     the store's latest fit); customers without one sort last.
                  */
                 sort?: string;
                 /** @description `asc` or `desc` (default: `desc` for dates, `asc` otherwise). */

@@ -112,6 +112,7 @@ const CUSTOMER_SORTS = [
   ['spent', 'Most spent'],
   ['orders', 'Most orders'],
   ['last_order', 'Latest order'],
+  ['predicted_value', 'Highest expected value'],
   ['created_at', 'Newest'],
 ] as const;
 

@@ -5,7 +5,7 @@ import { Empty, Pending, RangePicker, StoreFilter, ZoneNote, shortDate, useStore
 import { formatChange, formatCount, formatMoney, formatPoints, formatRate } from '../lib/money';
 import { GRANULARITIES, askable, defaultGranularity, type Granularity } from '../lib/view';
 import type { CurrencySales, Dashboard } from '../api/types';
-import { dashboardQuery, topProductsQuery } from '../api/queries';
+import { dashboardQuery, predictionsQuery, topProductsQuery } from '../api/queries';
 
 /** How often the overview asks for fresh figures. */
 const LIVE_MS = 15_000;
@@ -36,6 +36,7 @@ export function Overview() {
     // Live orders keep arriving: follow them (answers are cached until the data changes).
     refetchInterval: LIVE_MS,
   });
+  const outlook = useQuery(predictionsQuery(view.store || undefined));
   const products = useQuery({
     ...topProductsQuery({ ...params, limit: 5 }),
     enabled: askable(view),
@@ -88,6 +89,22 @@ export function Overview() {
                 </div>
               );
             })}
+            {(outlook.data?.data ?? [])
+              .filter((fit) => fit.expected_revenue_90 != null)
+              .map((fit) => {
+                const store = stores.data?.data.find((s) => s.id === fit.store_id);
+                if (!store?.currency) return null;
+                return (
+                  <div className="kpi-group" key={fit.store_id}>
+                    <Kpi
+                      name={`expected_90-${fit.store_id}`}
+                      label={`Expected from existing customers, next 90 days (${store.name ?? store.shop_domain})`}
+                      value={formatMoney(String(fit.expected_revenue_90), store.currency)}
+                      changeText="customer-lifetime model: see Definitions"
+                    />
+                  </div>
+                );
+              })}
             <div className="kpi-group">
               <Kpi name="orders" label="Orders" value={formatCount(d.totals.orders)} change={change?.orders} />
               <Kpi name="customers" label="Customers who ordered" value={formatCount(d.totals.buyers)} change={change?.buyers} />

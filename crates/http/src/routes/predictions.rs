@@ -49,6 +49,10 @@ pub struct FitOut {
     gamma_gamma: Option<GammaGammaOut>,
     /// The monthly rate future spend is discounted at in `clv_365`.
     monthly_discount: f64,
+    /// What existing customers are expected to spend in the next 90 days, in the store's
+    /// currency (their expected orders times expected order value, summed).
+    #[schema(value_type = Option<String>)]
+    expected_revenue_90: Option<Decimal>,
 }
 
 impl From<FitRow> for FitOut {
@@ -82,6 +86,7 @@ impl From<FitRow> for FitOut {
             bgnbd,
             gamma_gamma,
             monthly_discount: xeno_ingest::predictions::MONTHLY_DISCOUNT,
+            expected_revenue_90: None,
         }
     }
 }
@@ -142,9 +147,22 @@ pub async fn get_prediction_summary(
         .db
         .prediction_fits(caller.tenant_id, query.store_id.map(StoreId))
         .await?;
-    Ok(Json(FitList {
-        data: fits.into_iter().map(Into::into).collect(),
-    }))
+    let mut data = Vec::with_capacity(fits.len());
+    for fit in fits {
+        let store = StoreId(fit.store_id);
+        let fitted = fit.status == "fitted";
+        let mut out = FitOut::from(fit);
+        if fitted {
+            out.expected_revenue_90 = Some(
+                state
+                    .db
+                    .expected_revenue_90(caller.tenant_id, store)
+                    .await?,
+            );
+        }
+        data.push(out);
+    }
+    Ok(Json(FitList { data }))
 }
 
 /// Refit a store's customer-lifetime models now, and answer the fit.

@@ -139,4 +139,36 @@ async fn a_store_is_fitted_on_its_own_histories_and_each_customer_gets_predictio
     )
     .await;
     assert_eq!(summary["data"][0]["status"], "fitted");
+    // What existing customers are expected to spend in 90 days, summed.
+    let expected: f64 = histories
+        .iter()
+        .zip(&spends)
+        .map(|(h, (x, mean))| {
+            let spend = (gamma_gamma.expected_spend(*x, *mean) * 100.0).round() / 100.0;
+            bgnbd.expected_purchases(90.0 / 7.0, h) * spend
+        })
+        .sum();
+    let got: f64 = d(&summary["data"][0]["expected_revenue_90"])
+        .try_into()
+        .unwrap();
+    assert!((got - expected).abs() < 0.02, "{got} vs {expected}");
+
+    // Customers sort by their predicted value: the highest first.
+    let page = get(app, token, "/api/customers?sort=predicted_value&limit=12").await;
+    let mut values = Vec::new();
+    for row in page["data"].as_array().unwrap() {
+        let detail = get(
+            app,
+            token,
+            &format!(
+                "/api/customers/{}/{}",
+                c.store_id,
+                row["id"].as_str().unwrap()
+            ),
+        )
+        .await;
+        values.push(d(&detail["predictions"]["clv_365"]));
+    }
+    assert_eq!(values.len(), 12);
+    assert!(values.windows(2).all(|w| w[0] >= w[1]), "{values:?}");
 }

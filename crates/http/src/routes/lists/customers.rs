@@ -9,7 +9,8 @@ pub struct CustomersQuery {
     /// Part of an email or name, any case.
     pub(crate) q: Option<String>,
     /// `created_at` (default), `updated_at`, `email`, `spent` (net of refunds, summed over
-    /// currencies), `orders` or `last_order`; customers who never ordered sort last.
+    /// currencies), `orders`, `last_order` or `predicted_value` (a year's expected value from
+    /// the store's latest fit); customers without one sort last.
     pub(crate) sort: Option<String>,
     /// `asc` or `desc` (default: `desc` for dates, `asc` otherwise).
     pub(crate) order: Option<Order>,
@@ -103,6 +104,11 @@ pub async fn list_customers(
             ("spent", CustomerSort::Spent, Direction::Descending),
             ("orders", CustomerSort::Orders, Direction::Descending),
             ("last_order", CustomerSort::LastOrder, Direction::Descending),
+            (
+                "predicted_value",
+                CustomerSort::PredictedValue,
+                Direction::Descending,
+            ),
         ],
     )?;
     let rows = state.db.list_customers(&common.list).await?;

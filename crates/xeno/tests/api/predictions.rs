@@ -172,3 +172,84 @@ async fn a_store_is_fitted_on_its_own_histories_and_each_customer_gets_predictio
     assert_eq!(values.len(), 12);
     assert!(values.windows(2).all(|w| w[0] >= w[1]), "{values:?}");
 }
+
+/// Calibration and holdout, as the papers check the model: fit on a simulated shop's first
+/// 39 weeks, predict each customer's repeat purchases in the next 39, and compare with what
+/// the shop's customers did (in total, and by how often they bought in calibration).
+#[test]
+fn predicted_repeat_purchases_match_a_simulated_holdout() {
+    use shopify_sim::shop::{Shop, ShopSpec};
+    let spec: ShopSpec = serde_json::from_value(json!({
+        "domain": "holdout.myshopify.com", "seed": 21, "customers": 1500, "products": 30,
+        "orders": 9000, "days": 546, "history_end": "2026-11-01T00:00:00Z", "timezone": "UTC",
+    }))
+    .unwrap();
+    let shop = Shop::generate(&spec).unwrap();
+    let end = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+        .unwrap()
+        .date_naive();
+    let cutoff = end - chrono::Duration::weeks(39);
+    let mut days: BTreeMap<i64, Vec<NaiveDate>> = BTreeMap::new();
+    for order in shop.orders.values() {
+        let order = serde_json::to_value(order).unwrap();
+        let (Some(customer), true, true) = (
+            order["customer"]["id"].as_i64(),
+            counted(&order),
+            order["cancelled_at"].is_null(),
+        ) else {
+            continue;
+        };
+        let day = local_day(&order["processed_at"], chrono_tz::UTC);
+        let list = days.entry(customer).or_default();
+        if !list.contains(&day) {
+            list.push(day);
+        }
+    }
+    let weeks = |from: NaiveDate, to: NaiveDate| (to - from).num_days() as f64 / 7.0;
+    let mut calibration = Vec::new();
+    let mut actual = Vec::new();
+    for list in days.values_mut() {
+        list.sort();
+        let before: Vec<NaiveDate> = list.iter().copied().filter(|d| *d < cutoff).collect();
+        let (Some(first), Some(last)) = (before.first(), before.last()) else {
+            continue;
+        };
+        calibration.push(History {
+            frequency: (before.len() - 1) as f64,
+            recency: weeks(*first, *last),
+            age: weeks(*first, cutoff),
+        });
+        actual.push(list.iter().filter(|d| **d >= cutoff && **d < end).count() as f64);
+    }
+    let model = BgNbd::fit(&calibration).unwrap();
+    let predicted: Vec<f64> = calibration
+        .iter()
+        .map(|h| model.expected_purchases(weeks(cutoff, end), h))
+        .collect();
+    let (total_predicted, total_actual): (f64, f64) = (predicted.iter().sum(), actual.iter().sum());
+    println!(
+        "{} customers; holdout repeat purchases predicted {total_predicted:.0}, actual {total_actual:.0}",
+        calibration.len()
+    );
+    // By calibration frequency, as the papers' conditional expectations are shown.
+    let mut by_frequency: BTreeMap<usize, (f64, f64, usize)> = BTreeMap::new();
+    for ((h, p), a) in calibration.iter().zip(&predicted).zip(&actual) {
+        let bucket = (h.frequency as usize).min(7);
+        let entry = by_frequency.entry(bucket).or_default();
+        entry.0 += p;
+        entry.1 += a;
+        entry.2 += 1;
+    }
+    for (bucket, (p, a, n)) in &by_frequency {
+        println!(
+            "  {bucket}{} repeat purchases: {n} customers, predicted {:.2} each, actual {:.2}",
+            if *bucket == 7 { "+" } else { "" },
+            p / *n as f64,
+            a / *n as f64
+        );
+    }
+    assert!(
+        (total_predicted - total_actual).abs() / total_actual < 0.15,
+        "predicted {total_predicted:.0} against {total_actual:.0}"
+    );
+}

@@ -49,6 +49,14 @@ pub struct FitRow {
     pub gamma_gamma_log_likelihood: Option<f64>,
 }
 
+/// A predictive segment's size and expected value.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PredictiveSegment {
+    pub segment: String,
+    pub customers: i64,
+    pub clv_365: Decimal,
+}
+
 /// One customer's predictions.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PredictionRow {
@@ -208,6 +216,43 @@ impl Db {
         .await?;
         tx.commit().await?;
         Ok(total.unwrap_or_default().round_dp(2))
+    }
+
+    /// The store's customers in each predictive segment: likely to return (0.5 or more orders
+    /// expected in 90 days), high value at risk (the top fifth by spend, less than even odds
+    /// of still being a customer), one and done (one order, under 0.25 expected in a year);
+    /// each with their expected value over the next year.
+    pub async fn predictive_segments(
+        &self,
+        tenant: TenantId,
+        store: StoreId,
+    ) -> Result<Vec<PredictiveSegment>, StorageError> {
+        let mut tx = self.read_tx(tenant).await?;
+        let rows = sqlx::query_as(
+            "WITH spend AS (
+                SELECT customer_id, sum(spent) AS spent, sum(orders) AS orders FROM buyer_spend
+                WHERE tenant_id = $1 AND store_id = $2 GROUP BY 1),
+             ranked AS (
+                SELECT p.*, s.orders, ntile(5) OVER (ORDER BY s.spent DESC, p.customer_id) AS fifth
+                FROM customer_predictions p JOIN spend s USING (customer_id)
+                WHERE p.tenant_id = $1 AND p.store_id = $2),
+             placed AS (
+                SELECT 'likely_to_return' AS segment, clv_365 FROM ranked WHERE expected_orders_90 >= 0.5
+                UNION ALL
+                SELECT 'high_value_at_risk', clv_365 FROM ranked WHERE fifth = 1 AND p_alive < 0.5
+                UNION ALL
+                SELECT 'one_and_done', clv_365 FROM ranked WHERE orders = 1 AND expected_orders_365 < 0.25)
+             SELECT names.segment, count(placed.segment) AS customers,
+                    COALESCE(sum(placed.clv_365), 0) AS clv_365
+             FROM (VALUES ('likely_to_return'), ('high_value_at_risk'), ('one_and_done')) names (segment)
+             LEFT JOIN placed USING (segment) GROUP BY names.segment ORDER BY names.segment",
+        )
+        .bind(tenant.0)
+        .bind(store.0)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows)
     }
 
     pub async fn customer_prediction(

@@ -371,6 +371,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/predictions/segments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A store's customers in predictive segments, from its latest fit (empty before one). */
+        get: operations["get_predictive_segments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/predictions/summary": {
         parameters: {
             query?: never;
@@ -1253,6 +1270,24 @@ export interface components {
             /** Format: int64 */
             orders: number;
             total_sales: string;
+        };
+        /** @description A predictive segment of a store's customers. */
+        PredictiveSegmentOut: {
+            /** @description Their expected value over the next year, in the store's currency. */
+            clv_365: string;
+            /** Format: int64 */
+            customers: number;
+            /**
+             * @description `likely_to_return` (0.5 or more orders expected in 90 days), `high_value_at_risk` (the
+             *     top fifth by spend with less than even odds of still being a customer), `one_and_done`
+             *     (one order, under 0.25 expected in a year).
+             */
+            segment: string;
+        };
+        PredictiveSegments: {
+            data: components["schemas"]["PredictiveSegmentOut"][];
+            /** Format: uuid */
+            store_id: string;
         };
         Previous: {
             change: components["schemas"]["Change"];
@@ -2931,6 +2966,53 @@ export interface operations {
                 };
             };
             /** @description no such order */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description over the tenant's request quota; see Retry-After and RateLimit-* */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too busy (`overloaded`) or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_predictive_segments: {
+        parameters: {
+            query: {
+                store_id: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PredictiveSegments"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;

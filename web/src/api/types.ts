@@ -27,6 +27,7 @@ export type Mismatch = Schemas['MismatchOut'];
 export type WebhookEvent = Schemas['EventOut'];
 export type ApiKey = Schemas['ApiKeyOut'];
 export type PredictionSummary = Schemas['FitList'];
+export type PredictiveSegments = Schemas['PredictiveSegments'];
 export type CreatedKey = Schemas['CreatedKey'];
 export type UnchangedCounts = Schemas['UnchangedCounts'];
 export type EventPage = Schemas['EventPage'];

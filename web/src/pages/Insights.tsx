@@ -1,10 +1,10 @@
 import { useState } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { ApiProblem, getJson, query, request } from '../api/client';
-import { Empty, ErrorMessage, Pending, RangePicker, StoreFilter, ZoneNote, shortDate, useView } from '../components';
+import { Empty, ErrorMessage, Pending, RangePicker, StoreFilter, ZoneNote, shortDate, useStores, useView } from '../components';
 import { askable } from '../lib/view';
 import { Link, useParams, useSearchParams } from 'react-router-dom';
-import type { SegmentCustomers } from '../api/types';
+import type { PredictiveSegments, SegmentCustomers } from '../api/types';
 import { formatCount, formatMoney, formatRate } from '../lib/money';
 import { checkoutsQuery, cohortsQuery, segmentsQuery } from '../api/queries';
 
@@ -74,6 +74,9 @@ const LABELS: Record<string, string> = {
 export function Segments() {
   const { view, setView, today } = useView('30d');
   const [downloadError, setDownloadError] = useState<unknown>(null);
+  // Predictions are per store: the chosen one, or the only one.
+  const allStores = useStores().data?.data ?? [];
+  const predictiveStore = view.store ? allStores.find((s) => s.id === view.store) : allStores.length === 1 ? allStores[0] : undefined;
   const params = { to: today, store_id: view.store || undefined };
   const segments = useQuery(segmentsQuery(params));
 
@@ -103,8 +106,10 @@ export function Segments() {
         <StoreFilter value={view.store} onChange={(store) => setView({ ...view, store })} />
       </div>
       {downloadError !== null && <ErrorMessage error={downloadError} />}
+      {predictiveStore && <PredictiveSegmentsTable storeId={predictiveStore.id} currency={predictiveStore.currency ?? null} />}
       <Pending query={segments} what="segments" />
       {segments.data && segments.data.buyers === 0 && <Empty>No customer has ordered yet.</Empty>}
+      {segments.data && segments.data.buyers > 0 && predictiveStore && <h2>By recency and frequency</h2>}
       {segments.data && segments.data.buyers > 0 && (
         <table>
           <thead>
@@ -142,6 +147,50 @@ export function Segments() {
         </table>
       )}
     </section>
+  );
+}
+
+const PREDICTIVE: Record<string, [string, string]> = {
+  likely_to_return: ['Likely to return', 'half an order or more expected in the next 90 days'],
+  high_value_at_risk: ['High value at risk', 'the top fifth by spend, with less than even odds of still being a customer'],
+  one_and_done: ['One and done', 'one order, and a quarter of one or less expected in a year'],
+};
+
+/** The store's customers in predictive segments (from its customer-lifetime fit). */
+function PredictiveSegmentsTable({ storeId, currency }: { storeId: string; currency: string | null }) {
+  const segments = useQuery({
+    queryKey: ['predictive-segments', storeId],
+    queryFn: () => getJson<PredictiveSegments>(`/api/predictions/segments${query({ store_id: storeId })}`),
+  });
+  if (!segments.data || segments.data.data.every((s) => s.customers === 0)) return null;
+  return (
+    <>
+      <h2>Predicted</h2>
+      <table>
+        <thead>
+          <tr>
+            <th>Segment</th>
+            <th className="num">Customers</th>
+            <th className="num">Expected value, next year</th>
+          </tr>
+        </thead>
+        <tbody>
+          {segments.data.data.map((s) => (
+            <tr key={s.segment} data-predictive={s.segment}>
+              <td>
+                <strong>{PREDICTIVE[s.segment]?.[0] ?? s.segment}</strong>
+                <br />
+                <small>{PREDICTIVE[s.segment]?.[1]}</small>
+              </td>
+              <td className="num" data-count>
+                {formatCount(s.customers)}
+              </td>
+              <td className="num">{currency ? formatMoney(s.clv_365, currency) : s.clv_365}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
   );
 }
 

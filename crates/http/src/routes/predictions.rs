@@ -187,3 +187,64 @@ pub async fn refit_predictions(
     let fit = xeno_ingest::predictions::refit(&state.db, caller.tenant_id, store).await?;
     Ok(Json(fit.into()))
 }
+
+/// A predictive segment of a store's customers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PredictiveSegmentOut {
+    /// `likely_to_return` (0.5 or more orders expected in 90 days), `high_value_at_risk` (the
+    /// top fifth by spend with less than even odds of still being a customer), `one_and_done`
+    /// (one order, under 0.25 expected in a year).
+    segment: String,
+    customers: i64,
+    /// Their expected value over the next year, in the store's currency.
+    #[schema(value_type = String)]
+    clv_365: Decimal,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SegmentsQuery {
+    store_id: Uuid,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PredictiveSegments {
+    store_id: Uuid,
+    data: Vec<PredictiveSegmentOut>,
+}
+
+/// A store's customers in predictive segments, from its latest fit (empty before one).
+#[utoipa::path(get, path = "/api/predictions/segments", tag = "insights",
+    params(SegmentsQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = PredictiveSegments),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_predictive_segments(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiQuery(query): ApiQuery<SegmentsQuery>,
+) -> Result<Json<PredictiveSegments>, ApiError> {
+    let store = StoreId(query.store_id);
+    state
+        .db
+        .get_store(caller.tenant_id, store)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such store".to_owned()))?;
+    let rows = state
+        .db
+        .predictive_segments(caller.tenant_id, store)
+        .await?;
+    Ok(Json(PredictiveSegments {
+        store_id: query.store_id,
+        data: rows
+            .into_iter()
+            .map(|r| PredictiveSegmentOut {
+                segment: r.segment,
+                customers: r.customers,
+                clv_365: r.clv_365,
+            })
+            .collect(),
+    }))
+}

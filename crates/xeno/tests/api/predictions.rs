@@ -171,6 +171,61 @@ async fn a_store_is_fitted_on_its_own_histories_and_each_customer_gets_predictio
     }
     assert_eq!(values.len(), 12);
     assert!(values.windows(2).all(|w| w[0] >= w[1]), "{values:?}");
+
+    // Predictive segments, counted here from the same fit and the shop's records.
+    let mut all_orders: BTreeMap<i64, (i64, Decimal)> = BTreeMap::new();
+    for order in shop["orders"].as_array().unwrap() {
+        if let (Some(customer), true) = (order["customer"]["id"].as_i64(), counted(order)) {
+            let entry = all_orders.entry(customer).or_default();
+            entry.0 += 1;
+            entry.1 += d(&order["current_total_price"]);
+        }
+    }
+    let customers: Vec<i64> = days.keys().copied().collect();
+    let mut by_spend: Vec<(Decimal, i64)> =
+        customers.iter().map(|id| (all_orders[id].1, *id)).collect();
+    by_spend.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let top_fifth: std::collections::BTreeSet<i64> = by_spend
+        .iter()
+        .take(customers.len().div_ceil(5))
+        .map(|(_, id)| *id)
+        .collect();
+    let mut want = BTreeMap::from([
+        ("high_value_at_risk", 0),
+        ("likely_to_return", 0),
+        ("one_and_done", 0),
+    ]);
+    for (id, history) in customers.iter().zip(&histories) {
+        if bgnbd.expected_purchases(90.0 / 7.0, history) >= 0.5 {
+            *want.get_mut("likely_to_return").unwrap() += 1;
+        }
+        if top_fifth.contains(id) && bgnbd.probability_alive(history) < 0.5 {
+            *want.get_mut("high_value_at_risk").unwrap() += 1;
+        }
+        if all_orders[id].0 == 1 && bgnbd.expected_purchases(365.0 / 7.0, history) < 0.25 {
+            *want.get_mut("one_and_done").unwrap() += 1;
+        }
+    }
+    let segments = get(
+        app,
+        token,
+        &format!("/api/predictions/segments?store_id={}", c.store_id),
+    )
+    .await;
+    let got: BTreeMap<String, i64> = segments["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["segment"].as_str().unwrap().to_owned(),
+                s["customers"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let want: BTreeMap<String, i64> = want.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    assert_eq!(got, want);
+    assert!(want.values().any(|n| *n > 0), "{want:?}");
 }
 
 /// Calibration and holdout, as the papers check the model: fit on a simulated shop's first

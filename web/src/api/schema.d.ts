@@ -1416,6 +1416,11 @@ export interface components {
         };
         Retention: {
             /**
+             * @description Revenue per cohort customer from the cohort month to this one, per currency: the
+             *     cohort's lifetime value so far.
+             */
+            cumulative_revenue_per_customer: components["schemas"]["Amount"][];
+            /**
              * Format: int64
              * @description Cohort customers who ordered in that month.
              */
@@ -1426,10 +1431,17 @@ export interface components {
              */
             month_offset: number;
             /**
+             * Format: int64
+             * @description Orders the cohort placed that month.
+             */
+            orders: number;
+            /**
              * Format: double
              * @description customers / cohort size.
              */
             rate: number;
+            /** @description What those orders are worth now (net of refunds), per currency. */
+            revenue: components["schemas"]["Amount"][];
         };
         /** @description A customer of a segment, with the scores that put them there. */
         SegmentCustomer: {

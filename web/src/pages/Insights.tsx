@@ -4,25 +4,74 @@ import { ApiProblem, getJson, query, request } from '../api/client';
 import { Empty, ErrorMessage, Pending, RangePicker, StoreFilter, ZoneNote, shortDate, useStores, useView } from '../components';
 import { askable } from '../lib/view';
 import { Link, useParams, useSearchParams } from 'react-router-dom';
-import type { PredictiveSegments, SegmentCustomers } from '../api/types';
+import type { Cohorts, PredictiveSegments, SegmentCustomers } from '../api/types';
 import { formatCount, formatMoney, formatRate } from '../lib/money';
 import { checkoutsQuery, cohortsQuery, segmentsQuery } from '../api/queries';
 
 /** The strongest shade of a retention cell: dark text stays readable on it (4.5:1). */
 const HEAT_MAX = 0.75;
 
+type Retention = Cohorts['data'][number]['retention'][number];
+
+/** What a cohort cell can show. */
+const COHORT_METRICS = {
+  rate: ['Share returning', 'the share of the cohort who ordered that month'],
+  orders: ['Orders', 'orders the cohort placed that month'],
+  revenue: ['Revenue', 'what those orders are worth now, net of refunds'],
+  value: ['Value per customer', "each cohort customer's spend so far: the cohort's lifetime value to date"],
+} as const;
+type CohortMetric = keyof typeof COHORT_METRICS;
+
+/** A cell's number (for shading) and its text. */
+function cohortCell(r: Retention, metric: CohortMetric): [number, string] {
+  const money = (amounts: { currency: string; amount: string }[]) =>
+    amounts.length ? amounts.map((a) => formatMoney(a.amount, a.currency)).join(' · ') : '—';
+  const total = (amounts: { amount: string }[]) => amounts.reduce((sum, a) => sum + Number(a.amount), 0);
+  switch (metric) {
+    case 'rate':
+      return [r.rate, formatRate(r.rate)];
+    case 'orders':
+      return [r.orders, formatCount(r.orders)];
+    case 'revenue':
+      return [total(r.revenue), money(r.revenue)];
+    case 'value':
+      return [total(r.cumulative_revenue_per_customer), money(r.cumulative_revenue_per_customer)];
+  }
+}
+
 export function Cohorts() {
   const { view, setView, zone, today } = useView('12m');
-  const params = { from: view.range.from, to: view.range.to, store_id: view.store || undefined };
-  const cohorts = useQuery({ ...cohortsQuery(params), enabled: askable(view), placeholderData: keepPreviousData });
+  const [params, setParams] = useSearchParams();
+  const asked = params.get('metric');
+  const metric: CohortMetric = asked && asked in COHORT_METRICS ? (asked as CohortMetric) : 'rate';
+  const setMetric = (next: string) => {
+    const merged = new URLSearchParams(params);
+    merged.set('metric', next);
+    setParams(merged, { replace: true });
+  };
+  const range = { from: view.range.from, to: view.range.to, store_id: view.store || undefined };
+  const cohorts = useQuery({ ...cohortsQuery(range), enabled: askable(view), placeholderData: keepPreviousData });
   const widest = Math.max(0, ...(cohorts.data?.data.map((c) => c.retention.length) ?? [0]));
+  // Shades are relative to the table's largest figure (rates to 100 %).
+  const largest =
+    metric === 'rate' ? 1 : Math.max(0, ...(cohorts.data?.data.flatMap((c) => c.retention.map((r) => cohortCell(r, metric)[0])) ?? [0]));
   return (
     <section>
       <h1>Cohorts</h1>
-      <p className="hint">Customers grouped by the month of their first order; each cell is the share who ordered again that many months later.</p>
+      <p className="hint">Customers grouped by the month of their first order; each cell is {COHORT_METRICS[metric][1]}, that many months later.</p>
       <div className="toolbar">
         <RangePicker view={view} today={today} onChange={setView} />
         <StoreFilter value={view.store} onChange={(store) => setView({ ...view, store })} />
+        <label>
+          Show{' '}
+          <select name="metric" value={metric} onChange={(e) => setMetric(e.target.value)}>
+            {Object.entries(COHORT_METRICS).map(([value, [label]]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </label>
         <ZoneNote zone={zone} />
       </div>
       <Pending query={cohorts} what="cohorts" />
@@ -43,14 +92,18 @@ export function Cohorts() {
             </thead>
             <tbody>
               {cohorts.data.data.map((c) => (
-                <tr key={c.cohort}>
+                <tr key={c.cohort} data-cohort={c.cohort}>
                   <th scope="row">{c.cohort.slice(0, 7)}</th>
                   <td className="num">{c.customers}</td>
-                  {c.retention.map((r) => (
-                    <td key={r.month_offset} className="num" style={{ background: `rgba(37, 99, 235, ${HEAT_MAX * r.rate})` }} title={`${r.customers} customers`}>
-                      {formatRate(r.rate)}
-                    </td>
-                  ))}
+                  {c.retention.map((r) => {
+                    const [value, text] = cohortCell(r, metric);
+                    const shade = largest > 0 ? value / largest : 0;
+                    return (
+                      <td key={r.month_offset} className="num" style={{ background: `rgba(37, 99, 235, ${HEAT_MAX * shade})` }} title={`${r.customers} customers`}>
+                        {text}
+                      </td>
+                    );
+                  })}
                 </tr>
               ))}
             </tbody>

@@ -2,14 +2,20 @@
 
 use super::*;
 
-/// How many of a monthly cohort ordered again some months after their first order.
+/// How many of a monthly cohort ordered again some months after their first order, how
+/// often, and for how much (in one currency: a cohort's customers of stores in several
+/// currencies make one cell per currency).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CohortCell {
     /// The month of the customers' first order (its first day).
     pub cohort: NaiveDate,
     /// Months after the cohort month; 0 is the cohort itself.
     pub month_offset: i32,
+    pub currency: String,
     pub customers: i64,
+    pub orders: i64,
+    /// What those orders are worth now (net of refunds).
+    pub revenue: Decimal,
 }
 
 /// A buyer's recency, frequency and monetary scores (quintiles within their store, 5 best).
@@ -42,25 +48,29 @@ impl Db {
         push_zones_cte(&mut query, &bounds);
         query.push(
             ", months AS (
-                SELECT DISTINCT o.store_id, o.customer_id,
-                       date_trunc('month', o.processed_at AT TIME ZONE z.tz)::date AS month
+                SELECT o.store_id, o.customer_id,
+                       date_trunc('month', o.processed_at AT TIME ZONE z.tz)::date AS month,
+                       min(o.currency::text) AS currency, count(*) AS orders,
+                       sum(o.current_total_price) AS revenue
                 FROM z JOIN orders o ON o.tenant_id = ",
         );
         query.push_bind(scope.tenant.0);
         query.push(
             " AND o.store_id = z.store_id
-                    AND o.processed_at < z.hi AND NOT o.test AND o.customer_id IS NOT NULL),
+                    AND o.processed_at < z.hi AND NOT o.test AND o.customer_id IS NOT NULL
+                GROUP BY 1, 2, 3),
              firsts AS (
                 SELECT store_id, customer_id, min(month) AS cohort FROM months GROUP BY 1, 2)
              SELECT f.cohort,
                     ((extract(year FROM m.month) - extract(year FROM f.cohort)) * 12
                       + extract(month FROM m.month) - extract(month FROM f.cohort))::int AS month_offset,
-                    count(*) AS customers
+                    m.currency, count(*) AS customers, sum(m.orders)::bigint AS orders,
+                    sum(m.revenue) AS revenue
              FROM firsts f JOIN months m ON m.store_id = f.store_id AND m.customer_id = f.customer_id
              WHERE f.cohort >= date_trunc('month', ",
         );
         query.push_bind(scope.from);
-        query.push("::date)::date GROUP BY 1, 2 ORDER BY 1, 2");
+        query.push("::date)::date GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
         let rows = query.build_query_as().fetch_all(&mut *tx).await?;
         tx.commit().await?;
         Ok(rows)

@@ -12,23 +12,32 @@ pub async fn check_cohorts_and_segments(app: &TestApp, token: &str, shops: &[&Sh
     // Cohorts: each buyer's months with orders, in their store's zone.
     let month = |day: NaiveDate| day.with_day(1).unwrap();
     let mut expected: BTreeMap<NaiveDate, BTreeMap<i32, i64>> = BTreeMap::new();
+    // (cohort, offset) → orders, and revenue per currency.
+    type Spent = (i64, BTreeMap<String, Decimal>);
+    let mut spent: BTreeMap<(NaiveDate, i32), Spent> = BTreeMap::new();
     for shop in shops {
-        let mut months: BTreeMap<i64, BTreeSet<NaiveDate>> = BTreeMap::new();
+        let mut months: BTreeMap<i64, BTreeMap<NaiveDate, (i64, Decimal)>> = BTreeMap::new();
         for order in shop.truth["orders"].as_array().unwrap() {
             let Some(customer) = order["customer"]["id"].as_i64() else {
                 continue;
             };
             let day = local_day(&order["processed_at"], shop.tz);
             if counted(order) && day <= to {
-                months.entry(customer).or_default().insert(month(day));
+                let entry = months
+                    .entry(customer)
+                    .or_default()
+                    .entry(month(day))
+                    .or_default();
+                entry.0 += 1;
+                entry.1 += d(&order["current_total_price"]);
             }
         }
         for months in months.values() {
-            let first = *months.iter().next().unwrap();
+            let first = *months.keys().next().unwrap();
             if first < month(from) {
                 continue;
             }
-            for m in months {
+            for (m, (orders, revenue)) in months {
                 let offset = (m.year() * 12 + m.month0() as i32)
                     - (first.year() * 12 + first.month0() as i32);
                 *expected
@@ -36,6 +45,9 @@ pub async fn check_cohorts_and_segments(app: &TestApp, token: &str, shops: &[&Sh
                     .or_default()
                     .entry(offset)
                     .or_default() += 1;
+                let cell = spent.entry((first, offset)).or_default();
+                cell.0 += orders;
+                *cell.1.entry(shop.currency.clone()).or_default() += revenue;
             }
         }
     }
@@ -59,11 +71,36 @@ pub async fn check_cohorts_and_segments(app: &TestApp, token: &str, shops: &[&Sh
             months_to_end + 1,
             "every month, zeros included"
         );
+        let mut cumulative: BTreeMap<String, Decimal> = BTreeMap::new();
         for cell in retention {
             let offset = cell["month_offset"].as_i64().unwrap() as i32;
             let customers = counts.get(&offset).copied().unwrap_or(0);
             assert_eq!(cell["customers"], customers, "{first} +{offset}");
             assert_eq!(cell["rate"].as_f64().unwrap(), rate(customers, size));
+            // Orders and revenue that month, and the cohort's revenue per customer so far.
+            let (orders, revenue) = spent.get(&(*first, offset)).cloned().unwrap_or_default();
+            assert_eq!(cell["orders"], orders, "{first} +{offset}");
+            let got: BTreeMap<String, Decimal> = cell["revenue"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| (a["currency"].as_str().unwrap().to_owned(), d(&a["amount"])))
+                .collect();
+            assert_eq!(got, revenue, "{first} +{offset}");
+            for (currency, amount) in &revenue {
+                *cumulative.entry(currency.clone()).or_default() += amount;
+            }
+            let per_customer: BTreeMap<String, Decimal> = cell["cumulative_revenue_per_customer"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| (a["currency"].as_str().unwrap().to_owned(), d(&a["amount"])))
+                .collect();
+            let want: BTreeMap<String, Decimal> = cumulative
+                .iter()
+                .map(|(c, total)| (c.clone(), xeno_domain::money::average(*total, size, c)))
+                .collect();
+            assert_eq!(per_customer, want, "{first} +{offset}");
         }
     }
     assert!(

@@ -10,6 +10,13 @@ pub struct Retention {
     pub(crate) customers: i64,
     /// customers / cohort size.
     pub(crate) rate: f64,
+    /// Orders the cohort placed that month.
+    pub(crate) orders: i64,
+    /// What those orders are worth now (net of refunds), per currency.
+    pub(crate) revenue: Vec<Amount>,
+    /// Revenue per cohort customer from the cohort month to this one, per currency: the
+    /// cohort's lifetime value so far.
+    pub(crate) cumulative_revenue_per_customer: Vec<Amount>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -19,6 +26,14 @@ pub struct Cohort {
     pub(crate) customers: i64,
     /// Every month from the cohort's to the range's last, zeros included.
     pub(crate) retention: Vec<Retention>,
+}
+
+/// One month of a cohort, all currencies.
+#[derive(Default)]
+struct Month {
+    customers: i64,
+    orders: i64,
+    revenue: BTreeMap<String, Decimal>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -49,24 +64,51 @@ pub async fn get_cohorts(
         scope_stores(&db, &scope).await?;
         let cells = db.cohorts(&scope).await?;
         let last = month_index(scope.to);
-        let mut cohorts: BTreeMap<NaiveDate, BTreeMap<i32, i64>> = BTreeMap::new();
+        let mut cohorts: BTreeMap<NaiveDate, BTreeMap<i32, Month>> = BTreeMap::new();
         for cell in cells {
-            cohorts
+            let month = cohorts
                 .entry(cell.cohort)
                 .or_default()
-                .insert(cell.month_offset, cell.customers);
+                .entry(cell.month_offset)
+                .or_default();
+            month.customers += cell.customers;
+            month.orders += cell.orders;
+            *month.revenue.entry(cell.currency).or_default() += cell.revenue;
         }
+        let amounts = |by_currency: &BTreeMap<String, Decimal>| -> Vec<Amount> {
+            by_currency
+                .iter()
+                .map(|(currency, amount)| Amount {
+                    currency: currency.clone(),
+                    amount: *amount,
+                })
+                .collect()
+        };
         let data = cohorts
             .into_iter()
-            .map(|(cohort, counts)| {
-                let size = counts.get(&0).copied().unwrap_or(0);
+            .map(|(cohort, months)| {
+                let size = months.get(&0).map_or(0, |m| m.customers);
+                let mut cumulative: BTreeMap<String, Decimal> = BTreeMap::new();
                 let retention = (0..=(last - month_index(cohort)))
                     .map(|offset| {
-                        let customers = counts.get(&offset).copied().unwrap_or(0);
+                        let empty = Month::default();
+                        let month = months.get(&offset).unwrap_or(&empty);
+                        for (currency, amount) in &month.revenue {
+                            *cumulative.entry(currency.clone()).or_default() += amount;
+                        }
+                        let per_customer = cumulative
+                            .iter()
+                            .map(|(currency, total)| {
+                                (currency.clone(), money::average(*total, size, currency))
+                            })
+                            .collect();
                         Retention {
                             month_offset: offset,
-                            customers,
-                            rate: rate(customers, size).unwrap_or(0.0),
+                            customers: month.customers,
+                            rate: rate(month.customers, size).unwrap_or(0.0),
+                            orders: month.orders,
+                            revenue: amounts(&month.revenue),
+                            cumulative_revenue_per_customer: amounts(&per_customer),
                         }
                     })
                     .collect();

@@ -175,3 +175,30 @@ export function useStoreFacts() {
     currencyOf: (storeId: string) => byId.get(storeId)?.currency ?? undefined,
   };
 }
+
+/** Previous and next through cursor pages, `cursors` being the way back. */
+export function Pager({ cursors, next, onChange }: { cursors: string[]; next: string | null | undefined; onChange: (cursors: string[]) => void }) {
+  return (
+    <div className="pager">
+      <button type="button" disabled={cursors.length === 0} onClick={() => onChange(cursors.slice(0, -1))}>
+        Previous
+      </button>
+      <span>Page {cursors.length + 1}</span>
+      <button type="button" disabled={!next} onClick={() => next && onChange([...cursors, next])}>
+        Next
+      </button>
+    </div>
+  );
+}
+
+/** A query-string value of the page's own, beside the view's (left out when it is `fallback`). */
+export function useParam(name: string, fallback: string): [string, (value: string) => void] {
+  const [params, setParams] = useSearchParams();
+  const set = (value: string) => {
+    const next = new URLSearchParams(params);
+    if (value && value !== fallback) next.set(name, value);
+    else next.delete(name);
+    setParams(next, { replace: true });
+  };
+  return [params.get(name) ?? fallback, set];
+}

@@ -1,9 +1,9 @@
 import { useState } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { ApiProblem, getJson, query, request } from '../api/client';
-import { Empty, ErrorMessage, Pending, RangePicker, StoreFilter, ZoneNote, shortDate, useStores, useView } from '../components';
+import { Empty, ErrorMessage, Pager, Pending, RangePicker, StoreFilter, ZoneNote, shortDate, useParam, useStores, useView } from '../components';
 import { askable } from '../lib/view';
-import { Link, useParams, useSearchParams } from 'react-router-dom';
+import { Link, useParams } from 'react-router-dom';
 import type { Cohorts, PredictiveSegments, SegmentCustomers } from '../api/types';
 import { formatCount, formatMoney, formatRate } from '../lib/money';
 import { checkoutsQuery, cohortsQuery, segmentsQuery } from '../api/queries';
@@ -41,14 +41,8 @@ function cohortCell(r: Retention, metric: CohortMetric): [number, string] {
 
 export function Cohorts() {
   const { view, setView, zone, today } = useView('12m');
-  const [params, setParams] = useSearchParams();
-  const asked = params.get('metric');
-  const metric: CohortMetric = asked && asked in COHORT_METRICS ? (asked as CohortMetric) : 'rate';
-  const setMetric = (next: string) => {
-    const merged = new URLSearchParams(params);
-    merged.set('metric', next);
-    setParams(merged, { replace: true });
-  };
+  const [asked, setMetric] = useParam('metric', 'rate');
+  const metric: CohortMetric = asked in COHORT_METRICS ? (asked as CohortMetric) : 'rate';
   const range = { from: view.range.from, to: view.range.to, store_id: view.store || undefined };
   const cohorts = useQuery({ ...cohortsQuery(range), enabled: askable(view), placeholderData: keepPreviousData });
   const widest = Math.max(0, ...(cohorts.data?.data.map((c) => c.retention.length) ?? [0]));
@@ -307,8 +301,7 @@ const SEGMENT_SORTS = [
 export function SegmentMembers() {
   const { segment = '' } = useParams();
   const { view, setView, today } = useView('30d');
-  const [params, setParams] = useSearchParams();
-  const sort = params.get('sort') ?? 'spent';
+  const [sort, setSortParam] = useParam('sort', 'spent');
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors[cursors.length - 1];
   const page = useQuery({
@@ -318,9 +311,7 @@ export function SegmentMembers() {
     placeholderData: keepPreviousData,
   });
   const setSort = (next: string) => {
-    const merged = new URLSearchParams(params);
-    merged.set('sort', next);
-    setParams(merged, { replace: true });
+    setSortParam(next);
     setCursors([]);
   };
   return (
@@ -389,15 +380,7 @@ export function SegmentMembers() {
           </table>
         </div>
       )}
-      <div className="pager">
-        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Previous
-        </button>
-        <span>Page {cursors.length + 1}</span>
-        <button type="button" disabled={!page.data?.next_cursor} onClick={() => page.data?.next_cursor && setCursors([...cursors, page.data.next_cursor])}>
-          Next
-        </button>
-      </div>
+      <Pager cursors={cursors} next={page.data?.next_cursor} onChange={setCursors} />
     </section>
   );
 }

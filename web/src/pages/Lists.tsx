@@ -1,7 +1,7 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { Link, useParams, useSearchParams } from 'react-router-dom';
-import { Empty, Pending, RangePicker, StoreFilter, ZoneNote, dateTime, shortDate, useStoreFacts, useView } from '../components';
+import { Link, useParams } from 'react-router-dom';
+import { Empty, Pager, Pending, RangePicker, StoreFilter, ZoneNote, dateTime, shortDate, useParam, useStoreFacts, useView } from '../components';
 import { askable } from '../lib/view';
 import { formatMoney, formatRate } from '../lib/money';
 import { humanize, variantName } from '../lib/words';
@@ -87,15 +87,7 @@ function PagedList<T extends { store_id: string }>({ title, path, searchLabel, c
       {page.data && page.data.data.length > 0 && (
         <DataTable columns={columns} rows={page.data.data} rowKey={rowKey} />
       )}
-      <div className="pager">
-        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Previous
-        </button>
-        <span>Page {cursors.length + 1}</span>
-        <button type="button" disabled={!page.data?.next_cursor} onClick={() => page.data?.next_cursor && setCursors([...cursors, page.data.next_cursor])}>
-          Next
-        </button>
-      </div>
+      <Pager cursors={cursors} next={page.data?.next_cursor} onChange={setCursors} />
     </section>
   );
 }
@@ -115,18 +107,6 @@ const CUSTOMER_SORTS = [
   ['predicted_value', 'Highest expected value'],
   ['created_at', 'Newest'],
 ] as const;
-
-/** A query-string value of the page's own, beside the view's. */
-function useParam(name: string, fallback: string): [string, (value: string) => void] {
-  const [params, setParams] = useSearchParams();
-  const set = (value: string) => {
-    const next = new URLSearchParams(params);
-    if (value && value !== fallback) next.set(name, value);
-    else next.delete(name);
-    setParams(next, { replace: true });
-  };
-  return [params.get(name) ?? fallback, set];
-}
 
 export function Customers() {
   // Merchants look for their best customers first, not their newest accounts.

@@ -8,6 +8,8 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::sales::DaySales;
+
 /// The metrics compared, named as ShopifyQL's `sales` schema names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -49,26 +51,8 @@ impl SalesMetric {
     }
 }
 
-/// One day's sales in one currency.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DaySales {
-    pub orders: i64,
-    pub gross: Decimal,
-    pub discounts: Decimal,
-    pub returns: Decimal,
-    pub shipping: Decimal,
-    pub taxes: Decimal,
-}
-
 impl DaySales {
-    pub fn net(&self) -> Decimal {
-        self.gross - self.discounts - self.returns
-    }
-
-    pub fn total(&self) -> Decimal {
-        self.net() + self.shipping + self.taxes
-    }
-
+    /// The figure ShopifyQL reports as `metric`.
     pub fn value(&self, metric: SalesMetric) -> Decimal {
         match metric {
             SalesMetric::Orders => Decimal::from(self.orders),
@@ -153,6 +137,7 @@ mod tests {
             returns: Decimal::ZERO,
             shipping: Decimal::new(500, 2),
             taxes: Decimal::new(720, 2),
+            units: 0,
         };
         let xeno = BTreeMap::from([(day("2026-11-01"), sale), (day("2026-11-02"), sale)]);
         let mut theirs = sale;

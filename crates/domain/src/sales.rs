@@ -21,9 +21,65 @@
 //! Every event counts on its own day in the shop's time zone; orders are dated by
 //! `processed_at`.
 
-use rust_decimal::Decimal;
+use std::ops::AddAssign;
 
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::money;
 use crate::records::{LineItemRecord, OrderRecord};
+
+/// Sales in one currency over a day or a range, by the definitions above.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaySales {
+    pub orders: i64,
+    pub gross: Decimal,
+    pub discounts: Decimal,
+    pub returns: Decimal,
+    pub shipping: Decimal,
+    pub taxes: Decimal,
+    /// Units sold (Shopify's reports leave them out of the sales figures).
+    pub units: i64,
+}
+
+impl DaySales {
+    /// Gross less discounts and returns.
+    pub fn net(&self) -> Decimal {
+        self.gross - self.discounts - self.returns
+    }
+
+    /// Net sales with shipping and taxes.
+    pub fn total(&self) -> Decimal {
+        self.net() + self.shipping + self.taxes
+    }
+
+    /// What an order brought on average, before returns (Shopify's average order value:
+    /// gross less discounts, per order), at the currency's precision.
+    pub fn average_order_value(&self, currency: &str) -> Decimal {
+        money::average(self.gross - self.discounts, self.orders, currency)
+    }
+}
+
+impl AddAssign<&DaySales> for DaySales {
+    fn add_assign(&mut self, day: &DaySales) {
+        self.orders += day.orders;
+        self.gross += day.gross;
+        self.discounts += day.discounts;
+        self.returns += day.returns;
+        self.shipping += day.shipping;
+        self.taxes += day.taxes;
+        self.units += day.units;
+    }
+}
+
+/// One store-local day's sales in one currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrencyDay {
+    pub day: NaiveDate,
+    pub currency: String,
+    pub sales: DaySales,
+}
 
 /// A line's whole discount: the sum of its discount allocations, which cover line-level and
 /// order-level discounts alike; payloads without allocations fall back to `total_discount`.

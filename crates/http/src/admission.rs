@@ -165,12 +165,18 @@ pub async fn admit(State(state): State<AppState>, request: Request, next: Next) 
         },
         Class::Api => {
             // A tenant's share first, so one tenant's flood queues behind its own share
-            // and never takes the room other tenants need.
-            let tenant = request
+            // and never takes the room other tenants need. The token, verified here, rides
+            // along so the handler's extractor does not verify it again.
+            let mut request = request;
+            let verified = request
                 .headers()
                 .get(header::AUTHORIZATION)
                 .and_then(crate::auth::bearer)
-                .and_then(|token| state.tokens.tenant_of(token));
+                .and_then(|token| state.tokens.verified(token));
+            let tenant = verified.as_ref().map(crate::auth::Verified::tenant);
+            if let Some(verified) = verified {
+                request.extensions_mut().insert(verified);
+            }
             let _tenant_permit = match tenant {
                 Some(tenant) => match admission.tenant(tenant).admit(wait).await {
                     Ok(permit) => Some(permit),

@@ -39,8 +39,21 @@ impl std::fmt::Debug for TokenKeys {
     }
 }
 
+/// A bearer token already verified on this request (by admission control), with its claims.
+#[derive(Debug, Clone)]
+pub(crate) struct Verified {
+    token: String,
+    claims: Claims,
+}
+
+impl Verified {
+    pub(crate) fn tenant(&self) -> Uuid {
+        self.claims.tid
+    }
+}
+
 /// What a token says.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     /// The user.
     pub sub: Uuid,
@@ -90,9 +103,13 @@ impl TokenKeys {
             .map_err(|e| ApiError::Internal(e.into()))
     }
 
-    /// The tenant a valid token names (signature and expiry checked; not the session).
-    pub(crate) fn tenant_of(&self, token: &str) -> Option<Uuid> {
-        self.verify(token).ok().map(|claims| claims.tid)
+    /// A valid token's claims (signature and expiry checked; not the session), kept with
+    /// the token they came from.
+    pub(crate) fn verified(&self, token: &str) -> Option<Verified> {
+        self.verify(token).ok().map(|claims| Verified {
+            token: token.to_owned(),
+            claims,
+        })
     }
 
     fn verify(&self, token: &str) -> Result<Claims, ApiError> {
@@ -203,7 +220,10 @@ where
             let secret = secret.to_owned();
             return key_caller(&state, parts, tenant, key_id, &secret).await;
         }
-        let claims = state.tokens.verify(token)?;
+        let claims = match parts.extensions.remove::<Verified>() {
+            Some(verified) if verified.token == token => verified.claims,
+            _ => state.tokens.verify(token)?,
+        };
         let tenant = TenantId(claims.tid);
         if !state.live_sessions.is_fresh(claims.sid) {
             if !state.db.session_is_live(tenant, claims.sid).await? {

@@ -14,7 +14,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use xeno_domain::reconciliation::{DaySales, SalesMetric};
+use xeno_domain::reconciliation::SalesMetric;
+use xeno_domain::sales::DaySales;
 
 use crate::breaker::Breaker;
 use crate::ShopifyError;
@@ -490,6 +491,7 @@ fn sales_row(row: &Value) -> Result<(NaiveDate, DaySales), ShopifyError> {
             returns: number(SalesMetric::Returns)?,
             shipping: number(SalesMetric::ShippingCharges)?,
             taxes: number(SalesMetric::Taxes)?,
+            ..DaySales::default()
         },
     ))
 }

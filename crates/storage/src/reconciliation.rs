@@ -8,7 +8,8 @@ use rust_decimal::Decimal;
 use sqlx::types::Json;
 use uuid::Uuid;
 use xeno_domain::ids::{StoreId, TenantId};
-use xeno_domain::reconciliation::{DaySales, Mismatch};
+use xeno_domain::reconciliation::Mismatch;
+use xeno_domain::sales::DaySales;
 
 use crate::{Db, StorageError};
 
@@ -82,6 +83,7 @@ impl Db {
                     returns: r.returns,
                     shipping: r.shipping,
                     taxes: r.taxes,
+                    ..DaySales::default()
                 };
                 (r.day, sales)
             })

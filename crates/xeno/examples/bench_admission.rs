@@ -16,10 +16,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use serde_json::{json, Value};
-use shopify_sim::SimOptions;
-use tokio::net::TcpListener;
+
+mod common;
+use common::Xeno;
 
 const SHOP: &str = "admission.myshopify.com";
 const ORDERS: usize = 5_000;
@@ -146,30 +147,13 @@ fn resident_megabytes() -> u64 {
 }
 
 async fn register(http: &reqwest::Client, base: &str, name: &str) -> anyhow::Result<String> {
-    let registered: Value = http
-        .post(format!("{base}/api/auth/register"))
-        .json(
-            &json!({ "tenant_name": name, "email": format!("{name}@example.com"),
-                       "password": "bench password 1" }),
-        )
-        .send()
-        .await?
-        .json()
-        .await?;
-    Ok(registered["token"].as_str().context("no token")?.to_owned())
+    let answer = common::register(http, base, name, &format!("{name}@example.com")).await?;
+    common::token(&answer)
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let sim = shopify_sim::spawn(
-        "127.0.0.1:0".parse()?,
-        SimOptions {
-            api_key: "bench-key".into(),
-            api_secret: "bench-secret".into(),
-            time_scale: 1.0,
-        },
-    )
-    .await?;
+    let sim = common::simulator().await?;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(1024)
@@ -180,41 +164,16 @@ async fn main() -> anyhow::Result<()> {
         .await?
         .error_for_status()?;
 
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let database = format!("xeno_bench_{}", uuid::Uuid::now_v7().simple());
-    let vars: HashMap<&str, String> = HashMap::from([
-        (
-            "DATABASE_URL",
-            format!("postgres://xeno_app@127.0.0.1:5432/{database}"),
-        ),
-        ("XENO_PUBLIC_URL", base.clone()),
-        ("SHOPIFY_API_KEY", "bench-key".into()),
-        ("SHOPIFY_API_SECRET", "bench-secret".into()),
-        ("SHOPIFY_SHOP_URL_TEMPLATE", sim.shop_url_template()),
+    let vars = [
         // The rate quota would refuse the flood first; this measures admission alone.
-        ("XENO_TENANT_RATE", "0".into()),
-        ("XENO_SYNC_INTERVAL", "0".into()),
-    ]);
+        ("XENO_TENANT_RATE", "0"),
+        ("XENO_SYNC_INTERVAL", "0"),
+    ];
     // The admission settings can be tried from the environment (defaults otherwise).
-    let config = xeno::config::Config::from_lookup(|name| {
-        vars.get(name).cloned().or_else(|| {
-            name.starts_with("XENO_")
-                .then(|| std::env::var(name).ok())
-                .flatten()
-                .filter(|_| name.contains("IN_FLIGHT") || name.contains("QUEUE"))
-        })
-    })?;
-    xeno::migrate(&config).await?;
-    let services = xeno::services(&config)?;
-    let served = config.clone();
-    let serving = services.clone();
-    tokio::spawn(
-        async move { xeno::serve(&served, &serving, listener, std::future::pending()).await },
-    );
-    let (_stop_worker, stopping) = tokio::sync::watch::channel(false);
-    let worker_config = config.clone();
-    tokio::spawn(async move { xeno::run_worker(&worker_config, &services, stopping).await });
+    let tried = |name: &str| name.contains("IN_FLIGHT") || name.contains("QUEUE");
+    let xeno = Xeno::serve(Some(&sim), None, &vars, tried).await?;
+    xeno.start_worker();
+    let (base, config) = (xeno.base.clone(), xeno.config.clone());
 
     let busy = register(&http, &base, "busy").await?;
     let quiet = register(&http, &base, "quiet").await?;
@@ -299,12 +258,6 @@ async fn main() -> anyhow::Result<()> {
     );
     sampling.store(false, Ordering::Relaxed);
 
-    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(
-        "postgres://postgres@127.0.0.1:5432/postgres",
-    )
-    .await?;
-    sqlx::query(&format!("DROP DATABASE {database} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await?;
+    xeno.drop_database().await?;
     Ok(())
 }

@@ -7,14 +7,13 @@
 //! its sync run completing: bulk exports, streaming, reassembly and the upsert path, rollup
 //! triggers included.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
-use shopify_sim::SimOptions;
-use sqlx::Connection;
-use tokio::net::TcpListener;
+
+mod common;
+use common::Xeno;
 
 const SHOP: &str = "backfill-bench.myshopify.com";
 
@@ -24,15 +23,7 @@ async fn main() -> anyhow::Result<()> {
         Some(n) => n.parse().context("ORDERS is a whole number")?,
         None => 100_000,
     };
-    let sim = shopify_sim::spawn(
-        "127.0.0.1:0".parse()?,
-        SimOptions {
-            api_key: "bench-key".into(),
-            api_secret: "bench-secret".into(),
-            time_scale: 1.0,
-        },
-    )
-    .await?;
+    let sim = common::simulator().await?;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
@@ -54,36 +45,10 @@ async fn main() -> anyhow::Result<()> {
         generating.elapsed().as_secs_f64()
     );
 
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let database = format!("xeno_bench_{}", uuid::Uuid::now_v7().simple());
-    let vars: HashMap<&str, String> = HashMap::from([
-        (
-            "DATABASE_URL",
-            format!("postgres://xeno_app@127.0.0.1:5432/{database}"),
-        ),
-        ("XENO_PUBLIC_URL", base.clone()),
-        ("SHOPIFY_API_KEY", "bench-key".into()),
-        ("SHOPIFY_API_SECRET", "bench-secret".into()),
-        ("SHOPIFY_SHOP_URL_TEMPLATE", sim.shop_url_template()),
-        ("XENO_BULK_POLL_MS", "100".into()),
-    ]);
-    let config = xeno::config::Config::from_lookup(|name| vars.get(name).cloned())?;
-    xeno::migrate(&config).await?;
-    let served = config.clone();
-    let services = xeno::services(&config)?;
-    tokio::spawn(
-        async move { xeno::serve(&served, &services, listener, std::future::pending()).await },
-    );
-
-    let registered: Value = http
-        .post(format!("{base}/api/auth/register"))
-        .json(&json!({ "tenant_name": "Bench", "email": "bench@example.com", "password": "bench password 1" }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = registered["token"].as_str().context("no token")?.to_owned();
+    let xeno = Xeno::serve(Some(&sim), None, &[("XENO_BULK_POLL_MS", "100")], |_| false).await?;
+    let base = xeno.base.clone();
+    let registered = common::register(&http, &base, "Bench", "bench@example.com").await?;
+    let token = common::token(&registered)?;
     let started = Instant::now();
     xeno::demo::connect_shop(&http, &base, &token, SHOP).await?;
     println!(
@@ -138,10 +103,6 @@ async fn main() -> anyhow::Result<()> {
         orders as f64 / took
     );
 
-    let mut admin =
-        sqlx::PgConnection::connect("postgres://postgres@127.0.0.1:5432/postgres").await?;
-    sqlx::query(&format!("DROP DATABASE {database} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await?;
+    xeno.drop_database().await?;
     Ok(())
 }

@@ -11,19 +11,20 @@
 //! `XENO_BENCH_KEEP=1` keeps the database; `XENO_BENCH_DATABASE=name` measures a kept one
 //! again (migrated to the current schema first) instead of building a new one.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde_json::{json, Value};
 use shopify_sim::shop::{Shop, ShopSpec};
 use sqlx::Connection;
-use tokio::net::TcpListener;
 use xeno_domain::ids::TenantId;
 use xeno_shopify::payload::{self, Change};
 use xeno_storage::records;
 use xeno_storage::stores::{NewStore, SealedSecrets};
 use xeno_storage::Db;
+
+mod common;
+use common::{ms, percentile, Xeno, PASSWORD};
 
 const SMALL_TENANTS: usize = 20;
 const SMALL_ORDERS: usize = 2_000;
@@ -37,33 +38,16 @@ async fn main() -> anyhow::Result<()> {
         Some(n) => n.parse().context("ORDERS is a whole number")?,
         None => 1_000_000,
     };
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
     let reused = std::env::var("XENO_BENCH_DATABASE").ok();
-    let database = reused
-        .clone()
-        .unwrap_or_else(|| format!("xeno_bench_{}", uuid::Uuid::now_v7().simple()));
-    let vars: HashMap<&str, String> = HashMap::from([
-        (
-            "DATABASE_URL",
-            format!("postgres://xeno_app@127.0.0.1:5432/{database}"),
-        ),
-        ("XENO_PUBLIC_URL", base.clone()),
-    ]);
-    let config = xeno::config::Config::from_lookup(|name| vars.get(name).cloned())?;
-    xeno::migrate(&config).await?;
-    let served = config.clone();
-    let services = xeno::services(&config)?;
-    tokio::spawn(
-        async move { xeno::serve(&served, &services, listener, std::future::pending()).await },
-    );
-    let db = xeno::db(&config);
+    let xeno = Xeno::serve(None, reused.clone(), &[], |_| false).await?;
+    let (base, config, database) = (&xeno.base, &xeno.config, &xeno.database);
+    let db = xeno::db(config);
     let http = reqwest::Client::new();
 
     let (token, tenant) = if reused.is_some() {
-        sign_in(&http, &base, BIG_TENANT).await?
+        sign_in(&http, base, BIG_TENANT).await?
     } else {
-        build(&http, &base, &db, orders).await?
+        build(&http, base, &db, orders).await?
     };
 
     // The machine runs PostgreSQL without autovacuum; production has it. Give the planner
@@ -121,18 +105,12 @@ async fn main() -> anyhow::Result<()> {
         println!("kept database {database}");
         return Ok(());
     }
-    let mut admin =
-        sqlx::PgConnection::connect("postgres://postgres@127.0.0.1:5432/postgres").await?;
-    // The server still holds connections; dropping with FORCE ends them.
-    sqlx::query(&format!("DROP DATABASE {database} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await?;
+    xeno.drop_database().await?;
     Ok(())
 }
 
 /// The big tenant's owner (the small tenants are named `small{i}@bench.example`).
 const BIG_TENANT: &str = "big@bench.example";
-const PASSWORD: &str = "bench password 1";
 
 /// Builds the dataset; answers the big tenant's token and id.
 async fn build(
@@ -342,14 +320,4 @@ async fn timed_get(http: &reqwest::Client, url: &str, token: &str) -> anyhow::Re
         String::from_utf8_lossy(&body)
     );
     Ok(took)
-}
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    let index = ((samples.len() as f64 - 1.0) * p).round() as usize;
-    samples[index.min(samples.len() - 1)]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }

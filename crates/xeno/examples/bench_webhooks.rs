@@ -10,7 +10,6 @@
 //! 5,000 per second are offered while the service's own worker loop applies them (latency,
 //! and how far applying falls behind).
 
-use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -20,14 +19,15 @@ use anyhow::{bail, Context};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use serde_json::{json, Value};
+use serde_json::json;
 use shopify_sim::shop::{Shop, ShopSpec};
-use shopify_sim::SimOptions;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::OwnedReadHalf;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
-const SECRET: &str = "bench-secret";
+mod common;
+use common::{Xeno, SECRET};
+
 const SHOP: &str = "bench.myshopify.com";
 const MAX_RATE_COUNT: usize = 30_000;
 const FIXED_RATE: u64 = 5_000;
@@ -38,15 +38,7 @@ const FIXED_RATE_CONNECTIONS: usize = 256;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let sim = shopify_sim::spawn(
-        "127.0.0.1:0".parse()?,
-        SimOptions {
-            api_key: "bench-key".into(),
-            api_secret: SECRET.into(),
-            time_scale: 1.0,
-        },
-    )
-    .await?;
+    let sim = common::simulator().await?;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
@@ -56,28 +48,10 @@ async fn main() -> anyhow::Result<()> {
         .await?;
 
     // Xeno, in-process, on a fresh database.
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let database = format!("xeno_bench_{}", uuid::Uuid::now_v7().simple());
-    let vars: HashMap<&str, String> = HashMap::from([
-        (
-            "DATABASE_URL",
-            format!("postgres://xeno_app@127.0.0.1:5432/{database}"),
-        ),
-        ("XENO_PUBLIC_URL", base.clone()),
-        ("SHOPIFY_API_KEY", "bench-key".into()),
-        ("SHOPIFY_API_SECRET", SECRET.into()),
-        ("SHOPIFY_SHOP_URL_TEMPLATE", sim.shop_url_template()),
-        // One shop sends everything here: its quota stays in the path but never binds.
-        ("XENO_SHOP_WEBHOOK_RATE", "1000000".into()),
-    ]);
-    let config = xeno::config::Config::from_lookup(|name| vars.get(name).cloned())?;
-    xeno::migrate(&config).await?;
-    let served = config.clone();
-    let services = xeno::services(&config)?;
-    tokio::spawn(
-        async move { xeno::serve(&served, &services, listener, std::future::pending()).await },
-    );
+    // One shop sends everything here: its quota stays in the path but never binds.
+    let vars = [("XENO_SHOP_WEBHOOK_RATE", "1000000")];
+    let xeno = Xeno::serve(Some(&sim), None, &vars, |_| false).await?;
+    let (base, config) = (xeno.base.clone(), xeno.config.clone());
 
     // A tenant and a store connected through OAuth against the simulator.
     register_and_connect(&http, &base).await?;
@@ -256,26 +230,13 @@ async fn main() -> anyhow::Result<()> {
     // The database goes with the run (the service's pool first).
     drop(db);
     sqlx::Connection::close(owner).await?;
-    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(
-        "postgres://postgres@127.0.0.1:5432/postgres",
-    )
-    .await?;
-    sqlx::query(&format!("DROP DATABASE {database} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await?;
+    xeno.drop_database().await?;
     Ok(())
 }
 
 async fn register_and_connect(http: &reqwest::Client, base: &str) -> anyhow::Result<()> {
-    let registered: Value = http
-        .post(format!("{base}/api/auth/register"))
-        .json(&json!({ "tenant_name": "Bench", "email": "bench@example.com", "password": "bench password 1" }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = registered["token"].as_str().context("no token")?;
-    xeno::demo::connect_shop(http, base, token, SHOP).await
+    let registered = common::register(http, base, "Bench", "bench@example.com").await?;
+    xeno::demo::connect_shop(http, base, &common::token(&registered)?, SHOP).await
 }
 
 /// The `host:port` of a base URL such as `http://127.0.0.1:8080`.

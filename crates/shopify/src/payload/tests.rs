@@ -1,5 +1,6 @@
 //! Payload mapping against Shopify's published shapes.
 
+use rust_decimal::Decimal;
 use serde_json::json;
 
 use super::*;

@@ -27,7 +27,6 @@ pub use self::checkouts::*;
 pub use self::cohorts::*;
 pub use self::leaders::*;
 pub use self::products::*;
-pub use self::sales::*;
 
 /// Whose data, and which days.
 #[derive(Debug, Clone, Copy)]

@@ -1,26 +1,25 @@
 //! Sales per store-local day, from the daily rollups.
 
-use super::*;
+use xeno_domain::sales::{CurrencyDay, DaySales};
 
-/// One store-local day's sales in one currency (all the tenant's stores in scope added up).
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct DaySales {
-    pub day: NaiveDate,
-    pub currency: String,
-    pub orders: i64,
-    pub gross: Decimal,
-    pub discounts: Decimal,
-    pub returns: Decimal,
-    pub shipping: Decimal,
-    pub taxes: Decimal,
-    pub units: i64,
-}
+use super::*;
 
 impl Db {
     /// Sales per day and currency, only days that have any.
-    pub async fn daily_sales(&self, scope: &Scope) -> Result<Vec<DaySales>, StorageError> {
+    pub async fn daily_sales(&self, scope: &Scope) -> Result<Vec<CurrencyDay>, StorageError> {
         let mut tx = self.report_tx(scope.tenant).await?;
-        let rows = sqlx::query_as(
+        type Row = (
+            NaiveDate,
+            String,
+            i64,
+            Decimal,
+            Decimal,
+            Decimal,
+            Decimal,
+            Decimal,
+            i64,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
             "SELECT day, currency::text AS currency, sum(orders)::bigint AS orders, sum(gross) AS gross, \
              sum(discounts) AS discounts, sum(returns) AS returns, sum(shipping) AS shipping, \
              sum(taxes) AS taxes, sum(units)::bigint AS units \
@@ -34,6 +33,25 @@ impl Db {
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(rows)
+        Ok(rows
+            .into_iter()
+            .map(
+                |(day, currency, orders, gross, discounts, returns, shipping, taxes, units)| {
+                    CurrencyDay {
+                        day,
+                        currency,
+                        sales: DaySales {
+                            orders,
+                            gross,
+                            discounts,
+                            returns,
+                            shipping,
+                            taxes,
+                            units,
+                        },
+                    }
+                },
+            )
+            .collect())
     }
 }

@@ -2,7 +2,7 @@
 //! as hashes, and a revoked or expired key is refused at once.
 
 use crate::support::expect_problem;
-use crate::support::shop::{connect, get, wait_for_sync};
+use crate::support::shop::{all_pages, connect, get, wait_for_sync};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -33,27 +33,12 @@ async fn a_program_reads_with_an_api_key_within_its_role_until_it_is_revoked() {
     assert!(secret.contains(shown), "{secret} {shown}");
 
     // A plain HTTP client pages through every order and reads the dashboard with the key.
-    let plain = reqwest::Client::new();
-    let mut orders = 0;
-    let mut cursor = String::new();
-    loop {
-        let page: Value = plain
-            .get(app.url(&format!("/api/orders?limit=50{cursor}")))
-            .bearer_auth(&secret)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        orders += page["data"].as_array().unwrap().len();
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = format!("&cursor={next}"),
-            None => break,
-        }
-    }
+    let orders = all_pages(app, &secret, "/api/orders?limit=50", async || {})
+        .await
+        .len();
     let store = get(app, token, &format!("/api/stores/{}", c.store_id)).await;
     assert_eq!(orders as i64, store["counts"]["orders"].as_i64().unwrap());
+    let plain = reqwest::Client::new();
     let path = "/api/metrics/dashboard?from=2025-01-01&to=2026-12-31";
     let with_key: Value = plain
         .get(app.url(path))

@@ -1,42 +1,14 @@
 //! Lists of orders, customers, products and events: every record once, while records arrive.
 
+use crate::support::expect_problem;
 use crate::support::oracle::{api_id, counted, d, date, in_range, instant, local_day};
-use crate::support::shop::{activity, connect, get, truth, wait_for_sync};
+use crate::support::shop::{activity, all_pages, connect, get, truth, wait_for_sync};
 use crate::support::webhooks::drain;
-use crate::support::{expect_problem, TestApp};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Every page of a list, following `next_cursor`; `between` runs after the first page.
-async fn all_pages(
-    app: &TestApp,
-    token: &str,
-    path: &str,
-    between: impl AsyncFnOnce(),
-) -> Vec<Value> {
-    let mut rows = Vec::new();
-    let mut cursor: Option<String> = None;
-    let mut between = Some(between);
-    loop {
-        let separator = if path.contains('?') { '&' } else { '?' };
-        let url = match &cursor {
-            Some(c) => format!("{path}{separator}cursor={c}"),
-            None => path.to_owned(),
-        };
-        let page = get(app, token, &url).await;
-        rows.extend(page["data"].as_array().unwrap().iter().cloned());
-        if let Some(between) = between.take() {
-            between().await;
-        }
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => return rows,
-        }
-    }
-}
 
 #[tokio::test]
 async fn lists_page_through_everything_once_even_while_records_arrive() {

@@ -18,6 +18,7 @@ mod oauth;
 mod operations;
 mod parity;
 mod predictions;
+mod report_reads;
 mod security;
 mod service;
 mod sessions;

@@ -238,20 +238,16 @@ pub async fn get_dashboard(
 pub(crate) async fn load_totals(
     db: &Db,
     scope: &Scope,
-) -> Result<(Totals, Vec<DaySales>), ApiError> {
+) -> Result<(Totals, Vec<CurrencyDay>), ApiError> {
     let (days, (customers, accounts_created), buyers) = tokio::try_join!(
         db.daily_sales(scope),
         db.customer_counts(scope),
         db.buyers(scope),
     )?;
-    let mut by_currency: BTreeMap<&str, DaySales> = BTreeMap::new();
-    for day in &days {
-        let sum = by_currency
-            .entry(day.currency.as_str())
-            .or_insert_with(|| empty_day(day.day, &day.currency));
-        add_day(sum, day);
-    }
-    let sales: Vec<CurrencySales> = by_currency.values().map(currency_sales).collect();
+    let sales: Vec<CurrencySales> = by_currency(&days)
+        .iter()
+        .map(|(currency, sum)| currency_sales(currency, sum))
+        .collect();
     let totals = Totals {
         orders: sales.iter().map(|s| s.orders).sum(),
         units_sold: sales.iter().map(|s| s.units_sold).sum(),
@@ -266,55 +262,39 @@ pub(crate) async fn load_totals(
     Ok((totals, days))
 }
 
-pub(crate) fn empty_day(day: NaiveDate, currency: &str) -> DaySales {
-    DaySales {
-        day,
-        currency: currency.to_owned(),
-        orders: 0,
-        gross: Decimal::ZERO,
-        discounts: Decimal::ZERO,
-        returns: Decimal::ZERO,
-        shipping: Decimal::ZERO,
-        taxes: Decimal::ZERO,
-        units: 0,
+/// Days summed per currency.
+fn by_currency<'a>(days: impl IntoIterator<Item = &'a CurrencyDay>) -> BTreeMap<String, DaySales> {
+    let mut sums: BTreeMap<String, DaySales> = BTreeMap::new();
+    for day in days {
+        *sums.entry(day.currency.clone()).or_default() += &day.sales;
     }
+    sums
 }
 
-pub(crate) fn add_day(sum: &mut DaySales, day: &DaySales) {
-    sum.orders += day.orders;
-    sum.gross += day.gross;
-    sum.discounts += day.discounts;
-    sum.returns += day.returns;
-    sum.shipping += day.shipping;
-    sum.taxes += day.taxes;
-    sum.units += day.units;
-}
-
-pub(crate) fn currency_sales(sum: &DaySales) -> CurrencySales {
-    let net = sum.gross - sum.discounts - sum.returns;
+pub(crate) fn currency_sales(currency: &str, sum: &DaySales) -> CurrencySales {
     CurrencySales {
-        currency: sum.currency.clone(),
+        currency: currency.to_owned(),
         orders: sum.orders,
         units_sold: sum.units,
         gross_sales: sum.gross,
         discounts: sum.discounts,
         returns: sum.returns,
-        net_sales: net,
+        net_sales: sum.net(),
         shipping: sum.shipping,
         taxes: sum.taxes,
-        total_sales: net + sum.shipping + sum.taxes,
-        average_order_value: money::average(sum.gross - sum.discounts, sum.orders, &sum.currency),
+        total_sales: sum.total(),
+        average_order_value: sum.average_order_value(currency),
     }
 }
 
 /// Every bucket of the range in order, zeros included.
 pub(crate) fn series_of(
-    days: &[DaySales],
+    days: &[CurrencyDay],
     from: NaiveDate,
     to: NaiveDate,
     granularity: Granularity,
 ) -> Vec<Period> {
-    let mut buckets: BTreeMap<NaiveDate, BTreeMap<String, DaySales>> = BTreeMap::new();
+    let mut buckets: BTreeMap<NaiveDate, Vec<&CurrencyDay>> = BTreeMap::new();
     let mut day = from;
     while day <= to {
         buckets
@@ -323,28 +303,22 @@ pub(crate) fn series_of(
         day += Duration::days(1);
     }
     for row in days {
-        let sums = buckets
+        buckets
             .entry(report::bucket_start(row.day, from, granularity.into()))
-            .or_default();
-        let sum = sums
-            .entry(row.currency.clone())
-            .or_insert_with(|| empty_day(row.day, &row.currency));
-        add_day(sum, row);
+            .or_default()
+            .push(row);
     }
     buckets
         .into_iter()
-        .map(|(start, sums)| {
-            let sales: Vec<PeriodSales> = sums
-                .values()
-                .map(|s| {
-                    let c = currency_sales(s);
-                    PeriodSales {
-                        currency: c.currency,
-                        orders: c.orders,
-                        gross_sales: c.gross_sales,
-                        net_sales: c.net_sales,
-                        total_sales: c.total_sales,
-                    }
+        .map(|(start, rows)| {
+            let sales: Vec<PeriodSales> = by_currency(rows)
+                .into_iter()
+                .map(|(currency, s)| PeriodSales {
+                    orders: s.orders,
+                    gross_sales: s.gross,
+                    net_sales: s.net(),
+                    total_sales: s.total(),
+                    currency,
                 })
                 .collect();
             Period {

@@ -276,6 +276,34 @@ pub async fn get(app: &TestApp, token: &str, path: &str) -> Value {
     response.json().await.unwrap()
 }
 
+/// Every page of a list, following `next_cursor`; `between` runs after the first page.
+pub async fn all_pages(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    between: impl AsyncFnOnce(),
+) -> Vec<Value> {
+    let mut rows = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut between = Some(between);
+    loop {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let url = match &cursor {
+            Some(c) => format!("{path}{separator}cursor={c}"),
+            None => path.to_owned(),
+        };
+        let page = get(app, token, &url).await;
+        rows.extend(page["data"].as_array().unwrap().iter().cloned());
+        if let Some(between) = between.take() {
+            between().await;
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return rows,
+        }
+    }
+}
+
 pub async fn connect_shop(app: &TestApp, token: &str, shop: &str) {
     let callback = authorize(app, token, shop).await;
     let done = no_redirects().get(&callback).send().await.unwrap();

@@ -8,6 +8,7 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 use std::time::Duration;
+use xeno_ingest::worker::Pipeline;
 
 pub fn signature(body: &[u8], secret: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
@@ -90,12 +91,20 @@ pub async fn wait_for_status(app: &TestApp, token: &str, webhook_id: &str, statu
     panic!("{webhook_id} never became {status}");
 }
 
-/// Waits until no event is pending or failed (dead letters are final).
+/// Applies the queue with the worker's own batch code in this task, batch after batch, until
+/// no event is pending or awaiting a retry (dead letters are final). It waits only for a
+/// retry scheduled later or a batch the background worker holds, never on a fixed poll.
 pub async fn drain(app: &TestApp) {
+    let mut pipeline = Pipeline::new(xeno::db(&app.config), xeno::worker_config(&app.config));
     let mut conn = app.connect_as("xeno_owner").await;
     for _ in 0..1200 {
-        let open: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM webhook_events WHERE status IN ('pending', 'failed')",
+        if !pipeline.run_batch().await.unwrap().is_empty() {
+            continue;
+        }
+        let (open, wait_ms): (i64, Option<f64>) = sqlx::query_as(
+            "SELECT count(*), \
+             min(extract(epoch FROM next_attempt_at - now()) * 1000)::float8 \
+             FROM webhook_events WHERE status IN ('pending', 'failed')",
         )
         .fetch_one(&mut conn)
         .await
@@ -103,7 +112,9 @@ pub async fn drain(app: &TestApp) {
         if open == 0 {
             return;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Due now and still open: another worker holds it; otherwise its retry time.
+        let wait = wait_ms.unwrap_or(0.0).clamp(5.0, 1000.0);
+        tokio::time::sleep(Duration::from_millis(wait as u64)).await;
     }
-    panic!("the worker did not drain");
+    panic!("the queue did not drain");
 }

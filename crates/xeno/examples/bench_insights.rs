@@ -188,14 +188,7 @@ async fn register(
     base: &str,
     email: &str,
 ) -> anyhow::Result<(String, TenantId)> {
-    let registered: Value = http
-        .post(format!("{base}/api/auth/register"))
-        .json(&json!({ "tenant_name": email, "email": email, "password": PASSWORD }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    token_and_tenant(&registered)
+    token_and_tenant(&common::register(http, base, email, email).await?)
 }
 
 #[derive(Debug, Default)]

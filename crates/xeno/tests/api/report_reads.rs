@@ -7,7 +7,7 @@ use crate::support::webhooks::drain;
 use crate::support::TestApp;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::BTreeMap;
 use xeno_domain::ids::{StoreId, TenantId};
 use xeno_storage::insights::{ReportLimits, Scope};
@@ -132,13 +132,7 @@ pub async fn check_report_methods_agree(app: &TestApp, token: &str, ids: &[Strin
 async fn reads_joined_to_a_snapshot_see_one_moment_while_orders_arrive() {
     let c = crate::support::shop::connect(json!({ "orders": 40 }), &[], 1.0).await;
     crate::support::shop::wait_for_sync(&c.app, &c.token, &c.store_id).await;
-    let me: Value = c
-        .app
-        .get_authed("/api/auth/me", &c.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me = get(&c.app, &c.token, "/api/auth/me").await;
     let scope = Scope {
         tenant: TenantId(me["tenant"]["id"].as_str().unwrap().parse().unwrap()),
         store: None,

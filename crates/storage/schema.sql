@@ -368,15 +368,17 @@ CREATE FUNCTION public.xeno_order_rollup() RETURNS trigger
             IF TG_OP = 'INSERT' THEN
                 
     INSERT INTO daily_sales AS d (tenant_id, store_id, day, currency, orders, gross, discounts,
-                                  returns, shipping, taxes, units)
+                                  returns, shipping, taxes, duties, additional_fees, units)
     SELECT e.tenant_id, e.store_id, e.day, e.currency, sum(e.orders), sum(e.gross),
-           sum(e.discounts), sum(e.returns), sum(e.shipping), sum(e.taxes), sum(e.units)
+           sum(e.discounts), sum(e.returns), sum(e.shipping), sum(e.taxes), sum(e.duties),
+           sum(e.fees), sum(e.units)
     FROM (
         SELECT c.tenant_id, c.store_id,
                (c.processed_at AT TIME ZONE COALESCE(s.iana_timezone, 'UTC'))::date AS day,
                c.currency, c.sign AS orders, c.sign * c.gross_sales AS gross,
                c.sign * c.line_discounts AS discounts, 0 AS returns,
                c.sign * c.total_shipping AS shipping, c.sign * c.total_tax AS taxes,
+               c.sign * c.duties AS duties, c.sign * c.additional_fees AS fees,
                c.sign * c.units AS units
         FROM (SELECT n.*, 1 AS sign FROM new_rows n) c
         JOIN stores s ON s.tenant_id = c.tenant_id AND s.store_id = c.store_id
@@ -385,33 +387,39 @@ CREATE FUNCTION public.xeno_order_rollup() RETURNS trigger
         SELECT c.tenant_id, c.store_id,
                (c.cancelled_at AT TIME ZONE COALESCE(s.iana_timezone, 'UTC'))::date, c.currency,
                0, 0, 0, c.sign * c.cancelled_returns, -c.sign * c.cancelled_shipping,
-               -c.sign * c.cancelled_taxes, 0
+               -c.sign * c.cancelled_taxes, -c.sign * c.cancelled_duties,
+               -c.sign * c.cancelled_fees, 0
         FROM (SELECT n.*, 1 AS sign FROM new_rows n) c
         JOIN stores s ON s.tenant_id = c.tenant_id AND s.store_id = c.store_id
         WHERE NOT c.test AND c.cancelled_at IS NOT NULL
     ) e
     GROUP BY 1, 2, 3, 4
     HAVING sum(e.orders) <> 0 OR sum(e.gross) <> 0 OR sum(e.discounts) <> 0
-        OR sum(e.returns) <> 0 OR sum(e.shipping) <> 0 OR sum(e.taxes) <> 0 OR sum(e.units) <> 0
+        OR sum(e.returns) <> 0 OR sum(e.shipping) <> 0 OR sum(e.taxes) <> 0
+        OR sum(e.duties) <> 0 OR sum(e.fees) <> 0 OR sum(e.units) <> 0
     ORDER BY 1, 2, 3, 4
     ON CONFLICT (tenant_id, store_id, day, currency) DO UPDATE SET
         orders = d.orders + EXCLUDED.orders, gross = d.gross + EXCLUDED.gross,
         discounts = d.discounts + EXCLUDED.discounts, returns = d.returns + EXCLUDED.returns,
         shipping = d.shipping + EXCLUDED.shipping, taxes = d.taxes + EXCLUDED.taxes,
+        duties = d.duties + EXCLUDED.duties,
+        additional_fees = d.additional_fees + EXCLUDED.additional_fees,
         units = d.units + EXCLUDED.units
 ;
             ELSIF TG_OP = 'DELETE' THEN
                 
     INSERT INTO daily_sales AS d (tenant_id, store_id, day, currency, orders, gross, discounts,
-                                  returns, shipping, taxes, units)
+                                  returns, shipping, taxes, duties, additional_fees, units)
     SELECT e.tenant_id, e.store_id, e.day, e.currency, sum(e.orders), sum(e.gross),
-           sum(e.discounts), sum(e.returns), sum(e.shipping), sum(e.taxes), sum(e.units)
+           sum(e.discounts), sum(e.returns), sum(e.shipping), sum(e.taxes), sum(e.duties),
+           sum(e.fees), sum(e.units)
     FROM (
         SELECT c.tenant_id, c.store_id,
                (c.processed_at AT TIME ZONE COALESCE(s.iana_timezone, 'UTC'))::date AS day,
                c.currency, c.sign AS orders, c.sign * c.gross_sales AS gross,
                c.sign * c.line_discounts AS discounts, 0 AS returns,
                c.sign * c.total_shipping AS shipping, c.sign * c.total_tax AS taxes,
+               c.sign * c.duties AS duties, c.sign * c.additional_fees AS fees,
                c.sign * c.units AS units
         FROM (SELECT o.*, -1 AS sign FROM old_rows o) c
         JOIN stores s ON s.tenant_id = c.tenant_id AND s.store_id = c.store_id
@@ -420,33 +428,39 @@ CREATE FUNCTION public.xeno_order_rollup() RETURNS trigger
         SELECT c.tenant_id, c.store_id,
                (c.cancelled_at AT TIME ZONE COALESCE(s.iana_timezone, 'UTC'))::date, c.currency,
                0, 0, 0, c.sign * c.cancelled_returns, -c.sign * c.cancelled_shipping,
-               -c.sign * c.cancelled_taxes, 0
+               -c.sign * c.cancelled_taxes, -c.sign * c.cancelled_duties,
+               -c.sign * c.cancelled_fees, 0
         FROM (SELECT o.*, -1 AS sign FROM old_rows o) c
         JOIN stores s ON s.tenant_id = c.tenant_id AND s.store_id = c.store_id
         WHERE NOT c.test AND c.cancelled_at IS NOT NULL
     ) e
     GROUP BY 1, 2, 3, 4
     HAVING sum(e.orders) <> 0 OR sum(e.gross) <> 0 OR sum(e.discounts) <> 0
-        OR sum(e.returns) <> 0 OR sum(e.shipping) <> 0 OR sum(e.taxes) <> 0 OR sum(e.units) <> 0
+        OR sum(e.returns) <> 0 OR sum(e.shipping) <> 0 OR sum(e.taxes) <> 0
+        OR sum(e.duties) <> 0 OR sum(e.fees) <> 0 OR sum(e.units) <> 0
     ORDER BY 1, 2, 3, 4
     ON CONFLICT (tenant_id, store_id, day, currency) DO UPDATE SET
         orders = d.orders + EXCLUDED.orders, gross = d.gross + EXCLUDED.gross,
         discounts = d.discounts + EXCLUDED.discounts, returns = d.returns + EXCLUDED.returns,
         shipping = d.shipping + EXCLUDED.shipping, taxes = d.taxes + EXCLUDED.taxes,
+        duties = d.duties + EXCLUDED.duties,
+        additional_fees = d.additional_fees + EXCLUDED.additional_fees,
         units = d.units + EXCLUDED.units
 ;
             ELSE
                 
     INSERT INTO daily_sales AS d (tenant_id, store_id, day, currency, orders, gross, discounts,
-                                  returns, shipping, taxes, units)
+                                  returns, shipping, taxes, duties, additional_fees, units)
     SELECT e.tenant_id, e.store_id, e.day, e.currency, sum(e.orders), sum(e.gross),
-           sum(e.discounts), sum(e.returns), sum(e.shipping), sum(e.taxes), sum(e.units)
+           sum(e.discounts), sum(e.returns), sum(e.shipping), sum(e.taxes), sum(e.duties),
+           sum(e.fees), sum(e.units)
     FROM (
         SELECT c.tenant_id, c.store_id,
                (c.processed_at AT TIME ZONE COALESCE(s.iana_timezone, 'UTC'))::date AS day,
                c.currency, c.sign AS orders, c.sign * c.gross_sales AS gross,
                c.sign * c.line_discounts AS discounts, 0 AS returns,
                c.sign * c.total_shipping AS shipping, c.sign * c.total_tax AS taxes,
+               c.sign * c.duties AS duties, c.sign * c.additional_fees AS fees,
                c.sign * c.units AS units
         FROM (SELECT n.*, 1 AS sign FROM new_rows n UNION ALL SELECT o.*, -1 AS sign FROM old_rows o) c
         JOIN stores s ON s.tenant_id = c.tenant_id AND s.store_id = c.store_id
@@ -455,19 +469,23 @@ CREATE FUNCTION public.xeno_order_rollup() RETURNS trigger
         SELECT c.tenant_id, c.store_id,
                (c.cancelled_at AT TIME ZONE COALESCE(s.iana_timezone, 'UTC'))::date, c.currency,
                0, 0, 0, c.sign * c.cancelled_returns, -c.sign * c.cancelled_shipping,
-               -c.sign * c.cancelled_taxes, 0
+               -c.sign * c.cancelled_taxes, -c.sign * c.cancelled_duties,
+               -c.sign * c.cancelled_fees, 0
         FROM (SELECT n.*, 1 AS sign FROM new_rows n UNION ALL SELECT o.*, -1 AS sign FROM old_rows o) c
         JOIN stores s ON s.tenant_id = c.tenant_id AND s.store_id = c.store_id
         WHERE NOT c.test AND c.cancelled_at IS NOT NULL
     ) e
     GROUP BY 1, 2, 3, 4
     HAVING sum(e.orders) <> 0 OR sum(e.gross) <> 0 OR sum(e.discounts) <> 0
-        OR sum(e.returns) <> 0 OR sum(e.shipping) <> 0 OR sum(e.taxes) <> 0 OR sum(e.units) <> 0
+        OR sum(e.returns) <> 0 OR sum(e.shipping) <> 0 OR sum(e.taxes) <> 0
+        OR sum(e.duties) <> 0 OR sum(e.fees) <> 0 OR sum(e.units) <> 0
     ORDER BY 1, 2, 3, 4
     ON CONFLICT (tenant_id, store_id, day, currency) DO UPDATE SET
         orders = d.orders + EXCLUDED.orders, gross = d.gross + EXCLUDED.gross,
         discounts = d.discounts + EXCLUDED.discounts, returns = d.returns + EXCLUDED.returns,
         shipping = d.shipping + EXCLUDED.shipping, taxes = d.taxes + EXCLUDED.taxes,
+        duties = d.duties + EXCLUDED.duties,
+        additional_fees = d.additional_fees + EXCLUDED.additional_fees,
         units = d.units + EXCLUDED.units
 ;
             END IF;
@@ -547,57 +565,60 @@ CREATE FUNCTION public.xeno_refund_rollup() RETURNS trigger
             END IF;
             IF TG_OP = 'INSERT' THEN
                 
-    INSERT INTO daily_sales AS d (tenant_id, store_id, day, currency, returns, shipping, taxes)
+    INSERT INTO daily_sales AS d (tenant_id, store_id, day, currency, returns, shipping, taxes,
+                                  duties)
     SELECT c.tenant_id, c.store_id,
            (c.created_at AT TIME ZONE COALESCE(s.iana_timezone, 'UTC'))::date, c.currency,
            sum(c.sign * c.line_subtotal), -sum(c.sign * c.shipping),
-           -sum(c.sign * (c.line_tax + c.shipping_tax))
+           -sum(c.sign * (c.line_tax + c.shipping_tax)), -sum(c.sign * c.duties)
     FROM (SELECT n.*, 1 AS sign FROM new_rows n) c
     JOIN stores s ON s.tenant_id = c.tenant_id AND s.store_id = c.store_id
     WHERE c.test_order IS NOT TRUE
     GROUP BY 1, 2, 3, 4
     HAVING sum(c.sign * c.line_subtotal) <> 0 OR sum(c.sign * c.shipping) <> 0
-        OR sum(c.sign * (c.line_tax + c.shipping_tax)) <> 0
+        OR sum(c.sign * (c.line_tax + c.shipping_tax)) <> 0 OR sum(c.sign * c.duties) <> 0
     ORDER BY 1, 2, 3, 4
     ON CONFLICT (tenant_id, store_id, day, currency) DO UPDATE SET
         returns = d.returns + EXCLUDED.returns, shipping = d.shipping + EXCLUDED.shipping,
-        taxes = d.taxes + EXCLUDED.taxes
+        taxes = d.taxes + EXCLUDED.taxes, duties = d.duties + EXCLUDED.duties
 ;
             ELSIF TG_OP = 'DELETE' THEN
                 
-    INSERT INTO daily_sales AS d (tenant_id, store_id, day, currency, returns, shipping, taxes)
+    INSERT INTO daily_sales AS d (tenant_id, store_id, day, currency, returns, shipping, taxes,
+                                  duties)
     SELECT c.tenant_id, c.store_id,
            (c.created_at AT TIME ZONE COALESCE(s.iana_timezone, 'UTC'))::date, c.currency,
            sum(c.sign * c.line_subtotal), -sum(c.sign * c.shipping),
-           -sum(c.sign * (c.line_tax + c.shipping_tax))
+           -sum(c.sign * (c.line_tax + c.shipping_tax)), -sum(c.sign * c.duties)
     FROM (SELECT o.*, -1 AS sign FROM old_rows o) c
     JOIN stores s ON s.tenant_id = c.tenant_id AND s.store_id = c.store_id
     WHERE c.test_order IS NOT TRUE
     GROUP BY 1, 2, 3, 4
     HAVING sum(c.sign * c.line_subtotal) <> 0 OR sum(c.sign * c.shipping) <> 0
-        OR sum(c.sign * (c.line_tax + c.shipping_tax)) <> 0
+        OR sum(c.sign * (c.line_tax + c.shipping_tax)) <> 0 OR sum(c.sign * c.duties) <> 0
     ORDER BY 1, 2, 3, 4
     ON CONFLICT (tenant_id, store_id, day, currency) DO UPDATE SET
         returns = d.returns + EXCLUDED.returns, shipping = d.shipping + EXCLUDED.shipping,
-        taxes = d.taxes + EXCLUDED.taxes
+        taxes = d.taxes + EXCLUDED.taxes, duties = d.duties + EXCLUDED.duties
 ;
             ELSE
                 
-    INSERT INTO daily_sales AS d (tenant_id, store_id, day, currency, returns, shipping, taxes)
+    INSERT INTO daily_sales AS d (tenant_id, store_id, day, currency, returns, shipping, taxes,
+                                  duties)
     SELECT c.tenant_id, c.store_id,
            (c.created_at AT TIME ZONE COALESCE(s.iana_timezone, 'UTC'))::date, c.currency,
            sum(c.sign * c.line_subtotal), -sum(c.sign * c.shipping),
-           -sum(c.sign * (c.line_tax + c.shipping_tax))
+           -sum(c.sign * (c.line_tax + c.shipping_tax)), -sum(c.sign * c.duties)
     FROM (SELECT n.*, 1 AS sign FROM new_rows n UNION ALL SELECT o.*, -1 AS sign FROM old_rows o) c
     JOIN stores s ON s.tenant_id = c.tenant_id AND s.store_id = c.store_id
     WHERE c.test_order IS NOT TRUE
     GROUP BY 1, 2, 3, 4
     HAVING sum(c.sign * c.line_subtotal) <> 0 OR sum(c.sign * c.shipping) <> 0
-        OR sum(c.sign * (c.line_tax + c.shipping_tax)) <> 0
+        OR sum(c.sign * (c.line_tax + c.shipping_tax)) <> 0 OR sum(c.sign * c.duties) <> 0
     ORDER BY 1, 2, 3, 4
     ON CONFLICT (tenant_id, store_id, day, currency) DO UPDATE SET
         returns = d.returns + EXCLUDED.returns, shipping = d.shipping + EXCLUDED.shipping,
-        taxes = d.taxes + EXCLUDED.taxes
+        taxes = d.taxes + EXCLUDED.taxes, duties = d.duties + EXCLUDED.duties
 ;
             END IF;
             RETURN NULL;
@@ -809,7 +830,9 @@ CREATE TABLE public.daily_sales (
     returns numeric DEFAULT 0 NOT NULL,
     shipping numeric DEFAULT 0 NOT NULL,
     taxes numeric DEFAULT 0 NOT NULL,
-    units bigint DEFAULT 0 NOT NULL
+    units bigint DEFAULT 0 NOT NULL,
+    duties numeric DEFAULT 0 NOT NULL,
+    additional_fees numeric DEFAULT 0 NOT NULL
 );
 
 ALTER TABLE public.daily_sales OWNER TO xeno_owner;
@@ -892,7 +915,12 @@ CREATE TABLE public.orders (
     cancelled_returns numeric DEFAULT 0 NOT NULL,
     cancelled_shipping numeric DEFAULT 0 NOT NULL,
     cancelled_taxes numeric DEFAULT 0 NOT NULL,
-    version_at timestamp with time zone
+    version_at timestamp with time zone,
+    duties numeric DEFAULT 0 NOT NULL,
+    additional_fees numeric DEFAULT 0 NOT NULL,
+    tips numeric DEFAULT 0 NOT NULL,
+    cancelled_duties numeric DEFAULT 0 NOT NULL,
+    cancelled_fees numeric DEFAULT 0 NOT NULL
 );
 
 ALTER TABLE public.orders OWNER TO xeno_owner;
@@ -1015,7 +1043,8 @@ CREATE TABLE public.refunds (
     line_tax numeric DEFAULT 0 NOT NULL,
     test_order boolean DEFAULT false NOT NULL,
     shipping numeric DEFAULT 0 NOT NULL,
-    shipping_tax numeric DEFAULT 0 NOT NULL
+    shipping_tax numeric DEFAULT 0 NOT NULL,
+    duties numeric DEFAULT 0 NOT NULL
 );
 
 ALTER TABLE public.refunds OWNER TO xeno_owner;

@@ -209,7 +209,7 @@ try {
   await shot('overview');
 
   step('the sales breakdown is the API breakdown, in the store\'s zone');
-  for (const line of ['gross_sales', 'discounts', 'returns', 'net_sales', 'shipping', 'taxes', 'total_sales']) {
+  for (const line of ['gross_sales', 'discounts', 'returns', 'net_sales', 'shipping', 'taxes', 'duties', 'additional_fees', 'total_sales']) {
     const shown = await page.locator(`[data-line=${line}] [data-currency=EUR]`).innerText();
     assert.equal(digits(shown), digits(Number(eur[line]).toFixed(2)), line);
   }

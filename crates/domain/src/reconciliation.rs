@@ -21,11 +21,13 @@ pub enum SalesMetric {
     NetSales,
     ShippingCharges,
     Taxes,
+    Duties,
+    AdditionalFees,
     TotalSales,
 }
 
 impl SalesMetric {
-    pub const ALL: [SalesMetric; 8] = [
+    pub const ALL: [SalesMetric; 10] = [
         SalesMetric::Orders,
         SalesMetric::GrossSales,
         SalesMetric::Discounts,
@@ -33,6 +35,8 @@ impl SalesMetric {
         SalesMetric::NetSales,
         SalesMetric::ShippingCharges,
         SalesMetric::Taxes,
+        SalesMetric::Duties,
+        SalesMetric::AdditionalFees,
         SalesMetric::TotalSales,
     ];
 
@@ -46,6 +50,8 @@ impl SalesMetric {
             SalesMetric::NetSales => "net_sales",
             SalesMetric::ShippingCharges => "shipping_charges",
             SalesMetric::Taxes => "taxes",
+            SalesMetric::Duties => "duties",
+            SalesMetric::AdditionalFees => "additional_fees",
             SalesMetric::TotalSales => "total_sales",
         }
     }
@@ -62,6 +68,8 @@ impl DaySales {
             SalesMetric::NetSales => self.net(),
             SalesMetric::ShippingCharges => self.shipping,
             SalesMetric::Taxes => self.taxes,
+            SalesMetric::Duties => self.duties,
+            SalesMetric::AdditionalFees => self.additional_fees,
             SalesMetric::TotalSales => self.total(),
         }
     }
@@ -137,7 +145,7 @@ mod tests {
             returns: Decimal::ZERO,
             shipping: Decimal::new(500, 2),
             taxes: Decimal::new(720, 2),
-            units: 0,
+            ..DaySales::default()
         };
         let xeno = BTreeMap::from([(day("2026-11-01"), sale), (day("2026-11-02"), sale)]);
         let mut theirs = sale;

@@ -98,6 +98,8 @@ pub struct RefundRecord {
     pub shipping: Decimal,
     /// Tax given back on that shipping.
     pub shipping_tax: Decimal,
+    /// Import duties given back.
+    pub duties: Decimal,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -125,6 +127,12 @@ pub struct OrderRecord {
     pub total_discounts: Decimal,
     pub total_line_items_price: Decimal,
     pub total_shipping: Decimal,
+    /// Import duties charged (cross-border orders).
+    pub duties: Decimal,
+    /// Additional fees charged (a retail delivery fee, say).
+    pub additional_fees: Decimal,
+    /// Tips received: in the order's total, never a sale.
+    pub tips: Decimal,
     pub current_total_price: Decimal,
     pub current_subtotal_price: Option<Decimal>,
     pub current_total_tax: Option<Decimal>,

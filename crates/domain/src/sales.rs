@@ -7,6 +7,9 @@
 //!   order-level (code) discounts included, which REST payloads carry only as
 //!   `discount_allocations` and GraphQL only as `LineItem.discountAllocations`.
 //! - Returns are the refunded lines' subtotals (net of their discounts), on the refund's day.
+//! - Duties are import duties charged, less duties refunded on their day; additional fees
+//!   are fees charged (a retail delivery fee, say). Tips are in an order's total but are not
+//!   sales: they are in none of these figures (Shopify's sales report leaves them out).
 //! - Shipping is what was charged after shipping discounts ("the amount charged for
 //!   shipping, subtracts any shipping discounts or refunds": ShopifyQL's orders dataset),
 //!   less shipping refunds on their day; taxes are what was
@@ -14,7 +17,8 @@
 //! - A cancelled order "appears as a sale for the day that it was placed and a return for
 //!   the day that it was canceled, so your sales numbers are zero for that order overall"
 //!   (Shopify Help Center, "Sales report"), also when no refund was issued. So whatever a
-//!   cancellation leaves unrefunded (goods, shipping and tax) is reversed on its day. Shopify's
+//!   cancellation leaves unrefunded (goods, shipping, tax, duties, fees) is reversed on its
+//!   day. Shopify's
 //!   documentation does not single out orders voided before payment, so they follow the same
 //!   rule: a sale and an equal return, zero overall.
 //!
@@ -39,6 +43,8 @@ pub struct DaySales {
     pub returns: Decimal,
     pub shipping: Decimal,
     pub taxes: Decimal,
+    pub duties: Decimal,
+    pub additional_fees: Decimal,
     /// Units sold (Shopify's reports leave them out of the sales figures).
     pub units: i64,
 }
@@ -49,9 +55,9 @@ impl DaySales {
         self.gross - self.discounts - self.returns
     }
 
-    /// Net sales with shipping and taxes.
+    /// Net sales with shipping, taxes, duties and additional fees.
     pub fn total(&self) -> Decimal {
-        self.net() + self.shipping + self.taxes
+        self.net() + self.shipping + self.taxes + self.duties + self.additional_fees
     }
 
     /// What an order brought on average, before returns (Shopify's average order value:
@@ -69,6 +75,8 @@ impl AddAssign<&DaySales> for DaySales {
         self.returns += day.returns;
         self.shipping += day.shipping;
         self.taxes += day.taxes;
+        self.duties += day.duties;
+        self.additional_fees += day.additional_fees;
         self.units += day.units;
     }
 }
@@ -115,6 +123,10 @@ pub struct OrderSales {
     pub cancelled_shipping: Decimal,
     /// Tax a cancellation takes back beyond what refunds did.
     pub cancelled_taxes: Decimal,
+    /// Duties a cancellation takes back beyond what refunds did.
+    pub cancelled_duties: Decimal,
+    /// Additional fees a cancellation takes back (refunds do not give fees back).
+    pub cancelled_fees: Decimal,
 }
 
 impl OrderSales {
@@ -147,6 +159,9 @@ impl OrderSales {
             sales.cancelled_returns = left(gross - discounts, returned);
             sales.cancelled_shipping = left(order.total_shipping, shipping_back);
             sales.cancelled_taxes = left(order.total_tax, tax_back);
+            let duties_back: Decimal = order.refunds.iter().map(|r| r.duties).sum();
+            sales.cancelled_duties = left(order.duties, duties_back);
+            sales.cancelled_fees = order.additional_fees;
         }
         sales
     }
@@ -212,6 +227,9 @@ mod tests {
             total_discounts: Decimal::ZERO,
             total_line_items_price: Decimal::ZERO,
             total_shipping: dollars(1000),
+            duties: dollars(600),
+            additional_fees: dollars(150),
+            tips: dollars(500),
             current_total_price: Decimal::ZERO,
             current_subtotal_price: None,
             current_total_tax: None,
@@ -269,6 +287,7 @@ mod tests {
             }],
             shipping: dollars(300),
             shipping_tax: Decimal::ZERO,
+            duties: dollars(200),
         };
         let sales = OrderSales::of(&order(
             vec![line(1, 5000, 2, 1000, false)],
@@ -276,10 +295,12 @@ mod tests {
             true,
         ));
         // Goods 100.00 − 10.00 discount, 45.00 already returned; shipping 10.00, 3.00 back;
-        // tax 8.00, 4.00 back.
+        // tax 8.00, 4.00 back; duties 6.00, 2.00 back; the fee 1.50 whole; the tip is no sale.
         assert_eq!(sales.cancelled_returns, dollars(4500));
         assert_eq!(sales.cancelled_shipping, dollars(700));
         assert_eq!(sales.cancelled_taxes, dollars(400));
+        assert_eq!(sales.cancelled_duties, dollars(400));
+        assert_eq!(sales.cancelled_fees, dollars(150));
     }
 
     #[test]

@@ -175,9 +175,36 @@ pub struct LineItem {
     pub gift_card: bool,
     pub taxable: bool,
     pub tax_lines: Vec<TaxLine>,
+    /// Import duties on a cross-border order's line (empty otherwise).
+    pub duties: Vec<Duty>,
+}
+
+/// An import duty charged on a line.
+#[derive(Debug, Clone, Serialize)]
+pub struct Duty {
+    pub id: i64,
+    pub admin_graphql_api_id: String,
+    pub harmonized_system_code: String,
+    pub country_code_of_origin: String,
+    pub price_set: MoneySet,
+}
+
+/// A duty given back by a refund.
+#[derive(Debug, Clone, Serialize)]
+pub struct RefundDuty {
+    pub duty_id: i64,
+    pub amount_set: MoneySet,
 }
 
 impl LineItem {
+    /// The line's duties.
+    pub fn duty(&self) -> Decimal {
+        self.duties
+            .iter()
+            .map(|d| d.price_set.shop_money.amount)
+            .sum()
+    }
+
     /// The line's whole discount: the sum of its allocations.
     pub fn discount(&self) -> Decimal {
         self.discount_allocations.iter().map(|a| a.amount).sum()
@@ -240,9 +267,18 @@ pub struct Refund {
     pub refund_shipping_lines: Vec<RefundShippingLine>,
     pub transactions: Vec<Transaction>,
     pub order_adjustments: Vec<OrderAdjustment>,
+    pub duties: Vec<RefundDuty>,
 }
 
 impl Refund {
+    /// Duties given back.
+    pub fn duties(&self) -> Decimal {
+        self.duties
+            .iter()
+            .map(|d| d.amount_set.shop_money.amount)
+            .sum()
+    }
+
     /// What the customer got back: the sum of successful refund transactions.
     pub fn amount(&self) -> Decimal {
         self.transactions.iter().map(|t| t.amount).sum()
@@ -343,6 +379,14 @@ pub struct Order {
     pub total_discounts_set: MoneySet,
     pub total_shipping_price_set: MoneySet,
     pub current_total_price_set: MoneySet,
+    /// Duties charged (`null` where none apply, as Shopify sends it), and what refunds left.
+    pub original_total_duties_set: Option<MoneySet>,
+    pub current_total_duties_set: Option<MoneySet>,
+    /// Additional fees charged (a retail delivery fee, say); `null` where there are none.
+    pub original_total_additional_fees_set: Option<MoneySet>,
+    pub current_total_additional_fees_set: Option<MoneySet>,
+    /// Tips: in the order's total, never a sale in Shopify's reports.
+    pub total_tip_received: Decimal,
     pub financial_status: String,
     pub fulfillment_status: Option<String>,
     pub test: bool,

@@ -491,6 +491,8 @@ fn sales_row(row: &Value) -> Result<(NaiveDate, DaySales), ShopifyError> {
             returns: number(SalesMetric::Returns)?,
             shipping: number(SalesMetric::ShippingCharges)?,
             taxes: number(SalesMetric::Taxes)?,
+            duties: number(SalesMetric::Duties)?,
+            additional_fees: number(SalesMetric::AdditionalFees)?,
             ..DaySales::default()
         },
     ))

@@ -470,6 +470,12 @@ pub fn order(o: &Value, lines: &[Value]) -> Result<OrderRecord, ShopifyError> {
                     .iter()
                     .map(|l| money(&l["taxAmountSet"]).unwrap_or_default())
                     .sum(),
+                duties: r["duties"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|d| money(&d["amountSet"]))
+                    .sum(),
             })
         })
         .collect::<Result<_, ShopifyError>>()?;
@@ -503,6 +509,10 @@ pub fn order(o: &Value, lines: &[Value]) -> Result<OrderRecord, ShopifyError> {
         total_line_items_price: line_total,
         // Charged after shipping discounts (`totalShippingPriceSet` is before them).
         total_shipping: money(&o["shippingLine"]["discountedPriceSet"]).unwrap_or_default(),
+        // `null` where no duties or fees apply.
+        duties: money(&o["originalTotalDutiesSet"]).unwrap_or_default(),
+        additional_fees: money(&o["originalTotalAdditionalFeesSet"]).unwrap_or_default(),
+        tips: money(&o["totalTipReceivedSet"]).unwrap_or_default(),
         current_total_price: money(&o["currentTotalPriceSet"]).unwrap_or(total_price),
         current_subtotal_price: money(&o["currentSubtotalPriceSet"]),
         current_total_tax: money(&o["currentTotalTaxSet"]),

@@ -4,13 +4,13 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rust_decimal::Decimal;
 use sqlx::types::Json;
 use uuid::Uuid;
 use xeno_domain::ids::{StoreId, TenantId};
 use xeno_domain::reconciliation::Mismatch;
-use xeno_domain::sales::DaySales;
+use xeno_domain::sales::{CurrencyDay, DaySales};
 
+use crate::insights::{SalesRow, SALES_COLUMNS};
 use crate::{Db, StorageError};
 
 /// A store's latest check.
@@ -39,17 +39,6 @@ pub struct NewReconciliation {
     pub detail: Option<String>,
 }
 
-#[derive(sqlx::FromRow)]
-struct DayRow {
-    day: NaiveDate,
-    orders: i64,
-    gross: Decimal,
-    discounts: Decimal,
-    returns: Decimal,
-    shipping: Decimal,
-    taxes: Decimal,
-}
-
 impl Db {
     /// A store's daily sales in `currency` from `from` to `to`, as the rollups hold them.
     pub async fn store_daily_sales(
@@ -61,10 +50,11 @@ impl Db {
         to: NaiveDate,
     ) -> Result<BTreeMap<NaiveDate, DaySales>, StorageError> {
         let mut tx = self.tenant_tx(tenant).await?;
-        let rows: Vec<DayRow> = sqlx::query_as(
-            "SELECT day, orders, gross, discounts, returns, shipping, taxes FROM daily_sales
-             WHERE tenant_id = $1 AND store_id = $2 AND currency = $3 AND day BETWEEN $4 AND $5",
-        )
+        let rows: Vec<SalesRow> = sqlx::query_as(&format!(
+            "SELECT {SALES_COLUMNS} FROM daily_sales \
+             WHERE tenant_id = $1 AND store_id = $2 AND currency = $3 AND day BETWEEN $4 AND $5 \
+             GROUP BY day, currency"
+        ))
         .bind(tenant.0)
         .bind(store.0)
         .bind(currency)
@@ -75,18 +65,7 @@ impl Db {
         tx.commit().await?;
         Ok(rows
             .into_iter()
-            .map(|r| {
-                let sales = DaySales {
-                    orders: r.orders,
-                    gross: r.gross,
-                    discounts: r.discounts,
-                    returns: r.returns,
-                    shipping: r.shipping,
-                    taxes: r.taxes,
-                    ..DaySales::default()
-                };
-                (r.day, sales)
-            })
+            .map(|row| (row.day, CurrencyDay::from(row).sales))
             .collect())
     }
 

@@ -901,10 +901,14 @@ export interface components {
         };
         /** @description Sales in one currency. */
         CurrencySales: {
+            /** @description Additional fees charged (a retail delivery fee, say). */
+            additional_fees: string;
             /** @description (gross sales − discounts) / orders, rounded to the currency's minor unit. */
             average_order_value: string;
             currency: string;
             discounts: string;
+            /** @description Import duties charged, less duties refunded. */
+            duties: string;
             gross_sales: string;
             net_sales: string;
             /** Format: int64 */
@@ -912,6 +916,7 @@ export interface components {
             returns: string;
             shipping: string;
             taxes: string;
+            /** @description Net sales + shipping + taxes + duties + additional fees (tips are not sales). */
             total_sales: string;
             /** Format: int64 */
             units_sold: number;

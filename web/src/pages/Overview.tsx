@@ -217,6 +217,8 @@ function Breakdown({ sales }: { sales: CurrencySales[] }) {
     ['net_sales', 'Net sales', '='],
     ['shipping', 'Shipping', '+'],
     ['taxes', 'Taxes', '+'],
+    ['duties', 'Duties', '+'],
+    ['additional_fees', 'Additional fees', '+'],
     ['total_sales', 'Total sales', '='],
   ];
   return (

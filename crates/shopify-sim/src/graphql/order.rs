@@ -1,4 +1,4 @@
-//! Orders, line items, discount allocations, refunds and adjustments.
+//! Orders, line items, discount allocations and duties (refunds are in `refund.rs`).
 
 use super::*;
 
@@ -187,6 +187,35 @@ impl OrderNode {
     async fn current_total_discounts_set(&self) -> MoneyBag {
         money_bag(self.0.current_total_discounts, &self.0.currency)
     }
+    /// Import duties charged; `null` where none apply.
+    async fn original_total_duties_set(&self) -> Option<MoneyBag> {
+        self.0
+            .original_total_duties_set
+            .as_ref()
+            .map(|set| money_bag(set.shop_money.amount, &self.0.currency))
+    }
+    /// Duties less those refunded; `null` where none apply.
+    async fn current_total_duties_set(&self) -> Option<MoneyBag> {
+        self.0
+            .current_total_duties_set
+            .as_ref()
+            .map(|set| money_bag(set.shop_money.amount, &self.0.currency))
+    }
+    async fn original_total_additional_fees_set(&self) -> Option<MoneyBag> {
+        self.0
+            .original_total_additional_fees_set
+            .as_ref()
+            .map(|set| money_bag(set.shop_money.amount, &self.0.currency))
+    }
+    async fn current_total_additional_fees_set(&self) -> Option<MoneyBag> {
+        self.0
+            .current_total_additional_fees_set
+            .as_ref()
+            .map(|set| money_bag(set.shop_money.amount, &self.0.currency))
+    }
+    async fn total_tip_received_set(&self) -> MoneyBag {
+        money_bag(self.0.total_tip_received, &self.0.currency)
+    }
     async fn customer(&self, ctx: &Context<'_>) -> Result<Option<CustomerNode>> {
         customer_node(ctx, self.0.customer.as_ref().map(|c| c.id))
     }
@@ -331,6 +360,13 @@ impl LineItemNode {
             })
             .collect()
     }
+    async fn duties(&self) -> Vec<DutyNode> {
+        self.line
+            .duties
+            .iter()
+            .map(|duty| DutyNode::of(duty, &self.currency))
+            .collect()
+    }
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<ProductNode>> {
         product_node(ctx, self.line.product_id)
     }
@@ -339,185 +375,34 @@ impl LineItemNode {
     }
 }
 
-pub struct RefundNode {
-    pub(crate) refund: model::Refund,
-    pub(crate) order: model::Order,
-}
-
-#[Object(name = "Refund")]
-impl RefundNode {
-    pub(crate) async fn id(&self) -> ID {
-        ID(self.refund.admin_graphql_api_id.clone())
-    }
-    async fn legacy_resource_id(&self) -> UnsignedInt64 {
-        legacy(self.refund.id)
-    }
-    async fn created_at(&self) -> Option<DateTime> {
-        Some(DateTime(self.refund.created_at))
-    }
-    async fn note(&self) -> Option<&str> {
-        self.refund.note.as_deref()
-    }
-    async fn total_refunded_set(&self) -> MoneyBag {
-        money_bag(self.refund.amount(), &self.order.currency)
-    }
-    async fn refund_line_items(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        #[graphql(default_with = "Some(false)")] reverse: Option<bool>,
-    ) -> Result<Connection<String, RefundLineItemNode>> {
-        let items = self
-            .refund
-            .refund_line_items
-            .iter()
-            .map(|r| (r.id, r.id, r.clone()))
-            .collect();
-        let order = &self.order;
-        paginate(
-            ctx,
-            items,
-            &Page {
-                first,
-                after,
-                last,
-                before,
-                reverse,
-                root: false,
-            },
-            |item| {
-                let line = order
-                    .line_items
-                    .iter()
-                    .find(|l| l.id == item.line_item_id)
-                    .cloned();
-                RefundLineItemNode {
-                    item,
-                    line,
-                    currency: order.currency.clone(),
-                }
-            },
-        )
-    }
-    /// Shipping given back by this refund.
-    async fn refund_shipping_lines(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        #[graphql(default_with = "Some(false)")] reverse: Option<bool>,
-    ) -> Result<Connection<String, RefundShippingLineNode>> {
-        let items = self
-            .refund
-            .refund_shipping_lines
-            .iter()
-            .map(|l| (l.id, l.id, l.clone()))
-            .collect();
-        let currency = self.order.currency.clone();
-        paginate(
-            ctx,
-            items,
-            &Page {
-                first,
-                after,
-                last,
-                before,
-                reverse,
-                root: false,
-            },
-            |line| RefundShippingLineNode {
-                id: ID(model::gid("RefundShippingLine", line.id)),
-                subtotal_amount_set: money_bag(
-                    line.subtotal_amount_set.shop_money.amount,
-                    &currency,
-                ),
-                tax_amount_set: money_bag(line.tax_amount_set.shop_money.amount, &currency),
-            },
-        )
-    }
-    /// Adjustments such as shipping refunds (negative amounts).
-    async fn order_adjustments(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        #[graphql(default_with = "Some(false)")] reverse: Option<bool>,
-    ) -> Result<Connection<String, OrderAdjustmentNode>> {
-        let items = self
-            .refund
-            .order_adjustments
-            .iter()
-            .map(|a| (a.id, a.id, a.clone()))
-            .collect();
-        let currency = self.order.currency.clone();
-        paginate(
-            ctx,
-            items,
-            &Page {
-                first,
-                after,
-                last,
-                before,
-                reverse,
-                root: false,
-            },
-            |adjustment| OrderAdjustmentNode {
-                id: ID(model::gid("OrderAdjustment", adjustment.id)),
-                amount_set: money_bag(adjustment.amount, &currency),
-                tax_amount_set: money_bag(adjustment.tax_amount, &currency),
-            },
-        )
-    }
+/// The countries the simulator's goods come from (a subset of Shopify's `CountryCode`).
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "CountryCode")]
+pub enum CountryCode {
+    PT,
+    US,
 }
 
 #[derive(SimpleObject)]
-#[graphql(name = "RefundShippingLine")]
-pub struct RefundShippingLineNode {
+#[graphql(name = "Duty")]
+pub struct DutyNode {
     pub(crate) id: ID,
-    pub(crate) subtotal_amount_set: MoneyBag,
-    pub(crate) tax_amount_set: MoneyBag,
+    pub(crate) price: MoneyBag,
+    pub(crate) harmonized_system_code: Option<String>,
+    pub(crate) country_code_of_origin: Option<CountryCode>,
 }
 
-#[derive(SimpleObject)]
-#[graphql(name = "OrderAdjustment")]
-pub struct OrderAdjustmentNode {
-    pub(crate) id: ID,
-    pub(crate) amount_set: MoneyBag,
-    pub(crate) tax_amount_set: MoneyBag,
-}
-
-pub struct RefundLineItemNode {
-    pub(crate) item: model::RefundLineItem,
-    pub(crate) line: Option<model::LineItem>,
-    pub(crate) currency: String,
-}
-
-#[Object(name = "RefundLineItem")]
-impl RefundLineItemNode {
-    async fn quantity(&self) -> i32 {
-        self.item.quantity
-    }
-    async fn subtotal_set(&self) -> MoneyBag {
-        money_bag(self.item.subtotal, &self.currency)
-    }
-    async fn total_tax_set(&self) -> MoneyBag {
-        money_bag(self.item.total_tax, &self.currency)
-    }
-    async fn line_item(&self) -> Result<LineItemNode> {
-        self.line
-            .clone()
-            .map(|line| LineItemNode {
-                line,
-                currency: self.currency.clone(),
-            })
-            .ok_or_else(|| Error::new("line item not found"))
+impl DutyNode {
+    pub(crate) fn of(duty: &model::Duty, currency: &str) -> Self {
+        Self {
+            id: ID(duty.admin_graphql_api_id.clone()),
+            price: money_bag(duty.price_set.shop_money.amount, currency),
+            harmonized_system_code: Some(duty.harmonized_system_code.clone()),
+            country_code_of_origin: Some(match duty.country_code_of_origin.as_str() {
+                "US" => CountryCode::US,
+                _ => CountryCode::PT,
+            }),
+        }
     }
 }
 

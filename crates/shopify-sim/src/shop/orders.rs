@@ -38,6 +38,7 @@ impl Shop {
                 gift_card: false,
                 taxable: true,
                 tax_lines: Vec::new(),
+                duties: Vec::new(),
             });
         }
         if gift_card {
@@ -62,6 +63,7 @@ impl Shop {
                 gift_card: true,
                 taxable: false,
                 tax_lines: Vec::new(),
+                duties: Vec::new(),
             });
         }
         let discount_applications = self.apply_discounts(&mut line_items, automatic, code_rate);
@@ -75,6 +77,16 @@ impl Shop {
                 rate: tax_rate,
             });
         }
+        // Duties, fees and tips come from the order's own stream, so adding them left every
+        // other generated value as it was.
+        let mut extras = ChaCha8Rng::seed_from_u64(id as u64 ^ 0xD0_7135);
+        if extras.gen_bool(0.06) {
+            self.charge_duties(&mut line_items);
+        }
+        let additional_fee = extras
+            .gen_bool(0.03)
+            .then(|| self.round(Decimal::new(150, 2)));
+        let tip_percent = extras.gen_bool(0.04).then(|| extras.gen_range(10..=20));
         let shipping = if self.rng.gen_bool(0.3) {
             Decimal::ZERO
         } else {
@@ -135,6 +147,12 @@ impl Shop {
             total_discounts_set: zero.clone(),
             total_shipping_price_set: zero.clone(),
             current_total_price_set: zero,
+            original_total_duties_set: None,
+            current_total_duties_set: None,
+            original_total_additional_fees_set: additional_fee
+                .map(|fee| MoneySet::new(fee, &self.currency)),
+            current_total_additional_fees_set: None,
+            total_tip_received: Decimal::ZERO,
             financial_status: financial_status.to_owned(),
             fulfillment_status: None,
             test,
@@ -211,12 +229,43 @@ impl Shop {
                 kind: "percentage".to_owned(),
             });
         }
+        if let Some(percent) = tip_percent {
+            let goods: Decimal = order
+                .line_items
+                .iter()
+                .map(|l| l.price * Decimal::from(l.quantity) - l.discount())
+                .sum();
+            order.total_tip_received = round_to(
+                goods * Decimal::from(percent) / Decimal::from(100),
+                self.digits,
+            );
+        }
         recompute(&mut order);
         let checkout_at = at - Duration::minutes(self.rng.gen_range(2..60));
         self.orders.insert(id, order);
         let customer_for_checkout = customer_id;
         self.new_checkout(checkout_at, customer_for_checkout, Some(id));
         id
+    }
+
+    /// Import duties on a cross-border order: 6 % of each dutiable line's price after
+    /// discounts (gift cards are not goods).
+    fn charge_duties(&mut self, lines: &mut [LineItem]) {
+        for line in lines.iter_mut().filter(|l| !l.gift_card) {
+            let value = line.price * Decimal::from(line.quantity) - line.discount();
+            let amount = round_to(value * Decimal::new(6, 2), self.digits);
+            if amount <= Decimal::ZERO {
+                continue;
+            }
+            let id = self.next_id();
+            line.duties.push(Duty {
+                id,
+                admin_graphql_api_id: gid("Duty", id),
+                harmonized_system_code: "6109100010".to_owned(),
+                country_code_of_origin: "PT".to_owned(),
+                price_set: MoneySet::new(amount, &self.currency),
+            });
+        }
     }
 
     /// Discounts the lines as Shopify records them: an automatic discount on one line is
@@ -354,7 +403,13 @@ pub fn recompute(order: &mut Order) {
     order.total_discounts = discounts + shipping_discounts;
     order.subtotal_price = line_total - discounts;
     order.total_tax = tax;
-    order.total_price = order.subtotal_price + tax + shipping;
+    let duties: Decimal = order.line_items.iter().map(LineItem::duty).sum();
+    let fees = order
+        .original_total_additional_fees_set
+        .as_ref()
+        .map_or(Decimal::ZERO, |f| f.shop_money.amount);
+    order.total_price =
+        order.subtotal_price + tax + shipping + duties + fees + order.total_tip_received;
 
     let refunded_subtotal: Decimal = order
         .refunds
@@ -404,4 +459,10 @@ pub fn recompute(order: &mut Order) {
     // Shopify: "the total shipping price of the order, excluding discounts and returns".
     order.total_shipping_price_set = MoneySet::new(shipping_before, &currency);
     order.current_total_price_set = MoneySet::new(order.current_total_price, &currency);
+    let duties_back: Decimal = order.refunds.iter().map(Refund::duties).sum();
+    let has_duties = order.line_items.iter().any(|l| !l.duties.is_empty());
+    order.original_total_duties_set = has_duties.then(|| MoneySet::new(duties, &currency));
+    order.current_total_duties_set =
+        has_duties.then(|| MoneySet::new(duties - duties_back, &currency));
+    order.current_total_additional_fees_set = order.original_total_additional_fees_set.clone();
 }

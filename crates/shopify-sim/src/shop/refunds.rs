@@ -55,12 +55,15 @@ impl Shop {
                 total_tax: tax,
             });
         }
-        let shipping = if full {
-            self.shipping_refund(order_id, refund_id)
+        let (shipping, duties) = if full {
+            (
+                self.shipping_refund(order_id, refund_id),
+                self.duties_refund(order_id),
+            )
         } else {
-            (Vec::new(), Vec::new())
+            ((Vec::new(), Vec::new()), Vec::new())
         };
-        self.record_refund(order_id, refund_id, at, refund_lines, shipping)
+        self.record_refund(order_id, refund_id, at, refund_lines, shipping, duties)
     }
 
     /// Refunds what remains of an order's shipping and nothing else, as a merchant does
@@ -74,7 +77,7 @@ impl Shop {
         if shipping.0.is_empty() {
             return None;
         }
-        self.record_refund(order_id, refund_id, at, Vec::new(), shipping)
+        self.record_refund(order_id, refund_id, at, Vec::new(), shipping, Vec::new())
     }
 
     /// The shipping lines and adjustment that give back an order's unrefunded shipping.
@@ -121,6 +124,34 @@ impl Shop {
         )
     }
 
+    /// The duties an order has not yet given back (a full refund returns them).
+    fn duties_refund(&self, order_id: i64) -> Vec<RefundDuty> {
+        let Some(order) = self.orders.get(&order_id) else {
+            return Vec::new();
+        };
+        let returned = |duty_id: i64| -> Decimal {
+            order
+                .refunds
+                .iter()
+                .flat_map(|r| &r.duties)
+                .filter(|d| d.duty_id == duty_id)
+                .map(|d| d.amount_set.shop_money.amount)
+                .sum()
+        };
+        order
+            .line_items
+            .iter()
+            .flat_map(|l| &l.duties)
+            .filter_map(|duty| {
+                let left = duty.price_set.shop_money.amount - returned(duty.id);
+                (left > Decimal::ZERO).then(|| RefundDuty {
+                    duty_id: duty.id,
+                    amount_set: MoneySet::new(left, &order.currency),
+                })
+            })
+            .collect()
+    }
+
     pub(crate) fn record_refund(
         &mut self,
         order_id: i64,
@@ -128,6 +159,7 @@ impl Shop {
         at: DateTime<Utc>,
         refund_lines: Vec<RefundLineItem>,
         (refund_shipping_lines, order_adjustments): (Vec<RefundShippingLine>, Vec<OrderAdjustment>),
+        duties: Vec<RefundDuty>,
     ) -> Option<Refund> {
         let ts = self.local(at);
         let transaction_id = self.next_id();
@@ -140,7 +172,11 @@ impl Shop {
             .iter()
             .map(|r| r.subtotal + r.total_tax)
             .sum::<Decimal>()
-            + shipping;
+            + shipping
+            + duties
+                .iter()
+                .map(|d| d.amount_set.shop_money.amount)
+                .sum::<Decimal>();
         let refund = Refund {
             id: refund_id,
             admin_graphql_api_id: gid("Refund", refund_id),
@@ -159,6 +195,7 @@ impl Shop {
                 gateway: "bogus".to_owned(),
             }],
             order_adjustments,
+            duties,
         };
         order.refunds.push(refund.clone());
         order.updated_at = later(order.updated_at, ts);

@@ -13,7 +13,11 @@
 //! - shipping charges = shipping charged after shipping discounts − shipping refunded (a
 //!   cancellation takes back the
 //!   rest); taxes = taxes charged − taxes refunded (likewise);
-//! - net sales = gross − discounts − returns; total sales = net + shipping + taxes;
+//! - duties = import duties charged − duties refunded; additional fees = fees charged (a
+//!   cancellation takes back what refunds left of either);
+//! - tips are not sales: they are in an order's total but in none of these figures;
+//! - net sales = gross − discounts − returns; total sales = net + shipping + taxes + duties +
+//!   additional fees;
 //! - every event on its own day in the shop's time zone; orders dated by `processed_at`.
 //!
 //! The grammar is the subset Xeno and the tests use:
@@ -40,11 +44,13 @@ pub enum Metric {
     NetSales,
     ShippingCharges,
     Taxes,
+    Duties,
+    AdditionalFees,
     TotalSales,
 }
 
 impl Metric {
-    const ALL: [Metric; 8] = [
+    const ALL: [Metric; 10] = [
         Metric::Orders,
         Metric::GrossSales,
         Metric::Discounts,
@@ -52,6 +58,8 @@ impl Metric {
         Metric::NetSales,
         Metric::ShippingCharges,
         Metric::Taxes,
+        Metric::Duties,
+        Metric::AdditionalFees,
         Metric::TotalSales,
     ];
 
@@ -64,6 +72,8 @@ impl Metric {
             Metric::NetSales => "net_sales",
             Metric::ShippingCharges => "shipping_charges",
             Metric::Taxes => "taxes",
+            Metric::Duties => "duties",
+            Metric::AdditionalFees => "additional_fees",
             Metric::TotalSales => "total_sales",
         }
     }
@@ -77,6 +87,8 @@ impl Metric {
             Metric::NetSales => "Net sales",
             Metric::ShippingCharges => "Shipping charges",
             Metric::Taxes => "Taxes",
+            Metric::Duties => "Duties",
+            Metric::AdditionalFees => "Additional fees",
             Metric::TotalSales => "Total sales",
         }
     }
@@ -251,6 +263,8 @@ struct Figures {
     returns: Decimal,
     shipping: Decimal,
     taxes: Decimal,
+    duties: Decimal,
+    fees: Decimal,
 }
 
 impl Figures {
@@ -264,7 +278,9 @@ impl Figures {
             Metric::NetSales => net,
             Metric::ShippingCharges => self.shipping,
             Metric::Taxes => self.taxes,
-            Metric::TotalSales => net + self.shipping + self.taxes,
+            Metric::Duties => self.duties,
+            Metric::AdditionalFees => self.fees,
+            Metric::TotalSales => net + self.shipping + self.taxes + self.duties + self.fees,
         }
     }
 }
@@ -280,15 +296,21 @@ fn order_events(shop: &Shop, order: &Order, events: &mut Events) {
         .iter()
         .map(|l| l.discounted_price)
         .sum();
+    let fees = order
+        .original_total_additional_fees_set
+        .as_ref()
+        .map_or(Decimal::ZERO, |f| f.shop_money.amount);
     let sale = events.entry((placed, None)).or_default();
     sale.orders.insert(order.id);
     sale.shipping += shipping;
+    sale.fees += fees;
     for line in order.line_items.iter().filter(|l| !l.gift_card) {
         let figures = events.entry((placed, line.product_id)).or_default();
         figures.orders.insert(order.id);
         figures.gross += line.price * Decimal::from(line.quantity);
         figures.discounts += line.discount();
         figures.taxes += line.tax_lines.iter().map(|t| t.price).sum::<Decimal>();
+        figures.duties += line.duty();
     }
     let product_of = |line_id: i64| {
         order
@@ -306,6 +328,14 @@ fn order_events(shop: &Shop, order: &Order, events: &mut Events) {
             let figures = events.entry((day, product)).or_default();
             figures.returns += line.subtotal;
             figures.taxes -= line.total_tax;
+        }
+        for duty in &refund.duties {
+            let product = order
+                .line_items
+                .iter()
+                .find(|l| l.duties.iter().any(|d| d.id == duty.duty_id))
+                .and_then(|l| l.product_id);
+            events.entry((day, product)).or_default().duties -= duty.amount_set.shop_money.amount;
         }
         let figures = events.entry((day, None)).or_default();
         figures.shipping -= refund.shipping();
@@ -327,10 +357,19 @@ fn order_events(shop: &Shop, order: &Order, events: &mut Events) {
         let figures = events.entry((day, line.product_id)).or_default();
         figures.returns += (line_net - goods).max(Decimal::ZERO);
         figures.taxes -= (line_tax - tax).max(Decimal::ZERO);
+        let duties_back: Decimal = order
+            .refunds
+            .iter()
+            .flat_map(|r| &r.duties)
+            .filter(|d| line.duties.iter().any(|x| x.id == d.duty_id))
+            .map(|d| d.amount_set.shop_money.amount)
+            .sum();
+        figures.duties -= (line.duty() - duties_back).max(Decimal::ZERO);
     }
     let shipping_back: Decimal = order.refunds.iter().map(|r| r.shipping()).sum();
     let figures = events.entry((day, None)).or_default();
     figures.shipping -= (shipping - shipping_back).max(Decimal::ZERO);
+    figures.fees -= fees;
 }
 
 /// Answers a parsed query from the shop's records: columns and rows as `tableData` holds
@@ -366,6 +405,8 @@ pub fn run(shop: &Shop, query: &SalesQuery) -> (Vec<Column>, Vec<Value>) {
         into.returns += figures.returns;
         into.shipping += figures.shipping;
         into.taxes += figures.taxes;
+        into.duties += figures.duties;
+        into.fees += figures.fees;
     }
     let mut columns = Vec::new();
     if let Some(grain) = query.grain {

@@ -44,6 +44,7 @@ fn line(id: i64, price: &str, quantity: i32, discount: &str, tax: &str) -> LineI
             price: money(tax),
             rate: Decimal::ZERO,
         }],
+        duties: Vec::new(),
     }
 }
 
@@ -68,12 +69,14 @@ fn refund(id: i64, on: &str, lines: Vec<RefundLineItem>, shipping: &str) -> Refu
         },
         transactions: Vec::new(),
         order_adjustments: Vec::new(),
+        duties: Vec::new(),
     }
 }
 
 /// The cases Xeno's parity test sends as webhooks, built here in the simulator's own
 /// model: a code discount, a gift card, a shipping-only refund, a line refund, and an
-/// order cancelled without a refund.
+/// order cancelled without a refund; and a cross-border order with duties, a fee and a tip,
+/// refunded in full.
 fn fixture_shop() -> Shop {
     let spec: ShopSpec = serde_json::from_value(json!({
         "domain": "fixture.myshopify.com", "orders": 1, "customers": 0, "products": 1,
@@ -96,6 +99,8 @@ fn fixture_shop() -> Shop {
         order.cancelled_at = None;
         order.line_items = lines;
         order.refunds = Vec::new();
+        order.original_total_additional_fees_set = None;
+        order.total_tip_received = Decimal::ZERO;
         order.shipping_lines = vec![ShippingLine {
             id: id + 7,
             title: "Standard".to_owned(),
@@ -159,7 +164,35 @@ fn fixture_shop() -> Shop {
         "0",
     );
     test.test = true;
-    for o in [a, b, c, test] {
+    let mut abroad_line = line(61, "60.00", 1, "0", "4.80");
+    abroad_line.duties.push(Duty {
+        id: 62,
+        admin_graphql_api_id: gid("Duty", 62),
+        harmonized_system_code: "6109100010".to_owned(),
+        country_code_of_origin: "PT".to_owned(),
+        price_set: MoneySet::new(money("3.60"), "USD"),
+    });
+    let mut abroad = order(5, "2026-11-09T10:00:00-05:00", vec![abroad_line], "0");
+    abroad.original_total_additional_fees_set = Some(MoneySet::new(money("1.50"), "USD"));
+    abroad.total_tip_received = money("6.00");
+    let mut back = refund(
+        63,
+        "2026-11-10T10:00:00-05:00",
+        vec![RefundLineItem {
+            id: 2,
+            line_item_id: 61,
+            quantity: 1,
+            subtotal: money("60.00"),
+            total_tax: money("4.80"),
+        }],
+        "0",
+    );
+    back.duties.push(RefundDuty {
+        duty_id: 62,
+        amount_set: MoneySet::new(money("3.60"), "USD"),
+    });
+    abroad.refunds = vec![back];
+    for o in [a, b, c, test, abroad] {
         shop.orders.insert(o.id, o);
     }
     shop
@@ -169,7 +202,7 @@ fn fixture_shop() -> Shop {
 fn daily_sales_equal_a_hand_computation() {
     let shop = fixture_shop();
     let query = parse(
-        "FROM sales SHOW orders, gross_sales, discounts, returns, net_sales, shipping_charges, taxes, total_sales TIMESERIES day SINCE 2026-11-03 UNTIL 2026-11-09",
+        "FROM sales SHOW orders, gross_sales, discounts, returns, net_sales, shipping_charges, taxes, duties, additional_fees, total_sales TIMESERIES day SINCE 2026-11-03 UNTIL 2026-11-10",
         day("2026-11-29"),
     )
     .unwrap_or_else(|e| panic!("{e:?}"));
@@ -178,41 +211,64 @@ fn daily_sales_equal_a_hand_computation() {
     assert_eq!(columns[1].data_type, "INTEGER");
     assert_eq!(columns[2].data_type, "MONEY");
     let expected = [
-        // orders, gross, discounts, returns, net, shipping, taxes, total
+        // orders, gross, discounts, returns, net, shipping, taxes, duties, fees, total
         (
             "2026-11-03",
             1,
-            ["100.00", "10.00", "0.00", "90.00", "6.00", "7.20", "103.20"],
+            [
+                "100.00", "10.00", "0.00", "90.00", "6.00", "7.20", "0.00", "0.00", "103.20",
+            ],
         ),
         (
             "2026-11-04",
             1,
-            ["80.00", "0.00", "0.00", "80.00", "5.00", "6.40", "91.40"],
+            [
+                "80.00", "0.00", "0.00", "80.00", "5.00", "6.40", "0.00", "0.00", "91.40",
+            ],
         ),
         (
             "2026-11-05",
             1,
-            ["40.00", "4.00", "0.00", "36.00", "0.00", "2.88", "38.88"],
+            [
+                "40.00", "4.00", "0.00", "36.00", "0.00", "2.88", "0.00", "0.00", "38.88",
+            ],
         ),
         (
             "2026-11-06",
             0,
-            ["0.00", "0.00", "0.00", "0.00", "-5.00", "0.00", "-5.00"],
+            [
+                "0.00", "0.00", "0.00", "0.00", "-5.00", "0.00", "0.00", "0.00", "-5.00",
+            ],
         ),
         (
             "2026-11-07",
             0,
-            ["0.00", "0.00", "80.00", "-80.00", "0.00", "-6.40", "-86.40"],
+            [
+                "0.00", "0.00", "80.00", "-80.00", "0.00", "-6.40", "0.00", "0.00", "-86.40",
+            ],
         ),
         (
             "2026-11-08",
             0,
-            ["0.00", "0.00", "36.00", "-36.00", "0.00", "-2.88", "-38.88"],
+            [
+                "0.00", "0.00", "36.00", "-36.00", "0.00", "-2.88", "0.00", "0.00", "-38.88",
+            ],
         ),
+        // The tip (6.00) is in the order's total and in no sales figure.
         (
             "2026-11-09",
+            1,
+            [
+                "60.00", "0.00", "0.00", "60.00", "0.00", "4.80", "3.60", "1.50", "69.90",
+            ],
+        ),
+        // Refunded in full with its duties; the fee stays charged.
+        (
+            "2026-11-10",
             0,
-            ["0.00", "0.00", "0.00", "0.00", "0.00", "0.00", "0.00"],
+            [
+                "0.00", "0.00", "60.00", "-60.00", "0.00", "-4.80", "-3.60", "0.00", "-68.40",
+            ],
         ),
     ];
     assert_eq!(rows.len(), expected.len());
@@ -223,6 +279,8 @@ fn daily_sales_equal_a_hand_computation() {
         "net_sales",
         "shipping_charges",
         "taxes",
+        "duties",
+        "additional_fees",
         "total_sales",
     ];
     for (row, (date, orders, money)) in rows.iter().zip(expected) {
@@ -239,7 +297,7 @@ fn daily_sales_equal_a_hand_computation() {
     .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(
         run(&shop, &totals).1,
-        vec![json!({ "total_sales": "103.20" })]
+        vec![json!({ "total_sales": "104.70" })]
     );
 }
 

@@ -121,6 +121,7 @@ async fn generated_history_has_the_cases_analytics_must_handle() {
 
     let dec = |v: &Value| v.as_str().unwrap().parse::<f64>().unwrap();
     let mut shipping_discounted = 0;
+    let (mut with_duties, mut with_fees, mut with_tips, mut duties_refunded) = (0, 0, 0, 0);
     for order in orders {
         // REST conventions: integer ids above 2^53, money as strings, offsets on timestamps.
         assert!(order["id"].as_i64().unwrap() > 1 << 53);
@@ -183,7 +184,36 @@ async fn generated_history_has_the_cases_analytics_must_handle() {
             assert!((dec(&line["discounted_price"]) - (dec(&line["price"]) - off)).abs() < 0.001);
             shipping_discounted += usize::from(off > 0.0);
         }
-        let expected = lines - dec(&order["total_discounts"]) + tax + shipping;
+        // Duties, additional fees and tips are in the total too.
+        let duties: f64 = order["line_items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|l| l["duties"].as_array().unwrap())
+            .map(|d| dec(&d["price_set"]["shop_money"]["amount"]))
+            .sum();
+        let fees = match &order["original_total_additional_fees_set"] {
+            Value::Null => 0.0,
+            set => dec(&set["shop_money"]["amount"]),
+        };
+        let tip = dec(&order["total_tip_received"]);
+        with_duties += usize::from(duties > 0.0);
+        with_fees += usize::from(fees > 0.0);
+        with_tips += usize::from(tip > 0.0);
+        if duties > 0.0 {
+            let total = dec(&order["original_total_duties_set"]["shop_money"]["amount"]);
+            assert!((total - duties).abs() < 0.001, "{}", order["name"]);
+        } else {
+            assert!(order["original_total_duties_set"].is_null());
+        }
+        duties_refunded += order["refunds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| !r["duties"].as_array().unwrap().is_empty())
+            .count();
+        let expected =
+            lines - dec(&order["total_discounts"]) + tax + shipping + duties + fees + tip;
         assert!(
             (dec(&order["total_price"]) - expected).abs() < 0.001,
             "{}",
@@ -215,6 +245,10 @@ async fn generated_history_has_the_cases_analytics_must_handle() {
         shipping_discounted > 0,
         "shipping discounts (free shipping codes)"
     );
+    assert!(with_duties > 0, "cross-border orders with duties");
+    assert!(duties_refunded > 0, "duties refunded");
+    assert!(with_fees > 0, "additional fees");
+    assert!(with_tips > 0, "tips");
 
     create_shop(
         &sim,

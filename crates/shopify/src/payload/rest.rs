@@ -193,6 +193,17 @@ pub(super) struct RestMoneySet {
     shop_money: RestMoney,
 }
 
+/// An amount in a money set that may be `null` or absent (duties where none apply).
+fn shop_amount(set: &Option<RestMoneySet>) -> Decimal {
+    set.as_ref().map_or(Decimal::ZERO, |s| s.shop_money.amount)
+}
+
+/// A duty given back by a refund.
+#[derive(Debug, Deserialize)]
+pub(super) struct RestRefundDuty {
+    amount_set: Option<RestMoneySet>,
+}
+
 #[derive(Debug, Deserialize)]
 pub(super) struct RestMoney {
     amount: Decimal,
@@ -235,6 +246,9 @@ pub(super) struct RestRefund {
     order_adjustments: Vec<RestOrderAdjustment>,
     #[serde(default)]
     transactions: Vec<RestTransaction>,
+    /// Duties given back (`null` or absent when none).
+    #[serde(default)]
+    duties: Option<Vec<RestRefundDuty>>,
 }
 
 impl RestRefund {
@@ -247,6 +261,12 @@ impl RestRefund {
             .map(|t| t.amount)
             .sum();
         let (shipping, shipping_tax) = self.shipping_back();
+        let duties = self
+            .duties
+            .iter()
+            .flatten()
+            .map(|d| shop_amount(&d.amount_set))
+            .sum();
         RefundRecord {
             refund_id: self.id,
             order_id: self.order_id,
@@ -261,6 +281,7 @@ impl RestRefund {
                 .collect(),
             shipping,
             shipping_tax,
+            duties,
         }
     }
 
@@ -268,9 +289,7 @@ impl RestRefund {
     /// has none, from `order_adjustments` of kind `shipping_refund` (negative amounts).
     /// Shopify writes both for one shipping refund, so only one is read.
     fn shipping_back(&self) -> (Decimal, Decimal) {
-        let amount = |set: &Option<RestMoneySet>| {
-            set.as_ref().map_or(Decimal::ZERO, |s| s.shop_money.amount)
-        };
+        let amount = shop_amount;
         if !self.refund_shipping_lines.is_empty() {
             return self.refund_shipping_lines.iter().fold(
                 (Decimal::ZERO, Decimal::ZERO),
@@ -353,6 +372,13 @@ pub(super) struct RestOrder {
     refunds: Vec<RestRefund>,
     #[serde(default)]
     shipping_lines: Vec<RestShippingLine>,
+    /// `null` where no duties or fees apply.
+    #[serde(default)]
+    original_total_duties_set: Option<RestMoneySet>,
+    #[serde(default)]
+    original_total_additional_fees_set: Option<RestMoneySet>,
+    #[serde(deserialize_with = "lenient_decimal", default)]
+    total_tip_received: Option<Decimal>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -449,6 +475,9 @@ pub(super) fn order(o: RestOrder, received_at: DateTime<Utc>) -> OrderRecord {
         total_discounts: o.total_discounts.unwrap_or_default(),
         total_line_items_price: o.total_line_items_price.unwrap_or(line_total),
         total_shipping: o.shipping_lines.iter().map(RestShippingLine::charged).sum(),
+        duties: shop_amount(&o.original_total_duties_set),
+        additional_fees: shop_amount(&o.original_total_additional_fees_set),
+        tips: o.total_tip_received.unwrap_or_default(),
         current_total_price: o.current_total_price.unwrap_or(o.total_price),
         current_subtotal_price: o.current_subtotal_price,
         current_total_tax: o.current_total_tax,

@@ -27,6 +27,7 @@ pub use self::checkouts::*;
 pub use self::cohorts::*;
 pub use self::leaders::*;
 pub use self::products::*;
+pub(crate) use self::sales::{SalesRow, SALES_COLUMNS};
 
 /// Whose data, and which days.
 #[derive(Debug, Clone, Copy)]

@@ -27,28 +27,32 @@ pub async fn upsert_orders(
                  total_line_items_price, total_shipping, current_total_price, current_subtotal_price, \
                  current_total_tax, current_total_discounts, financial_status, fulfillment_status, test, \
                  source_name, tags, units, gross_sales, line_discounts, cancelled_returns, \
-                 cancelled_shipping, cancelled_taxes, version_at) \
+                 cancelled_shipping, cancelled_taxes, version_at, duties, additional_fees, tips, \
+                 cancelled_duties, cancelled_fees) \
              SELECT $1, $2, v.order_id, v.name, v.order_number, v.email, v.customer_id, v.created_at, \
                  v.updated_at, v.processed_at, v.cancelled_at, v.cancel_reason, v.closed_at, v.currency, \
                  v.presentment_currency, v.total_price, v.subtotal_price, v.total_tax, v.total_discounts, \
                  v.total_line_items_price, v.total_shipping, v.current_total_price, v.current_subtotal_price, \
                  v.current_total_tax, v.current_total_discounts, v.financial_status, v.fulfillment_status, \
                  v.test, v.source_name, string_to_array(v.tags, chr(31)), v.units, v.gross_sales, \
-                 v.line_discounts, v.cancelled_returns, v.cancelled_shipping, v.cancelled_taxes, v.version_at \
+                 v.line_discounts, v.cancelled_returns, v.cancelled_shipping, v.cancelled_taxes, v.version_at, \
+                 v.duties, v.additional_fees, v.tips, v.cancelled_duties, v.cancelled_fees \
              FROM UNNEST($3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], \
                  $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::text[], \
                  $13::timestamptz[], $14::text[], $15::text[], $16::numeric[], $17::numeric[], \
                  $18::numeric[], $19::numeric[], $20::numeric[], $21::numeric[], $22::numeric[], \
                  $23::numeric[], $24::numeric[], $25::numeric[], $26::text[], $27::text[], $28::boolean[], \
                  $29::text[], $30::text[], $31::integer[], $32::numeric[], $33::numeric[], \
-                 $34::numeric[], $35::numeric[], $36::numeric[], $37::timestamptz[]) \
+                 $34::numeric[], $35::numeric[], $36::numeric[], $37::timestamptz[], $38::numeric[], \
+                 $39::numeric[], $40::numeric[], $41::numeric[], $42::numeric[]) \
                  AS v (order_id, name, order_number, email, customer_id, created_at, updated_at, \
                        processed_at, cancelled_at, cancel_reason, closed_at, currency, presentment_currency, \
                        total_price, subtotal_price, total_tax, total_discounts, total_line_items_price, \
                        total_shipping, current_total_price, current_subtotal_price, current_total_tax, \
                        current_total_discounts, financial_status, fulfillment_status, test, source_name, \
                        tags, units, gross_sales, line_discounts, cancelled_returns, cancelled_shipping, \
-                       cancelled_taxes, version_at) \
+                       cancelled_taxes, version_at, duties, additional_fees, tips, cancelled_duties, \
+                       cancelled_fees) \
              WHERE NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.tenant_id = $1 AND t.store_id = $2 \
                  AND t.resource = 'order' AND t.resource_id = v.order_id) \
              ON CONFLICT (tenant_id, store_id, order_id) DO UPDATE SET \
@@ -66,7 +70,10 @@ pub async fn upsert_orders(
              source_name = EXCLUDED.source_name, tags = EXCLUDED.tags, units = EXCLUDED.units, \
              gross_sales = EXCLUDED.gross_sales, line_discounts = EXCLUDED.line_discounts, \
              cancelled_returns = EXCLUDED.cancelled_returns, cancelled_shipping = EXCLUDED.cancelled_shipping, \
-             cancelled_taxes = EXCLUDED.cancelled_taxes, version_at = EXCLUDED.version_at, ingested_at = now() \
+             cancelled_taxes = EXCLUDED.cancelled_taxes, version_at = EXCLUDED.version_at, \
+             duties = EXCLUDED.duties, additional_fees = EXCLUDED.additional_fees, tips = EXCLUDED.tips, \
+             cancelled_duties = EXCLUDED.cancelled_duties, cancelled_fees = EXCLUDED.cancelled_fees, \
+             ingested_at = now() \
              WHERE (orders.updated_at, COALESCE(orders.version_at, '-infinity')) \
                  <= (EXCLUDED.updated_at, COALESCE(EXCLUDED.version_at, '-infinity')) \
              RETURNING order_id",
@@ -108,6 +115,11 @@ pub async fn upsert_orders(
         .bind(sales.iter().map(|s| s.cancelled_shipping).collect::<Vec<_>>())
         .bind(sales.iter().map(|s| s.cancelled_taxes).collect::<Vec<_>>())
         .bind(chunk.iter().map(|o| o.version_at).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.duties).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.additional_fees).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|o| o.tips).collect::<Vec<_>>())
+        .bind(sales.iter().map(|s| s.cancelled_duties).collect::<Vec<_>>())
+        .bind(sales.iter().map(|s| s.cancelled_fees).collect::<Vec<_>>())
         .fetch_all(&mut *conn)
         .await?;
         if written.is_empty() {
@@ -206,8 +218,9 @@ pub(crate) async fn insert_line_items(
     Ok(())
 }
 
-/// Adds refunds and their lines. Refunds never change, so known ones are left alone.
-/// Their orders must exist.
+/// Adds refunds and their lines. Refunds never change, so known ones are left alone, except
+/// for duties given back, which refunds stored before Xeno read them lack. Their orders must
+/// exist.
 pub async fn insert_refunds(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -217,7 +230,7 @@ pub async fn insert_refunds(
     for chunk in refunds.chunks(CHUNK) {
         let mut insert = QueryBuilder::new(
             "INSERT INTO refunds (tenant_id, store_id, refund_id, order_id, created_at, processed_at, amount, \
-             currency, note, line_subtotal, line_tax, test_order, shipping, shipping_tax) ",
+             currency, note, line_subtotal, line_tax, test_order, shipping, shipping_tax, duties) ",
         );
         insert.push_values(chunk, |mut row, (order, r)| {
             row.push_bind(tenant.0)
@@ -243,9 +256,13 @@ pub async fn insert_refunds(
                 )
                 .push_bind(order.test)
                 .push_bind(r.shipping)
-                .push_bind(r.shipping_tax);
+                .push_bind(r.shipping_tax)
+                .push_bind(r.duties);
         });
-        insert.push(" ON CONFLICT DO NOTHING RETURNING refund_id");
+        insert.push(
+            " ON CONFLICT (tenant_id, store_id, refund_id) DO UPDATE SET duties = EXCLUDED.duties \
+             WHERE refunds.duties <> EXCLUDED.duties RETURNING refund_id",
+        );
         let inserted = written_keys(conn, insert).await?;
         let lines: Vec<(&String, &RefundRecord, &RefundLineRecord)> = chunk
             .iter()

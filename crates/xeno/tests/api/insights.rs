@@ -45,6 +45,8 @@ fn check_sales(api: &Value, expected: &BTreeMap<String, Sums>, what: &str) {
             ("net_sales", e.net()),
             ("shipping", e.shipping),
             ("taxes", e.taxes),
+            ("duties", e.duties),
+            ("additional_fees", e.fees),
             ("total_sales", e.total()),
             (
                 "average_order_value",

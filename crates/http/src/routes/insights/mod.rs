@@ -4,7 +4,8 @@
 //! dated by `processed_at`; gross sales = line price × quantity; discounts = line and order
 //! discounts; returns = refunded line value net of its discount, dated on the refund's day;
 //! net sales = gross − discounts − returns; taxes = order taxes less refunded taxes (on the
-//! refund's day); total sales = net sales + shipping + taxes. Test and deleted orders are
+//! refund's day); total sales = net sales + shipping + taxes + duties + additional fees
+//! (tips are not sales). Test and deleted orders are
 //! left out; cancelled orders count on their day and are reversed by their refunds. Money is
 //! a decimal string with its currency and never summed across currencies.
 

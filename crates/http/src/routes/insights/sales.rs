@@ -40,6 +40,13 @@ pub struct CurrencySales {
     pub(crate) shipping: Decimal,
     #[schema(value_type = String)]
     pub(crate) taxes: Decimal,
+    /// Import duties charged, less duties refunded.
+    #[schema(value_type = String)]
+    pub(crate) duties: Decimal,
+    /// Additional fees charged (a retail delivery fee, say).
+    #[schema(value_type = String)]
+    pub(crate) additional_fees: Decimal,
+    /// Net sales + shipping + taxes + duties + additional fees (tips are not sales).
     #[schema(value_type = String)]
     pub(crate) total_sales: Decimal,
     /// (gross sales − discounts) / orders, rounded to the currency's minor unit.
@@ -282,6 +289,8 @@ pub(crate) fn currency_sales(currency: &str, sum: &DaySales) -> CurrencySales {
         net_sales: sum.net(),
         shipping: sum.shipping,
         taxes: sum.taxes,
+        duties: sum.duties,
+        additional_fees: sum.additional_fees,
         total_sales: sum.total(),
         average_order_value: sum.average_order_value(currency),
     }

@@ -52,6 +52,8 @@ pub struct Sums {
     pub returns: Decimal,
     pub shipping: Decimal,
     pub taxes: Decimal,
+    pub duties: Decimal,
+    pub fees: Decimal,
 }
 
 impl Sums {
@@ -63,12 +65,15 @@ impl Sums {
         self.returns += other.returns;
         self.shipping += other.shipping;
         self.taxes += other.taxes;
+        self.duties += other.duties;
+        self.fees += other.fees;
     }
     pub fn net(&self) -> Decimal {
         self.gross - self.discounts - self.returns
     }
+    /// Tips are not sales: they are in an order's total and in none of these.
     pub fn total(&self) -> Decimal {
-        self.net() + self.shipping + self.taxes
+        self.net() + self.shipping + self.taxes + self.duties + self.fees
     }
 }
 
@@ -101,8 +106,8 @@ pub fn refunded_shipping(refund: &Value) -> (Decimal, Decimal) {
 
 /// Sales by (store-local day, currency), from the records themselves, by Shopify's
 /// definitions: gift cards are not sales; discounts include allocated code discounts; a
-/// refund lowers returns, shipping and taxes on its day; a cancellation reverses on its day
-/// whatever refunds left of the order.
+/// refund lowers returns, shipping, taxes and duties on its day; a cancellation reverses on
+/// its day whatever refunds left of the order (fees included: refunds never return them).
 pub fn expected_days(shops: &[&Shop]) -> BTreeMap<(NaiveDate, String), Sums> {
     let mut days: BTreeMap<(NaiveDate, String), Sums> = BTreeMap::new();
     for shop in shops {
@@ -143,14 +148,28 @@ pub fn expected_days(shops: &[&Shop]) -> BTreeMap<(NaiveDate, String), Sums> {
             sums.discounts += discounts;
             sums.shipping += shipping;
             sums.taxes += d(&order["total_tax"]);
+            // Duties are on the lines; a fee, where there is one, on the order.
+            let duties: Decimal = order["line_items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|l| l["duties"].as_array().unwrap())
+                .map(|duty| d(&duty["price_set"]["shop_money"]["amount"]))
+                .sum();
+            let fees = match &order["original_total_additional_fees_set"] {
+                Value::Null => Decimal::ZERO,
+                set => d(&set["shop_money"]["amount"]),
+            };
+            sums.duties += duties;
+            sums.fees += fees;
             sums.units += order["line_items"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .map(|l| l["quantity"].as_i64().unwrap())
                 .sum::<i64>();
-            let (mut goods_back, mut shipping_back, mut tax_back) =
-                (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+            let (mut goods_back, mut shipping_back, mut tax_back, mut duties_back) =
+                (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
             for refund in order["refunds"].as_array().unwrap() {
                 let day = local_day(&refund["created_at"], shop.tz);
                 let sums = days.entry((day, shop.currency.clone())).or_default();
@@ -159,6 +178,11 @@ pub fn expected_days(shops: &[&Shop]) -> BTreeMap<(NaiveDate, String), Sums> {
                     sums.taxes -= d(&line["total_tax"]);
                     goods_back += d(&line["subtotal"]);
                     tax_back += d(&line["total_tax"]);
+                }
+                for duty in refund["duties"].as_array().unwrap() {
+                    let amount = d(&duty["amount_set"]["shop_money"]["amount"]);
+                    sums.duties -= amount;
+                    duties_back += amount;
                 }
                 let (shipping, tax) = refunded_shipping(refund);
                 sums.shipping -= shipping;
@@ -172,6 +196,8 @@ pub fn expected_days(shops: &[&Shop]) -> BTreeMap<(NaiveDate, String), Sums> {
                 sums.returns += (gross - discounts - goods_back).max(Decimal::ZERO);
                 sums.shipping -= (shipping - shipping_back).max(Decimal::ZERO);
                 sums.taxes -= (d(&order["total_tax"]) - tax_back).max(Decimal::ZERO);
+                sums.duties -= (duties - duties_back).max(Decimal::ZERO);
+                sums.fees -= fees;
             }
         }
     }

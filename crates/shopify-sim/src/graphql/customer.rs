@@ -131,6 +131,70 @@ impl CustomerNode {
     async fn updated_at(&self) -> DateTime {
         DateTime(self.0.updated_at)
     }
+    async fn addresses_v2(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        #[graphql(default_with = "Some(false)")] reverse: Option<bool>,
+    ) -> Result<Connection<String, MailingAddressNode>> {
+        let items = addresses(&self.0)
+            .into_iter()
+            .map(|(id, a)| (id, id, a))
+            .collect();
+        let page = Page {
+            first,
+            after,
+            last,
+            before,
+            reverse,
+            root: false,
+        };
+        paginate(ctx, items, &page, |a| a)
+    }
+    /// A loyalty tier and the customer's birthday month, as a loyalty app would keep them.
+    #[allow(clippy::too_many_arguments)]
+    async fn metafields(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        #[graphql(default_with = "Some(false)")] reverse: Option<bool>,
+        namespace: Option<String>,
+        keys: Option<Vec<String>>,
+    ) -> Result<Connection<String, MetafieldNode>> {
+        let id = self.0.id;
+        let tier = ["bronze", "silver", "gold"][id.rem_euclid(3) as usize];
+        let fields = vec![
+            metafield(
+                id,
+                0,
+                "loyalty_tier",
+                "single_line_text_field",
+                tier.to_owned(),
+            ),
+            metafield(
+                id,
+                1,
+                "birthday_month",
+                "number_integer",
+                (id.rem_euclid(12) + 1).to_string(),
+            ),
+        ];
+        let page = Page {
+            first,
+            after,
+            last,
+            before,
+            reverse,
+            root: false,
+        };
+        metafield_connection(ctx, fields, MetafieldFilter { namespace, keys }, &page)
+    }
     #[graphql(deprecation = "Use `defaultEmailAddress.marketingState` instead.")]
     async fn email_marketing_consent(&self) -> Option<EmailMarketingConsent> {
         self.0

@@ -4,6 +4,7 @@
 mod bulk_export;
 mod bulk_operation;
 mod checkout;
+mod connector;
 mod customer;
 mod deletion;
 mod money;
@@ -38,6 +39,7 @@ use crate::state::{lock, ShopEntry, Sim};
 
 pub use self::bulk_operation::*;
 pub use self::checkout::*;
+pub use self::connector::*;
 pub use self::customer::*;
 pub use self::deletion::*;
 pub use self::money::*;

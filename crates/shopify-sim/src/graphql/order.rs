@@ -216,6 +216,54 @@ impl OrderNode {
     async fn total_tip_received_set(&self) -> MoneyBag {
         money_bag(self.0.total_tip_received, &self.0.currency)
     }
+    async fn transactions(
+        &self,
+        first: Option<i32>,
+        _capturable: Option<bool>,
+        _manually_resolvable: Option<bool>,
+    ) -> Vec<OrderTransactionNode> {
+        let mut all = transactions(&self.0);
+        all.truncate(first.map_or(usize::MAX, |n| n.max(0) as usize));
+        all
+    }
+    async fn risk(&self) -> OrderRiskSummary {
+        risk(&self.0)
+    }
+    #[allow(clippy::too_many_arguments)]
+    async fn metafields(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        #[graphql(default_with = "Some(false)")] reverse: Option<bool>,
+        namespace: Option<String>,
+        keys: Option<Vec<String>>,
+    ) -> Result<Connection<String, MetafieldNode>> {
+        // A gift note on orders that carry tags from the storefront's gift option.
+        let fields = (self.0.id % 7 == 0)
+            .then(|| {
+                metafield(
+                    self.0.id,
+                    0,
+                    "gift_note",
+                    "multi_line_text_field",
+                    "Happy birthday!".to_owned(),
+                )
+            })
+            .into_iter()
+            .collect();
+        let page = Page {
+            first,
+            after,
+            last,
+            before,
+            reverse,
+            root: false,
+        };
+        metafield_connection(ctx, fields, MetafieldFilter { namespace, keys }, &page)
+    }
     async fn customer(&self, ctx: &Context<'_>) -> Result<Option<CustomerNode>> {
         customer_node(ctx, self.0.customer.as_ref().map(|c| c.id))
     }
@@ -375,12 +423,35 @@ impl LineItemNode {
     }
 }
 
-/// The countries the simulator's goods come from (a subset of Shopify's `CountryCode`).
+/// The countries the simulator's customers live in and its goods come from (a subset of
+/// Shopify's `CountryCode`).
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(name = "CountryCode")]
 pub enum CountryCode {
+    AU,
+    CA,
+    DE,
+    GB,
+    IN,
+    JP,
     PT,
     US,
+}
+
+impl CountryCode {
+    pub(crate) fn from_code(code: &str) -> Option<Self> {
+        Some(match code {
+            "AU" => Self::AU,
+            "CA" => Self::CA,
+            "DE" => Self::DE,
+            "GB" => Self::GB,
+            "IN" => Self::IN,
+            "JP" => Self::JP,
+            "PT" => Self::PT,
+            "US" => Self::US,
+            _ => return None,
+        })
+    }
 }
 
 #[derive(SimpleObject)]
@@ -398,10 +469,7 @@ impl DutyNode {
             id: ID(duty.admin_graphql_api_id.clone()),
             price: money_bag(duty.price_set.shop_money.amount, currency),
             harmonized_system_code: Some(duty.harmonized_system_code.clone()),
-            country_code_of_origin: Some(match duty.country_code_of_origin.as_str() {
-                "US" => CountryCode::US,
-                _ => CountryCode::PT,
-            }),
+            country_code_of_origin: CountryCode::from_code(&duty.country_code_of_origin),
         }
     }
 }

@@ -74,6 +74,60 @@ impl ProductNode {
     async fn published_at(&self) -> Option<DateTime> {
         self.0.published_at.map(DateTime)
     }
+    async fn media(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        #[graphql(default_with = "Some(false)")] reverse: Option<bool>,
+    ) -> Result<Connection<String, Media>> {
+        let items = media(&self.0)
+            .into_iter()
+            .map(|(id, m)| (id, id, m))
+            .collect();
+        let page = Page {
+            first,
+            after,
+            last,
+            before,
+            reverse,
+            root: false,
+        };
+        paginate(ctx, items, &page, |m| m)
+    }
+    /// The material, as a product-details app would keep it.
+    #[allow(clippy::too_many_arguments)]
+    async fn metafields(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        #[graphql(default_with = "Some(false)")] reverse: Option<bool>,
+        namespace: Option<String>,
+        keys: Option<Vec<String>>,
+    ) -> Result<Connection<String, MetafieldNode>> {
+        let material = ["cotton", "wool", "ceramic", "oak"][self.0.id.rem_euclid(4) as usize];
+        let fields = vec![metafield(
+            self.0.id,
+            0,
+            "material",
+            "single_line_text_field",
+            material.to_owned(),
+        )];
+        let page = Page {
+            first,
+            after,
+            last,
+            before,
+            reverse,
+            root: false,
+        };
+        metafield_connection(ctx, fields, MetafieldFilter { namespace, keys }, &page)
+    }
     async fn variants(
         &self,
         ctx: &Context<'_>,

@@ -69,6 +69,7 @@ impl ScalarType for UnsignedInt64 {
 }
 
 /// Shopify's `URL` scalar.
+#[derive(Clone)]
 pub struct Url(pub String);
 
 #[Scalar(name = "URL")]

@@ -220,3 +220,173 @@ async fn bulk_queries_shopify_would_refuse_are_refused_when_submitted() {
     let (_, body) = graphql(&sim, shop, &token, running, json!({})).await;
     assert_eq!(body["data"]["bulkOperations"]["nodes"], json!([]));
 }
+
+/// Runs `query` as a bulk export and answers its JSONL lines.
+async fn export(sim: &RunningSim, shop: &str, token: &str, query: &str) -> Vec<Value> {
+    let submit = "mutation($q: String!) { bulkOperationRunQuery(query: $q, groupObjects: true) { bulkOperation { id } userErrors { code message } } }";
+    let (_, body) = graphql(sim, shop, token, submit, json!({ "q": query })).await;
+    let answer = &body["data"]["bulkOperationRunQuery"];
+    assert_eq!(answer["userErrors"], json!([]), "{query}: {body}");
+    let id = answer["bulkOperation"]["id"].as_str().unwrap().to_owned();
+    for _ in 0..200 {
+        let status = "query($id: ID!) { bulkOperation(id: $id) { status url } }";
+        let (_, body) = graphql(sim, shop, token, status, json!({ "id": id })).await;
+        let op = &body["data"]["bulkOperation"];
+        if op["status"] == "COMPLETED" {
+            let Some(url) = op["url"].as_str() else {
+                return Vec::new();
+            };
+            let text = client()
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            return text
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{query} did not complete");
+}
+
+/// The children a JSONL export lists under `parent` (by `__parentId`) whose id is of `kind`.
+fn children<'a>(lines: &'a [Value], parent: &Value, kind: &str) -> Vec<&'a Value> {
+    lines
+        .iter()
+        .filter(|l| l["__parentId"] == parent["id"])
+        .filter(|l| {
+            l["id"]
+                .as_str()
+                .is_some_and(|id| id.contains(&format!("/{kind}/")))
+        })
+        .collect()
+}
+
+/// What a production connector exports beyond Xeno's fields (order transactions and risk,
+/// customer addresses, product media, metafields) is there in a bulk export, and agrees
+/// with the shop's records.
+#[tokio::test]
+async fn a_connectors_bulk_queries_run_and_agree_with_the_records() {
+    let sim = start(1.0).await;
+    let shop = "connector.myshopify.com";
+    create_shop(
+        &sim,
+        shop,
+        json!({ "orders": 150, "customers": 40, "products": 12 }),
+    )
+    .await;
+    let (_, token) = install(&sim, shop, false).await;
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    let truth = truth(&sim, shop).await;
+    let dec = |v: &Value| v.as_str().unwrap().parse::<f64>().unwrap();
+
+    let orders = export(&sim, shop, &token, "{ orders { edges { node { id totalPriceSet { shopMoney { amount } } \
+        transactions(first: 20) { id kind status gateway amountSet { shopMoney { amount } } processedAt } \
+        risk { recommendation assessments { riskLevel facts { description sentiment } } } \
+        metafields(first: 10) { edges { node { id namespace key value type } } } } } } }").await;
+    let roots: Vec<&Value> = orders
+        .iter()
+        .filter(|l| l["__parentId"].is_null())
+        .collect();
+    assert_eq!(roots.len(), truth["orders"].as_array().unwrap().len());
+    let (mut gift_notes, mut risky) = (0, 0);
+    for record in truth["orders"].as_array().unwrap() {
+        let id = record["admin_graphql_api_id"].as_str().unwrap();
+        let line = roots.iter().find(|l| l["id"] == id).unwrap();
+        let transactions = line["transactions"].as_array().unwrap();
+        // The payment, then one refund transaction per refund, each for what the records say.
+        let payment = &transactions[0];
+        assert_eq!(
+            payment["amountSet"]["shopMoney"]["amount"],
+            line["totalPriceSet"]["shopMoney"]["amount"]
+        );
+        let paid = matches!(
+            record["financial_status"].as_str().unwrap(),
+            "paid" | "partially_refunded" | "refunded"
+        );
+        assert_eq!(
+            payment["kind"] == "SALE" && payment["status"] == "SUCCESS",
+            paid,
+            "{id}"
+        );
+        let refunded: f64 = transactions
+            .iter()
+            .filter(|t| t["kind"] == "REFUND")
+            .map(|t| dec(&t["amountSet"]["shopMoney"]["amount"]))
+            .sum();
+        let expected: f64 = record["refunds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r["transactions"].as_array().unwrap())
+            .map(|t| dec(&t["amount"]))
+            .sum();
+        assert!((refunded - expected).abs() < 0.001, "{id}: refunds");
+        let level = line["risk"]["assessments"][0]["riskLevel"]
+            .as_str()
+            .unwrap();
+        assert!(matches!(level, "LOW" | "MEDIUM" | "HIGH"));
+        risky += usize::from(level != "LOW");
+        gift_notes += children(&orders, line, "Metafield").len();
+    }
+    assert!(
+        risky > 0 && gift_notes > 0,
+        "some risky orders and some gift notes"
+    );
+
+    let customers = export(
+        &sim,
+        shop,
+        &token,
+        "{ customers { edges { node { id \
+        addressesV2 { edges { node { id address1 city countryCodeV2 zip } } } \
+        metafields(namespace: \"custom\") { edges { node { id key value } } } } } } }",
+    )
+    .await;
+    for record in truth["customers"].as_array().unwrap() {
+        let id = record["admin_graphql_api_id"].as_str().unwrap();
+        let line = customers.iter().find(|l| l["id"] == id).unwrap();
+        let addresses = children(&customers, line, "MailingAddress");
+        let expected = record["addresses"].as_array().unwrap();
+        assert_eq!(addresses.len(), expected.len(), "{id}");
+        for (got, want) in addresses.iter().zip(expected) {
+            assert_eq!(got["city"], want["city"]);
+            assert_eq!(got["countryCodeV2"], want["country_code"]);
+            assert_eq!(got["zip"], want["zip"]);
+        }
+        let keys: Vec<&str> = children(&customers, line, "Metafield")
+            .iter()
+            .map(|m| m["key"].as_str().unwrap())
+            .collect();
+        assert_eq!(keys, ["loyalty_tier", "birthday_month"]);
+    }
+
+    let products = export(&sim, shop, &token, "{ products { edges { node { id \
+        media { edges { node { id alt mediaContentType ... on MediaImage { image { url width height } } } } } \
+        metafields(keys: [\"custom.material\"]) { edges { node { key value } } } } } } }").await;
+    for record in truth["products"].as_array().unwrap() {
+        let id = record["admin_graphql_api_id"].as_str().unwrap();
+        let line = products.iter().find(|l| l["id"] == id).unwrap();
+        let media = children(&products, line, "MediaImage");
+        assert!(!media.is_empty(), "{id}: a picture");
+        for picture in media {
+            assert_eq!(picture["mediaContentType"], "IMAGE");
+            assert!(picture["image"]["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://"));
+        }
+        // Only the metafield asked for by key.
+        let fields: Vec<&Value> = products
+            .iter()
+            .filter(|l| l["__parentId"] == line["id"] && l.get("key").is_some())
+            .collect();
+        assert_eq!(fields.len(), 1, "{id}");
+        assert_eq!(fields[0]["key"], "material");
+    }
+}

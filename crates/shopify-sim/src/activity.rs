@@ -9,15 +9,28 @@ use serde_json::json;
 use crate::model::Deletion;
 use crate::shop::{later, Change, Shop};
 
+/// The shape a new order is given beyond what generation rolls.
+#[derive(Clone, Copy)]
+enum Shape {
+    CrossBorder,
+    Tipped,
+}
+
 /// What `POST /_sim/shops/{domain}/activity` asks for: how many of each kind of change.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ActivitySpec {
     pub orders: usize,
+    /// New orders shipped abroad, with import duties on their lines.
+    pub cross_border_orders: usize,
+    /// New orders with a tip.
+    pub tipped_orders: usize,
     pub order_updates: usize,
     pub refunds: usize,
     /// Refunds of shipping alone (no items returned).
     pub shipping_refunds: usize,
+    /// Refunds of one unit of a line together with the order's shipping.
+    pub mixed_refunds: usize,
     pub cancellations: usize,
     pub customers: usize,
     pub customer_updates: usize,
@@ -34,11 +47,14 @@ impl ActivitySpec {
     /// The spec as single changes, kinds interleaved, for paced activity.
     pub fn units(&self) -> Vec<ActivitySpec> {
         type SetOne = fn(&mut ActivitySpec);
-        let kinds: [(usize, SetOne); 11] = [
+        let kinds: [(usize, SetOne); 14] = [
             (self.orders, |s| s.orders = 1),
+            (self.cross_border_orders, |s| s.cross_border_orders = 1),
+            (self.tipped_orders, |s| s.tipped_orders = 1),
             (self.order_updates, |s| s.order_updates = 1),
             (self.refunds, |s| s.refunds = 1),
             (self.shipping_refunds, |s| s.shipping_refunds = 1),
+            (self.mixed_refunds, |s| s.mixed_refunds = 1),
             (self.cancellations, |s| s.cancellations = 1),
             (self.customers, |s| s.customers = 1),
             (self.customer_updates, |s| s.customer_updates = 1),
@@ -86,13 +102,26 @@ impl Shop {
             });
         }
         let customer_ids: Vec<i64> = self.customers.keys().copied().collect();
-        for _ in 0..spec.orders {
+        let shaped = [
+            (spec.orders, None),
+            (spec.cross_border_orders, Some(Shape::CrossBorder)),
+            (spec.tipped_orders, Some(Shape::Tipped)),
+        ];
+        for shape in shaped
+            .into_iter()
+            .flat_map(|(count, shape)| std::iter::repeat_n(shape, count))
+        {
             let customer = if self.rng_bool(0.85) {
                 customer_ids.choose(self.rng()).copied()
             } else {
                 None
             };
             let id = self.new_order(now, customer);
+            match shape {
+                Some(Shape::CrossBorder) => self.charge_order_duties(id),
+                Some(Shape::Tipped) => self.tip_order(id, 15),
+                None => {}
+            }
             let order = payload(&self.orders[&id]);
             changes.push(Change {
                 topic: "orders/create",
@@ -181,6 +210,39 @@ impl Shop {
                 break;
             };
             if let Some(refund) = self.refund_shipping(id, now) {
+                changes.push(Change {
+                    topic: "refunds/create",
+                    payload: payload(&refund),
+                });
+                changes.push(Change {
+                    topic: "orders/updated",
+                    payload: payload(&self.orders[&id]),
+                });
+            }
+        }
+        for _ in 0..spec.mixed_refunds {
+            let eligible: Vec<i64> = self
+                .orders
+                .values()
+                .filter(|o| o.cancelled_at.is_none())
+                .filter(|o| {
+                    o.line_items
+                        .iter()
+                        .any(|l| l.current_quantity > 0 && !l.gift_card)
+                })
+                .filter(|o| {
+                    o.shipping_lines
+                        .iter()
+                        .any(|l| !l.discounted_price.is_zero())
+                })
+                .filter(|o| o.refunds.iter().all(|r| r.refund_shipping_lines.is_empty()))
+                .filter(|o| matches!(o.financial_status.as_str(), "paid" | "partially_refunded"))
+                .map(|o| o.id)
+                .collect();
+            let Some(&id) = eligible.choose(self.rng()) else {
+                break;
+            };
+            if let Some(refund) = self.refund_line_and_shipping(id, now) {
                 changes.push(Change {
                     topic: "refunds/create",
                     payload: payload(&refund),

@@ -229,23 +229,47 @@ impl Shop {
                 kind: "percentage".to_owned(),
             });
         }
+        recompute(&mut order);
+        let checkout_at = at - Duration::minutes(self.rng.gen_range(2..60));
+        self.orders.insert(id, order);
         if let Some(percent) = tip_percent {
+            self.tip_order(id, percent);
+        }
+        let customer_for_checkout = customer_id;
+        self.new_checkout(checkout_at, customer_for_checkout, Some(id));
+        id
+    }
+
+    /// Ships an order abroad: duties on its lines, unless it has them already.
+    pub fn charge_order_duties(&mut self, order_id: i64) {
+        let Some(mut lines) = self
+            .orders
+            .get(&order_id)
+            .filter(|o| o.line_items.iter().all(|l| l.duties.is_empty()))
+            .map(|o| o.line_items.clone())
+        else {
+            return;
+        };
+        self.charge_duties(&mut lines);
+        if let Some(order) = self.orders.get_mut(&order_id) {
+            order.line_items = lines;
+            recompute(order);
+        }
+    }
+
+    /// Adds a tip of `percent` of the goods to an order.
+    pub fn tip_order(&mut self, order_id: i64, percent: u32) {
+        let digits = self.digits;
+        if let Some(order) = self.orders.get_mut(&order_id) {
             let goods: Decimal = order
                 .line_items
                 .iter()
                 .map(|l| l.price * Decimal::from(l.quantity) - l.discount())
                 .sum();
-            order.total_tip_received = round_to(
-                goods * Decimal::from(percent) / Decimal::from(100),
-                self.digits,
-            );
+            order.total_tip_received =
+                round_to(goods * Decimal::from(percent) / Decimal::from(100), digits);
+            recompute(order);
         }
-        recompute(&mut order);
-        let checkout_at = at - Duration::minutes(self.rng.gen_range(2..60));
-        self.orders.insert(id, order);
-        let customer_for_checkout = customer_id;
-        self.new_checkout(checkout_at, customer_for_checkout, Some(id));
-        id
     }
 
     /// Import duties on a cross-border order: 6 % of each dutiable line's price after
@@ -350,7 +374,13 @@ impl Shop {
         } else if roll < 12 {
             let when = some_time_after(&mut self.rng);
             let full = self.rng.gen_bool(0.3);
-            self.refund_order(order_id, when, full);
+            // A third of partial refunds give the shipping back with the item (decided by
+            // the order, so the rest of the generated shop stays as it was).
+            if !full && order_id % 3 == 0 {
+                self.refund_line_and_shipping(order_id, when);
+            } else {
+                self.refund_order(order_id, when, full);
+            }
         } else if roll < 14 {
             let when = some_time_after(&mut self.rng);
             self.refund_shipping(order_id, when);

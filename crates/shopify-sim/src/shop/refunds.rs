@@ -6,6 +6,21 @@ impl Shop {
     /// Refunds part of an order (one unit of one line) or all of what remains, shipping
     /// included. Gift cards are not refunded here.
     pub fn refund_order(&mut self, order_id: i64, at: DateTime<Utc>, full: bool) -> Option<Refund> {
+        self.refund(order_id, at, full, full)
+    }
+
+    /// Refunds one unit of one line and what remains of the shipping, in one refund.
+    pub fn refund_line_and_shipping(&mut self, order_id: i64, at: DateTime<Utc>) -> Option<Refund> {
+        self.refund(order_id, at, false, true)
+    }
+
+    fn refund(
+        &mut self,
+        order_id: i64,
+        at: DateTime<Utc>,
+        full: bool,
+        with_shipping: bool,
+    ) -> Option<Refund> {
         let order = self.orders.get(&order_id)?;
         if !refundable(order) {
             return None;
@@ -55,13 +70,15 @@ impl Shop {
                 total_tax: tax,
             });
         }
-        let (shipping, duties) = if full {
-            (
-                self.shipping_refund(order_id, refund_id),
-                self.duties_refund(order_id),
-            )
+        let shipping = if with_shipping {
+            self.shipping_refund(order_id, refund_id)
         } else {
-            ((Vec::new(), Vec::new()), Vec::new())
+            (Vec::new(), Vec::new())
+        };
+        let duties = if full {
+            self.duties_refund(order_id)
+        } else {
+            Vec::new()
         };
         self.record_refund(order_id, refund_id, at, refund_lines, shipping, duties)
     }

@@ -92,6 +92,12 @@ async fn generated_history_has_the_cases_analytics_must_handle() {
         "refunds of shipping alone"
     );
     assert!(
+        refunds().any(|r| !r["refund_line_items"].as_array().unwrap().is_empty()
+            && !r["refund_shipping_lines"].as_array().unwrap().is_empty()
+            && r["duties"].as_array().unwrap().is_empty()),
+        "partial refunds mixing an item and the shipping"
+    );
+    assert!(
         orders.iter().any(|o| !o["cancelled_at"].is_null()
             && o["refunds"].as_array().unwrap().is_empty()
             && o["financial_status"] == "paid"),

@@ -221,13 +221,15 @@ async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_record
     }
     wait_for_sync(&app, &other_token, &other_id).await;
 
-    // Live changes arrive as webhooks: new orders, refunds and cancellations dated today.
+    // Live changes arrive as webhooks: new orders (some abroad with duties, some tipped),
+    // refunds of items, of shipping and of both, and cancellations, dated today.
     for (domain, _, _, _) in &specs {
         activity(
             &sim,
             domain,
             json!({ "orders": 12, "refunds": 8, "cancellations": 5, "customers": 4,
-                    "order_updates": 6, "checkouts": 8 }),
+                    "order_updates": 6, "checkouts": 8, "cross_border_orders": 3,
+                    "tipped_orders": 2, "mixed_refunds": 2, "shipping_refunds": 2 }),
         )
         .await;
     }

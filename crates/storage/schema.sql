@@ -1196,6 +1196,7 @@ CREATE TABLE public.webhook_events (
     last_error text,
     processed_at timestamp with time zone,
     outcome text,
+    dated_on_receipt boolean DEFAULT false NOT NULL,
     CONSTRAINT webhook_events_body_or_payload CHECK (((body IS NOT NULL) OR (payload IS NOT NULL))),
     CONSTRAINT webhook_events_outcome_check CHECK ((outcome = ANY (ARRAY['duplicate'::text, 'stale'::text, 'deleted'::text, 'redacted'::text, 'ignored'::text, 'store_inactive'::text]))),
     CONSTRAINT webhook_events_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'done'::text, 'failed'::text, 'dead'::text, 'rejected'::text])))

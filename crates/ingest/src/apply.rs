@@ -1,7 +1,7 @@
 //! Applying webhook events: payloads become changes, and the changes of a whole batch go
 //! through the one upsert path per entity in a few set-based statements.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -116,6 +116,8 @@ pub struct Prepared {
     failed: Vec<(Uuid, ApplyError)>,
     /// Events known to change nothing before anything is written.
     unchanged: HashMap<Uuid, Unchanged>,
+    /// Events whose payload lacked a date its record needs.
+    dated_on_receipt: HashSet<Uuid>,
 }
 
 /// What applying a tenant's events came to: those that failed (with why), and those
@@ -124,12 +126,15 @@ pub struct Prepared {
 pub struct Applied {
     pub failed: Vec<(Uuid, ApplyError)>,
     pub unchanged: HashMap<Uuid, Unchanged>,
+    /// Applied events whose records were dated when received (the payload had no date).
+    pub dated_on_receipt: HashSet<Uuid>,
 }
 
 /// Maps a tenant's events to changes, grouped by store and kind.
 pub fn prepare(events: &[ClaimedEvent]) -> Prepared {
     let mut failed = Vec::new();
     let mut unchanged = HashMap::new();
+    let mut dated_on_receipt = HashSet::new();
     let mut stores: BTreeMap<Uuid, StoreBatch> = BTreeMap::new();
     for event in events {
         let Some(payload) = &event.payload else {
@@ -147,7 +152,12 @@ pub fn prepare(events: &[ClaimedEvent]) -> Prepared {
             continue;
         }
         let change = match change(&event.topic, payload, event.received_at) {
-            Ok(change) => change,
+            Ok(mapped) => {
+                if mapped.dated_on_receipt {
+                    dated_on_receipt.insert(event.event_id);
+                }
+                mapped.change
+            }
             Err(err) => {
                 failed.push((event.event_id, ApplyError::Payload(err.to_string())));
                 continue;
@@ -232,6 +242,7 @@ pub fn prepare(events: &[ClaimedEvent]) -> Prepared {
         stores,
         failed,
         unchanged,
+        dated_on_receipt,
     }
 }
 
@@ -311,6 +322,7 @@ pub async fn apply(
         stores,
         mut failed,
         mut unchanged,
+        dated_on_receipt,
     } = prepared;
     for (store_id, mut batch) in stores {
         let store = StoreId(store_id);
@@ -368,7 +380,11 @@ pub async fn apply(
             }
         }
     }
-    Ok(Applied { failed, unchanged })
+    Ok(Applied {
+        failed,
+        unchanged,
+        dated_on_receipt,
+    })
 }
 
 async fn apply_single(

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 use xeno_domain::ids::TenantId;
 use xeno_storage::events::{
-    fail_event, finish_events, load_events, reject_event, set_tenant, ClaimedEvent, Unchanged,
+    fail_event, finish_events, load_events, reject_event, set_tenant, ClaimedEvent, Settled,
     EVENTS_CHANNEL,
 };
 use xeno_storage::{Db, StorageError};
@@ -202,20 +202,28 @@ async fn settle(
     config: &WorkerConfig,
     outcome: &mut BatchOutcome,
 ) -> Result<(), StorageError> {
-    let Applied { failed, unchanged } = applied;
+    let Applied {
+        failed,
+        unchanged,
+        dated_on_receipt,
+    } = applied;
     let failed_ids: HashSet<Uuid> = failed.iter().map(|(id, _)| *id).collect();
-    let done: Vec<(Uuid, Option<Unchanged>)> = events
+    let done: Vec<Settled> = events
         .iter()
         .map(|e| e.event_id)
         .filter(|id| !failed_ids.contains(id))
-        .map(|id| (id, unchanged.get(&id).copied()))
+        .map(|event_id| Settled {
+            event_id,
+            unchanged: unchanged.get(&event_id).copied(),
+            dated_on_receipt: dated_on_receipt.contains(&event_id),
+        })
         .collect();
     finish_events(&mut *conn, tenant, &done).await?;
     outcome.applied += done.len();
     EVENTS_SETTLED
         .with_label_values(&["applied"])
         .inc_by(done.len() as u64);
-    for why in done.iter().filter_map(|(_, why)| *why) {
+    for why in done.iter().filter_map(|d| d.unchanged) {
         EVENTS_UNCHANGED.with_label_values(&[why.code()]).inc();
     }
     for (event_id, err) in failed {

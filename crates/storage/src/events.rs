@@ -68,6 +68,8 @@ pub struct EventRow {
     pub processed_at: Option<DateTime<Utc>>,
     /// For an applied event that changed nothing, why (an [`Unchanged`] code).
     pub outcome: Option<String>,
+    /// The payload lacked a date its record needs; it was dated when received.
+    pub dated_on_receipt: bool,
 }
 
 /// Filters for the event log; `after` is the last row of the previous page.
@@ -157,7 +159,7 @@ impl Db {
             .map_or((None, None), |(at, id)| (Some(at), Some(id)));
         let rows = sqlx::query_as(
             "SELECT event_id, store_id, webhook_id, shopify_event_id, topic, api_version, triggered_at, received_at, \
-                 status, attempts, next_attempt_at, last_error, processed_at, outcome \
+                 status, attempts, next_attempt_at, last_error, processed_at, outcome, dated_on_receipt \
              FROM webhook_events \
              WHERE tenant_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR topic = $3) \
                  AND ($4::uuid IS NULL OR store_id = $4) \
@@ -186,10 +188,11 @@ impl Db {
         let mut tx = self.tenant_tx(tenant).await?;
         let row = sqlx::query_as(
             "UPDATE webhook_events SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL, \
-                 outcome = NULL \
+                 outcome = NULL, dated_on_receipt = false \
              WHERE tenant_id = $1 AND event_id = $2 \
              RETURNING event_id, store_id, webhook_id, shopify_event_id, topic, api_version, triggered_at, \
-                 received_at, status, attempts, next_attempt_at, last_error, processed_at, outcome",
+                 received_at, status, attempts, next_attempt_at, last_error, processed_at, outcome, \
+                 dated_on_receipt",
         )
         .bind(tenant.0)
         .bind(event_id)
@@ -230,25 +233,40 @@ pub async fn load_events(
 pub async fn finish_events(
     conn: &mut PgConnection,
     tenant: TenantId,
-    done: &[(Uuid, Option<Unchanged>)],
+    done: &[Settled],
 ) -> Result<(), StorageError> {
     if done.is_empty() {
         return Ok(());
     }
-    let ids: Vec<Uuid> = done.iter().map(|(id, _)| *id).collect();
-    let outcomes: Vec<Option<&str>> = done.iter().map(|(_, u)| u.map(Unchanged::code)).collect();
+    let ids: Vec<Uuid> = done.iter().map(|d| d.event_id).collect();
+    let outcomes: Vec<Option<&str>> = done
+        .iter()
+        .map(|d| d.unchanged.map(Unchanged::code))
+        .collect();
+    let dated: Vec<bool> = done.iter().map(|d| d.dated_on_receipt).collect();
     sqlx::query(
         "UPDATE webhook_events e SET status = 'done', attempts = e.attempts + 1, processed_at = now(), \
-         last_error = NULL, outcome = x.outcome \
-         FROM unnest($2::uuid[], $3::text[]) AS x (event_id, outcome) \
+         last_error = NULL, outcome = x.outcome, dated_on_receipt = x.dated \
+         FROM unnest($2::uuid[], $3::text[], $4::boolean[]) AS x (event_id, outcome, dated) \
          WHERE e.tenant_id = $1 AND e.event_id = x.event_id",
     )
     .bind(tenant.0)
     .bind(&ids)
     .bind(&outcomes)
+    .bind(&dated)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// An applied event as the event log records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settled {
+    pub event_id: Uuid,
+    /// Why it changed nothing, if it did not.
+    pub unchanged: Option<Unchanged>,
+    /// Its payload lacked a date the record needs; when it was received stands in.
+    pub dated_on_receipt: bool,
 }
 
 /// Why an applied event changed nothing: shown in the event log, counted per store.

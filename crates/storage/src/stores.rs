@@ -135,6 +135,8 @@ pub struct StoreRow {
     pub webhooks_dead: i64,
     /// Applied events in the log that changed nothing, by why (an `Unchanged` code).
     pub webhooks_unchanged: sqlx::types::Json<std::collections::BTreeMap<String, i64>>,
+    /// Applied events whose payload lacked a date, so their record is dated on receipt.
+    pub webhooks_dated_on_receipt: i64,
 }
 
 /// Where a webhook for a shop domain goes.
@@ -163,7 +165,9 @@ const STORE_COLUMNS: &str = "s.store_id, s.shop_domain, s.shopify_shop_id, s.nam
         AND e.status = 'dead') AS webhooks_dead, \
     (SELECT COALESCE(jsonb_object_agg(u.outcome, u.n), '{}') FROM (SELECT e.outcome, count(*) AS n \
         FROM webhook_events e WHERE e.tenant_id = s.tenant_id AND e.store_id = s.store_id \
-        AND e.outcome IS NOT NULL GROUP BY e.outcome) u) AS webhooks_unchanged";
+        AND e.outcome IS NOT NULL GROUP BY e.outcome) u) AS webhooks_unchanged, \
+    (SELECT count(*) FROM webhook_events e WHERE e.tenant_id = s.tenant_id AND e.store_id = s.store_id \
+        AND e.dated_on_receipt) AS webhooks_dated_on_receipt";
 
 impl Db {
     /// Connects a shop to `tenant`, or reconnects it (reinstall after uninstall reactivates

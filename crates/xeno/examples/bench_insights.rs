@@ -240,7 +240,8 @@ async fn load(db: &Db, tenant: TenantId, spec: Value) -> anyhow::Result<Load> {
         )
         .await?;
     let now = chrono::Utc::now();
-    let as_change = |topic: &str, body: String| payload::change(topic, &body, now);
+    let as_change =
+        |topic: &str, body: String| payload::change(topic, &body, now).map(|m| m.change);
     let mut customers = Vec::new();
     for customer in shop.customers.values() {
         if let Change::Customer(c) =

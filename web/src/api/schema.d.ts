@@ -999,6 +999,11 @@ export interface components {
             api_version?: string | null;
             /** Format: int32 */
             attempts: number;
+            /**
+             * @description The payload lacked a date its record needs (Shopify's test notifications send
+             *     `null`), so the record is dated when the webhook was received.
+             */
+            dated_on_receipt: boolean;
             /** Format: uuid */
             id: string;
             last_error?: string | null;
@@ -1800,6 +1805,12 @@ export interface components {
         };
         /** @description How the store's webhooks are doing. */
         WebhookHealth: {
+            /**
+             * Format: int64
+             * @description Applied events whose payload lacked a date the record needs (Shopify's test
+             *     notifications send `null`): their records are dated when the webhook was received.
+             */
+            dated_on_receipt: number;
             /**
              * Format: int64
              * @description Given up on: see the event log and replay them.

@@ -21,3 +21,11 @@ export function unchangedSummary(counts: UnchangedCounts, locale?: string): stri
   const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
   return `${formatCount(total, locale)} changed nothing: ${parts.join(', ')}`;
 }
+
+/** "2 dated when received: their payloads had no date (as Shopify's test notifications)",
+ * or null when every applied event carried its dates. */
+export function datedOnReceiptNote(count: number, locale?: string): string | null {
+  if (count <= 0) return null;
+  const theirs = count === 1 ? 'its payload' : 'their payloads';
+  return `${formatCount(count, locale)} dated when received: ${theirs} had no date (as Shopify's test notifications)`;
+}

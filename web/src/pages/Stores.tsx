@@ -4,7 +4,7 @@ import { useParams } from 'react-router-dom';
 import { postJson, query, request } from '../api/client';
 import { Empty, ErrorMessage, Pending, shortDate, useStores } from '../components';
 import { formatDuration, steadyEstimate, type ShownEstimate } from '../lib/dates';
-import { unchangedSummary } from '../lib/events';
+import { datedOnReceiptNote, unchangedSummary } from '../lib/events';
 import { formatCount } from '../lib/money';
 import type { Store } from '../api/types';
 import { deadLettersQuery, keys, reconciliationQuery, syncQuery } from '../api/queries';
@@ -163,6 +163,12 @@ function StoreCard({ store, highlighted }: { store: Store; highlighted: boolean 
             <span data-fact="unchanged">
               <br />
               {unchangedSummary(store.webhooks.unchanged)}
+            </span>
+          )}
+          {store.webhooks && datedOnReceiptNote(store.webhooks.dated_on_receipt) && (
+            <span data-fact="dated-on-receipt">
+              <br />
+              {datedOnReceiptNote(store.webhooks.dated_on_receipt)}
             </span>
           )}
         </dd>

@@ -61,6 +61,9 @@ pub struct WebhookHealth {
     dead: i64,
     /// Applied events in the event log that changed nothing, by why.
     unchanged: UnchangedCounts,
+    /// Applied events whose payload lacked a date the record needs (Shopify's test
+    /// notifications send `null`): their records are dated when the webhook was received.
+    dated_on_receipt: i64,
 }
 
 /// Applied events that changed nothing, by why (the event log's `outcome`).
@@ -128,6 +131,7 @@ impl From<StoreRow> for StoreOut {
                 retrying: row.webhooks_retrying,
                 dead: row.webhooks_dead,
                 unchanged: UnchangedCounts::from(&row.webhooks_unchanged.0),
+                dated_on_receipt: row.webhooks_dated_on_receipt,
             },
         }
     }

@@ -246,6 +246,9 @@ pub struct EventOut {
     /// store no longer takes data). Absent when it changed data.
     #[schema(value_type = Option<String>, example = "stale")]
     outcome: Option<String>,
+    /// The payload lacked a date its record needs (Shopify's test notifications send
+    /// `null`), so the record is dated when the webhook was received.
+    dated_on_receipt: bool,
 }
 
 impl From<EventRow> for EventOut {
@@ -265,6 +268,7 @@ impl From<EventRow> for EventOut {
             last_error: e.last_error,
             processed_at: e.processed_at,
             outcome: e.outcome,
+            dated_on_receipt: e.dated_on_receipt,
         }
     }
 }

@@ -3,6 +3,8 @@
 //! Lenient where Shopify varies (absent versus `null`, protected customer data withheld),
 //! strict where a wrong value would corrupt figures (ids, money, timestamps).
 
+use std::cell::Cell;
+
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Deserialize;
 use serde_json::Value;
@@ -28,14 +30,41 @@ fn opt_utc(at: Option<DateTime<FixedOffset>>) -> Option<DateTime<Utc>> {
     at.map(utc)
 }
 
-/// The first of a record's dates that the payload carries, else when it was received:
+/// Dates a record: by the payload's own dates, else by when the webhook was received —
 /// Shopify's test notifications (and some older payloads) send `null` dates, and a record
-/// must not be dead-lettered for it.
-fn first_date<const N: usize>(
-    dates: [Option<DateTime<FixedOffset>>; N],
+/// must not be dead-lettered for it. It remembers whether it had to fall back, so the event
+/// log can say so.
+pub(crate) struct Dating {
     received_at: DateTime<Utc>,
-) -> DateTime<Utc> {
-    dates.into_iter().flatten().next().map_or(received_at, utc)
+    fell_back: Cell<bool>,
+}
+
+impl Dating {
+    fn new(received_at: DateTime<Utc>) -> Self {
+        Self {
+            received_at,
+            fell_back: Cell::new(false),
+        }
+    }
+
+    /// The first of `dates` the payload carries, else when it was received.
+    fn first<const N: usize>(&self, dates: [Option<DateTime<FixedOffset>>; N]) -> DateTime<Utc> {
+        match dates.into_iter().flatten().next() {
+            Some(at) => utc(at),
+            None => {
+                self.fell_back.set(true);
+                self.received_at
+            }
+        }
+    }
+}
+
+/// A webhook's change, and whether a date it needed was missing (when it was received
+/// stands in; the event log says so).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapped {
+    pub change: Change,
+    pub dated_on_receipt: bool,
 }
 
 /// What one webhook asks Xeno to do.
@@ -102,19 +131,29 @@ fn ids(value: &Value) -> Vec<i64> {
 
 /// Maps a webhook to the change it describes. `payload` is the body's JSON text, read
 /// straight into the fields Xeno keeps (no intermediate tree: this is the worker's hot
-/// path). `received_at` stands in for timestamps a payload lacks.
+/// path). `received_at` stands in for timestamps a payload lacks, and the answer says when
+/// it did.
 pub fn change(
     topic: &str,
     payload: &str,
     received_at: DateTime<Utc>,
-) -> Result<Change, PayloadError> {
+) -> Result<Mapped, PayloadError> {
+    let dating = Dating::new(received_at);
+    let change = mapped(topic, payload, &dating)?;
+    Ok(Mapped {
+        change,
+        dated_on_receipt: dating.fell_back.get(),
+    })
+}
+
+fn mapped(topic: &str, payload: &str, dating: &Dating) -> Result<Change, PayloadError> {
     Ok(match topic {
         "customers/create" | "customers/update" | "customers/enable" | "customers/disable" => {
-            Change::Customer(parse::<RestCustomer>(topic, payload)?.record(received_at))
+            Change::Customer(parse::<RestCustomer>(topic, payload)?.record(dating))
         }
         "customers/delete" => Change::CustomerDeleted(deleted_id(topic, payload)?),
         "products/create" | "products/update" => {
-            Change::Product(product(parse(topic, payload)?, received_at))
+            Change::Product(product(parse(topic, payload)?, dating))
         }
         "products/delete" => Change::ProductDeleted(deleted_id(topic, payload)?),
         "orders/create"
@@ -123,17 +162,15 @@ pub fn change(
         | "orders/cancelled"
         | "orders/fulfilled"
         | "orders/partially_fulfilled"
-        | "orders/edited" => Change::Order(Box::new(order(parse(topic, payload)?, received_at))),
+        | "orders/edited" => Change::Order(Box::new(order(parse(topic, payload)?, dating))),
         "orders/delete" => Change::OrderDeleted(deleted_id(topic, payload)?),
-        "refunds/create" => {
-            Change::Refund(parse::<RestRefund>(topic, payload)?.record(received_at))
-        }
+        "refunds/create" => Change::Refund(parse::<RestRefund>(topic, payload)?.record(dating)),
         "checkouts/create" | "checkouts/update" => {
-            Change::Checkout(checkout(parse(topic, payload)?, received_at))
+            Change::Checkout(checkout(parse(topic, payload)?, dating))
         }
         "checkouts/delete" => Change::CheckoutDeleted(deleted_id(topic, payload)?),
         "carts/create" | "carts/update" => {
-            let cart = cart(parse(topic, payload)?, received_at).ok_or_else(|| PayloadError {
+            let cart = cart(parse(topic, payload)?, dating).ok_or_else(|| PayloadError {
                 topic: topic.to_owned(),
                 reason: "a cart needs a token".to_owned(),
             })?;

@@ -1,13 +1,13 @@
 //! Shopify's REST resource shapes as webhooks carry them, and how each becomes a record.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Value;
 use xeno_domain::records::*;
 use xeno_domain::sales::{line_discount, refund_line_value};
 
-use super::{first_date, opt_utc, utc};
+use super::{opt_utc, utc, Dating};
 
 /// A decimal sent as a JSON number or string. Numbers are read from their shortest decimal
 /// form (`45.99`), never through binary floating point.
@@ -45,8 +45,8 @@ pub(super) struct RestCustomer {
 }
 
 impl RestCustomer {
-    pub(super) fn record(self, fallback: DateTime<Utc>) -> CustomerRecord {
-        let created_at = self.created_at.map_or(fallback, utc);
+    pub(super) fn record(self, dating: &Dating) -> CustomerRecord {
+        let created_at = dating.first([self.created_at]);
         CustomerRecord {
             customer_id: self.id,
             email: self.email,
@@ -252,7 +252,7 @@ pub(super) struct RestRefund {
 }
 
 impl RestRefund {
-    pub(super) fn record(self, received_at: DateTime<Utc>) -> RefundRecord {
+    pub(super) fn record(self, dating: &Dating) -> RefundRecord {
         let amount = self
             .transactions
             .iter()
@@ -270,7 +270,7 @@ impl RestRefund {
         RefundRecord {
             refund_id: self.id,
             order_id: self.order_id,
-            created_at: first_date([self.created_at, self.processed_at], received_at),
+            created_at: dating.first([self.created_at, self.processed_at]),
             processed_at: opt_utc(self.processed_at),
             amount,
             note: self.note,
@@ -416,9 +416,9 @@ pub(super) struct RestDeleted {
 
 /// A product; a payload without dates (Shopify's test notifications have `null`) is dated
 /// when it was received.
-pub(super) fn product(p: RestProduct, received_at: DateTime<Utc>) -> ProductRecord {
+pub(super) fn product(p: RestProduct, dating: &Dating) -> ProductRecord {
     let updated_at = p.updated_at.map(utc);
-    let created_at = p.created_at.map(utc).or(updated_at).unwrap_or(received_at);
+    let created_at = dating.first([p.created_at, p.updated_at]);
     ProductRecord {
         product_id: p.id,
         title: p.title,
@@ -449,8 +449,8 @@ pub(super) fn product(p: RestProduct, received_at: DateTime<Utc>) -> ProductReco
     }
 }
 
-pub(super) fn order(o: RestOrder, received_at: DateTime<Utc>) -> OrderRecord {
-    let created_at = first_date([o.created_at, o.processed_at, o.updated_at], received_at);
+pub(super) fn order(o: RestOrder, dating: &Dating) -> OrderRecord {
+    let created_at = dating.first([o.created_at, o.processed_at, o.updated_at]);
     let line_total = o
         .line_items
         .iter()
@@ -461,7 +461,7 @@ pub(super) fn order(o: RestOrder, received_at: DateTime<Utc>) -> OrderRecord {
         name: o.name,
         order_number: o.order_number,
         email: o.email,
-        customer: o.customer.map(|c| c.record(received_at)),
+        customer: o.customer.map(|c| c.record(dating)),
         created_at,
         updated_at: o.updated_at.map_or(created_at, utc),
         version_at: None,
@@ -490,16 +490,12 @@ pub(super) fn order(o: RestOrder, received_at: DateTime<Utc>) -> OrderRecord {
         source_name: o.source_name,
         tags: split_tags(o.tags.as_deref().unwrap_or_default()),
         line_items: o.line_items.into_iter().map(RestLineItem::record).collect(),
-        refunds: o
-            .refunds
-            .into_iter()
-            .map(|r| r.record(received_at))
-            .collect(),
+        refunds: o.refunds.into_iter().map(|r| r.record(dating)).collect(),
     }
 }
 
-pub(super) fn checkout(c: RestCheckout, received_at: DateTime<Utc>) -> CheckoutRecord {
-    let created_at = first_date([c.created_at, c.updated_at], received_at);
+pub(super) fn checkout(c: RestCheckout, dating: &Dating) -> CheckoutRecord {
+    let created_at = dating.first([c.created_at, c.updated_at]);
     CheckoutRecord {
         checkout_id: c.id,
         token: c.token,
@@ -523,9 +519,9 @@ pub(super) fn checkout(c: RestCheckout, received_at: DateTime<Utc>) -> CheckoutR
 }
 
 /// A cart; `None` when it carries neither token nor id.
-pub(super) fn cart(cart: RestCart, received_at: DateTime<Utc>) -> Option<CartRecord> {
+pub(super) fn cart(cart: RestCart, dating: &Dating) -> Option<CartRecord> {
     let token = cart.token.or(cart.id)?;
-    let created_at = first_date([cart.created_at, cart.updated_at], received_at);
+    let created_at = dating.first([cart.created_at, cart.updated_at]);
     Some(CartRecord {
         cart_token: token,
         line_items: cart.line_items,

@@ -22,8 +22,9 @@ fn an_order_maps_with_big_ids_string_money_and_float_refund_lines() {
         "shipping_lines": [{ "price": "10.00" },
                            { "price": "6.00", "discount_allocations": [{ "amount": "6.00" }] }],
     });
-    let Change::Order(order) = change("orders/updated", &payload.to_string(), Utc::now()).unwrap()
-    else {
+    let mapped = change("orders/updated", &payload.to_string(), Utc::now()).unwrap();
+    assert!(!mapped.dated_on_receipt, "every date is there");
+    let Change::Order(order) = mapped.change else {
         panic!("an order")
     };
     assert_eq!(order.order_id, 9_007_199_254_740_993);
@@ -47,21 +48,31 @@ fn null_dates_fall_back_instead_of_failing() {
     let order = r#"{"id": 1, "created_at": null, "updated_at": null,
         "processed_at": "2026-11-20T10:00:00-05:00", "currency": "USD", "total_price": "1.00",
         "line_items": [], "refunds": [{"id": 2, "order_id": 1, "created_at": null}]}"#;
-    let Ok(Change::Order(order)) = change("orders/create", order, received) else {
+    let mapped = change("orders/create", order, received).unwrap();
+    // The refund had no date at all: the event log will say it was dated on receipt.
+    assert!(mapped.dated_on_receipt);
+    let Change::Order(order) = mapped.change else {
         panic!("an order without created_at maps");
     };
     assert_eq!(order.created_at.to_rfc3339(), "2026-11-20T15:00:00+00:00");
     assert_eq!(order.refunds[0].created_at, received);
     let checkout = r#"{"id": 3, "created_at": null, "updated_at": null, "currency": "USD",
         "total_price": "1.00"}"#;
-    let Ok(Change::Checkout(checkout)) = change("checkouts/create", checkout, received) else {
+    let Ok(Mapped {
+        change: Change::Checkout(checkout),
+        dated_on_receipt: true,
+    }) = change("checkouts/create", checkout, received)
+    else {
         panic!("a checkout without dates maps");
     };
     assert_eq!(checkout.created_at, received);
     let cart = r#"{"id": "c", "token": "c", "created_at": null, "updated_at": null}"#;
     assert!(matches!(
         change("carts/create", cart, received),
-        Ok(Change::Cart(_))
+        Ok(Mapped {
+            change: Change::Cart(_),
+            dated_on_receipt: true
+        })
     ));
 }
 
@@ -73,11 +84,13 @@ fn bad_payloads_say_why_and_deletes_carry_only_ids() {
         "{err}"
     );
     assert_eq!(
-        change("products/delete", r#"{ "id": 42 }"#, Utc::now()).unwrap(),
+        change("products/delete", r#"{ "id": 42 }"#, Utc::now())
+            .unwrap()
+            .change,
         Change::ProductDeleted(42)
     );
     assert_eq!(
-        change("shop/update", "{}", Utc::now()).unwrap(),
+        change("shop/update", "{}", Utc::now()).unwrap().change,
         Change::Ignored
     );
 }

@@ -1,7 +1,7 @@
 //! Webhook intake: bad deliveries, privacy topics, retention and the backlog in the metrics.
 
 use crate::support::expect_problem;
-use crate::support::shop::{activity, connect, wait_for_sync, SECRET};
+use crate::support::shop::{activity, connect, get, wait_for_sync, SECRET};
 use crate::support::webhooks::{
     deliver_customer, drain, event_count, metric, post_webhook, signature, wait_for_status,
 };
@@ -453,7 +453,27 @@ async fn test_notifications_with_null_dates_are_applied() {
     assert_eq!(samples.len(), 3, "{events}");
     for event in samples {
         assert_eq!(event["status"], "done", "{event}");
+        // The event log says the record was dated when received.
+        assert_eq!(event["dated_on_receipt"], true, "{event}");
     }
+    let store = get(&c.app, &c.token, &format!("/api/stores/{}", c.store_id)).await;
+    assert_eq!(store["webhooks"]["dated_on_receipt"], 3, "{store}");
+    // Events whose payloads carry their dates say nothing of the kind.
+    activity(&c.sim, &c.shop, json!({ "orders": 2 })).await;
+    drain(&c.app).await;
+    let events = get(
+        &c.app,
+        &c.token,
+        "/api/webhooks/events?topic=orders/create&limit=250",
+    )
+    .await;
+    let dated: Vec<bool> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["dated_on_receipt"].as_bool().unwrap())
+        .collect();
+    assert_eq!(dated.iter().filter(|d| !**d).count(), 2, "{events}");
     let product = c
         .app
         .get_authed(

@@ -215,6 +215,16 @@ try {
   }
   assert.equal(await page.locator('[data-zone]').getAttribute('data-zone'), 'Europe/Berlin');
 
+  step('best sellers by variant are the API variants, kept in the URL');
+  await page.selectOption('select[name=sellers-by]', 'variant');
+  await page.waitForURL(/by=variant/);
+  const variants = await api(`/api/metrics/products?from=${from}&to=${today}&limit=5&by=variant`);
+  assert.ok(variants.data.length > 0, 'variants sold in range');
+  const firstSeller = variants.data[0].variant_id ?? variants.data[0].product_id;
+  await page.locator(`[data-seller="${firstSeller}"]`).first().waitFor();
+  assert.equal(await page.locator('[data-seller]').count(), variants.data.length);
+  await page.selectOption('select[name=sellers-by]', 'product');
+
   step('a shorter range changes the figures to the API figures for it');
   await page.getByRole('button', { name: 'Last 7 days' }).click();
   // Presets end today where the store is, not where the browser is.

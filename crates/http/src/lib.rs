@@ -66,6 +66,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         routes::lists::Order,
         routes::sync::SyncMode,
         routes::insights::ProductSort,
+        routes::insights::ProductsBy,
         routes::insights::Compare,
         routes::insights::SegmentSort,
     )),

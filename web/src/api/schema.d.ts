@@ -256,7 +256,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Best-selling products in the range, by revenue or units. */
+        /** Best-selling products (or variants) in the range, by revenue or units. */
         get: operations["get_top_products"];
         put?: never;
         post?: never;
@@ -1366,6 +1366,11 @@ export interface components {
         };
         /** @enum {string} */
         ProductSort: "revenue" | "units";
+        /**
+         * @description What the report sums sales by.
+         * @enum {string}
+         */
+        ProductsBy: "product" | "variant";
         ReadyOut: {
             /** @description Each dependency: `ok`, `not_configured` or why it failed. */
             checks: unknown;
@@ -1703,6 +1708,13 @@ export interface components {
             title: string;
             /** Format: int64 */
             units: number;
+            /** @description With `by=variant`, the variant; null by product, and for lines without one. */
+            variant_id?: string | null;
+            /**
+             * @description With `by=variant`, the variant's title: its option values ("Blue / Large"), or
+             *     Shopify's "Default Title" for a product without options. Null by product.
+             */
+            variant_title?: string | null;
         };
         TopProducts: {
             /** @description Ranked within each currency. */
@@ -2646,6 +2658,8 @@ export interface operations {
                 store_id?: string;
                 /** @description Rank by `revenue` (default) or `units`. */
                 sort?: components["schemas"]["ProductSort"];
+                /** @description Sum by `product` (default) or by `variant` (each variant ranked on its own). */
+                by?: components["schemas"]["ProductsBy"];
                 /** @description Products per currency, 1–100 (default 10). */
                 limit?: number;
             };

@@ -1,10 +1,11 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router-dom';
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { Empty, Pending, RangePicker, StoreFilter, ZoneNote, shortDate, useStores, useView } from '../components';
+import { Empty, Pending, RangePicker, StoreFilter, ZoneNote, shortDate, useParam, useStores, useView } from '../components';
 import { formatChange, formatCount, formatMoney, formatPoints, formatRate } from '../lib/money';
 import { GRANULARITIES, askable, defaultGranularity, type Granularity } from '../lib/view';
 import type { CurrencySales, Dashboard } from '../api/types';
+import { variantName } from '../lib/words';
 import { dashboardQuery, predictionsQuery, topProductsQuery } from '../api/queries';
 
 /** How often the overview asks for fresh figures. */
@@ -37,8 +38,9 @@ export function Overview() {
     refetchInterval: LIVE_MS,
   });
   const outlook = useQuery(predictionsQuery(view.store || undefined));
+  const [sellersBy, setSellersBy] = useParam('by', 'product');
   const products = useQuery({
-    ...topProductsQuery({ ...params, limit: 5 }),
+    ...topProductsQuery({ ...params, limit: 5, by: sellersBy === 'variant' ? 'variant' : undefined }),
     enabled: askable(view),
     placeholderData: keepPreviousData,
     refetchInterval: LIVE_MS,
@@ -163,7 +165,14 @@ export function Overview() {
               )}
             </div>
             <div>
-              <h2>Top products</h2>
+              <h2>Top {sellersBy === 'variant' ? 'variants' : 'products'}</h2>
+              <label>
+                By{' '}
+                <select name="sellers-by" value={sellersBy} onChange={(e) => setSellersBy(e.target.value)}>
+                  <option value="product">product</option>
+                  <option value="variant">variant</option>
+                </select>
+              </label>
               <Pending query={products} what="products" />
               {products.data && products.data.data.length === 0 && <Empty>Nothing sold in this range.</Empty>}
               {products.data && products.data.data.length > 0 && (
@@ -177,8 +186,13 @@ export function Overview() {
                   </thead>
                   <tbody>
                     {products.data.data.map((p) => (
-                      <tr key={`${p.store_id}-${p.product_id}-${p.currency}`}>
-                        <td>{p.title}</td>
+                      <tr key={`${p.store_id}-${p.product_id}-${p.variant_id}-${p.currency}`} data-seller={p.variant_id ?? p.product_id ?? ''}>
+                        <td>
+                          {p.title}
+                          {p.variant_title && variantName(p.variant_title, '') && (
+                            <span className="muted"> · {variantName(p.variant_title, '')}</span>
+                          )}
+                        </td>
                         <td className="num">{p.units}</td>
                         <td className="num">{formatMoney(p.revenue, p.currency)}</td>
                       </tr>

@@ -31,7 +31,7 @@ use xeno_domain::money;
 use xeno_domain::report::{self, month_index, rate, relative_change, round4};
 use xeno_domain::rfm::Segment;
 use xeno_domain::sales::{CurrencyDay, DaySales};
-use xeno_storage::insights::{ProductRank, Scope};
+use xeno_storage::insights::{ProductGrouping, ProductRank, Scope};
 use xeno_storage::Db;
 
 use crate::auth::AuthUser;

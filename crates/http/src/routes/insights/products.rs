@@ -10,6 +10,15 @@ pub enum ProductSort {
     Units,
 }
 
+/// What the report sums sales by.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductsBy {
+    #[default]
+    Product,
+    Variant,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ProductsQuery {
@@ -23,6 +32,8 @@ pub struct ProductsQuery {
     pub(crate) store_id: Option<Uuid>,
     /// Rank by `revenue` (default) or `units`.
     pub(crate) sort: Option<ProductSort>,
+    /// Sum by `product` (default) or by `variant` (each variant ranked on its own).
+    pub(crate) by: Option<ProductsBy>,
     /// Products per currency, 1–100 (default 10).
     pub(crate) limit: Option<u32>,
 }
@@ -34,6 +45,13 @@ pub struct TopProduct {
     #[serde(serialize_with = "crate::shopify_id::optional")]
     #[schema(value_type = Option<String>)]
     pub(crate) product_id: Option<i64>,
+    /// With `by=variant`, the variant; null by product, and for lines without one.
+    #[serde(serialize_with = "crate::shopify_id::optional")]
+    #[schema(value_type = Option<String>)]
+    pub(crate) variant_id: Option<i64>,
+    /// With `by=variant`, the variant's title: its option values ("Blue / Large"), or
+    /// Shopify's "Default Title" for a product without options. Null by product.
+    pub(crate) variant_title: Option<String>,
     pub(crate) title: String,
     pub(crate) currency: String,
     pub(crate) orders: i64,
@@ -55,7 +73,7 @@ pub struct TopProducts {
     pub(crate) data: Vec<TopProduct>,
 }
 
-/// Best-selling products in the range, by revenue or units.
+/// Best-selling products (or variants) in the range, by revenue or units.
 #[utoipa::path(get, path = "/api/metrics/products", tag = "insights",
     params(ProductsQuery),
     security(("bearer" = [])),
@@ -72,8 +90,9 @@ pub async fn get_top_products(
     let scope = scope(caller.tenant_id, query.from, query.to, query.store_id)?;
     let limit = limit(query.limit, 10)?;
     let sort = query.sort.unwrap_or_default();
+    let by = query.by.unwrap_or_default();
     let key = format!(
-        "products:{}:{}:{:?}:{sort:?}:{limit}",
+        "products:{}:{}:{:?}:{sort:?}:{by:?}:{limit}",
         scope.from, scope.to, scope.store
     );
     cached(&state, &scope, &key, |db| async move {
@@ -82,7 +101,13 @@ pub async fn get_top_products(
             ProductSort::Revenue => ProductRank::Revenue,
             ProductSort::Units => ProductRank::Units,
         };
-        let rows = db.top_products(&scope, rank, limit, None).await?;
+        let grouping = match by {
+            ProductsBy::Product => ProductGrouping::Product,
+            ProductsBy::Variant => ProductGrouping::Variant,
+        };
+        let rows = db
+            .top_products(&scope, (grouping, rank), limit, None)
+            .await?;
         Ok(TopProducts {
             from: scope.from,
             to: scope.to,
@@ -91,6 +116,8 @@ pub async fn get_top_products(
                 .map(|p| TopProduct {
                     store_id: p.store_id,
                     product_id: p.product_id,
+                    variant_id: p.variant_id,
+                    variant_title: p.variant_title,
                     title: p.title,
                     currency: p.currency,
                     orders: p.orders,

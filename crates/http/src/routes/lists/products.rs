@@ -128,7 +128,10 @@ pub async fn list_products(
             .db
             .top_products(
                 &scope,
-                xeno_storage::insights::ProductRank::Revenue,
+                (
+                    xeno_storage::insights::ProductGrouping::Product,
+                    xeno_storage::insights::ProductRank::Revenue,
+                ),
                 i64::MAX,
                 Some(&ids),
             )

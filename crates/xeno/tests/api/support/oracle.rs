@@ -249,9 +249,6 @@ pub type Spend = (i64, Decimal, DateTime<Utc>);
 /// (currency, product, orders, units, revenue)
 pub type ProductFigures = (String, Option<i64>, i64, i64, Decimal);
 
-/// (currency, store, product) → (orders, units, revenue)
-pub type Sold = BTreeMap<(String, String, Option<i64>), (BTreeSet<i64>, i64, Decimal)>;
-
 /// Customers, buyers and top spenders, from the records.
 pub struct People {
     pub customers: i64,
@@ -374,20 +371,53 @@ pub fn expected_products(
     sort: &str,
     limit: usize,
 ) -> Vec<ProductFigures> {
-    let mut sold: Sold = BTreeMap::new();
+    expected_sellers(shops, from, to, sort, limit, false)
+        .into_iter()
+        .map(|(currency, product, _, orders, units, revenue)| {
+            (currency, product, orders, units, revenue)
+        })
+        .collect()
+}
+
+/// (currency, product, variant, orders, units, revenue)
+pub type VariantFigures = (String, Option<i64>, Option<i64>, i64, i64, Decimal);
+
+/// Best sellers per currency, by product or (`by_variant`) by variant: net of every
+/// discount, less returns dated in the range (refunded lines, and what a cancellation took
+/// back of each line beyond its refunds).
+pub fn expected_sellers(
+    shops: &[&Shop],
+    from: NaiveDate,
+    to: NaiveDate,
+    sort: &str,
+    limit: usize,
+    by_variant: bool,
+) -> Vec<VariantFigures> {
+    // (currency, store, product, variant) → (orders, units, revenue)
+    type Key = (String, String, Option<i64>, Option<i64>);
+    let mut sold: BTreeMap<Key, (BTreeSet<i64>, i64, Decimal)> = BTreeMap::new();
     for shop in shops {
+        let key = |line: &Value| -> Key {
+            (
+                shop.currency.clone(),
+                shop.store_id.clone(),
+                line["product_id"].as_i64(),
+                if by_variant {
+                    line["variant_id"].as_i64()
+                } else {
+                    None
+                },
+            )
+        };
         for order in shop.truth["orders"].as_array().unwrap() {
             if !counted(order) {
                 continue;
             }
-            // Returns by product on their own day: refunded lines, and what a cancellation
-            // took back of each line beyond its refunds.
             let lines = order["line_items"].as_array().unwrap();
-            let product_of = |line_id: i64| {
+            let sold_line = |line_id: i64| {
                 lines
                     .iter()
                     .find(|l| l["id"].as_i64() == Some(line_id) && l["gift_card"] == false)
-                    .map(|l| l["product_id"].as_i64())
             };
             let mut refunded: BTreeMap<i64, Decimal> = BTreeMap::new();
             for refund in order["refunds"].as_array().unwrap() {
@@ -395,10 +425,8 @@ pub fn expected_products(
                 for line in refund["refund_line_items"].as_array().unwrap() {
                     let id = line["line_item_id"].as_i64().unwrap();
                     *refunded.entry(id).or_default() += d(&line["subtotal"]);
-                    if let (true, Some(product)) = (in_range(day, from, to), product_of(id)) {
-                        sold.entry((shop.currency.clone(), shop.store_id.clone(), product))
-                            .or_default()
-                            .2 -= d(&line["subtotal"]);
+                    if let (true, Some(sold_line)) = (in_range(day, from, to), sold_line(id)) {
+                        sold.entry(key(sold_line)).or_default().2 -= d(&line["subtotal"]);
                     }
                 }
             }
@@ -411,29 +439,14 @@ pub fn expected_products(
                         - line_discount(line);
                     let back =
                         (net - refunded.get(&id).copied().unwrap_or_default()).max(Decimal::ZERO);
-                    sold.entry((
-                        shop.currency.clone(),
-                        shop.store_id.clone(),
-                        line["product_id"].as_i64(),
-                    ))
-                    .or_default()
-                    .2 -= back;
+                    sold.entry(key(line)).or_default().2 -= back;
                 }
             }
             if !in_range(local_day(&order["processed_at"], shop.tz), from, to) {
                 continue;
             }
-            for line in order["line_items"].as_array().unwrap() {
-                if line["gift_card"].as_bool().unwrap() {
-                    continue;
-                }
-                let entry = sold
-                    .entry((
-                        shop.currency.clone(),
-                        shop.store_id.clone(),
-                        line["product_id"].as_i64(),
-                    ))
-                    .or_default();
+            for line in lines.iter().filter(|l| l["gift_card"] == false) {
+                let entry = sold.entry(key(line)).or_default();
                 let quantity = line["quantity"].as_i64().unwrap();
                 entry.0.insert(order["id"].as_i64().unwrap());
                 entry.1 += quantity;
@@ -441,11 +454,22 @@ pub fn expected_products(
             }
         }
     }
-    let mut by_currency: BTreeMap<String, Vec<ProductFigures>> = BTreeMap::new();
-    for ((currency, store, product), (orders, units, revenue)) in sold {
+    // Ranked within each currency; ties by store, then product and variant (unknown last).
+    let nulls_last = |a: Option<i64>, b: Option<i64>| match (a, b) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    };
+    let mut by_currency: BTreeMap<
+        String,
+        Vec<(String, Option<i64>, Option<i64>, i64, i64, Decimal)>,
+    > = BTreeMap::new();
+    for ((currency, store, product, variant), (orders, units, revenue)) in sold {
         by_currency.entry(currency).or_default().push((
             store,
             product,
+            variant,
             orders.len() as i64,
             units,
             revenue,
@@ -455,19 +479,17 @@ pub fn expected_products(
     for (currency, mut list) in by_currency {
         list.sort_by(|a, b| {
             let primary = if sort == "units" {
-                b.3.cmp(&a.3).then(b.4.cmp(&a.4))
+                b.4.cmp(&a.4).then(b.5.cmp(&a.5))
             } else {
-                b.4.cmp(&a.4).then(b.3.cmp(&a.3))
+                b.5.cmp(&a.5).then(b.4.cmp(&a.4))
             };
-            primary.then(a.0.cmp(&b.0)).then(match (a.1, b.1) {
-                (Some(x), Some(y)) => x.cmp(&y),
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (None, None) => std::cmp::Ordering::Equal,
-            })
+            primary
+                .then(a.0.cmp(&b.0))
+                .then(nulls_last(a.1, b.1))
+                .then(nulls_last(a.2, b.2))
         });
-        for (_, product, orders, units, revenue) in list.into_iter().take(limit) {
-            out.push((currency.clone(), product, orders, units, revenue));
+        for (_, product, variant, orders, units, revenue) in list.into_iter().take(limit) {
+            out.push((currency.clone(), product, variant, orders, units, revenue));
         }
     }
     out

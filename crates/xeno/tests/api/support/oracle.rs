@@ -461,10 +461,8 @@ pub fn expected_sellers(
         (None, Some(_)) => std::cmp::Ordering::Greater,
         (None, None) => std::cmp::Ordering::Equal,
     };
-    let mut by_currency: BTreeMap<
-        String,
-        Vec<(String, Option<i64>, Option<i64>, i64, i64, Decimal)>,
-    > = BTreeMap::new();
+    // currency → (store, product, variant, orders, units, revenue)
+    let mut by_currency: BTreeMap<String, Vec<VariantFigures>> = BTreeMap::new();
     for ((currency, store, product, variant), (orders, units, revenue)) in sold {
         by_currency.entry(currency).or_default().push((
             store,

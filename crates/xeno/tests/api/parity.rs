@@ -2,8 +2,8 @@
 //! written here in Shopify's REST webhook shapes and figures computed by hand from Shopify's
 //! definitions (Help Center, "Sales report"): a code discount carried only as discount
 //! allocations, a gift card line, a refund of shipping alone, an older refund line without
-//! `subtotal`, an order cancelled without a refund, and a test notification's product with
-//! null dates. Then reconciliation with Shopify Analytics (the simulator's ShopifyQL) on
+//! `subtotal`, an order cancelled without a refund, a test notification's product with null
+//! dates, and duties, an additional fee and a tip. Then reconciliation with Shopify Analytics (the simulator's ShopifyQL) on
 //! shops with every shape.
 
 use crate::support::shop::{
@@ -348,6 +348,93 @@ async fn figures_on_shopify_shaped_fixtures_equal_a_hand_computation() {
         products["data"][0]["title"], "Example T-Shirt",
         "{products}"
     );
+}
+
+/// Duties and an additional fee are sales figures; a tip is not. D: a coat at 120.00 shipped
+/// abroad with a 7.20 duty on its line, a 2.00 fee, a 12.00 tip and 9.60 tax, refunded in
+/// full with its duty two days later (the fee stays charged).
+#[tokio::test]
+async fn duties_fees_and_tips_on_shopify_shaped_fixtures_equal_a_hand_computation() {
+    let sim = sim(1.0).await;
+    create_shop(
+        &sim,
+        SHOP,
+        json!({ "orders": 0, "customers": 0, "products": 1, "timezone": "America/New_York" }),
+    )
+    .await;
+    let app = app_for(&sim, &[]).await;
+    let token = app.register("Duties", "owner@duties.example").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    connect_shop(&app, &token, SHOP).await;
+    let store = store_id_of(&app, &token, SHOP).await;
+    wait_for_sync(&app, &token, &store).await;
+
+    let duty = |amount: &str| json!({ "shop_money": { "amount": amount, "currency_code": "USD" } });
+    let line_id = 9_200_000_000_000_011_i64;
+    let mut coat = line(line_id, 9_200_000_000_000_500, "Coat", "120.00", 1);
+    coat["duties"] = json!([{ "id": 9_200_000_000_000_091_i64, "harmonized_system_code": "6201",
+        "country_code_of_origin": "PT", "price_set": duty("7.20") }]);
+    let d_id = 9_200_000_000_000_001_i64;
+    let mut d = order(
+        d_id,
+        "2026-11-10T10:00:00-05:00",
+        vec![coat.clone()],
+        "0.00",
+        "9.60",
+        "0.00",
+        Vec::new(),
+        None,
+    );
+    d["original_total_duties_set"] = duty("7.20");
+    d["original_total_additional_fees_set"] = duty("2.00");
+    d["total_tip_received"] = json!("12.00");
+    let refund = json!({
+        "id": 9_200_000_000_000_031_i64, "order_id": d_id, "note": null,
+        "created_at": "2026-11-12T09:00:00-05:00", "processed_at": "2026-11-12T09:00:00-05:00",
+        "refund_line_items": [{ "line_item_id": line_id, "quantity": 1, "subtotal": 120.0,
+            "total_tax": 9.6, "line_item": coat }],
+        "duties": [{ "duty_id": 9_200_000_000_000_091_i64, "amount_set": duty("7.20") }],
+        "order_adjustments": [],
+        "transactions": [{ "kind": "refund", "status": "success", "amount": "136.80" }],
+    });
+    send_webhook(&app, SHOP, "orders/create", &d, "duties-d").await;
+    send_webhook(&app, SHOP, "refunds/create", &refund, "duties-d-1").await;
+    drain(&app).await;
+
+    let usd = |body: &Value| body["totals"]["sales"][0].clone();
+    let on = |day: &str| format!("/api/metrics/dashboard?from={day}&to={day}&store_id={store}");
+    // The sale: net 120, tax 9.60, duties 7.20, fee 2.00; total 138.80 (the tip is no sale).
+    let sale = usd(&get(&app, &token, &on("2026-11-10")).await);
+    for (field, value) in [
+        ("net_sales", "120"),
+        ("taxes", "9.60"),
+        ("duties", "7.20"),
+        ("additional_fees", "2.00"),
+        ("total_sales", "138.80"),
+    ] {
+        assert_eq!(
+            money(sale[field].as_str().unwrap()),
+            money(value),
+            "sale {field}"
+        );
+    }
+    // The refund: returns 120, tax −9.60, duties −7.20, the fee untouched; total −136.80.
+    let back = usd(&get(&app, &token, &on("2026-11-12")).await);
+    for (field, value) in [
+        ("returns", "120"),
+        ("taxes", "-9.60"),
+        ("duties", "-7.20"),
+        ("additional_fees", "0"),
+        ("total_sales", "-136.80"),
+    ] {
+        assert_eq!(
+            money(back[field].as_str().unwrap()),
+            money(value),
+            "refund {field}"
+        );
+    }
 }
 
 /// The stores' reconciliation results, by shop domain.

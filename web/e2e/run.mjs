@@ -215,6 +215,16 @@ try {
   }
   assert.equal(await page.locator('[data-zone]').getAttribute('data-zone'), 'Europe/Berlin');
 
+  step('against the same days a year before, as the API compares them');
+  await page.selectOption('select[name=compare]', 'year');
+  await page.waitForURL(/compare=year/);
+  const yearly = await api(`/api/metrics/dashboard?from=${from}&to=${today}&compare=previous_year`);
+  const yearChange = yearly.previous.change.orders;
+  const expectedChange = yearChange === null ? '—' : new Intl.NumberFormat('en-US', { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1, signDisplay: 'exceptZero' }).format(yearChange);
+  await page.waitForFunction((text) => document.querySelector('[data-kpi=orders] .kpi-change')?.textContent === text, expectedChange, { timeout: 15_000 });
+  assert.equal(await page.locator('[data-kpi=orders] .kpi-change').getAttribute('title'), 'against the same days a year before');
+  await page.selectOption('select[name=compare]', 'period');
+
   step('best sellers by variant are the API variants, kept in the URL');
   await page.selectOption('select[name=sellers-by]', 'variant');
   await page.waitForURL(/by=variant/);
@@ -389,6 +399,7 @@ try {
   await page.selectOption('select[name=sort]', 'orders');
   await page.waitForURL(/sort=orders/);
   await shot('segment-customers');
+  const segmentMembers = new URL(page.url());
 
   step('an API key, created once, reads the API until it is revoked');
   await page.getByRole('link', { name: 'API keys' }).click();
@@ -416,6 +427,7 @@ try {
     ['/stores', '[data-store]'],
     ['/keys', 'h1'],
     ['/definitions', 'h1'],
+    [segmentMembers.pathname + segmentMembers.search, '[data-member]'],
   ];
   const violations = [];
   for (const [to, ready] of pages) {
@@ -437,7 +449,7 @@ try {
     await page.locator(ready).first().waitFor();
     const [scrollWidth, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
     assert.ok(scrollWidth <= width, `${to} scrolls sideways at 390 px: ${scrollWidth} > ${width}`);
-    await shot(`phone${to === '/' ? '-overview' : to.replace('/', '-')}`);
+    await shot(`phone${to === '/' ? '-overview' : to.split('?')[0].replace(/[^a-z0-9]+/gi, '-')}`);
   }
   await page.setViewportSize({ width: 1280, height: 900 });
 

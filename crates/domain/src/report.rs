@@ -1,7 +1,7 @@
 //! The arithmetic every report shares: which bucket a day falls in, changes against an
 //! earlier period, rates, and month numbers for cohorts.
 
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{Datelike, Duration, Months, NaiveDate};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
@@ -41,6 +41,30 @@ pub fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
+/// What a range is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    /// The equally long period just before.
+    PreviousPeriod,
+    /// The same calendar days a year earlier (29 February becomes the 28th).
+    PreviousYear,
+}
+
+/// The first and last day of the period `from..=to` is compared with.
+pub fn compared_period(from: NaiveDate, to: NaiveDate, with: Comparison) -> (NaiveDate, NaiveDate) {
+    match with {
+        Comparison::PreviousPeriod => {
+            let days = (to - from).num_days() + 1;
+            (from - Duration::days(days), from - Duration::days(1))
+        }
+        Comparison::PreviousYear => {
+            let year_before =
+                |day: NaiveDate| day.checked_sub_months(Months::new(12)).unwrap_or(day);
+            (year_before(from), year_before(to))
+        }
+    }
+}
+
 /// Months counted from year 0, so that two months' difference is a subtraction.
 pub fn month_index(day: NaiveDate) -> i32 {
     day.year() * 12 + day.month0() as i32
@@ -52,6 +76,28 @@ mod tests {
 
     fn date(s: &str) -> NaiveDate {
         s.parse().unwrap_or_default()
+    }
+
+    #[test]
+    fn ranges_compare_with_the_period_before_or_the_year_before() {
+        let (from, to) = (date("2026-03-01"), date("2026-03-31"));
+        assert_eq!(
+            compared_period(from, to, Comparison::PreviousPeriod),
+            (date("2026-01-29"), date("2026-02-28"))
+        );
+        assert_eq!(
+            compared_period(from, to, Comparison::PreviousYear),
+            (date("2025-03-01"), date("2025-03-31"))
+        );
+        // A leap day compares with the 28th of a year without one.
+        assert_eq!(
+            compared_period(
+                date("2028-02-01"),
+                date("2028-02-29"),
+                Comparison::PreviousYear
+            ),
+            (date("2027-02-01"), date("2027-02-28"))
+        );
     }
 
     #[test]

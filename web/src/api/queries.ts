@@ -38,7 +38,7 @@ export const storesQuery = () =>
 export const dashboardQuery = (params: Params) =>
   queryOptions({
     queryKey: ['dashboard', params],
-    queryFn: () => getJson<Dashboard>(`/api/metrics/dashboard${query({ ...params, compare: 'previous_period' })}`),
+    queryFn: () => getJson<Dashboard>(`/api/metrics/dashboard${query({ compare: 'previous_period', ...params })}`),
   });
 
 export const topProductsQuery = (params: Params) =>

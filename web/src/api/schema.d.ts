@@ -837,7 +837,7 @@ export interface components {
             to: string;
         };
         /** @enum {string} */
-        Compare: "previous_period";
+        Compare: "previous_period" | "previous_year";
         CreatedKey: components["schemas"]["ApiKeyOut"] & {
             /**
              * @description The key itself: send it as `Authorization: Bearer <key>`. Shown this once; only its
@@ -1308,7 +1308,10 @@ export interface components {
             complete: boolean;
             /** Format: date */
             from: string;
-            /** @description The previous period's buckets, as many as the range's, to draw beside it. */
+            /**
+             * @description The compared period's buckets, to draw beside the range's (as many, but for a leap
+             *     day).
+             */
             series: components["schemas"]["Period"][];
             /** Format: date */
             to: string;
@@ -2590,7 +2593,10 @@ export interface operations {
                 store_id?: string;
                 /** @description Buckets of the time series (default `day`). */
                 granularity?: components["schemas"]["Granularity"];
-                /** @description `previous_period`: also the same figures for the equally long period just before. */
+                /**
+                 * @description Also the same figures for the period compared with: `previous_period` (the equally
+                 *     long period just before) or `previous_year` (the same days a year earlier).
+                 */
                 compare?: components["schemas"]["Compare"];
                 /** @description Top customers per currency, 1–100 (default 5). */
                 limit?: number;

@@ -11,13 +11,30 @@ import { dashboardQuery, predictionsQuery, topProductsQuery } from '../api/queri
 /** How often the overview asks for fresh figures. */
 const LIVE_MS = 15_000;
 
-function Kpi({ label, value, change, changeText, name }: { label: string; value: string; change?: number | null; changeText?: string; name: string }) {
+/** What the figures are compared with, in words. */
+const COMPARED: Record<string, string> = { period: 'the previous period', year: 'the same days a year before' };
+
+function Kpi({
+  label,
+  value,
+  change,
+  changeText,
+  name,
+  against,
+}: {
+  label: string;
+  value: string;
+  change?: number | null;
+  changeText?: string;
+  name: string;
+  against?: string;
+}) {
   const trend = change === null || change === undefined ? 'flat' : change > 0 ? 'up' : change < 0 ? 'down' : 'flat';
   return (
     <div className="kpi" data-kpi={name}>
       <span className="kpi-label">{label}</span>
       <span className="kpi-value">{value}</span>
-      <span className={`kpi-change ${trend}`} title="against the previous period">
+      <span className={`kpi-change ${trend}`} title={`against ${against ?? COMPARED.period}`}>
         {changeText ?? formatChange(change)}
       </span>
     </div>
@@ -29,8 +46,10 @@ export function Overview() {
   const stores = useStores();
   const granularity = view.granularity ?? defaultGranularity(view.range);
   const params = { from: view.range.from, to: view.range.to, store_id: view.store || undefined };
+  const [compared, setCompared] = useParam('compare', 'period');
+  const against = COMPARED[compared] ?? COMPARED.period;
   const dashboard = useQuery({
-    ...dashboardQuery({ ...params, granularity }),
+    ...dashboardQuery({ ...params, granularity, compare: compared === 'year' ? 'previous_year' : 'previous_period' }),
     enabled: askable(view),
     // An impossible range keeps the last figures on screen instead of blanking them.
     placeholderData: keepPreviousData,
@@ -75,6 +94,13 @@ export function Overview() {
             ))}
           </select>
         </label>
+        <label>
+          Compare with{' '}
+          <select name="compare" value={compared} onChange={(e) => setCompared(e.target.value)}>
+            <option value="period">previous period</option>
+            <option value="year">previous year</option>
+          </select>
+        </label>
         <ZoneNote zone={zone} />
       </div>
       <Pending query={dashboard} what="figures" />
@@ -85,9 +111,9 @@ export function Overview() {
               const c = change?.sales.find((x) => x.currency === s.currency);
               return (
                 <div className="kpi-group" key={s.currency}>
-                  <Kpi name={`net_sales-${s.currency}`} label={`Net sales (${s.currency})`} value={formatMoney(s.net_sales, s.currency)} change={c?.net_sales} />
-                  <Kpi name={`total_sales-${s.currency}`} label={`Total sales (${s.currency})`} value={formatMoney(s.total_sales, s.currency)} change={c?.total_sales} />
-                  <Kpi name={`aov-${s.currency}`} label={`Average order (${s.currency})`} value={formatMoney(s.average_order_value, s.currency)} change={c?.average_order_value} />
+                  <Kpi name={`net_sales-${s.currency}`} label={`Net sales (${s.currency})`} value={formatMoney(s.net_sales, s.currency)} change={c?.net_sales} against={against} />
+                  <Kpi name={`total_sales-${s.currency}`} label={`Total sales (${s.currency})`} value={formatMoney(s.total_sales, s.currency)} change={c?.total_sales} against={against} />
+                  <Kpi name={`aov-${s.currency}`} label={`Average order (${s.currency})`} value={formatMoney(s.average_order_value, s.currency)} change={c?.average_order_value} against={against} />
                 </div>
               );
             })}
@@ -108,14 +134,15 @@ export function Overview() {
                 );
               })}
             <div className="kpi-group">
-              <Kpi name="orders" label="Orders" value={formatCount(d.totals.orders)} change={change?.orders} />
-              <Kpi name="customers" label="Customers who ordered" value={formatCount(d.totals.buyers)} change={change?.buyers} />
-              <Kpi name="new_customers" label="New customers (first order)" value={formatCount(d.totals.new_customers)} change={change?.new_customers} />
+              <Kpi name="orders" label="Orders" value={formatCount(d.totals.orders)} change={change?.orders} against={against} />
+              <Kpi name="customers" label="Customers who ordered" value={formatCount(d.totals.buyers)} change={change?.buyers} against={against} />
+              <Kpi name="new_customers" label="New customers (first order)" value={formatCount(d.totals.new_customers)} change={change?.new_customers} against={against} />
               <Kpi
                 name="repeat_rate"
                 label="Repeat purchase rate"
                 value={formatRate(d.totals.repeat_purchase_rate)}
                 change={change?.repeat_purchase_rate}
+                against={against}
                 changeText={formatPoints(d.totals.repeat_purchase_rate, d.previous?.totals.repeat_purchase_rate)}
               />
             </div>
@@ -130,7 +157,7 @@ export function Overview() {
             <Empty>No orders in this range.</Empty>
           ) : (
             <>
-              <SalesChart dashboard={d} granularity={granularity} />
+              <SalesChart dashboard={d} granularity={granularity} previousLabel={compared === 'year' ? 'previous year' : 'previous period'} />
               <Breakdown sales={d.totals.sales} />
             </>
           )}
@@ -268,9 +295,9 @@ function Breakdown({ sales }: { sales: CurrencySales[] }) {
   );
 }
 
-function SalesChart({ dashboard, granularity }: { dashboard: Dashboard; granularity: Granularity }) {
+function SalesChart({ dashboard, granularity, previousLabel }: { dashboard: Dashboard; granularity: Granularity; previousLabel: string }) {
   const currencies = dashboard.totals.sales.map((s) => s.currency);
-  // The previous period drawn beside the range, bucket by bucket (same count, same length).
+  // The compared period drawn beside the range, bucket by bucket.
   const previous = dashboard.previous?.series ?? [];
   const rows = dashboard.series.map((p, i) => {
     const row: Record<string, string | number> = { day: p.start, orders: p.orders };
@@ -278,7 +305,7 @@ function SalesChart({ dashboard, granularity }: { dashboard: Dashboard; granular
       row[`net ${s.currency}`] = Number(s.net_sales);
     }
     for (const s of previous[i]?.sales ?? []) {
-      row[`net ${s.currency}, previous period`] = Number(s.net_sales);
+      row[`net ${s.currency}, ${previousLabel}`] = Number(s.net_sales);
     }
     return row;
   });
@@ -307,7 +334,7 @@ function SalesChart({ dashboard, granularity }: { dashboard: Dashboard; granular
                 key={`${c}-previous`}
                 yAxisId="money"
                 type="linear"
-                dataKey={`net ${c}, previous period`}
+                dataKey={`net ${c}, ${previousLabel}`}
                 stroke={COLORS[i % COLORS.length]}
                 strokeDasharray="4 4"
                 strokeOpacity={0.6}

@@ -449,6 +449,40 @@ async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_record
             assert_eq!(change.as_f64().unwrap(), expected);
         }
     }
+    // A year later against the same days a year before: the compared figures are those
+    // days' figures, bucket for bucket, and the range itself (still to come) has none.
+    let (later_from, later_to) = (date("2027-08-01"), date("2027-11-30"));
+    let body = get(
+        &app,
+        &token,
+        &format!(
+            "/api/metrics/dashboard?from={later_from}&to={later_to}&granularity=week&compare=previous_year"
+        ),
+    )
+    .await;
+    let previous = &body["previous"];
+    let (year_from, year_to) = (date("2026-08-01"), date("2026-11-30"));
+    assert_eq!(previous["from"], year_from.to_string());
+    assert_eq!(previous["to"], year_to.to_string());
+    let year_totals = totals_of(&expected_days(&tenant_shops), year_from, year_to);
+    assert!(
+        year_totals.values().any(|s| s.orders > 0),
+        "the year before sold"
+    );
+    check_sales(&previous["totals"]["sales"], &year_totals, "previous year");
+    let alone = get(
+        &app,
+        &token,
+        &format!("/api/metrics/dashboard?from={year_from}&to={year_to}&granularity=week"),
+    )
+    .await;
+    assert_eq!(
+        previous["series"], alone["series"],
+        "the year before, week by week"
+    );
+    assert_eq!(body["totals"]["orders"], 0);
+    assert!(previous["change"]["orders"].as_f64().unwrap() == -1.0);
+
     // The month the deleted order changed, and each buyer's summaries as stored.
     let body = get(
         &app,

@@ -63,7 +63,19 @@ pub enum Granularity {
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Compare {
+    /// The equally long period just before the range.
     PreviousPeriod,
+    /// The same days a year earlier.
+    PreviousYear,
+}
+
+impl From<Compare> for report::Comparison {
+    fn from(compare: Compare) -> Self {
+        match compare {
+            Compare::PreviousPeriod => report::Comparison::PreviousPeriod,
+            Compare::PreviousYear => report::Comparison::PreviousYear,
+        }
+    }
 }
 
 /// A range of days and the stores it covers.

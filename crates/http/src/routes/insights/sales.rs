@@ -16,7 +16,8 @@ pub struct DashboardQuery {
     pub(crate) store_id: Option<Uuid>,
     /// Buckets of the time series (default `day`).
     pub(crate) granularity: Option<Granularity>,
-    /// `previous_period`: also the same figures for the equally long period just before.
+    /// Also the same figures for the period compared with: `previous_period` (the equally
+    /// long period just before) or `previous_year` (the same days a year earlier).
     pub(crate) compare: Option<Compare>,
     /// Top customers per currency, 1–100 (default 5).
     pub(crate) limit: Option<u32>,
@@ -141,7 +142,8 @@ pub struct Previous {
     pub(crate) to: NaiveDate,
     pub(crate) totals: Totals,
     pub(crate) change: Change,
-    /// The previous period's buckets, as many as the range's, to draw beside it.
+    /// The compared period's buckets, to draw beside the range's (as many, but for a leap
+    /// day).
     pub(crate) series: Vec<Period>,
     /// False when the period starts before the first day anything was sold in scope: its
     /// changes then compare with a store not yet selling (or not yet connected).
@@ -183,13 +185,9 @@ pub async fn get_dashboard(
         scope.from, scope.to, scope.store, query.compare
     );
     cached(&state, &scope, &key, |db| async move {
-        let before = query.compare.map(|Compare::PreviousPeriod| {
-            let days = (scope.to - scope.from).num_days() + 1;
-            Scope {
-                from: scope.from - Duration::days(days),
-                to: scope.from - Duration::days(1),
-                ..scope
-            }
+        let before = query.compare.map(|compare| {
+            let (from, to) = report::compared_period(scope.from, scope.to, compare.into());
+            Scope { from, to, ..scope }
         });
         let (stores, (totals, days), top, previous) = tokio::try_join!(
             scope_stores(&db, &scope),

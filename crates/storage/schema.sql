@@ -712,10 +712,24 @@ CREATE TABLE public.api_keys (
     last_used_ip text,
     revoked_at timestamp with time zone,
     CONSTRAINT api_keys_name_check CHECK (((length(name) >= 1) AND (length(name) <= 100))),
-    CONSTRAINT api_keys_role_check CHECK ((role = ANY (ARRAY['analyst'::text, 'admin'::text])))
+    CONSTRAINT api_keys_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'analyst'::text, 'viewer'::text])))
 );
 
 ALTER TABLE public.api_keys OWNER TO xeno_owner;
+
+CREATE TABLE public.audit_events (
+    tenant_id uuid NOT NULL,
+    audit_id uuid NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    actor_user uuid,
+    actor_key uuid,
+    action text NOT NULL,
+    subject text,
+    detail jsonb DEFAULT '{}'::jsonb NOT NULL,
+    address text
+);
+
+ALTER TABLE public.audit_events OWNER TO xeno_owner;
 
 CREATE TABLE public.buyer_history (
     tenant_id uuid NOT NULL,
@@ -843,6 +857,22 @@ CREATE TABLE public.data_versions (
 );
 
 ALTER TABLE public.data_versions OWNER TO xeno_owner;
+
+CREATE TABLE public.invitations (
+    tenant_id uuid NOT NULL,
+    invitation_id uuid NOT NULL,
+    email text NOT NULL,
+    role text NOT NULL,
+    token_hash bytea NOT NULL,
+    created_by uuid NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    accepted_at timestamp with time zone,
+    revoked_at timestamp with time zone,
+    CONSTRAINT invitations_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'analyst'::text, 'viewer'::text])))
+);
+
+ALTER TABLE public.invitations OWNER TO xeno_owner;
 
 CREATE TABLE public.oauth_nonces (
     tenant_id uuid NOT NULL,
@@ -1173,7 +1203,7 @@ CREATE TABLE public.users (
     password_hash text NOT NULL,
     role text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT users_role_check CHECK ((role = ANY (ARRAY['owner'::text, 'analyst'::text])))
+    CONSTRAINT users_role_check CHECK ((role = ANY (ARRAY['owner'::text, 'admin'::text, 'analyst'::text, 'viewer'::text])))
 );
 
 ALTER TABLE public.users OWNER TO xeno_owner;
@@ -1212,6 +1242,9 @@ ALTER TABLE ONLY public._sqlx_migrations
 ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_pkey PRIMARY KEY (tenant_id, key_id);
 
+ALTER TABLE ONLY public.audit_events
+    ADD CONSTRAINT audit_events_pkey PRIMARY KEY (tenant_id, audit_id);
+
 ALTER TABLE ONLY public.buyer_history
     ADD CONSTRAINT buyer_history_pkey PRIMARY KEY (tenant_id, store_id, customer_id);
 
@@ -1238,6 +1271,9 @@ ALTER TABLE ONLY public.daily_sales
 
 ALTER TABLE ONLY public.data_versions
     ADD CONSTRAINT data_versions_pkey PRIMARY KEY (tenant_id);
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_pkey PRIMARY KEY (tenant_id, invitation_id);
 
 ALTER TABLE ONLY public.oauth_nonces
     ADD CONSTRAINT oauth_nonces_pkey PRIMARY KEY (tenant_id, nonce);
@@ -1309,6 +1345,8 @@ ALTER TABLE ONLY public.webhook_events
     ADD CONSTRAINT webhook_events_tenant_id_store_id_webhook_id_key UNIQUE (tenant_id, store_id, webhook_id);
 
 CREATE INDEX api_keys_creator ON public.api_keys USING btree (tenant_id, created_by);
+
+CREATE INDEX audit_events_recent ON public.audit_events USING btree (tenant_id, at DESC, audit_id DESC);
 
 CREATE INDEX buyer_history_first ON public.buyer_history USING btree (tenant_id, store_id, first_order_at) INCLUDE (second_order_at);
 
@@ -1421,6 +1459,9 @@ CREATE TRIGGER stores_version BEFORE INSERT OR DELETE OR UPDATE OF name, currenc
 ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_tenant_id_created_by_fkey FOREIGN KEY (tenant_id, created_by) REFERENCES public.users(tenant_id, user_id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY public.audit_events
+    ADD CONSTRAINT audit_events_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(tenant_id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.buyer_history
     ADD CONSTRAINT buyer_history_tenant_id_store_id_fkey FOREIGN KEY (tenant_id, store_id) REFERENCES public.stores(tenant_id, store_id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED;
 
@@ -1447,6 +1488,12 @@ ALTER TABLE ONLY public.daily_sales
 
 ALTER TABLE ONLY public.data_versions
     ADD CONSTRAINT data_versions_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(tenant_id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_tenant_id_created_by_fkey FOREIGN KEY (tenant_id, created_by) REFERENCES public.users(tenant_id, user_id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(tenant_id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.oauth_nonces
     ADD CONSTRAINT oauth_nonces_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(tenant_id) ON DELETE CASCADE;
@@ -1501,6 +1548,8 @@ ALTER TABLE ONLY public.users
 
 ALTER TABLE public.api_keys ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.audit_events ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.buyer_history ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.buyer_spend ENABLE ROW LEVEL SECURITY;
@@ -1518,6 +1567,8 @@ ALTER TABLE public.daily_customers ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.daily_sales ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.data_versions ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.invitations ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.oauth_nonces ENABLE ROW LEVEL SECURITY;
 
@@ -1549,6 +1600,8 @@ ALTER TABLE public.sync_state ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY tenant_isolation ON public.api_keys USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
 
+CREATE POLICY tenant_isolation ON public.audit_events USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
+
 CREATE POLICY tenant_isolation ON public.buyer_history USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
 
 CREATE POLICY tenant_isolation ON public.buyer_spend USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
@@ -1566,6 +1619,8 @@ CREATE POLICY tenant_isolation ON public.daily_customers USING ((tenant_id = pub
 CREATE POLICY tenant_isolation ON public.daily_sales USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
 
 CREATE POLICY tenant_isolation ON public.data_versions USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
+
+CREATE POLICY tenant_isolation ON public.invitations USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
 
 CREATE POLICY tenant_isolation ON public.oauth_nonces USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
 
@@ -1615,6 +1670,8 @@ GRANT USAGE ON SCHEMA public TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.api_keys TO xeno_app;
 
+GRANT SELECT,INSERT ON TABLE public.audit_events TO xeno_app;
+
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.buyer_history TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.buyer_spend TO xeno_app;
@@ -1632,6 +1689,8 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.daily_customers TO xeno_app;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.daily_sales TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.data_versions TO xeno_app;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.invitations TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.oauth_nonces TO xeno_app;
 

@@ -180,3 +180,48 @@ mod tests {
         assert_eq!(r.email, "owner@acme.io");
     }
 }
+
+/// What a member (or an API key) of a tenant may do; each role may do all the ones below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Figures and lists, with customers' personal data masked.
+    Viewer,
+    /// Every figure and list, and exports.
+    Analyst,
+    /// Also stores, syncs, replays, members, invitations and API keys.
+    Admin,
+    /// Also the tenant itself: deleting it, handing it over.
+    Owner,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Viewer, Role::Analyst, Role::Admin, Role::Owner];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|role| role.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Analyst => "analyst",
+            Role::Admin => "admin",
+            Role::Owner => "owner",
+        }
+    }
+}
+
+#[cfg(test)]
+mod role_tests {
+    use super::Role;
+
+    #[test]
+    fn roles_are_ordered_and_named() {
+        assert!(Role::Viewer < Role::Analyst && Role::Analyst < Role::Admin);
+        assert!(Role::Admin < Role::Owner);
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.name()), Some(role));
+        }
+        assert_eq!(Role::parse("superuser"), None);
+    }
+}

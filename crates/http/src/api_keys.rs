@@ -13,35 +13,10 @@ use chrono::Utc;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
+use xeno_domain::account::Role;
 use xeno_domain::ids::TenantId;
 
 use crate::error::ApiError;
-
-/// What a key may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyRole {
-    /// Every figure and list, and exports: reads only.
-    Analyst,
-    /// Also stores, syncs and replays.
-    Admin,
-}
-
-impl KeyRole {
-    pub fn parse(role: &str) -> Option<Self> {
-        match role {
-            "analyst" => Some(Self::Analyst),
-            "admin" => Some(Self::Admin),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Analyst => "analyst",
-            Self::Admin => "admin",
-        }
-    }
-}
 
 pub const TOKEN_PREFIX: &str = "xeno_";
 
@@ -81,7 +56,7 @@ const TOUCH_EVERY: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone)]
 struct Seen {
     hash: Vec<u8>,
-    role: KeyRole,
+    role: Role,
     creator: Uuid,
     at: Instant,
     touched: Option<Instant>,
@@ -91,9 +66,10 @@ struct Seen {
 #[derive(Debug, Default)]
 pub struct LiveKeys(Mutex<HashMap<Uuid, Seen>>);
 
-/// A key that passed: its role, and whether its use should be recorded now.
+/// A key that passed: its role (never above its creator's), and whether its use should be
+/// recorded now.
 pub struct Checked {
-    pub role: KeyRole,
+    pub role: Role,
     /// The key's creator, whom it acts for.
     pub creator: Uuid,
     pub touch: bool,
@@ -122,7 +98,12 @@ impl LiveKeys {
                 let row = db.find_api_key(tenant, key_id).await?.ok_or(REFUSED)?;
                 let live =
                     row.revoked_at.is_none() && row.expires_at.is_none_or(|at| at > Utc::now());
-                let role = KeyRole::parse(&row.role).filter(|_| live).ok_or(REFUSED)?;
+                let creator = row.creator_role.as_deref().and_then(Role::parse);
+                let role = Role::parse(&row.role)
+                    .zip(creator)
+                    .map(|(key, creator)| key.min(creator))
+                    .filter(|_| live)
+                    .ok_or(REFUSED)?;
                 let previous = self
                     .0
                     .lock()
@@ -169,6 +150,13 @@ impl LiveKeys {
     }
 
     /// Forgets a revoked key, so it stops on this process at once.
+    /// Forgets every key (a member's role changed: their keys' roles may have too).
+    pub fn forget_all(&self) {
+        if let Ok(mut seen) = self.0.lock() {
+            seen.clear();
+        }
+    }
+
     pub fn forget(&self, key_id: Uuid) {
         if let Ok(mut all) = self.0.lock() {
             all.remove(&key_id);

@@ -2,18 +2,20 @@
 //! (argon2id).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::{FromRef, FromRequestParts, MatchedPath};
 use axum::http::header;
 use axum::http::request::Parts;
 use jsonwebtoken::{errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+use xeno_domain::account::Role;
 use xeno_domain::ids::{TenantId, UserId};
 
 use crate::error::ApiError;
@@ -129,32 +131,43 @@ impl TokenKeys {
 /// and a query only when the entry is missing or stale. Sessions this process revokes leave
 /// at once; those revoked elsewhere (another instance, a deleted user) within `LIVE_FOR`.
 #[derive(Debug, Default)]
-pub struct LiveSessions(Mutex<HashMap<Uuid, Instant>>);
+pub struct LiveSessions(Mutex<HashMap<Uuid, (Instant, Role)>>);
 
 const LIVE_FOR: Duration = Duration::from_secs(5);
 
 impl LiveSessions {
-    fn is_fresh(&self, session: Uuid) -> bool {
-        self.0
-            .lock()
-            .is_ok_and(|seen| seen.get(&session).is_some_and(|at| at.elapsed() < LIVE_FOR))
+    /// The session's user's role, if the session was seen live a moment ago.
+    fn fresh(&self, session: Uuid) -> Option<Role> {
+        self.0.lock().ok().and_then(|seen| {
+            seen.get(&session)
+                .filter(|(at, _)| at.elapsed() < LIVE_FOR)
+                .map(|(_, role)| *role)
+        })
     }
 
-    fn seen(&self, session: Uuid) {
+    fn seen(&self, session: Uuid, role: Role) {
         if let Ok(mut seen) = self.0.lock() {
             if seen.len() > 100_000 {
-                seen.retain(|_, at| at.elapsed() < LIVE_FOR);
+                seen.retain(|_, (at, _)| at.elapsed() < LIVE_FOR);
             }
-            seen.insert(session, Instant::now());
+            seen.insert(session, (Instant::now(), role));
         }
     }
 
-    /// Forgets revoked sessions, so their tokens stop on this process at once.
+    /// Forgets revoked sessions (and those whose user's role changed), so the change holds
+    /// on this process at once.
     pub fn forget(&self, sessions: &[Uuid]) {
         if let Ok(mut seen) = self.0.lock() {
             for session in sessions {
                 seen.remove(session);
             }
+        }
+    }
+
+    /// Forgets every session (a member's role changed; their sessions are not known here).
+    pub fn forget_all(&self) {
+        if let Ok(mut seen) = self.0.lock() {
+            seen.clear();
         }
     }
 }
@@ -173,7 +186,7 @@ pub(crate) fn bearer(value: &header::HeaderValue) -> Option<&str> {
 }
 
 /// The caller, from `Authorization: Bearer <token>`: a live session's access token, or an
-/// API key (`xeno_…`).
+/// API key (`xeno_…`), allowed the route it called (see [`crate::authorization`]).
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser {
     pub tenant_id: TenantId,
@@ -181,20 +194,65 @@ pub struct AuthUser {
     pub user_id: UserId,
     /// The session, or the key's id.
     pub session_id: Uuid,
-    /// Set when the caller is an API key.
-    pub key: Option<crate::api_keys::KeyRole>,
+    /// Whether the caller is an API key.
+    pub key: bool,
+    /// What the caller may do: the person's role, or the key's (never above its creator's).
+    pub role: Role,
+    /// Where the request came from, when the server knows.
+    pub address: Option<IpAddr>,
 }
 
 impl AuthUser {
     /// Refuses API keys: some things only a signed-in person does (managing keys, signing
     /// out, changing a password).
     pub fn person(&self) -> Result<(), ApiError> {
-        match self.key {
-            None => Ok(()),
-            Some(_) => Err(ApiError::Forbidden(
+        if self.key {
+            return Err(ApiError::Forbidden(
                 "an API key cannot do this; sign in as a person".to_owned(),
-            )),
+            ));
         }
+        Ok(())
+    }
+}
+
+/// Where a request came from.
+fn address(parts: &Parts) -> Option<IpAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip())
+}
+
+/// Refuses a caller whose role is below the route's minimum; records the role for the
+/// response (personal data is masked for viewers).
+fn authorize(parts: &Parts, caller: AuthUser) -> Result<AuthUser, ApiError> {
+    RoleSlot::record(parts, caller.role);
+    let Some(path) = parts.extensions.get::<MatchedPath>() else {
+        return Ok(caller);
+    };
+    let needed = crate::authorization::minimum_role(&parts.method, path.as_str());
+    if caller.role < needed {
+        return Err(ApiError::Forbidden(crate::authorization::refusal(
+            needed,
+            caller.role,
+        )));
+    }
+    Ok(caller)
+}
+
+/// The caller's role, kept for the response on its way out.
+#[derive(Debug, Clone, Default)]
+pub struct RoleSlot(Arc<OnceLock<Role>>);
+
+impl RoleSlot {
+    fn record(parts: &Parts, role: Role) {
+        if let Some(slot) = parts.extensions.get::<Self>() {
+            let _ = slot.0.set(role);
+        }
+    }
+
+    pub fn role(&self) -> Option<Role> {
+        self.0.get().copied()
     }
 }
 
@@ -225,14 +283,21 @@ where
             _ => state.tokens.verify(token)?,
         };
         let tenant = TenantId(claims.tid);
-        if !state.live_sessions.is_fresh(claims.sid) {
-            if !state.db.session_is_live(tenant, claims.sid).await? {
-                return Err(ApiError::Unauthenticated(
-                    "the session has ended: sign in again",
-                ));
+        let role = match state.live_sessions.fresh(claims.sid) {
+            Some(role) => role,
+            None => {
+                let role = state
+                    .db
+                    .live_session_role(tenant, claims.sid)
+                    .await?
+                    .and_then(|role| Role::parse(&role))
+                    .ok_or(ApiError::Unauthenticated(
+                        "the session has ended: sign in again",
+                    ))?;
+                state.live_sessions.seen(claims.sid, role);
+                role
             }
-            state.live_sessions.seen(claims.sid);
-        }
+        };
         // Each tenant's requests draw on its own quota, whichever instance serves them.
         if let Some(allowance) = state
             .throttle
@@ -244,16 +309,21 @@ where
                 return Err(crate::throttle::refused(wait));
             }
         }
-        Ok(Self {
-            tenant_id: tenant,
-            user_id: UserId(claims.sub),
-            session_id: claims.sid,
-            key: None,
-        })
+        authorize(
+            parts,
+            Self {
+                tenant_id: tenant,
+                user_id: UserId(claims.sub),
+                session_id: claims.sid,
+                key: false,
+                role,
+                address: address(parts),
+            },
+        )
     }
 }
 
-/// An API key's caller: its role decides which methods it may use, and each key draws on a
+/// An API key's caller: its role decides which routes it may call, and each key draws on a
 /// quota of its own.
 async fn key_caller(
     state: &crate::state::AppState,
@@ -262,21 +332,21 @@ async fn key_caller(
     key_id: Uuid,
     secret: &str,
 ) -> Result<AuthUser, ApiError> {
-    use crate::api_keys::KeyRole;
     let checked = state
         .live_keys
         .check(&state.db, tenant, key_id, secret)
         .await?;
-    let reads = matches!(
-        parts.method,
-        axum::http::Method::GET | axum::http::Method::HEAD
-    );
-    if checked.role == KeyRole::Analyst && !reads {
-        return Err(ApiError::Forbidden(
-            "this API key is an analyst's: it reads figures and lists, and changes nothing"
-                .to_owned(),
-        ));
-    }
+    let caller = authorize(
+        parts,
+        AuthUser {
+            tenant_id: tenant,
+            user_id: UserId(checked.creator),
+            session_id: key_id,
+            key: true,
+            role: checked.role,
+            address: address(parts),
+        },
+    )?;
     if let Some(allowance) = state
         .throttle
         .take(Limit::Tenant, &format!("key:{key_id}"))
@@ -290,22 +360,14 @@ async fn key_caller(
     if checked.touch {
         // Last used, and from where: recorded beside the request, never in its way.
         let db = state.db.clone();
-        let address = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|info| info.0.ip().to_string());
+        let address = caller.address.map(|ip| ip.to_string());
         tokio::spawn(async move {
             if let Err(err) = db.touch_api_key(tenant, key_id, address.as_deref()).await {
                 tracing::warn!(%err, "cannot record an API key's use");
             }
         });
     }
-    Ok(AuthUser {
-        tenant_id: tenant,
-        user_id: UserId(checked.creator),
-        session_id: key_id,
-        key: Some(checked.role),
-    })
+    Ok(caller)
 }
 
 /// Password hashes computed at once: each argon2id run holds 19 MiB, so this bounds their

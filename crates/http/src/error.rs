@@ -46,6 +46,8 @@ pub enum ApiError {
     NotFound(String),
     MethodNotAllowed,
     Conflict(String),
+    /// What the request names existed once and is gone for good (an expired link).
+    Gone(&'static str),
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
     InvalidFields(Vec<FieldError>),
@@ -82,6 +84,7 @@ impl ApiError {
                 "Method not allowed",
             ),
             Self::Conflict(_) => (S::CONFLICT, "conflict", "Conflict"),
+            Self::Gone(_) => (S::GONE, "gone", "Gone"),
             Self::PayloadTooLarge(_) => {
                 (S::PAYLOAD_TOO_LARGE, "payload_too_large", "Body too large")
             }
@@ -120,7 +123,9 @@ impl ApiError {
             | Self::Conflict(d)
             | Self::PayloadTooLarge(d)
             | Self::UnsupportedMediaType(d) => problem.detail = Some(d),
-            Self::Unauthenticated(d) | Self::Overloaded(d) => problem.detail = Some(d.to_owned()),
+            Self::Unauthenticated(d) | Self::Overloaded(d) | Self::Gone(d) => {
+                problem.detail = Some(d.to_owned())
+            }
             Self::InvalidFields(errors) => {
                 problem.detail = Some("one or more fields are invalid".to_owned());
                 problem.errors = Some(errors);

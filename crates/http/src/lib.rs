@@ -2,13 +2,16 @@
 
 pub mod admission;
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
+pub mod authorization;
 mod cache;
 pub mod error;
 pub mod extract;
 mod headers;
 mod limits;
 mod paging;
+mod privacy;
 pub mod redis_link;
 mod routes;
 mod shopify_id;
@@ -72,6 +75,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
     )),
     tags(
         (name = "auth", description = "Accounts and tokens"),
+        (name = "members", description = "Members, roles, invitations and the audit log"),
         (name = "stores", description = "Connecting Shopify stores"),
         (name = "webhooks", description = "Webhook intake, the event log and replay"),
         (name = "sync", description = "Backfill and sync progress"),
@@ -117,6 +121,19 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::accounts::change_password))
         .routes(routes!(routes::keys::create_key, routes::keys::list_keys))
         .routes(routes!(routes::keys::revoke_key))
+        .routes(routes!(routes::members::list_members))
+        .routes(routes!(
+            routes::members::change_member_role,
+            routes::members::remove_member
+        ))
+        .routes(routes!(routes::members::transfer_ownership))
+        .routes(routes!(
+            routes::members::invite_member,
+            routes::members::list_invitations
+        ))
+        .routes(routes!(routes::members::revoke_invitation))
+        .routes(routes!(routes::members::accept_invitation))
+        .routes(routes!(routes::members::list_audit))
         .routes(routes!(routes::health::get_health))
         .routes(routes!(routes::health::get_readiness))
         .routes(routes!(routes::health::get_prometheus_metrics))
@@ -193,6 +210,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(limits::enforce))
         .layer(axum::middleware::from_fn(throttle::rate_limit_headers))
+        .layer(axum::middleware::from_fn(privacy::mask_for_viewers))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             admission::admit,

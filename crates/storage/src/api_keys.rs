@@ -20,6 +20,10 @@ pub struct ApiKeyRow {
     pub last_used_at: Option<DateTime<Utc>>,
     pub last_used_ip: Option<String>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The creator's role now (read when a key is checked): a key never does more than the
+    /// person it acts for.
+    #[sqlx(default)]
+    pub creator_role: Option<String>,
 }
 
 /// What a new key is.
@@ -83,7 +87,9 @@ impl Db {
     ) -> Result<Option<ApiKeyRow>, StorageError> {
         let mut tx = self.read_tx(tenant).await?;
         let row = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM api_keys WHERE tenant_id = $1 AND key_id = $2"
+            "SELECT {COLUMNS}, (SELECT u.role FROM users u WHERE u.tenant_id = k.tenant_id \
+                 AND u.user_id = k.created_by) AS creator_role \
+             FROM api_keys k WHERE tenant_id = $1 AND key_id = $2"
         ))
         .bind(tenant.0)
         .bind(key_id)

@@ -11,10 +11,12 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod audit;
 mod error;
 pub mod events;
 pub mod insights;
 pub mod lists;
+pub mod members;
 pub mod predictions;
 pub mod reconciliation;
 pub mod records;

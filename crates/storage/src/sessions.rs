@@ -65,24 +65,27 @@ impl Db {
         Ok(found)
     }
 
-    /// Whether access tokens of this session still count: it exists (its user too: deleting
-    /// a user deletes their sessions), is not revoked and has not expired.
-    pub async fn session_is_live(
+    /// The role of a session's user while its access tokens still count: it exists (its user
+    /// too: deleting a user deletes their sessions), is not revoked and has not expired.
+    /// `None` when they no longer count.
+    pub async fn live_session_role(
         &self,
         tenant: TenantId,
         session_id: Uuid,
-    ) -> Result<bool, StorageError> {
+    ) -> Result<Option<String>, StorageError> {
         let mut tx = self.tenant_tx(tenant).await?;
-        let live: Option<bool> = sqlx::query_scalar(
-            "SELECT revoked_at IS NULL AND expires_at > now() FROM sessions
-             WHERE tenant_id = $1 AND session_id = $2",
+        let role: Option<String> = sqlx::query_scalar(
+            "SELECT u.role FROM sessions s
+             JOIN users u ON u.tenant_id = s.tenant_id AND u.user_id = s.user_id
+             WHERE s.tenant_id = $1 AND s.session_id = $2
+                 AND s.revoked_at IS NULL AND s.expires_at > now()",
         )
         .bind(tenant.0)
         .bind(session_id)
         .fetch_optional(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(live.unwrap_or(false))
+        Ok(role)
     }
 
     /// Marks a session's refresh token used, if it was not already: false when another

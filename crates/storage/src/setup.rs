@@ -151,6 +151,8 @@ async fn grant_runtime(owner: &mut PgConnection, runtime: &str) -> Result<(), Se
         format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {runtime}"),
         format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {runtime}"),
         format!("REVOKE ALL ON TABLE _sqlx_migrations FROM {runtime}"),
+        // The audit log is append-only for the service.
+        format!("REVOKE UPDATE, DELETE ON TABLE audit_events FROM {runtime}"),
     ] {
         sqlx::query(&statement).execute(&mut *owner).await?;
     }

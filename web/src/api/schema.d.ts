@@ -4,6 +4,46 @@
  */
 
 export interface paths {
+    "/api/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log, newest first.
+         * @description Minimum role: `admin`.
+         */
+        get: operations["list_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accepts an invitation: creates the member with the invited email and role, and signs them
+         *     in. A link works once, until it expires or is revoked.
+         */
+        post: operations["accept_invitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -30,7 +70,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End the caller's session: its tokens and refresh tokens stop working at once. */
+        /**
+         * End the caller's session: its tokens and refresh tokens stop working at once.
+         * @description Minimum role: `viewer`.
+         */
         post: operations["log_out"];
         delete?: never;
         options?: never;
@@ -45,7 +88,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The signed-in user and their tenant. */
+        /**
+         * The signed-in user and their tenant.
+         * @description Minimum role: `viewer`.
+         */
         get: operations["get_current_user"];
         put?: never;
         post?: never;
@@ -67,6 +113,7 @@ export interface paths {
         /**
          * Change the caller's password: every session of the user ends (other browsers, stolen
          *     tokens), and the answer starts a new one.
+         * @description Minimum role: `viewer`.
          */
         post: operations["change_password"];
         delete?: never;
@@ -116,7 +163,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Customers, newest first by default; searchable by email or name. */
+        /**
+         * Customers, newest first by default; searchable by email or name.
+         * @description Minimum role: `viewer`.
+         */
         get: operations["list_customers"];
         put?: never;
         post?: never;
@@ -133,7 +183,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One customer with their recent orders. */
+        /**
+         * One customer with their recent orders.
+         * @description Minimum role: `viewer`.
+         */
         get: operations["get_customer"];
         put?: never;
         post?: never;
@@ -167,10 +220,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The tenant's API keys (never their secrets), revoked ones included. */
+        /**
+         * The tenant's API keys (never their secrets), revoked ones included.
+         * @description Minimum role: `admin`.
+         */
         get: operations["list_keys"];
         put?: never;
-        /** Create an API key for programs (BI tools, scripts) to call the API without a password. */
+        /**
+         * Create an API key for programs (BI tools, scripts) to call the API without a password.
+         * @description Minimum role: `admin`.
+         */
         post: operations["create_key"];
         delete?: never;
         options?: never;
@@ -188,8 +247,120 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke an API key: it stops working at once. */
+        /**
+         * Revoke an API key: it stops working at once.
+         * @description Minimum role: `admin`.
+         */
         delete: operations["revoke_key"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's members, the owner first.
+         * @description Minimum role: `viewer`.
+         */
+        get: operations["list_members"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/members/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Invitations not yet accepted, revoked or expired.
+         * @description Minimum role: `admin`.
+         */
+        get: operations["list_invitations"];
+        put?: never;
+        /**
+         * Invites someone: answers a one-time link to hand over (Xeno sends no email).
+         * @description Minimum role: `admin`.
+         */
+        post: operations["invite_member"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/members/invitations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revokes a pending invitation: its link stops working.
+         * @description Minimum role: `admin`.
+         */
+        delete: operations["revoke_invitation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/members/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Removes a member: their sessions end and their API keys stop.
+         * @description Minimum role: `admin`.
+         */
+        delete: operations["remove_member"];
+        options?: never;
+        head?: never;
+        /**
+         * Gives a member another role; it holds from their next request (within seconds on other
+         *     servers).
+         * @description Minimum role: `admin`.
+         */
+        patch: operations["change_member_role"];
+        trace?: never;
+    };
+    "/api/members/{user_id}/ownership": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hands the tenant to another member; the owner becomes an admin.
+         * @description Minimum role: `owner`.
+         */
+        post: operations["transfer_ownership"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -202,7 +373,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Checkouts started in the range: completed, abandoned, abandonment rate and value. */
+        /**
+         * Checkouts started in the range: completed, abandoned, abandonment rate and value.
+         * @description Minimum role: `viewer`.
+         */
         get: operations["get_checkout_funnel"];
         put?: never;
         post?: never;
@@ -222,6 +396,7 @@ export interface paths {
         /**
          * Monthly acquisition cohorts (customers by the month of their first order) and how many
          *     of each ordered again in each following month.
+         * @description Minimum role: `viewer`.
          */
         get: operations["get_cohorts"];
         put?: never;
@@ -239,7 +414,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The dashboard: totals, time series, top customers, and optionally the previous period. */
+        /**
+         * The dashboard: totals, time series, top customers, and optionally the previous period.
+         * @description Minimum role: `viewer`.
+         */
         get: operations["get_dashboard"];
         put?: never;
         post?: never;
@@ -256,7 +434,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Best-selling products (or variants) in the range, by revenue or units. */
+        /**
+         * Best-selling products (or variants) in the range, by revenue or units.
+         * @description Minimum role: `viewer`.
+         */
         get: operations["get_top_products"];
         put?: never;
         post?: never;
@@ -276,6 +457,7 @@ export interface paths {
         /**
          * Buyers in segments by recency and frequency quintiles within each store (the RF grid);
          *     the monetary quintile is scored too and given with each customer, but places no one.
+         * @description Minimum role: `viewer`.
          */
         get: operations["get_segments"];
         put?: never;
@@ -293,7 +475,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One segment's customers, a page at a time, sorted by spend, orders or last order. */
+        /**
+         * One segment's customers, a page at a time, sorted by spend, orders or last order.
+         * @description Minimum role: `viewer`.
+         */
         get: operations["list_segment_customers"];
         put?: never;
         post?: never;
@@ -310,7 +495,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One segment's customers as CSV, with their scores. */
+        /**
+         * One segment's customers as CSV, with their scores.
+         * @description Minimum role: `analyst`.
+         */
         get: operations["export_segment"];
         put?: never;
         post?: never;
@@ -344,7 +532,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Orders, newest first by default; filter by days, status, name or email. */
+        /**
+         * Orders, newest first by default; filter by days, status, name or email.
+         * @description Minimum role: `viewer`.
+         */
         get: operations["list_orders"];
         put?: never;
         post?: never;
@@ -361,7 +552,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One order with its line items and refunds. */
+        /**
+         * One order with its line items and refunds.
+         * @description Minimum role: `viewer`.
+         */
         get: operations["get_order"];
         put?: never;
         post?: never;
@@ -378,7 +572,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A store's customers in predictive segments, from its latest fit (empty before one). */
+        /**
+         * A store's customers in predictive segments, from its latest fit (empty before one).
+         * @description Minimum role: `viewer`.
+         */
         get: operations["get_predictive_segments"];
         put?: never;
         post?: never;
@@ -395,7 +592,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Each store's latest customer-lifetime fit (refitted daily and after every backfill). */
+        /**
+         * Each store's latest customer-lifetime fit (refitted daily and after every backfill).
+         * @description Minimum role: `viewer`.
+         */
         get: operations["get_prediction_summary"];
         put?: never;
         post?: never;
@@ -414,7 +614,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Refit a store's customer-lifetime models now, and answer the fit. */
+        /**
+         * Refit a store's customer-lifetime models now, and answer the fit.
+         * @description Minimum role: `admin`.
+         */
         post: operations["refit_predictions"];
         delete?: never;
         options?: never;
@@ -429,7 +632,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Products, by title by default; searchable by title or vendor. */
+        /**
+         * Products, by title by default; searchable by title or vendor.
+         * @description Minimum role: `viewer`.
+         */
         get: operations["list_products"];
         put?: never;
         post?: never;
@@ -446,7 +652,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One product with its variants. */
+        /**
+         * One product with its variants.
+         * @description Minimum role: `viewer`.
+         */
         get: operations["get_product"];
         put?: never;
         post?: never;
@@ -467,6 +676,7 @@ export interface paths {
          * How each store's daily figures compare with Shopify Analytics (ShopifyQL's `sales`),
          *     as of its latest check: checked after every sync, over the whole history after a
          *     backfill and the last 60 days otherwise.
+         * @description Minimum role: `viewer`.
          */
         get: operations["list_reconciliations"];
         put?: never;
@@ -489,6 +699,7 @@ export interface paths {
         /**
          * Checks a store against Shopify Analytics now, over the last 60 whole days, and answers
          *     the result (also kept as its latest check).
+         * @description Minimum role: `admin`.
          */
         post: operations["start_reconciliation"];
         delete?: never;
@@ -528,6 +739,7 @@ export interface paths {
         /**
          * Start connecting a store through OAuth: answers with (or redirects to) Shopify's
          *     authorize page. The `state` is single-use, bound to the caller's tenant, and expires.
+         * @description Minimum role: `admin`.
          */
         get: operations["start_install"];
         put?: never;
@@ -545,12 +757,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's stores. */
+        /**
+         * The caller's stores.
+         * @description Minimum role: `viewer`.
+         */
         get: operations["list_stores"];
         put?: never;
         /**
          * Connect a store with a custom app's Admin API token; the token is checked against the
          *     shop before anything is saved.
+         * @description Minimum role: `admin`.
          */
         post: operations["create_store"];
         delete?: never;
@@ -566,13 +782,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One store: status, scopes, time zone, currency, last webhook, counts. */
+        /**
+         * One store: status, scopes, time zone, currency, last webhook, counts.
+         * @description Minimum role: `viewer`.
+         */
         get: operations["get_store"];
         put?: never;
         post?: never;
         /**
          * Disconnect a store: its webhook subscriptions are deleted at Shopify, it takes no more
          *     data, and its data is kept unless `purge=true`.
+         * @description Minimum role: `admin`.
          */
         delete: operations["delete_store"];
         options?: never;
@@ -587,7 +807,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The store's sync runs, newest first. */
+        /**
+         * The store's sync runs, newest first.
+         * @description Minimum role: `viewer`.
+         */
         get: operations["list_sync_runs"];
         put?: never;
         post?: never;
@@ -604,7 +827,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The store's latest sync run: phase and records while it runs, outcome after. */
+        /**
+         * The store's latest sync run: phase and records while it runs, outcome after.
+         * @description Minimum role: `viewer`.
+         */
         get: operations["get_sync_status"];
         put?: never;
         post?: never;
@@ -627,6 +853,7 @@ export interface paths {
          * Syncs the store now from Shopify, upserted through the same path as webhooks (what
          *     changed is corrected, what was deleted is deleted, nothing is duplicated). One sync per
          *     store at a time.
+         * @description Minimum role: `admin`.
          */
         post: operations["start_sync"];
         delete?: never;
@@ -645,6 +872,7 @@ export interface paths {
         /**
          * The webhook event log, newest first: see failures and dead letters. Applied events stay
          *     for the configured retention (30 days unless set); events not applied stay until they are.
+         * @description Minimum role: `viewer`.
          */
         get: operations["list_webhook_events"];
         put?: never;
@@ -664,7 +892,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Apply an event again (after fixing what made it fail). */
+        /**
+         * Apply an event again (after fixing what made it fail).
+         * @description Minimum role: `admin`.
+         */
         post: operations["replay_webhook_event"];
         delete?: never;
         options?: never;
@@ -753,6 +984,12 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AcceptIn: {
+            /** @description The new member's password. */
+            password: string;
+            /** @description The token of the invitation's link. */
+            token: string;
+        };
         Accepted: {
             /** @description False when this delivery was a duplicate of one already stored. */
             stored: boolean;
@@ -777,6 +1014,36 @@ export interface components {
             /** Format: date-time */
             revoked_at?: string | null;
             role: string;
+        };
+        AuditOut: {
+            /**
+             * @description `resource.verb`: `store.connect`, `store.disconnect`, `sync.start`, `event.replay`,
+             *     `segment.export`, `member.invite`, `member.join`, `member.role`, `member.remove`,
+             *     `member.invitation_revoke`, `tenant.transfer`, `key.create`, `key.revoke`.
+             */
+            action: string;
+            actor_email?: string | null;
+            /**
+             * Format: uuid
+             * @description The API key that acted, if one did.
+             */
+            actor_key?: string | null;
+            /**
+             * Format: uuid
+             * @description The person who acted (for an API key, its creator).
+             */
+            actor_user?: string | null;
+            address?: string | null;
+            /** Format: date-time */
+            at: string;
+            detail: Record<string, never>;
+            /** Format: uuid */
+            id: string;
+            subject?: string | null;
+        };
+        AuditPage: {
+            data: components["schemas"]["AuditOut"][];
+            next_cursor?: string | null;
         };
         /** @description BG/NBD: purchase rates ~ Gamma(r, α) per week; drop-out after each purchase ~ Beta(a, b). */
         BgNbdOut: {
@@ -838,6 +1105,13 @@ export interface components {
         };
         /** @enum {string} */
         Compare: "previous_period" | "previous_year";
+        CreatedInvitation: {
+            invitation: components["schemas"]["InvitationOut"];
+            /** @description The one-time link to hand to the person invited (shown once; only its hash is kept). */
+            link: string;
+            /** @description The token in the link, for clients that accept through the API. */
+            token: string;
+        };
         CreatedKey: components["schemas"]["ApiKeyOut"] & {
             /**
              * @description The key itself: send it as `Authorization: Bearer <key>`. Shown this once; only its
@@ -1091,6 +1365,31 @@ export interface components {
             /** @description Send the merchant's browser here to approve the app. */
             authorize_url: string;
         };
+        InvitationIn: {
+            email: string;
+            /**
+             * Format: int32
+             * @description Days the link works (1–30, default 7).
+             */
+            expires_in_days?: number | null;
+            /** @description `admin`, `analyst` or `viewer`; never above the inviter's. */
+            role: string;
+        };
+        InvitationOut: {
+            /** Format: date-time */
+            created_at: string;
+            email: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            invited_by: string;
+            role: string;
+        };
+        Invitations: {
+            data: components["schemas"]["InvitationOut"][];
+        };
         KeyList: {
             data: components["schemas"]["ApiKeyOut"][];
         };
@@ -1121,6 +1420,18 @@ export interface components {
             tenant: components["schemas"]["TenantOut"];
             user: components["schemas"]["UserOut"];
         };
+        MemberOut: {
+            email: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            joined_at: string;
+            /** @description `owner`, `admin`, `analyst` or `viewer`. */
+            role: string;
+        };
+        Members: {
+            data: components["schemas"]["MemberOut"][];
+        };
         MismatchOut: {
             /** Format: date */
             day: string;
@@ -1141,8 +1452,9 @@ export interface components {
             /** @description What the key is for ("Looker", "nightly export"), 1–100 characters. */
             name: string;
             /**
-             * @description `analyst` (reads every figure and list, changes nothing; the default) or `admin` (also
-             *     stores, syncs and replays).
+             * @description `viewer` (figures and lists, customers' personal data masked), `analyst` (every figure,
+             *     list and export, changes nothing; the default) or `admin` (also stores, syncs and
+             *     replays); never above its creator's role.
              */
             role?: string | null;
         };
@@ -1460,6 +1772,10 @@ export interface components {
             rate: number;
             /** @description What those orders are worth now (net of refunds), per currency. */
             revenue: components["schemas"]["Amount"][];
+        };
+        RoleIn: {
+            /** @description `admin`, `analyst` or `viewer` (the owner's role moves only by handing over). */
+            role: string;
         };
         /** @description A customer of a segment, with the scores that put them there. */
         SegmentCustomer: {
@@ -1853,6 +2169,124 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_audit: {
+        parameters: {
+            query?: {
+                /** @description Entries per page, 1–250 (default 50). */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description a bad cursor or limit */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description over the tenant's request quota; see Retry-After and RateLimit-* */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too busy (`overloaded`) or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    accept_invitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcceptIn"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenOut"];
+                };
+            };
+            /** @description no such invitation (or a mistyped link) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description already used, or the email has an account */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description expired or revoked */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too busy (`overloaded`) or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     log_in: {
         parameters: {
             query?: never;
@@ -2430,6 +2864,353 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description over the tenant's request quota; see Retry-After and RateLimit-* */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too busy (`overloaded`) or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_members: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Members"];
+                };
+            };
+            /** @description over the tenant's request quota; see Retry-After and RateLimit-* */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too busy (`overloaded`) or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_invitations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invitations"];
+                };
+            };
+            /** @description over the tenant's request quota; see Retry-After and RateLimit-* */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too busy (`overloaded`) or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    invite_member: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationIn"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedInvitation"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description over the tenant's request quota; see Retry-After and RateLimit-* */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too busy (`overloaded`) or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_invitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invitation */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no such pending invitation */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description over the tenant's request quota; see Retry-After and RateLimit-* */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too busy (`overloaded`) or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    remove_member: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The member */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no such member */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the owner */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description over the tenant's request quota; see Retry-After and RateLimit-* */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too busy (`overloaded`) or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    change_member_role: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The member */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberOut"];
+                };
+            };
+            /** @description no such member */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the owner's role */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description over the tenant's request quota; see Retry-After and RateLimit-* */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too busy (`overloaded`) or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    transfer_ownership: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The member who becomes the owner */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Members"];
+                };
+            };
+            /** @description no such member */
             404: {
                 headers: {
                     [name: string]: unknown;

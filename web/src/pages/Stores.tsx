@@ -5,6 +5,7 @@ import { postJson, query, request } from '../api/client';
 import { Empty, ErrorMessage, Pending, shortDate, useStores } from '../components';
 import { formatDuration, steadyEstimate, type ShownEstimate } from '../lib/dates';
 import { datedOnReceiptNote, unchangedSummary } from '../lib/events';
+import { humanize } from '../lib/words';
 import { formatCount } from '../lib/money';
 import type { Store } from '../api/types';
 import { deadLettersQuery, keys, reconciliationQuery, syncQuery } from '../api/queries';
@@ -144,7 +145,7 @@ function StoreCard({ store, highlighted }: { store: Store; highlighted: boolean 
         <dd>{store.shop_domain}</dd>
         <dt>Status</dt>
         <dd data-fact="status">
-          <span className={`status ${store.status}`}>{store.status.replace('_', ' ')}</span>
+          <span className={`status ${store.status}`}>{humanize(store.status)}</span>
           {store.status_reason ? ` — ${store.status_reason}` : ''}
         </dd>
         <dt>Currency · time zone</dt>
@@ -178,14 +179,14 @@ function StoreCard({ store, highlighted }: { store: Store; highlighted: boolean 
           {run === null && 'not synced yet'}
           {run && run.status === 'running' && (
             <>
-              <progress aria-label="sync progress" value={run.progress ?? undefined} max={1} /> {run.phase.replace('_', ' ')}: {formatCount(run.records)}
+              <progress aria-label="sync progress" value={run.progress ?? undefined} max={1} /> {humanize(run.phase)}: {formatCount(run.records)}
               {run.expected_records != null ? ` of ${formatCount(run.expected_records)}` : ''} records
               {eta != null ? `, about ${formatDuration(eta)} left` : ' so far'}
             </>
           )}
           {run && run.status !== 'running' && (
             <>
-              {run.kind === 'backfill' ? 'Full sync' : 'Sync'} {run.status} {shortDate(run.finished_at)} · {formatCount(run.records)} records in{' '}
+              {run.kind === 'backfill' ? 'Full sync' : 'Sync'} {humanize(run.status).toLowerCase()} {shortDate(run.finished_at)} · {formatCount(run.records)} records in{' '}
               {formatDuration(run.duration_seconds)}
               {run.throttle_wait_seconds >= 1 ? ` (${formatDuration(run.throttle_wait_seconds)} waiting on Shopify's rate limit)` : ''}
               {run.error ? ` — ${run.error}` : ''}

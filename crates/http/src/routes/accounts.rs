@@ -89,7 +89,7 @@ pub struct TenantOut {
 /// Starts a session (a new family, or the next of `family` after a refresh, keeping its
 /// end) and answers its tokens. The refresh token is `tenant.session.secret`; only a hash of
 /// the secret is stored.
-async fn start_session(
+pub(crate) async fn start_session(
     state: &AppState,
     tenant: TenantId,
     user: UserId,

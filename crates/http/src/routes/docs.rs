@@ -5,10 +5,11 @@
 
 use std::sync::Arc;
 
-use axum::http::header;
+use axum::http::{header, Method};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::{Json, Router};
+use utoipa::openapi::extensions::ExtensionsBuilder;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
 use utoipa::openapi::{OpenApi, PathItem, ResponseBuilder};
 
@@ -33,16 +34,29 @@ pub fn describe(doc: &mut OpenApi) {
         if !path.starts_with("/api/") {
             continue;
         }
-        for operation in [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.delete,
-            &mut item.patch,
+        for (method, operation) in [
+            (Method::GET, &mut item.get),
+            (Method::POST, &mut item.post),
+            (Method::PUT, &mut item.put),
+            (Method::DELETE, &mut item.delete),
+            (Method::PATCH, &mut item.patch),
         ]
         .into_iter()
-        .flatten()
+        .filter_map(|(method, operation)| operation.as_mut().map(|o| (method, o)))
         {
+            // Who may call it: the same table the server enforces.
+            if operation.security.is_some() {
+                let role = crate::authorization::minimum_role(&method, path).name();
+                operation
+                    .extensions
+                    .get_or_insert_with(Default::default)
+                    .merge(ExtensionsBuilder::new().add("x-minimum-role", role).build());
+                let description = operation.description.get_or_insert_with(String::new);
+                if !description.is_empty() {
+                    description.push_str("\n\n");
+                }
+                description.push_str(&format!("Minimum role: `{role}`."));
+            }
             // Every route a token opens, an API key opens too, except what only a person
             // does (keys, signing out, the password).
             let person_only = path.starts_with("/api/keys")

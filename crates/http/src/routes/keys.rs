@@ -9,7 +9,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use xeno_storage::api_keys::{ApiKeyRow, NewApiKey};
 
-use crate::api_keys::{mint, KeyRole};
+use xeno_domain::account::Role;
+
+use crate::api_keys::mint;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath};
@@ -19,8 +21,9 @@ use crate::state::AppState;
 pub struct NewKeyIn {
     /// What the key is for ("Looker", "nightly export"), 1–100 characters.
     name: String,
-    /// `analyst` (reads every figure and list, changes nothing; the default) or `admin` (also
-    /// stores, syncs and replays).
+    /// `viewer` (figures and lists, customers' personal data masked), `analyst` (every figure,
+    /// list and export, changes nothing; the default) or `admin` (also stores, syncs and
+    /// replays); never above its creator's role.
     #[serde(default)]
     role: Option<String>,
     /// Days until the key stops working (1–3650); none: until revoked.
@@ -95,10 +98,20 @@ pub async fn create_key(
         ));
     }
     let role = match input.role.as_deref() {
-        None => KeyRole::Analyst,
-        Some(role) => KeyRole::parse(role)
-            .ok_or_else(|| ApiError::invalid("role", "must be analyst or admin"))?,
+        None => Role::Analyst,
+        Some(role) => Role::parse(role)
+            .filter(|role| *role != Role::Owner)
+            .ok_or_else(|| ApiError::invalid("role", "must be viewer, analyst or admin"))?,
     };
+    if role > caller.role {
+        return Err(ApiError::invalid(
+            "role",
+            format!(
+                "a key cannot do more than its creator ({})",
+                caller.role.name()
+            ),
+        ));
+    }
     let expires_at = match input.expires_in_days {
         None => None,
         Some(days @ 1..=3650) => Some(Utc::now() + chrono::Duration::days(i64::from(days))),
@@ -126,6 +139,14 @@ pub async fn create_key(
             },
         )
         .await?;
+    crate::audit::record(
+        &state,
+        &caller,
+        "key.create",
+        Some(key_id.to_string()),
+        serde_json::json!({ "name": name, "role": role.name() }),
+    )
+    .await;
     Ok((
         StatusCode::CREATED,
         Json(CreatedKey {
@@ -172,5 +193,13 @@ pub async fn revoke_key(
         return Err(ApiError::NotFound("no such live key".to_owned()));
     }
     state.live_keys.forget(id);
+    crate::audit::record(
+        &state,
+        &caller,
+        "key.revoke",
+        Some(id.to_string()),
+        serde_json::json!({}),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

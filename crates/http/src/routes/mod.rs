@@ -6,6 +6,7 @@ pub mod health;
 pub mod insights;
 pub mod keys;
 pub mod lists;
+pub mod members;
 pub mod predictions;
 pub mod reconciliation;
 pub mod stores;

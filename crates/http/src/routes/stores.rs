@@ -316,6 +316,23 @@ pub async fn finish_install(
         .await
         .map_err(shopify_error)?;
     let store = save_store(&state, tenant, &shop, &grant, "oauth", None).await?;
+    // The person who started the install connected it.
+    let installer = AuthUser {
+        tenant_id: tenant,
+        user_id: xeno_domain::ids::UserId(install.sub),
+        session_id: Uuid::nil(),
+        key: false,
+        role: xeno_domain::account::Role::Admin,
+        address: None,
+    };
+    crate::audit::record(
+        &state,
+        &installer,
+        "store.connect",
+        Some(store.0.to_string()),
+        serde_json::json!({ "shop": shop, "kind": "oauth" }),
+    )
+    .await;
     let target = format!(
         "{}/stores/{}?connected=1",
         state.shopify.public_url, store.0
@@ -450,6 +467,14 @@ pub async fn create_store(
         .get_store(caller.tenant_id, store)
         .await?
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("store vanished after connecting")))?;
+    crate::audit::record(
+        &state,
+        &caller,
+        "store.connect",
+        Some(store.0.to_string()),
+        serde_json::json!({ "shop": shop, "kind": "custom_app" }),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 
@@ -546,5 +571,18 @@ pub async fn delete_store(
         .db
         .disconnect_store(caller.tenant_id, store, query.purge)
         .await?;
+    let action = if query.purge {
+        "store.delete"
+    } else {
+        "store.disconnect"
+    };
+    crate::audit::record(
+        &state,
+        &caller,
+        action,
+        Some(id.to_string()),
+        serde_json::json!({ "shop": row.shop_domain }),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

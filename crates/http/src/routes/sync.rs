@@ -255,5 +255,13 @@ pub async fn start_sync(
         .into_iter()
         .find(|r| r.run_id == run)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the sync run vanished")))?;
+    crate::audit::record(
+        &state,
+        &caller,
+        "sync.start",
+        Some(store_id.to_string()),
+        serde_json::json!({ "kind": kind.as_str(), "run": run }),
+    )
+    .await;
     Ok((StatusCode::ACCEPTED, Json(started.into())))
 }

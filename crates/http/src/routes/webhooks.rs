@@ -369,5 +369,13 @@ pub async fn replay_webhook_event(
         .replay_event(caller.tenant_id, id)
         .await?
         .ok_or_else(|| ApiError::NotFound("no such event".to_owned()))?;
+    crate::audit::record(
+        &state,
+        &caller,
+        "event.replay",
+        Some(id.to_string()),
+        serde_json::json!({ "topic": event.topic }),
+    )
+    .await;
     Ok((StatusCode::ACCEPTED, Json(event.into())))
 }

@@ -24,4 +24,5 @@ mod service;
 mod sessions;
 mod support;
 mod sync;
+mod teams;
 mod worker;

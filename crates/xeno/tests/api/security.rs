@@ -654,6 +654,10 @@ async fn every_protected_route_refuses_no_token_an_ended_session_and_another_ten
         .json()
         .await
         .unwrap();
+    let me = get(app, &c.token, "/api/auth/me").await["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut walked = 0;
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
@@ -662,6 +666,7 @@ async fn every_protected_route_refuses_no_token_an_ended_session_and_another_ten
             }
             walked += 1;
             let concrete = path
+                .replace("{user_id}", &me)
                 .replace("{store_id}", &c.store_id)
                 .replace("{customer_id}", &customer)
                 .replace("{order_id}", &order)
@@ -679,7 +684,8 @@ async fn every_protected_route_refuses_no_token_an_ended_session_and_another_ten
                     request = request.bearer_auth(token);
                 }
                 if method != reqwest::Method::GET && method != reqwest::Method::DELETE {
-                    request = request.json(&json!({}));
+                    // A valid role, so a member route reaches its lookup (and its 404).
+                    request = request.json(&json!({ "role": "viewer" }));
                 }
                 async move { request.send().await.unwrap() }
             };

@@ -130,6 +130,14 @@ pub async fn export_segment(
 ) -> Result<Response, ApiError> {
     let scope = scope(caller.tenant_id, query.to, query.to, query.store_id)?;
     scope_stores(&state.db, &scope).await?;
+    crate::audit::record(
+        &state,
+        &caller,
+        "segment.export",
+        query.store_id.map(|id| id.to_string()),
+        serde_json::json!({ "segment": query.segment, "as_of": scope.to }),
+    )
+    .await;
     let buyers = state.db.rfm(&scope).await?;
     let mut csv = csv::Writer::from_writer(Vec::new());
     let write = |csv: &mut csv::Writer<Vec<u8>>, row: &[&str]| {

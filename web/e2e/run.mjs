@@ -401,6 +401,36 @@ try {
   await shot('segment-customers');
   const segmentMembers = new URL(page.url());
 
+  step('a viewer joins by an invitation link and sees figures without personal data');
+  await page.getByRole('link', { name: 'Team' }).click();
+  await page.fill('input[name=invite_email]', 'viewer@e2e.example');
+  await page.selectOption('select[name=invite_role]', 'viewer');
+  await page.getByRole('button', { name: 'Create invitation' }).click();
+  const link = await page.locator('[data-invitation-link]').innerText();
+  assert.ok(link.startsWith(`${base}/accept?token=xinv_`), link);
+  await page.locator('[data-invitation="viewer@e2e.example"]').waitFor();
+  const viewerContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', timezoneId: 'America/Los_Angeles' });
+  const viewer = await viewerContext.newPage();
+  await viewer.goto(link);
+  await viewer.fill('input[name=password]', 'a viewer joins 42 today');
+  await viewer.getByRole('button', { name: 'Join' }).click();
+  await viewer.locator('[data-kpi=orders]').waitFor();
+  await viewer.getByRole('link', { name: 'Customers' }).click();
+  await viewer.waitForURL(/\/customers/);
+  await viewer.getByRole('heading', { name: 'Customers', exact: true }).waitFor();
+  await viewer.locator('main tbody tr').first().waitFor();
+  const shownEmails = await viewer.locator('main table').first().innerText();
+  assert.ok(shownEmails.includes('•••'), `emails are masked for a viewer: ${shownEmails.slice(0, 400)}`);
+  assert.ok(!/@[a-z]+\.[a-z]+/i.test(shownEmails), 'no email address is shown to a viewer');
+  await viewer.getByRole('link', { name: 'Team' }).click();
+  await viewer.locator('[data-member-email="viewer@e2e.example"]').waitFor();
+  assert.ok(await viewer.getByRole('button', { name: 'Create invitation' }).isDisabled(), 'a viewer cannot invite');
+  await viewerContext.close();
+  await page.reload();
+  await page.locator('[data-audit="member.join"]').waitFor();
+  await page.locator('[data-member-email="viewer@e2e.example"]').waitFor();
+  await shot('team');
+
   step('an API key, created once, reads the API until it is revoked');
   await page.getByRole('link', { name: 'API keys' }).click();
   await page.fill('input[name=key_name]', 'Looker');
@@ -426,6 +456,7 @@ try {
     ['/checkouts', '.funnel, .empty'],
     ['/stores', '[data-store]'],
     ['/keys', 'h1'],
+    ['/team', '[data-member-email]'],
     ['/definitions', 'h1'],
     [segmentMembers.pathname + segmentMembers.search, '[data-member]'],
   ];

@@ -2,7 +2,7 @@ import { Suspense, lazy, useEffect, useState } from 'react';
 import { NavLink, Navigate, Route, Routes, useNavigate } from 'react-router-dom';
 import { useQueryClient } from '@tanstack/react-query';
 import { SIGNED_OUT, getToken, request, setSession as keepSession, type Tokens } from './api/client';
-import { SignIn, SignUp } from './pages/Auth';
+import { Accept, SignIn, SignUp } from './pages/Auth';
 import { Loading } from './components';
 
 // Each page is a chunk of its own, loaded when first opened: the sign-in page needs none of
@@ -22,6 +22,7 @@ const SegmentMembers = lazy(() => insights().then((m) => ({ default: m.SegmentMe
 const Checkouts = lazy(() => insights().then((m) => ({ default: m.Checkouts })));
 const Stores = lazy(() => import('./pages/Stores').then((m) => ({ default: m.Stores })));
 const Keys = lazy(() => import('./pages/Keys').then((m) => ({ default: m.Keys })));
+const Team = lazy(() => import('./pages/Team').then((m) => ({ default: m.Team })));
 const Definitions = lazy(() => import('./pages/Definitions').then((m) => ({ default: m.Definitions })));
 
 const NAV = [
@@ -33,6 +34,7 @@ const NAV = [
   ['/segments', 'Segments'],
   ['/checkouts', 'Checkouts'],
   ['/stores', 'Stores'],
+  ['/team', 'Team'],
   ['/keys', 'API keys'],
   ['/definitions', 'Definitions'],
 ] as const;
@@ -61,6 +63,7 @@ export function App() {
     return (
       <Routes>
         <Route path="/signup" element={<SignUp onSignedIn={signedIn} />} />
+        <Route path="/accept" element={<Accept onSignedIn={signedIn} />} />
         <Route path="*" element={<SignIn onSignedIn={signedIn} />} />
       </Routes>
     );
@@ -108,6 +111,8 @@ export function App() {
           <Route path="/stores" element={<Stores />} />
           <Route path="/stores/:storeId" element={<Stores />} />
           <Route path="/keys" element={<Keys />} />
+          <Route path="/team" element={<Team />} />
+          <Route path="/accept" element={<Accept onSignedIn={signedIn} />} />
           <Route path="/definitions" element={<Definitions />} />
           <Route path="/signup" element={<Navigate to="/" replace />} />
           <Route path="*" element={<p className="empty">There is no such page.</p>} />

@@ -1,6 +1,7 @@
 //! Viewers see figures and lists without customers' personal data: names, emails, phones and
 //! addresses in every JSON answer are masked on the way out, whatever the route, so a new
-//! route cannot forget it. A viewer's own account (`/api/auth/…`) is theirs to see.
+//! route cannot forget it. A viewer's own account and their colleagues (`/api/auth/…`,
+//! `/api/members`) are not customers' data.
 
 use axum::body::{to_bytes, Body};
 use axum::extract::Request;
@@ -33,7 +34,11 @@ const MAX_MASKED_BYTES: usize = 32 * 1024 * 1024;
 pub async fn mask_for_viewers(mut request: Request, next: Next) -> Response {
     let slot = RoleSlot::default();
     request.extensions_mut().insert(slot.clone());
-    let own_account = request.uri().path().starts_with("/api/auth/");
+    // Customers' data is masked, not the team's: a viewer's own account and colleagues.
+    let path = request.uri().path();
+    let own_account = ["/api/auth/", "/api/members", "/api/audit"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix));
     let response = next.run(request).await;
     let json = response
         .headers()

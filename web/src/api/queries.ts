@@ -11,6 +11,7 @@ import type {
   CustomerDetail,
   Dashboard,
   EventPage,
+  Me,
   OrderDetail,
   Page,
   PredictionSummary,
@@ -31,6 +32,8 @@ export const keys = {
   deadLetters: (storeId: string) => ['dead-letters', storeId] as const,
   reconciliation: (storeId: string) => ['reconciliation', storeId] as const,
 };
+
+export const meQuery = () => queryOptions({ queryKey: ['me'], queryFn: () => getJson<Me>('/api/auth/me') });
 
 export const storesQuery = () =>
   queryOptions({ queryKey: keys.stores, queryFn: () => getJson<{ data: Store[] }>('/api/stores') });

@@ -37,3 +37,8 @@ export interface Page<T> {
   data: T[];
   next_cursor?: string | null;
 }
+export type Me = Schemas['MeOut'];
+export type Member = Schemas['MemberOut'];
+export type Invitation = Schemas['InvitationOut'];
+export type CreatedInvitation = Schemas['CreatedInvitation'];
+export type AuditPage = Schemas['AuditPage'];

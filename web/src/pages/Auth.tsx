@@ -89,3 +89,39 @@ export function SignUp({ onSignedIn }: Props) {
     </main>
   );
 }
+
+/** Joining an account from an invitation's link: choose a password, and you are in. */
+export function Accept({ onSignedIn }: Props) {
+  const token = new URLSearchParams(window.location.search).get('token') ?? '';
+  const [problem, setProblem] = useState<ApiProblem | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const password = String(new FormData(event.currentTarget).get('password') ?? '');
+    setBusy(true);
+    setProblem(null);
+    try {
+      onSignedIn(await postJson<Tokens>('/api/auth/accept', { token, password }));
+    } catch (error) {
+      setProblem(error instanceof ApiProblem ? error : new ApiProblem(0, 'Something went wrong', undefined, 'error', []));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <main className="auth">
+      <h1>Join your team on Xeno</h1>
+      <form onSubmit={submit} noValidate>
+        <Field name="password" label="Choose a password" type="password" autoComplete="new-password" error={problem?.field('password')} />
+        {problem && problem.errors.length === 0 && (
+          <p className="error" role="alert">
+            {problem.message}
+          </p>
+        )}
+        <button type="submit" disabled={busy || !token}>
+          {busy ? 'Joining…' : 'Join'}
+        </button>
+      </form>
+    </main>
+  );
+}

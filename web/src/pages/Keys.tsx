@@ -33,8 +33,8 @@ export function Keys() {
     <section>
       <h1>API keys</h1>
       <p className="hint">
-        For BI tools and scripts: send a key as <code>Authorization: Bearer xeno_…</code>. An analyst&apos;s key reads every figure and list and changes nothing; an admin&apos;s
-        key can also sync stores and replay events.
+        For BI tools and scripts: send a key as <code>Authorization: Bearer xeno_…</code>. A viewer&apos;s key reads figures without personal data, an analyst&apos;s every figure, list and export; an admin&apos;s
+        key can also sync stores and replay events. A key never does more than the person who made it.
       </p>
       <form className="connect" onSubmit={submit}>
         <label className="field">
@@ -44,6 +44,7 @@ export function Keys() {
         <label className="field">
           Role
           <select name="key_role" value={role} onChange={(e) => setRole(e.target.value)}>
+            <option value="viewer">Viewer (no personal data)</option>
             <option value="analyst">Analyst (reads only)</option>
             <option value="admin">Admin</option>
           </select>

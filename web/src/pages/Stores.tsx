@@ -5,10 +5,11 @@ import { postJson, query, request } from '../api/client';
 import { Empty, ErrorMessage, Pending, shortDate, useStores } from '../components';
 import { formatDuration, steadyEstimate, type ShownEstimate } from '../lib/dates';
 import { datedOnReceiptNote, unchangedSummary } from '../lib/events';
+import { can } from '../lib/roles';
 import { humanize } from '../lib/words';
 import { formatCount } from '../lib/money';
 import type { Store } from '../api/types';
-import { deadLettersQuery, keys, reconciliationQuery, syncQuery } from '../api/queries';
+import { deadLettersQuery, keys, meQuery, reconciliationQuery, syncQuery } from '../api/queries';
 
 /** A running sync's time left as a steady countdown (see `steadyEstimate`), per run. */
 function useSteadyEta(runId: string | null, estimate: number | null): number | null {
@@ -40,6 +41,7 @@ export function Stores() {
 }
 
 function Connect() {
+  const admin = can(useQuery(meQuery()).data?.user.role, 'admin');
   const [shop, setShop] = useState('');
   const [problem, setProblem] = useState<unknown>(null);
   const [custom, setCustom] = useState(false);
@@ -91,7 +93,9 @@ function Connect() {
             </label>
           </>
         )}
-        <button type="submit">{custom ? 'Connect with token' : 'Connect with Shopify'}</button>
+        <button type="submit" disabled={!admin} title={admin ? undefined : 'Only admins connect stores'}>
+          {custom ? 'Connect with token' : 'Connect with Shopify'}
+        </button>
         <button type="button" className="link" onClick={() => setCustom(!custom)}>
           {custom ? 'Use Shopify sign-in instead' : 'Use a custom app token instead'}
         </button>
@@ -103,6 +107,7 @@ function Connect() {
 
 function StoreCard({ store, highlighted }: { store: Store; highlighted: boolean }) {
   const queries = useQueryClient();
+  const admin = can(useQuery(meQuery()).data?.user.role, 'admin');
   const sync = useQuery({
     ...syncQuery(store.id),
     // Follow a running backfill closely.
@@ -230,18 +235,18 @@ function StoreCard({ store, highlighted }: { store: Store; highlighted: boolean 
           </tbody>
         </table>
       )}
-      <button type="button" onClick={() => checkNow.mutate()} disabled={checkNow.isPending || store.status !== 'active'}>
+      <button type="button" onClick={() => checkNow.mutate()} disabled={!admin || checkNow.isPending || store.status !== 'active'}>
         {checkNow.isPending ? 'Checking…' : 'Check against Shopify now'}
       </button>{' '}
       {checkNow.error ? <ErrorMessage error={checkNow.error} /> : null}
-      <button type="button" onClick={() => syncNow.mutate()} disabled={syncNow.isPending || run?.status === 'running' || store.status !== 'active'}>
+      <button type="button" onClick={() => syncNow.mutate()} disabled={!admin || syncNow.isPending || run?.status === 'running' || store.status !== 'active'}>
         {run?.status === 'running' ? 'Syncing…' : 'Sync now'}
       </button>
       {syncNow.error ? <ErrorMessage error={syncNow.error} /> : null}
       {run?.deletions_to_confirm && run.status !== 'running' && (
         <p className="warning">
           The last sync found many records missing at Shopify and deleted none of them.{' '}
-          <button type="button" onClick={() => confirmDeletions.mutate()} disabled={confirmDeletions.isPending}>
+          <button type="button" onClick={() => confirmDeletions.mutate()} disabled={!admin || confirmDeletions.isPending}>
             Delete them and sync
           </button>
         </p>
@@ -266,7 +271,7 @@ function StoreCard({ store, highlighted }: { store: Store; highlighted: boolean 
                 <td>{new Date(e.received_at).toLocaleString()}</td>
                 <td>{e.last_error}</td>
                 <td>
-                  <button type="button" onClick={() => replay.mutate(e.id)} disabled={replay.isPending}>
+                  <button type="button" onClick={() => replay.mutate(e.id)} disabled={!admin || replay.isPending}>
                     Replay
                   </button>
                 </td>

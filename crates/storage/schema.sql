@@ -350,6 +350,32 @@ END $$;
 
 ALTER FUNCTION public.xeno_delete_store_leftovers() OWNER TO xeno_owner;
 
+CREATE FUNCTION public.xeno_delete_tenant(doomed uuid) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public'
+    AS $_$
+DECLARE
+    t text;
+    pass int;
+BEGIN
+    PERFORM set_config('app.tenant_id', '', true);
+    FOR pass IN 1..2 LOOP
+        FOR t IN
+            SELECT c.table_name FROM information_schema.columns c
+            JOIN information_schema.tables r
+                ON r.table_schema = c.table_schema AND r.table_name = c.table_name
+            WHERE c.table_schema = 'public' AND c.column_name = 'tenant_id'
+                AND r.table_type = 'BASE TABLE' AND c.table_name <> 'tenants'
+            ORDER BY c.table_name
+        LOOP
+            EXECUTE format('DELETE FROM %I WHERE tenant_id = $1', t) USING doomed;
+        END LOOP;
+    END LOOP;
+    DELETE FROM tenants WHERE tenant_id = doomed;
+END $_$;
+
+ALTER FUNCTION public.xeno_delete_tenant(doomed uuid) OWNER TO xeno_owner;
+
 CREATE FUNCTION public.xeno_order_rollup() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -1168,6 +1194,15 @@ CREATE TABLE public.sync_state (
 
 ALTER TABLE public.sync_state OWNER TO xeno_owner;
 
+CREATE TABLE public.tenant_deletions (
+    former_tenant_id uuid NOT NULL,
+    deleted_at timestamp with time zone DEFAULT now() NOT NULL,
+    stores integer NOT NULL,
+    members integer NOT NULL
+);
+
+ALTER TABLE public.tenant_deletions OWNER TO xeno_owner;
+
 CREATE TABLE public.tenants (
     tenant_id uuid NOT NULL,
     name text NOT NULL,
@@ -1322,6 +1357,9 @@ ALTER TABLE ONLY public.sync_runs
 
 ALTER TABLE ONLY public.sync_state
     ADD CONSTRAINT sync_state_pkey PRIMARY KEY (tenant_id, store_id, resource);
+
+ALTER TABLE ONLY public.tenant_deletions
+    ADD CONSTRAINT tenant_deletions_pkey PRIMARY KEY (former_tenant_id);
 
 ALTER TABLE ONLY public.tenants
     ADD CONSTRAINT tenants_pkey PRIMARY KEY (tenant_id);
@@ -1721,6 +1759,8 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.stores TO xeno_app;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.sync_runs TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.sync_state TO xeno_app;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.tenant_deletions TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.tenants TO xeno_app;
 

@@ -21,8 +21,9 @@ const EXCEPTIONS: &[(&str, &str, Role)] = &[
     ("GET", "/api/keys", Role::Admin),
     ("GET", "/api/members/invitations", Role::Admin),
     ("GET", "/api/audit", Role::Admin),
-    // Handing the tenant over is the owner's alone.
+    // Handing the tenant over, and deleting it, are the owner's alone.
     ("POST", "/api/members/{user_id}/ownership", Role::Owner),
+    ("POST", "/api/tenant/deletion", Role::Owner),
 ];
 
 /// The least role that may call `method` on the route `path` (its template, as routed).

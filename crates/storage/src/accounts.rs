@@ -115,3 +115,47 @@ impl Db {
         Ok(found)
     }
 }
+
+/// What deleting a tenant took with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deleted {
+    pub stores: i64,
+    pub members: i64,
+}
+
+impl Db {
+    /// Deletes a tenant and every row of it, in one transaction, leaving only a record that
+    /// it happened (`tenant_deletions`). The shop and email directories forget it too.
+    pub async fn delete_tenant(&self, tenant: TenantId) -> Result<Deleted, StorageError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let (stores, members): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM stores WHERE tenant_id = $1), \
+                    (SELECT count(*) FROM users WHERE tenant_id = $1)",
+        )
+        .bind(tenant.0)
+        .fetch_one(&mut *tx)
+        .await?;
+        let domains: Vec<String> =
+            sqlx::query_scalar("SELECT shop_domain FROM shop_domains WHERE tenant_id = $1")
+                .bind(tenant.0)
+                .fetch_all(&mut *tx)
+                .await?;
+        sqlx::query("SELECT xeno_delete_tenant($1)")
+            .bind(tenant.0)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO tenant_deletions (former_tenant_id, stores, members) VALUES ($1, $2, $3)",
+        )
+        .bind(tenant.0)
+        .bind(i32::try_from(stores).unwrap_or(i32::MAX))
+        .bind(i32::try_from(members).unwrap_or(i32::MAX))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        for domain in &domains {
+            self.cache_route(domain, None);
+        }
+        Ok(Deleted { stores, members })
+    }
+}

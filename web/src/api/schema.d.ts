@@ -862,6 +862,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tenant/deletion": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deletes the account: every store is unsubscribed at Shopify (best effort: a shop that
+         *     cannot be reached keeps its app until uninstalled there), then every row of the account
+         *     is deleted. Only a record that it happened is kept. Everyone's sessions and keys stop.
+         * @description Minimum role: `owner`.
+         */
+        post: operations["delete_tenant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/webhooks/events": {
         parameters: {
             query?: never;
@@ -1268,6 +1290,10 @@ export interface components {
             /** @description The biggest spenders, ranked within each currency. */
             top_customers: components["schemas"]["TopCustomer"][];
             totals: components["schemas"]["Totals"];
+        };
+        DeletionIn: {
+            /** @description The account's name, typed again: deleting cannot be undone. */
+            confirm: string;
         };
         EventOut: {
             api_version?: string | null;
@@ -4609,6 +4635,55 @@ export interface operations {
             };
             /** @description a sync is running, or the store is not connected */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description over the tenant's request quota; see Retry-After and RateLimit-* */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too busy (`overloaded`) or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_tenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeletionIn"];
+            };
+        };
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the name typed is not the account's */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

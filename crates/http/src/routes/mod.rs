@@ -11,4 +11,5 @@ pub mod predictions;
 pub mod reconciliation;
 pub mod stores;
 pub mod sync;
+pub mod tenant;
 pub mod webhooks;

@@ -122,8 +122,14 @@ async fn readyz_is_503_naming_postgres_when_it_is_unreachable() {
     expect_problem(login, 503, "unavailable").await;
 }
 
-/// Global directories are keyed by what a caller holds before it knows its tenant.
-const GLOBAL_TABLES: [&str; 3] = ["_sqlx_migrations", "user_emails", "shop_domains"];
+/// Global directories are keyed by what a caller holds before it knows its tenant; a deleted
+/// tenant's only trace belongs to no tenant.
+const GLOBAL_TABLES: [&str; 4] = [
+    "_sqlx_migrations",
+    "user_emails",
+    "shop_domains",
+    "tenant_deletions",
+];
 
 #[tokio::test]
 async fn every_key_and_index_of_a_tenant_table_leads_with_tenant_id() {

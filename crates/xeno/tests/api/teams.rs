@@ -498,3 +498,130 @@ async fn the_audit_log_records_who_did_what_and_the_service_cannot_rewrite_it() 
         );
     }
 }
+
+#[tokio::test]
+async fn deleting_the_account_leaves_no_row_of_it_behind() {
+    let (c, [owner, admin, _, _]) = team().await;
+    let app = &c.app;
+    // Data of every kind: webhooks, keys, an invitation, sessions, the audit log.
+    crate::support::shop::activity(
+        &c.sim,
+        &c.shop,
+        json!({ "orders": 5, "refunds": 2, "customers": 2 }),
+    )
+    .await;
+    crate::support::webhooks::drain(app).await;
+    call(
+        app,
+        Method::POST,
+        "/api/keys",
+        &admin,
+        Some(json!({ "name": "bi" })),
+    )
+    .await;
+    invite(app, &owner, "later@acme.example", "viewer").await;
+    let tenant = get(app, &owner, "/api/auth/me").await["tenant"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Only the owner, and only with the account's name typed again.
+    let wrong = json!({ "confirm": "Not Acme" });
+    expect_problem(
+        call(
+            app,
+            Method::POST,
+            "/api/tenant/deletion",
+            &admin,
+            Some(json!({ "confirm": "Acme" })),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    expect_problem(
+        call(
+            app,
+            Method::POST,
+            "/api/tenant/deletion",
+            &owner,
+            Some(wrong),
+        )
+        .await,
+        422,
+        "invalid_fields",
+    )
+    .await;
+    let other = app.register("Other", "boss@other.example").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deleted = call(
+        app,
+        Method::POST,
+        "/api/tenant/deletion",
+        &owner,
+        Some(json!({ "confirm": "Acme" })),
+    )
+    .await;
+    assert_eq!(deleted.status(), 204);
+
+    // Every table with a tenant_id, read from the catalog, holds nothing of it.
+    let mut db = app.connect_as("postgres").await;
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.columns \
+         WHERE table_schema = 'public' AND column_name = 'tenant_id' ORDER BY 1",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    assert!(tables.len() >= 30, "{tables:?}");
+    for table in &tables {
+        let left: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM {table} WHERE tenant_id = $1::uuid"
+        ))
+        .bind(&tenant)
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+        assert_eq!(left, 0, "{table} keeps {left} rows of the deleted account");
+    }
+    let (stores, members): (i32, i32) = sqlx::query_as(
+        "SELECT stores, members FROM tenant_deletions WHERE former_tenant_id = $1::uuid",
+    )
+    .bind(&tenant)
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert_eq!((stores, members), (1, 4));
+    // Its shop was unsubscribed at Shopify, its people are signed out, its email is free,
+    // and the other account is untouched.
+    let subscriptions: Value = reqwest::get(format!(
+        "{}/_sim/shops/{}/subscriptions",
+        c.sim.base_url(),
+        c.shop
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(subscriptions, json!([]));
+    assert_eq!(
+        call(app, Method::GET, "/api/orders", &owner, None)
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        call(app, Method::GET, "/api/orders", &admin, None)
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(app.post_json("/api/auth/register", &json!({ "tenant_name": "Acme again", "email": "owner@acme.example", "password": PASSWORD })).await.status(), 201);
+    assert_eq!(
+        get(app, &other, "/api/auth/me").await["tenant"]["name"],
+        "Other"
+    );
+}

@@ -10,9 +10,12 @@ use xeno_domain::account::Role;
 
 /// Routes whose minimum role is not the rule's: (method, path template, role).
 const EXCEPTIONS: &[(&str, &str, Role)] = &[
-    // Anyone signed in may sign out and change their own password.
+    // Anyone signed in may sign out, change their own password, end their own sign-ins and
+    // leave.
     ("POST", "/api/auth/logout", Role::Viewer),
     ("POST", "/api/auth/password", Role::Viewer),
+    ("DELETE", "/api/auth/sessions/{id}", Role::Viewer),
+    ("POST", "/api/auth/leave", Role::Viewer),
     // Exports carry personal data: analysts and up.
     ("GET", "/api/metrics/segments/export", Role::Analyst),
     // Connecting a store starts from a redirect.

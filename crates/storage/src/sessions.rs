@@ -182,3 +182,59 @@ impl Db {
         Ok(hash)
     }
 }
+
+/// One sign-in of a user (a family of sessions: the first and its refreshes), while live.
+#[derive(Debug, sqlx::FromRow)]
+pub struct SignIn {
+    pub family_id: Uuid,
+    pub signed_in_at: DateTime<Utc>,
+    pub last_refreshed_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Db {
+    /// A user's live sign-ins, latest first.
+    pub async fn live_sign_ins(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<Vec<SignIn>, StorageError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let sign_ins = sqlx::query_as(
+            "SELECT family_id, min(created_at) AS signed_in_at, max(created_at) AS last_refreshed_at,
+                    max(expires_at) AS expires_at
+             FROM sessions WHERE tenant_id = $1 AND user_id = $2
+             GROUP BY family_id
+             HAVING bool_or(revoked_at IS NULL AND expires_at > now())
+             ORDER BY max(created_at) DESC",
+        )
+        .bind(tenant.0)
+        .bind(user.0)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(sign_ins)
+    }
+
+    /// Ends one of a user's sign-ins; answers the sessions ended (none: not theirs, or over).
+    pub async fn end_sign_in(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        family_id: Uuid,
+    ) -> Result<Vec<Uuid>, StorageError> {
+        let mut tx = self.tenant_tx(tenant).await?;
+        let ids = sqlx::query_scalar(
+            "UPDATE sessions SET revoked_at = now()
+             WHERE tenant_id = $1 AND user_id = $2 AND family_id = $3 AND revoked_at IS NULL
+             RETURNING session_id",
+        )
+        .bind(tenant.0)
+        .bind(user.0)
+        .bind(family_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+}

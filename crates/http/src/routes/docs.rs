@@ -60,8 +60,15 @@ pub fn describe(doc: &mut OpenApi) {
             // Every route a token opens, an API key opens too, except what only a person
             // does (keys, signing out, the password).
             let person_only = path.starts_with("/api/keys")
-                || path == "/api/auth/logout"
-                || path == "/api/auth/password";
+                || path.starts_with("/api/auth/sessions")
+                || [
+                    "/api/auth/logout",
+                    "/api/auth/password",
+                    "/api/auth/leave",
+                    "/api/tenant/deletion",
+                ]
+                .contains(&path.as_str())
+                || path.ends_with("/ownership");
             if let (Some(security), false) = (operation.security.as_mut(), person_only) {
                 security.push(utoipa::openapi::security::SecurityRequirement::new(
                     "api_key",

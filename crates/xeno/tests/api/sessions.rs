@@ -171,3 +171,74 @@ async fn a_deleted_users_tokens_stop_working() {
         .await;
     expect_problem(export, 401, "unauthenticated").await;
 }
+
+/// A person sees their sign-ins (one per browser, surviving refreshes) and ends one: that
+/// browser's tokens stop, the others go on; a sign-in of someone else's is not found.
+#[tokio::test]
+async fn a_person_lists_their_sign_ins_and_ends_one() {
+    let app = TestApp::spawn().await;
+    let laptop = app.register("Mine", "mine@example.com").await;
+    let laptop_token = laptop["token"].as_str().unwrap().to_owned();
+    let phone: Value = app
+        .post_json(
+            "/api/auth/login",
+            &json!({ "email": "mine@example.com", "password": "correct horse 9" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let phone_token = phone["token"].as_str().unwrap().to_owned();
+    // The laptop refreshes: still one sign-in.
+    let refreshed: Value = refresh(&app, laptop["refresh_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let laptop_token2 = refreshed["token"].as_str().unwrap().to_owned();
+    let listed: Value = app
+        .get_authed("/api/auth/sessions", &laptop_token2)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let sign_ins = listed["data"].as_array().unwrap();
+    assert_eq!(sign_ins.len(), 2, "{listed}");
+    let current: Vec<&Value> = sign_ins.iter().filter(|s| s["current"] == true).collect();
+    assert_eq!(current.len(), 1);
+    let other = sign_ins.iter().find(|s| s["current"] == false).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Ending the phone's sign-in stops its token, not the laptop's.
+    let ended = app
+        .client
+        .delete(app.url(&format!("/api/auth/sessions/{other}")))
+        .bearer_auth(&laptop_token2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), 204);
+    assert_eq!(status_of(&app, &phone_token).await, 401);
+    assert_eq!(status_of(&app, &laptop_token2).await, 200);
+    assert_eq!(
+        status_of(&app, &laptop_token).await,
+        200,
+        "the laptop's earlier token"
+    );
+    // Someone else's sign-in is not found, and nothing ends.
+    let stranger = app.register("Theirs", "theirs@example.com").await;
+    let theirs = stranger["token"].as_str().unwrap().to_owned();
+    let attempt = app
+        .client
+        .delete(app.url(&format!(
+            "/api/auth/sessions/{}",
+            current[0]["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&theirs)
+        .send()
+        .await
+        .unwrap();
+    expect_problem(attempt, 404, "not_found").await;
+    assert_eq!(status_of(&app, &laptop_token2).await, 200);
+}

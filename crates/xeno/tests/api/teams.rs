@@ -380,6 +380,30 @@ async fn roles_change_at_once_keys_never_exceed_their_creator_and_ownership_move
         "forbidden",
     )
     .await;
+    // The owner cannot leave without handing over; a member can, and is signed out.
+    expect_problem(
+        call(app, Method::POST, "/api/auth/leave", &admin, None).await,
+        409,
+        "conflict",
+    )
+    .await;
+    let leaver_invite = invite(app, &admin, "leaver@acme.example", "viewer").await;
+    let leaver: Value = accept(app, &leaver_invite).await.json().await.unwrap();
+    let leaver = leaver["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        call(app, Method::POST, "/api/auth/leave", &leaver, None)
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        call(app, Method::GET, "/api/auth/me", &leaver, None)
+            .await
+            .status(),
+        401
+    );
+    let left = get(app, &admin, "/api/members").await;
+    assert!(!left.to_string().contains("leaver@acme.example"));
     // Removing a member ends their sessions.
     let removed = call(
         app,

@@ -27,6 +27,7 @@ const EXCEPTIONS: &[(&str, &str, Role)] = &[
     // Handing the tenant over, and deleting it, are the owner's alone.
     ("POST", "/api/members/{user_id}/ownership", Role::Owner),
     ("POST", "/api/tenant/deletion", Role::Owner),
+    ("GET", "/api/tenant/export", Role::Owner),
 ];
 
 /// The least role that may call `method` on the route `path` (its template, as routed).

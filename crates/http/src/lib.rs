@@ -138,6 +138,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::members::accept_invitation))
         .routes(routes!(routes::members::list_audit))
         .routes(routes!(routes::tenant::delete_tenant))
+        .routes(routes!(routes::tenant::export_tenant))
         .routes(routes!(routes::health::get_health))
         .routes(routes!(routes::health::get_readiness))
         .routes(routes!(routes::health::get_prometheus_metrics))

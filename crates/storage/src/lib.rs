@@ -14,6 +14,7 @@ pub mod api_keys;
 pub mod audit;
 mod error;
 pub mod events;
+pub mod export;
 pub mod insights;
 pub mod lists;
 pub mod members;

@@ -66,6 +66,7 @@ pub fn describe(doc: &mut OpenApi) {
                     "/api/auth/password",
                     "/api/auth/leave",
                     "/api/tenant/deletion",
+                    "/api/tenant/export",
                 ]
                 .contains(&path.as_str())
                 || path.ends_with("/ownership");

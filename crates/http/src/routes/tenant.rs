@@ -81,3 +81,55 @@ pub async fn delete_tenant(
     tracing::info!(tenant = %caller.tenant_id, stores = deleted.stores, members = deleted.members, "account deleted");
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Everything of the account, for its owner: a ZIP with one CSV per table (customers,
+/// orders and their lines, refunds, products, checkouts, rollups, members without their
+/// passwords, the audit log…), credentials left out.
+#[utoipa::path(get, path = "/api/tenant/export", tag = "members",
+    security(("bearer" = [])),
+    responses((status = 200, description = "a ZIP of CSV files", content_type = "application/zip")))]
+pub async fn export_tenant(
+    State(state): State<AppState>,
+    caller: AuthUser,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    use std::io::Write;
+    caller.person()?;
+    let files = state.db.export_tenant(caller.tenant_id).await?;
+    let zipped = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, zip::result::ZipError> {
+        let mut archive = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (table, csv) in files {
+            archive.start_file(format!("{table}.csv"), options)?;
+            archive.write_all(&csv)?;
+        }
+        Ok(archive.finish()?.into_inner())
+    })
+    .await
+    .map_err(|err| ApiError::Internal(err.into()))?
+    .map_err(|err| ApiError::Internal(err.into()))?;
+    crate::audit::record(
+        &state,
+        &caller,
+        "tenant.export",
+        None,
+        serde_json::json!({ "bytes": zipped.len() }),
+    )
+    .await;
+    let name = format!("xeno-export-{}.zip", chrono::Utc::now().format("%Y-%m-%d"));
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/zip".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        zipped,
+    )
+        .into_response())
+}

@@ -649,3 +649,77 @@ async fn deleting_the_account_leaves_no_row_of_it_behind() {
         "Other"
     );
 }
+
+#[tokio::test]
+async fn the_owner_takes_everything_away_as_csv_without_credentials() {
+    let (c, [owner, admin, _, _]) = team().await;
+    let app = &c.app;
+    let other = app.register("Other", "boss@other.example").await;
+    let other_email = "boss@other.example";
+    assert!(other["token"].is_string());
+    expect_problem(
+        call(app, Method::GET, "/api/tenant/export", &admin, None).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let answer = call(app, Method::GET, "/api/tenant/export", &owner, None).await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["content-type"], "application/zip");
+    assert!(answer.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("xeno-export-"));
+    let bytes = answer.bytes().await.unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut files = std::collections::BTreeMap::new();
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).unwrap();
+        let name = file.name().unwrap().to_string();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut file, &mut text).unwrap();
+        files.insert(name, text);
+    }
+    // One file per tenant table; the orders are the store's orders, row for row.
+    for table in [
+        "orders.csv",
+        "customers.csv",
+        "order_line_items.csv",
+        "users.csv",
+        "audit_events.csv",
+        "stores.csv",
+    ] {
+        assert!(files.contains_key(table), "{table} in {:?}", files.keys());
+    }
+    let store = get(app, &owner, &format!("/api/stores/{}", c.store_id)).await;
+    let orders = files["orders.csv"].lines().count() - 1;
+    assert_eq!(orders as i64, store["counts"]["orders"].as_i64().unwrap());
+    // Members without their passwords; stores without their tokens; no other account's data.
+    let users = &files["users.csv"];
+    assert!(users.lines().next().unwrap().contains("email"));
+    assert!(!users.contains("password_hash") && !users.contains("$argon2"));
+    assert_eq!(users.lines().count() - 1, 4);
+    let header = |file: &str| -> Vec<String> {
+        files[file]
+            .lines()
+            .next()
+            .unwrap()
+            .split(',')
+            .map(str::to_owned)
+            .collect()
+    };
+    for secret in ["access_token", "refresh_token", "webhook_secret"] {
+        assert!(
+            !header("stores.csv").contains(&secret.to_owned()),
+            "{secret}"
+        );
+    }
+    assert!(header("stores.csv").contains(&"access_token_expires_at".to_owned()));
+    assert!(files.values().all(|text| !text.contains(other_email)));
+    assert!(files["sessions.csv"]
+        .lines()
+        .next()
+        .unwrap()
+        .contains("family_id"));
+    assert!(!files["sessions.csv"].contains("refresh_hash"));
+}

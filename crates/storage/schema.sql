@@ -737,6 +737,7 @@ CREATE TABLE public.api_keys (
     last_used_at timestamp with time zone,
     last_used_ip text,
     revoked_at timestamp with time zone,
+    store_ids uuid[],
     CONSTRAINT api_keys_name_check CHECK (((length(name) >= 1) AND (length(name) <= 100))),
     CONSTRAINT api_keys_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'analyst'::text, 'viewer'::text])))
 );

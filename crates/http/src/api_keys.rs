@@ -57,6 +57,7 @@ const TOUCH_EVERY: Duration = Duration::from_secs(60);
 struct Seen {
     hash: Vec<u8>,
     role: Role,
+    stores: Option<Vec<Uuid>>,
     creator: Uuid,
     at: Instant,
     touched: Option<Instant>,
@@ -70,6 +71,8 @@ pub struct LiveKeys(Mutex<HashMap<Uuid, Seen>>);
 /// recorded now.
 pub struct Checked {
     pub role: Role,
+    /// The stores the key is limited to, if it is.
+    pub stores: Option<Vec<Uuid>>,
     /// The key's creator, whom it acts for.
     pub creator: Uuid,
     pub touch: bool,
@@ -112,6 +115,7 @@ impl LiveKeys {
                 Seen {
                     hash: row.secret_hash,
                     role,
+                    stores: row.store_ids,
                     creator: row.created_by,
                     at: Instant::now(),
                     touched: previous,
@@ -144,6 +148,7 @@ impl LiveKeys {
         }
         Ok(Checked {
             role: seen.role,
+            stores: seen.stores.clone(),
             creator: seen.creator,
             touch,
         })
@@ -161,5 +166,71 @@ impl LiveKeys {
         if let Ok(mut all) = self.0.lock() {
             all.remove(&key_id);
         }
+    }
+}
+
+/// The store a request names, in its path (`/api/stores/{id}`, `…/{store_id}/…`) or its
+/// query (`store_id=`); `Err` when it names something that is not a store id.
+pub fn named_store(
+    path_template: &str,
+    path: &str,
+    query: Option<&str>,
+) -> Result<Option<Uuid>, ()> {
+    let template: Vec<&str> = path_template.split('/').collect();
+    let actual: Vec<&str> = path.split('/').collect();
+    for (i, segment) in template.iter().enumerate() {
+        let names_store =
+            *segment == "{store_id}" || (*segment == "{id}" && template.get(2) == Some(&"stores"));
+        if names_store {
+            return actual
+                .get(i)
+                .and_then(|value| Uuid::try_parse(value).ok())
+                .map(Some)
+                .ok_or(());
+        }
+    }
+    for pair in query.unwrap_or_default().split('&') {
+        if let Some(("store_id", value)) = pair.split_once('=') {
+            return Uuid::try_parse(value).map(Some).map_err(|_| ());
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_names_its_store_in_the_path_or_the_query() {
+        let id = Uuid::now_v7();
+        assert_eq!(
+            named_store("/api/sync/{store_id}", &format!("/api/sync/{id}"), None),
+            Ok(Some(id))
+        );
+        assert_eq!(
+            named_store("/api/stores/{id}", &format!("/api/stores/{id}"), None),
+            Ok(Some(id))
+        );
+        assert_eq!(
+            named_store(
+                "/api/orders",
+                "/api/orders",
+                Some(&format!("limit=5&store_id={id}"))
+            ),
+            Ok(Some(id))
+        );
+        assert_eq!(
+            named_store("/api/orders", "/api/orders", Some("limit=5")),
+            Ok(None)
+        );
+        assert_eq!(
+            named_store("/api/keys/{id}", &format!("/api/keys/{id}"), None),
+            Ok(None)
+        );
+        assert_eq!(
+            named_store("/api/orders", "/api/orders", Some("store_id=x")),
+            Err(())
+        );
     }
 }

@@ -336,6 +336,9 @@ async fn key_caller(
         .live_keys
         .check(&state.db, tenant, key_id, secret)
         .await?;
+    if let Some(stores) = &checked.stores {
+        within_stores(parts, stores)?;
+    }
     let caller = authorize(
         parts,
         AuthUser {
@@ -368,6 +371,26 @@ async fn key_caller(
         });
     }
     Ok(caller)
+}
+
+/// A key limited to some stores may name only those, and must name one (its own identity
+/// aside): a route across the tenant would show the others.
+fn within_stores(parts: &Parts, stores: &[Uuid]) -> Result<(), ApiError> {
+    let template = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map_or(parts.uri.path(), MatchedPath::as_str);
+    let refused = || {
+        ApiError::Forbidden(format!(
+            "this API key is limited to {} store(s): name one with store_id",
+            stores.len()
+        ))
+    };
+    match crate::api_keys::named_store(template, parts.uri.path(), parts.uri.query()) {
+        Ok(Some(store)) if stores.contains(&store) => Ok(()),
+        Ok(None) if template == "/api/auth/me" => Ok(()),
+        _ => Err(refused()),
+    }
 }
 
 /// Password hashes computed at once: each argon2id run holds 19 MiB, so this bounds their

@@ -20,6 +20,8 @@ pub struct ApiKeyRow {
     pub last_used_at: Option<DateTime<Utc>>,
     pub last_used_ip: Option<String>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The stores the key is limited to; `None`: every store of the tenant.
+    pub store_ids: Option<Vec<Uuid>>,
     /// The creator's role now (read when a key is checked): a key never does more than the
     /// person it acts for.
     #[sqlx(default)]
@@ -36,11 +38,12 @@ pub struct NewApiKey<'a> {
     pub role: &'a str,
     pub created_by: UserId,
     pub expires_at: Option<DateTime<Utc>>,
+    pub store_ids: Option<&'a [Uuid]>,
 }
 
 const COLUMNS: &str =
     "key_id, name, prefix, secret_hash, role, created_by, created_at, expires_at, \
-     last_used_at, last_used_ip, revoked_at";
+     last_used_at, last_used_ip, revoked_at, store_ids";
 
 impl Db {
     pub async fn create_api_key(
@@ -50,8 +53,8 @@ impl Db {
     ) -> Result<ApiKeyRow, StorageError> {
         let mut tx = self.tenant_tx(tenant).await?;
         let row = sqlx::query_as(&format!(
-            "INSERT INTO api_keys (tenant_id, key_id, name, prefix, secret_hash, role, created_by, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
+            "INSERT INTO api_keys (tenant_id, key_id, name, prefix, secret_hash, role, created_by, expires_at, store_ids) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
         ))
         .bind(tenant.0)
         .bind(key.key_id)
@@ -61,6 +64,7 @@ impl Db {
         .bind(key.role)
         .bind(key.created_by.0)
         .bind(key.expires_at)
+        .bind(key.store_ids)
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;

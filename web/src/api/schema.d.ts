@@ -1119,6 +1119,8 @@ export interface components {
             /** Format: date-time */
             revoked_at?: string | null;
             role: string;
+            /** @description The stores the key is limited to; null: every store. */
+            store_ids?: string[] | null;
         };
         AuditOut: {
             /**
@@ -1566,6 +1568,8 @@ export interface components {
              *     replays); never above its creator's role.
              */
             role?: string | null;
+            /** @description Limits the key to these stores (each request must name one); none: every store. */
+            store_ids?: string[] | null;
         };
         /** @enum {string} */
         Order: "asc" | "desc";

@@ -29,6 +29,9 @@ pub struct NewKeyIn {
     /// Days until the key stops working (1–3650); none: until revoked.
     #[serde(default)]
     expires_in_days: Option<u32>,
+    /// Limits the key to these stores (each request must name one); none: every store.
+    #[serde(default)]
+    store_ids: Option<Vec<Uuid>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -43,6 +46,8 @@ pub struct ApiKeyOut {
     last_used_at: Option<DateTime<Utc>>,
     last_used_ip: Option<String>,
     revoked_at: Option<DateTime<Utc>>,
+    /// The stores the key is limited to; null: every store.
+    store_ids: Option<Vec<Uuid>>,
 }
 
 impl From<ApiKeyRow> for ApiKeyOut {
@@ -57,6 +62,7 @@ impl From<ApiKeyRow> for ApiKeyOut {
             last_used_at: k.last_used_at,
             last_used_ip: k.last_used_ip,
             revoked_at: k.revoked_at,
+            store_ids: k.store_ids,
         }
     }
 }
@@ -122,6 +128,27 @@ pub async fn create_key(
             ))
         }
     };
+    if let Some(stores) = &input.store_ids {
+        if stores.is_empty() {
+            return Err(ApiError::invalid(
+                "store_ids",
+                "name at least one store, or leave it out for every store",
+            ));
+        }
+        for store in stores {
+            if state
+                .db
+                .get_store(caller.tenant_id, xeno_domain::ids::StoreId(*store))
+                .await?
+                .is_none()
+            {
+                return Err(ApiError::invalid(
+                    "store_ids",
+                    format!("{store} is not one of your stores"),
+                ));
+            }
+        }
+    }
     let key_id = Uuid::now_v7();
     let minted = mint(caller.tenant_id, key_id);
     let row = state
@@ -136,6 +163,7 @@ pub async fn create_key(
                 role: role.name(),
                 created_by: caller.user_id,
                 expires_at,
+                store_ids: input.store_ids.as_deref(),
             },
         )
         .await?;

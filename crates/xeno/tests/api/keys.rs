@@ -159,3 +159,67 @@ async fn a_program_reads_with_an_api_key_within_its_role_until_it_is_revoked() {
         .unwrap();
     expect_problem(forged, 401, "unauthenticated").await;
 }
+
+/// A key limited to one store reads that store, named in each request, and nothing of the
+/// tenant's other stores or across them.
+#[tokio::test]
+async fn a_key_limited_to_a_store_reads_only_that_store() {
+    let c = connect(json!({ "orders": 20 }), &[], 1.0).await;
+    let (app, token) = (&c.app, c.token.as_str());
+    wait_for_sync(app, token, &c.store_id).await;
+    let second = "second.myshopify.com";
+    crate::support::shop::create_shop(&c.sim, second, json!({ "orders": 10 })).await;
+    crate::support::shop::connect_shop(app, token, second).await;
+    let other_store = crate::support::shop::store_id_of(app, token, second).await;
+    let create = |body: Value| {
+        let request = app
+            .client
+            .post(app.url("/api/keys"))
+            .bearer_auth(token)
+            .json(&body);
+        async move { request.send().await.unwrap() }
+    };
+    let stranger = "00000000-0000-0000-0000-000000000001";
+    expect_problem(
+        create(json!({ "name": "x", "store_ids": [stranger] })).await,
+        422,
+        "invalid_fields",
+    )
+    .await;
+    expect_problem(
+        create(json!({ "name": "x", "store_ids": [] })).await,
+        422,
+        "invalid_fields",
+    )
+    .await;
+    let key: Value = create(json!({ "name": "one shop", "store_ids": [c.store_id] }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(key["store_ids"], json!([c.store_id]));
+    let secret = key["secret"].as_str().unwrap().to_owned();
+    let status = |path: String| {
+        let request = app.client.get(app.url(&path)).bearer_auth(&secret);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(
+        status(format!("/api/orders?store_id={}", c.store_id)).await,
+        200
+    );
+    assert_eq!(status(format!("/api/stores/{}", c.store_id)).await, 200);
+    assert_eq!(
+        status(format!("/api/metrics/dashboard?store_id={}", c.store_id)).await,
+        200
+    );
+    assert_eq!(status("/api/auth/me".to_owned()).await, 200);
+    for refused in [
+        "/api/orders".to_owned(),
+        "/api/stores".to_owned(),
+        "/api/metrics/dashboard".to_owned(),
+        format!("/api/orders?store_id={other_store}"),
+        format!("/api/stores/{other_store}"),
+    ] {
+        assert_eq!(status(refused.clone()).await, 403, "{refused}");
+    }
+}

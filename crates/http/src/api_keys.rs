@@ -170,12 +170,18 @@ impl LiveKeys {
 }
 
 /// The store a request names, in its path (`/api/stores/{id}`, `…/{store_id}/…`) or its
-/// query (`store_id=`); `Err` when it names something that is not a store id.
-pub fn named_store(
-    path_template: &str,
-    path: &str,
-    query: Option<&str>,
-) -> Result<Option<Uuid>, ()> {
+/// query (`store_id=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamedStore {
+    Nothing,
+    Store(Uuid),
+    /// Something that is not a store id where one belongs.
+    Malformed,
+}
+
+pub fn named_store(path_template: &str, path: &str, query: Option<&str>) -> NamedStore {
+    let parse =
+        |value: &str| Uuid::try_parse(value).map_or(NamedStore::Malformed, NamedStore::Store);
     let template: Vec<&str> = path_template.split('/').collect();
     let actual: Vec<&str> = path.split('/').collect();
     for (i, segment) in template.iter().enumerate() {
@@ -184,17 +190,15 @@ pub fn named_store(
         if names_store {
             return actual
                 .get(i)
-                .and_then(|value| Uuid::try_parse(value).ok())
-                .map(Some)
-                .ok_or(());
+                .map_or(NamedStore::Malformed, |value| parse(value));
         }
     }
     for pair in query.unwrap_or_default().split('&') {
         if let Some(("store_id", value)) = pair.split_once('=') {
-            return Uuid::try_parse(value).map(Some).map_err(|_| ());
+            return parse(value);
         }
     }
-    Ok(None)
+    NamedStore::Nothing
 }
 
 #[cfg(test)]
@@ -206,11 +210,11 @@ mod tests {
         let id = Uuid::now_v7();
         assert_eq!(
             named_store("/api/sync/{store_id}", &format!("/api/sync/{id}"), None),
-            Ok(Some(id))
+            NamedStore::Store(id)
         );
         assert_eq!(
             named_store("/api/stores/{id}", &format!("/api/stores/{id}"), None),
-            Ok(Some(id))
+            NamedStore::Store(id)
         );
         assert_eq!(
             named_store(
@@ -218,19 +222,19 @@ mod tests {
                 "/api/orders",
                 Some(&format!("limit=5&store_id={id}"))
             ),
-            Ok(Some(id))
+            NamedStore::Store(id)
         );
         assert_eq!(
             named_store("/api/orders", "/api/orders", Some("limit=5")),
-            Ok(None)
+            NamedStore::Nothing
         );
         assert_eq!(
             named_store("/api/keys/{id}", &format!("/api/keys/{id}"), None),
-            Ok(None)
+            NamedStore::Nothing
         );
         assert_eq!(
             named_store("/api/orders", "/api/orders", Some("store_id=x")),
-            Err(())
+            NamedStore::Malformed
         );
     }
 }

@@ -386,9 +386,10 @@ fn within_stores(parts: &Parts, stores: &[Uuid]) -> Result<(), ApiError> {
             stores.len()
         ))
     };
-    match crate::api_keys::named_store(template, parts.uri.path(), parts.uri.query()) {
-        Ok(Some(store)) if stores.contains(&store) => Ok(()),
-        Ok(None) if template == "/api/auth/me" => Ok(()),
+    use crate::api_keys::{named_store, NamedStore};
+    match named_store(template, parts.uri.path(), parts.uri.query()) {
+        NamedStore::Store(store) if stores.contains(&store) => Ok(()),
+        NamedStore::Nothing if template == "/api/auth/me" => Ok(()),
         _ => Err(refused()),
     }
 }

@@ -520,6 +520,16 @@ CREATE FUNCTION public.xeno_order_rollup() RETURNS trigger
 
 ALTER FUNCTION public.xeno_order_rollup() OWNER TO xeno_owner;
 
+CREATE FUNCTION public.xeno_prune_audit(cutoff timestamp with time zone) RETURNS bigint
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public'
+    AS $$
+    WITH pruned AS (DELETE FROM audit_events WHERE at < cutoff RETURNING 1)
+    SELECT count(*) FROM pruned
+$$;
+
+ALTER FUNCTION public.xeno_prune_audit(cutoff timestamp with time zone) OWNER TO xeno_owner;
+
 CREATE FUNCTION public.xeno_prune_webhook_events(cutoff timestamp with time zone, batch integer) RETURNS bigint
     LANGUAGE sql SECURITY DEFINER
     SET search_path TO 'public'

@@ -401,7 +401,8 @@ impl Throttle {
             .collect()
     }
 
-    pub async fn failed(&self, keys: &[String]) {
+    /// Counts a failed sign-in against each key; answers the first key's count so far.
+    pub async fn failed(&self, keys: &[String]) -> u32 {
         let now = now_ms();
         if let Some(redis) = &self.redis {
             let redis_keys: Vec<String> = keys.iter().map(|k| self.key("failures", k)).collect();
@@ -411,15 +412,18 @@ impl Throttle {
                     let mut pipe = redis::pipe();
                     pipe.atomic();
                     for key in &redis_keys {
-                        pipe.cmd("HINCRBY").arg(key).arg("count").arg(1).ignore();
+                        pipe.cmd("HINCRBY").arg(key).arg("count").arg(1);
                         pipe.cmd("HSET").arg(key).arg("last_ms").arg(now).ignore();
                         pipe.cmd("PEXPIRE").arg(key).arg(keep).ignore();
                     }
-                    pipe.query_async::<()>(&mut conn).await
+                    pipe.query_async::<Vec<i64>>(&mut conn).await
                 })
                 .await;
-            if written.is_ok() {
-                return;
+            if let Ok(counts) = written {
+                return counts
+                    .first()
+                    .and_then(|n| u32::try_from(*n).ok())
+                    .unwrap_or(0);
             }
             FALLBACKS.with_label_values(&["sign_in"]).inc();
         }
@@ -436,7 +440,13 @@ impl Throttle {
             entry.count = entry.count.saturating_add(1);
             entry.last_ms = now;
         }
+        keys.first()
+            .and_then(|key| failures.get(key))
+            .map_or(0, |entry| entry.count)
     }
+
+    /// How many failures a key may have before sign-in waits (and the audit log hears).
+    pub const FREE_FAILURES: u32 = FREE_FAILURES;
 
     pub async fn succeeded(&self, keys: &[String]) {
         {

@@ -86,4 +86,13 @@ impl Db {
         tx.commit().await?;
         Ok(rows)
     }
+
+    /// Deletes audit entries older than `cutoff`, every tenant's; answers how many.
+    pub async fn prune_audit(&self, cutoff: DateTime<Utc>) -> Result<u64, StorageError> {
+        let pruned: i64 = sqlx::query_scalar("SELECT xeno_prune_audit($1)")
+            .bind(cutoff)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(pruned.max(0) as u64)
+    }
 }

@@ -183,13 +183,15 @@ pub async fn run_worker(
         let _ = signalled.wait_for(|stop| *stop).await;
         stopping.stop();
     });
-    if let Some(keep_for) = config.webhook_retention {
-        tokio::spawn(xeno_ingest::retention::run(
-            db.clone(),
-            keep_for,
-            shutdown.clone(),
-        ));
-    }
+    let retention = xeno_ingest::retention::Retention {
+        webhook_events: config.webhook_retention,
+        audit: config.audit_retention,
+    };
+    tokio::spawn(xeno_ingest::retention::run(
+        db.clone(),
+        retention,
+        shutdown.clone(),
+    ));
     if let Some(every) = config.sync_every {
         let stop = shutdown.clone();
         tokio::spawn(xeno_ingest::scheduler::run(services.clone(), every, stop));

@@ -194,8 +194,26 @@ pub async fn log_in(
         None => None,
     };
     let stored_hash = found.as_ref().map(|login| login.password_hash.clone());
+    let account_of = found.as_ref().map(|login| (login.tenant_id, login.user_id));
     let (true, Some(login)) = (verify_password(input.password, stored_hash).await?, found) else {
-        state.throttle.failed(&keys).await;
+        let count = state.throttle.failed(&keys).await;
+        // The account's owner (and admins) hear of a run of failures, once per run.
+        if let (Some((tenant, user)), true) = (
+            account_of,
+            count == crate::throttle::Throttle::FREE_FAILURES,
+        ) {
+            let entry = xeno_storage::audit::AuditEntry {
+                actor_user: None,
+                actor_key: None,
+                action: "auth.failures",
+                subject: Some(user.to_string()),
+                detail: serde_json::json!({ "email": account, "failures": count }),
+                address: address.map(|ip| ip.to_string()),
+            };
+            if let Err(err) = state.db.record_audit(TenantId(tenant), &entry).await {
+                tracing::error!(%err, "cannot record failed sign-ins");
+            }
+        }
         return Err(REFUSED);
     };
     state.throttle.succeeded(&keys).await;

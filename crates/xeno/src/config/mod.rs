@@ -95,6 +95,8 @@ pub struct Config {
     pub sync_every: Option<Duration>,
     /// How long applied webhook events stay in the event log; `None` keeps them forever.
     pub webhook_retention: Option<Duration>,
+    /// How long audit entries are kept (`XENO_AUDIT_RETENTION_DAYS`, 365); `None`: forever.
+    pub audit_retention: Option<Duration>,
     /// PostgreSQL connections per process (the API, the acceptor and the worker share them).
     pub db_pool_size: u32,
     /// Rate limits per tenant, shop and address.
@@ -332,6 +334,10 @@ impl Config {
             0 => None,
             days => Some(Duration::from_secs(days.saturating_mul(86_400))),
         };
+        let audit_retention = match whole_number(&lookup, "XENO_AUDIT_RETENTION_DAYS", 365)? {
+            0 => None,
+            days => Some(Duration::from_secs(days.saturating_mul(86_400))),
+        };
         let worker_max_attempts =
             i32::try_from(whole_number(&lookup, "XENO_WORKER_MAX_ATTEMPTS", 8)?)
                 .ok()
@@ -429,6 +435,7 @@ impl Config {
             admission,
             reconcile_days,
             webhook_retention,
+            audit_retention,
             metrics_token: lookup("XENO_METRICS_TOKEN").filter(|t| !t.is_empty()),
             cors_origins,
             metrics_bind: lookup("XENO_METRICS_BIND")

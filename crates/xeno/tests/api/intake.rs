@@ -173,11 +173,23 @@ async fn applied_events_past_their_retention_are_pruned_and_the_rest_kept() {
         wait_for_status(app, &c.token, id, "done").await;
     }
 
+    // The audit log keeps a year: connecting the store, aged past it, goes in the same pass.
+    let aged: i64 = sqlx::query_scalar(
+        "WITH a AS (UPDATE audit_events SET at = at - interval '400 days' RETURNING 1) SELECT count(*) FROM a",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!(aged >= 1, "connecting the store was audited");
+
     // A worker's retention pass (the one it runs when it starts).
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let pass = tokio::spawn(xeno_ingest::retention::run(
         xeno::db(&app.config),
-        Duration::from_secs(30 * 86_400),
+        xeno_ingest::retention::Retention {
+            webhook_events: Some(Duration::from_secs(30 * 86_400)),
+            audit: Some(Duration::from_secs(365 * 86_400)),
+        },
         stopped,
     ));
     let mut kept: Vec<String> = Vec::new();
@@ -204,6 +216,11 @@ async fn applied_events_past_their_retention_are_pruned_and_the_rest_kept() {
         metric(app, "xeno_webhook_events_pruned_total").await,
         old.len() as f64
     );
+    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(audited, 0, "audit entries past a year are pruned");
 
     // Once every event is old, the store still keeps its newest, so its last webhook stays
     // known.

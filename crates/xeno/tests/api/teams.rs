@@ -723,3 +723,28 @@ async fn the_owner_takes_everything_away_as_csv_without_credentials() {
         .contains("family_id"));
     assert!(!files["sessions.csv"].contains("refresh_hash"));
 }
+
+#[tokio::test]
+async fn a_run_of_failed_sign_ins_reaches_the_audit_log_once() {
+    let c = connect(json!({ "orders": 2 }), &[], 1.0).await;
+    let app = &c.app;
+    for _ in 0..7 {
+        let answer = app
+            .post_json(
+                "/api/auth/login",
+                &json!({ "email": "owner@acme.example", "password": "not the password 1" }),
+            )
+            .await;
+        assert!(matches!(answer.status().as_u16(), 401 | 429));
+    }
+    let log = get(app, &c.token, "/api/audit?limit=250").await;
+    let failures: Vec<&Value> = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "auth.failures")
+        .collect();
+    assert_eq!(failures.len(), 1, "{log}");
+    assert_eq!(failures[0]["detail"]["email"], "owner@acme.example");
+    assert!(failures[0]["detail"]["failures"].as_u64().unwrap() >= 5);
+}

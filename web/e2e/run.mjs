@@ -431,6 +431,16 @@ try {
   await page.locator('[data-member-email="viewer@e2e.example"]').waitFor();
   await shot('team');
 
+  step('the owner sees their sign-ins and takes all the data away');
+  await page.getByRole('link', { name: 'Account' }).click();
+  await page.locator('[data-sign-in=current]').waitFor();
+  const [exported] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download all data' }).click()]);
+  assert.match(exported.suggestedFilename(), /^xeno-export-\d{4}-\d{2}-\d{2}\.zip$/);
+  const zipped = readFileSync(await exported.path());
+  assert.equal(zipped.subarray(0, 2).toString(), 'PK', 'a ZIP file');
+  assert.ok(await page.getByRole('button', { name: 'Delete the account' }).isDisabled(), 'deleting waits for the name');
+  await shot('account');
+
   step('an API key, created once, reads the API until it is revoked');
   await page.getByRole('link', { name: 'API keys' }).click();
   await page.fill('input[name=key_name]', 'Looker');
@@ -457,6 +467,7 @@ try {
     ['/stores', '[data-store]'],
     ['/keys', 'h1'],
     ['/team', '[data-member-email]'],
+    ['/account', '[data-sign-in]'],
     ['/definitions', 'h1'],
     [segmentMembers.pathname + segmentMembers.search, '[data-member]'],
   ];

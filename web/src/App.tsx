@@ -23,6 +23,7 @@ const Checkouts = lazy(() => insights().then((m) => ({ default: m.Checkouts })))
 const Stores = lazy(() => import('./pages/Stores').then((m) => ({ default: m.Stores })));
 const Keys = lazy(() => import('./pages/Keys').then((m) => ({ default: m.Keys })));
 const Team = lazy(() => import('./pages/Team').then((m) => ({ default: m.Team })));
+const Account = lazy(() => import('./pages/Account').then((m) => ({ default: m.Account })));
 const Definitions = lazy(() => import('./pages/Definitions').then((m) => ({ default: m.Definitions })));
 
 const NAV = [
@@ -36,6 +37,7 @@ const NAV = [
   ['/stores', 'Stores'],
   ['/team', 'Team'],
   ['/keys', 'API keys'],
+  ['/account', 'Account'],
   ['/definitions', 'Definitions'],
 ] as const;
 
@@ -112,6 +114,7 @@ export function App() {
           <Route path="/stores/:storeId" element={<Stores />} />
           <Route path="/keys" element={<Keys />} />
           <Route path="/team" element={<Team />} />
+          <Route path="/account" element={<Account />} />
           <Route path="/accept" element={<Accept onSignedIn={signedIn} />} />
           <Route path="/definitions" element={<Definitions />} />
           <Route path="/signup" element={<Navigate to="/" replace />} />

@@ -14,6 +14,7 @@ const EXCEPTIONS: &[(&str, &str, Role)] = &[
     // leave.
     ("POST", "/api/auth/logout", Role::Viewer),
     ("POST", "/api/auth/password", Role::Viewer),
+    ("POST", "/api/auth/email", Role::Viewer),
     ("DELETE", "/api/auth/sessions/{id}", Role::Viewer),
     ("POST", "/api/auth/leave", Role::Viewer),
     // Exports carry personal data: analysts and up.

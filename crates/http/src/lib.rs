@@ -119,6 +119,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::accounts::refresh_session))
         .routes(routes!(routes::accounts::log_out))
         .routes(routes!(routes::accounts::change_password))
+        .routes(routes!(routes::accounts::change_email))
         .routes(routes!(routes::sessions::list_sign_ins))
         .routes(routes!(routes::sessions::end_sign_in))
         .routes(routes!(routes::sessions::leave_tenant))

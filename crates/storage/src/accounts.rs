@@ -159,3 +159,41 @@ impl Db {
         Ok(Deleted { stores, members })
     }
 }
+
+impl Db {
+    /// Moves a user to another (normalised) email, in the directory too. A taken email is
+    /// [`StorageError::Conflict`]`("email")`.
+    pub async fn change_email(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        email: &str,
+    ) -> Result<(), StorageError> {
+        let taken = |err: sqlx::Error| {
+            if is_unique_violation(&err, "user_emails_pkey")
+                || is_unique_violation(&err, "users_tenant_id_email_key")
+            {
+                StorageError::Conflict("email")
+            } else {
+                err.into()
+            }
+        };
+        let mut tx = self.tenant_tx(tenant).await?;
+        sqlx::query("UPDATE users SET email = $3 WHERE tenant_id = $1 AND user_id = $2")
+            .bind(tenant.0)
+            .bind(user.0)
+            .bind(email)
+            .execute(&mut *tx)
+            .await
+            .map_err(taken)?;
+        sqlx::query("UPDATE user_emails SET email = $3 WHERE tenant_id = $1 AND user_id = $2")
+            .bind(tenant.0)
+            .bind(user.0)
+            .bind(email)
+            .execute(&mut *tx)
+            .await
+            .map_err(taken)?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

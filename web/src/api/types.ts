@@ -42,3 +42,4 @@ export type Member = Schemas['MemberOut'];
 export type Invitation = Schemas['InvitationOut'];
 export type CreatedInvitation = Schemas['CreatedInvitation'];
 export type AuditPage = Schemas['AuditPage'];
+export type SignIns = Schemas['SignIns'];

@@ -411,3 +411,67 @@ pub async fn change_password(
         start_session(&state, caller.tenant_id, caller.user_id, None).await?,
     ))
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EmailIn {
+    new_email: String,
+    current_password: String,
+}
+
+/// Change the caller's email (they sign in with it from now on): every session of the user
+/// ends, and the answer starts a new one.
+#[utoipa::path(post, path = "/api/auth/email", tag = "auth",
+    security(("bearer" = [])),
+    request_body = EmailIn,
+    responses(
+        (status = 200, body = TokenOut),
+        (status = 401, description = "the current password is wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the email has an account", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn change_email(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiJson(input): ApiJson<EmailIn>,
+) -> Result<Json<TokenOut>, ApiError> {
+    caller.person()?;
+    let email =
+        normalize_email(&input.new_email).map_err(|why| ApiError::invalid("new_email", why))?;
+    let keys = vec![format!("password:{}", caller.user_id.0)];
+    state.throttle.check(&keys).await?;
+    let stored = state
+        .db
+        .password_hash(caller.tenant_id, caller.user_id)
+        .await?;
+    if !verify_password(input.current_password, stored).await? {
+        state.throttle.failed(&keys).await;
+        return Err(ApiError::Unauthenticated("the current password is wrong"));
+    }
+    state.throttle.succeeded(&keys).await;
+    state
+        .db
+        .change_email(caller.tenant_id, caller.user_id, &email)
+        .await
+        .map_err(|err| match err {
+            xeno_storage::StorageError::Conflict(_) => {
+                ApiError::Conflict("an account with this email exists already".to_owned())
+            }
+            other => other.into(),
+        })?;
+    let ended = state
+        .db
+        .revoke_user_sessions(caller.tenant_id, caller.user_id)
+        .await?;
+    state.live_sessions.forget(&ended);
+    crate::audit::record(
+        &state,
+        &caller,
+        "member.email",
+        Some(caller.user_id.0.to_string()),
+        serde_json::json!({ "email": email }),
+    )
+    .await;
+    Ok(Json(
+        start_session(&state, caller.tenant_id, caller.user_id, None).await?,
+    ))
+}

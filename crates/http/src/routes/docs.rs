@@ -64,6 +64,7 @@ pub fn describe(doc: &mut OpenApi) {
                 || [
                     "/api/auth/logout",
                     "/api/auth/password",
+                    "/api/auth/email",
                     "/api/auth/leave",
                     "/api/tenant/deletion",
                     "/api/tenant/export",

@@ -242,3 +242,63 @@ async fn a_person_lists_their_sign_ins_and_ends_one() {
     expect_problem(attempt, 404, "not_found").await;
     assert_eq!(status_of(&app, &laptop_token2).await, 200);
 }
+
+/// A person moves to another email: they sign in with it from then on (not the old one),
+/// every other session ends, and a taken email is refused.
+#[tokio::test]
+async fn a_person_changes_their_email_and_signs_in_with_it() {
+    let app = TestApp::spawn().await;
+    let first = app.register("Moving", "old@example.com").await;
+    let token = first["token"].as_str().unwrap().to_owned();
+    app.register("Taken", "taken@example.com").await;
+    let change = |body: Value| {
+        let request = app
+            .client
+            .post(app.url("/api/auth/email"))
+            .bearer_auth(&token)
+            .json(&body);
+        async move { request.send().await.unwrap() }
+    };
+    expect_problem(
+        change(json!({ "new_email": "new@example.com", "current_password": "wrong one 1" })).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+    expect_problem(
+        change(json!({ "new_email": "taken@example.com", "current_password": "correct horse 9" }))
+            .await,
+        409,
+        "conflict",
+    )
+    .await;
+    expect_problem(
+        change(json!({ "new_email": "not an email", "current_password": "correct horse 9" })).await,
+        422,
+        "invalid_fields",
+    )
+    .await;
+    let moved =
+        change(json!({ "new_email": "New@Example.com", "current_password": "correct horse 9" }))
+            .await;
+    assert_eq!(moved.status(), 200);
+    let moved: Value = moved.json().await.unwrap();
+    assert_eq!(status_of(&app, &token).await, 401, "the old session ended");
+    let fresh = moved["token"].as_str().unwrap();
+    let me: Value = app
+        .get_authed("/api/auth/me", fresh)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["user"]["email"], "new@example.com");
+    for (email, status) in [("new@example.com", 200), ("old@example.com", 401)] {
+        let answer = app
+            .post_json(
+                "/api/auth/login",
+                &json!({ "email": email, "password": "correct horse 9" }),
+            )
+            .await;
+        assert_eq!(answer.status(), status, "{email}");
+    }
+}

@@ -51,6 +51,10 @@ pub enum CustomerSort {
     LastOrder,
     /// Their expected value over the next year (the store's latest fit).
     PredictedValue,
+    /// Their chance of still being a customer (the store's latest fit).
+    ChanceAlive,
+    /// The orders expected of them over the next year (the store's latest fit).
+    ExpectedOrders,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +87,14 @@ pub struct CustomerItem {
     pub spent: Decimal,
     pub currency: Option<String>,
     pub last_order_at: Option<DateTime<Utc>>,
+    /// The store's latest fit for them, when they have one (the list reads it; a single
+    /// customer's page has its predictions apart).
+    #[sqlx(default)]
+    pub p_alive: Option<f64>,
+    #[sqlx(default)]
+    pub expected_orders_365: Option<f64>,
+    #[sqlx(default)]
+    pub clv_365: Option<Decimal>,
     pub sort_key: Option<String>,
 }
 
@@ -207,9 +219,12 @@ impl Db {
             CustomerSort::Orders => ("b.b_orders", "numeric"),
             CustomerSort::LastOrder => ("b.b_last_order_at", "timestamptz"),
             CustomerSort::PredictedValue => ("cp.clv_365", "numeric"),
+            CustomerSort::ChanceAlive => ("cp.p_alive", "double precision"),
+            CustomerSort::ExpectedOrders => ("cp.expected_orders_365", "double precision"),
         };
         let mut query = QueryBuilder::new(format!(
-            "SELECT c.*, s.orders, s.spent, s.currency, s.last_order_at FROM (
+            "SELECT c.*, s.orders, s.spent, s.currency, s.last_order_at, p.p_alive,
+                    p.expected_orders_365, p.clv_365 FROM (
                 SELECT tenant_id, store_id, customer_id, email, first_name, last_name, state, tags,
                        created_at, updated_at, redacted_at IS NOT NULL AS redacted,
                        ({key})::text AS sort_key, ({key}) AS sort_value
@@ -234,9 +249,13 @@ impl Db {
                 " GROUP BY 1, 2) b ON b.b_store = customers.store_id AND b.b_customer = customers.customer_id",
             );
         }
-        if list.sort == CustomerSort::PredictedValue {
+        if matches!(
+            list.sort,
+            CustomerSort::PredictedValue | CustomerSort::ChanceAlive | CustomerSort::ExpectedOrders
+        ) {
             query.push(
-                " LEFT JOIN (SELECT store_id AS cp_store, customer_id AS cp_customer, clv_365
+                " LEFT JOIN (SELECT store_id AS cp_store, customer_id AS cp_customer, clv_365,
+                        p_alive, expected_orders_365
                     FROM customer_predictions WHERE tenant_id = ",
             );
             query.push_bind(list.tenant.0);
@@ -260,6 +279,8 @@ impl Db {
                        min(o.currency::text) AS currency, max(o.processed_at) AS last_order_at
                 FROM orders o WHERE o.tenant_id = c.tenant_id AND o.store_id = c.store_id
                     AND o.customer_id = c.customer_id AND NOT o.test) s ON true
+             LEFT JOIN customer_predictions p ON p.tenant_id = c.tenant_id
+                AND p.store_id = c.store_id AND p.customer_id = c.customer_id
              ORDER BY c.sort_value {order} NULLS LAST, c.store_id {order}, c.customer_id {order}",
             order = order_word(list.direction)
         ));

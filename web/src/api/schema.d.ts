@@ -1332,10 +1332,20 @@ export interface components {
             webhook_secret?: string | null;
         };
         Customer: {
+            /**
+             * Format: double
+             * @description From the store's latest fit (null before one): the chance they are still a customer.
+             */
+            chance_alive?: number | null;
             /** Format: date-time */
             created_at: string;
             currency?: string | null;
             email?: string | null;
+            /**
+             * Format: double
+             * @description The orders expected of them over the next year.
+             */
+            expected_orders_365?: number | null;
             first_name?: string | null;
             id: string;
             last_name?: string | null;
@@ -1346,6 +1356,8 @@ export interface components {
              * @description Orders, test orders left out.
              */
             orders: number;
+            /** @description Their expected value over the next year, in the store's currency. */
+            predicted_value_365?: string | null;
             /** @description Personal data erased on the shop's request. */
             redacted: boolean;
             /** @description What those orders came to, net of refunds. */
@@ -1630,10 +1642,20 @@ export interface components {
         };
         Page_Customer: {
             data: {
+                /**
+                 * Format: double
+                 * @description From the store's latest fit (null before one): the chance they are still a customer.
+                 */
+                chance_alive?: number | null;
                 /** Format: date-time */
                 created_at: string;
                 currency?: string | null;
                 email?: string | null;
+                /**
+                 * Format: double
+                 * @description The orders expected of them over the next year.
+                 */
+                expected_orders_365?: number | null;
                 first_name?: string | null;
                 id: string;
                 last_name?: string | null;
@@ -1644,6 +1666,8 @@ export interface components {
                  * @description Orders, test orders left out.
                  */
                 orders: number;
+                /** @description Their expected value over the next year, in the store's currency. */
+                predicted_value_365?: string | null;
                 /** @description Personal data erased on the shop's request. */
                 redacted: boolean;
                 /** @description What those orders came to, net of refunds. */
@@ -2962,8 +2986,9 @@ export interface operations {
                 q?: string;
                 /**
                  * @description `created_at` (default), `updated_at`, `email`, `spent` (net of refunds, summed over
-                 *     currencies), `orders`, `last_order` or `predicted_value` (a year's expected value from
-                 *     the store's latest fit); customers without one sort last.
+                 *     currencies), `orders`, `last_order`, or from the store's latest fit `predicted_value` (a
+                 *     year's expected value), `chance_alive` or `expected_orders` (over a year); customers
+                 *     without one sort last.
                  */
                 sort?: string;
                 /** @description `asc` or `desc` (default: `desc` for dates, `asc` otherwise). */

@@ -105,6 +105,8 @@ const CUSTOMER_SORTS = [
   ['orders', 'Most orders'],
   ['last_order', 'Latest order'],
   ['predicted_value', 'Highest expected value'],
+  ['chance_alive', 'Likeliest to come back'],
+  ['expected_orders', 'Most orders expected'],
   ['created_at', 'Newest'],
 ] as const;
 
@@ -136,6 +138,8 @@ export function Customers() {
         { label: 'Orders', numeric: true, cell: (c) => c.orders },
         { label: 'Spent', numeric: true, cell: (c) => (c.currency ? formatMoney(c.spent, c.currency) : '—') },
         { label: 'Last order', cell: (c, zone) => shortDate(c.last_order_at, zone) },
+        { label: 'Still a customer', numeric: true, cell: (c) => (c.chance_alive == null ? '—' : formatRate(c.chance_alive)) },
+        { label: 'Orders expected (year)', numeric: true, cell: (c) => (c.expected_orders_365 == null ? '—' : c.expected_orders_365.toFixed(1)) },
         { label: 'Since', cell: (c, zone) => shortDate(c.created_at, zone) },
       ]}
     />

@@ -168,9 +168,57 @@ async fn a_store_is_fitted_on_its_own_histories_and_each_customer_gets_predictio
         )
         .await;
         values.push(d(&detail["predictions"]["clv_365"]));
+        // The customer's page shows the list's figures, from the same fit.
+        assert_eq!(
+            d(&detail["customer"]["predicted_value_365"]),
+            d(&detail["predictions"]["clv_365"])
+        );
+        assert_eq!(
+            detail["customer"]["chance_alive"],
+            detail["predictions"]["p_alive"]
+        );
     }
     assert_eq!(values.len(), 12);
     assert!(values.windows(2).all(|w| w[0] >= w[1]), "{values:?}");
+    // And by their chance of still being customers, or their expected orders: each row's
+    // figure is the one this test's own fit gives, in order.
+    let alive_of: BTreeMap<String, f64> = days
+        .keys()
+        .zip(&histories)
+        .map(|(customer, h)| (customer.to_string(), bgnbd.probability_alive(h)))
+        .collect();
+    let orders_of: BTreeMap<String, f64> = days
+        .keys()
+        .zip(&histories)
+        .map(|(customer, h)| {
+            (
+                customer.to_string(),
+                bgnbd.expected_purchases(365.0 / 7.0, h),
+            )
+        })
+        .collect();
+    for (sort, field, truth) in [
+        ("chance_alive", "chance_alive", &alive_of),
+        ("expected_orders", "expected_orders_365", &orders_of),
+    ] {
+        let page = get(app, token, &format!("/api/customers?sort={sort}&limit=20")).await;
+        let shown: Vec<f64> = page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                let value = row[field].as_f64().unwrap();
+                let expected = truth[row["id"].as_str().unwrap()];
+                assert!(
+                    (value - expected).abs() < 1e-6,
+                    "{sort}: {value} vs {expected}"
+                );
+                value
+            })
+            .collect();
+        assert_eq!(shown.len(), 20);
+        assert!(shown.windows(2).all(|w| w[0] >= w[1]), "{sort}: {shown:?}");
+    }
 
     // Predictive segments, counted here from the same fit and the shop's records.
     let mut all_orders: BTreeMap<i64, (i64, Decimal)> = BTreeMap::new();

@@ -9,8 +9,9 @@ pub struct CustomersQuery {
     /// Part of an email or name, any case.
     pub(crate) q: Option<String>,
     /// `created_at` (default), `updated_at`, `email`, `spent` (net of refunds, summed over
-    /// currencies), `orders`, `last_order` or `predicted_value` (a year's expected value from
-    /// the store's latest fit); customers without one sort last.
+    /// currencies), `orders`, `last_order`, or from the store's latest fit `predicted_value` (a
+    /// year's expected value), `chance_alive` or `expected_orders` (over a year); customers
+    /// without one sort last.
     pub(crate) sort: Option<String>,
     /// `asc` or `desc` (default: `desc` for dates, `asc` otherwise).
     pub(crate) order: Option<Order>,
@@ -42,6 +43,13 @@ pub struct Customer {
     pub(crate) spent: Decimal,
     pub(crate) currency: Option<String>,
     pub(crate) last_order_at: Option<DateTime<Utc>>,
+    /// From the store's latest fit (null before one): the chance they are still a customer.
+    pub(crate) chance_alive: Option<f64>,
+    /// The orders expected of them over the next year.
+    pub(crate) expected_orders_365: Option<f64>,
+    /// Their expected value over the next year, in the store's currency.
+    #[schema(value_type = Option<String>)]
+    pub(crate) predicted_value_365: Option<Decimal>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -70,6 +78,9 @@ pub(crate) fn customer_out(c: CustomerItem) -> Customer {
         spent: c.spent,
         currency: c.currency,
         last_order_at: c.last_order_at,
+        chance_alive: c.p_alive,
+        expected_orders_365: c.expected_orders_365,
+        predicted_value_365: c.clv_365,
     }
 }
 
@@ -109,6 +120,16 @@ pub async fn list_customers(
                 CustomerSort::PredictedValue,
                 Direction::Descending,
             ),
+            (
+                "chance_alive",
+                CustomerSort::ChanceAlive,
+                Direction::Descending,
+            ),
+            (
+                "expected_orders",
+                CustomerSort::ExpectedOrders,
+                Direction::Descending,
+            ),
         ],
     )?;
     let rows = state.db.list_customers(&common.list).await?;
@@ -142,6 +163,13 @@ pub async fn get_customer(
         .db
         .customer_prediction(caller.tenant_id, StoreId(store_id), customer_id)
         .await?;
+    // The same figures the list shows, from the same fit.
+    let customer = CustomerItem {
+        p_alive: predictions.as_ref().map(|p| p.p_alive),
+        expected_orders_365: predictions.as_ref().map(|p| p.expected_orders_365),
+        clv_365: predictions.as_ref().map(|p| p.clv_365),
+        ..customer
+    };
     Ok(Json(CustomerDetail {
         customer: customer_out(customer),
         orders: orders.into_iter().map(order_out).collect(),

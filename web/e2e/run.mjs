@@ -379,6 +379,14 @@ try {
       const shown = await page.locator(`[data-predictive=${s.segment}] [data-count]`).innerText();
       assert.equal(digits(shown), String(s.customers), s.segment);
     }
+    // A predictive segment opens its customers, as the API lists them.
+    const opened = predictive.find((s) => s.customers > 0);
+    await page.locator(`[data-predictive=${opened.segment}]`).getByRole('link').click();
+    const members = await api(`/api/predictions/segments/customers?store_id=${listed.id}&segment=${opened.segment}&limit=25`);
+    await page.locator(`[data-predicted-member="${members.data[0].customer_id}"]`).waitFor();
+    assert.equal(await page.locator('[data-predicted-member]').count(), members.data.length);
+    await page.goBack();
+    await champions.waitFor();
   }
   const count = Number(digits(await champions.locator('[data-count]').innerText()));
   assert.ok(count > 0, 'some champions');

@@ -19,6 +19,7 @@ const insights = () => import('./pages/Insights');
 const Cohorts = lazy(() => insights().then((m) => ({ default: m.Cohorts })));
 const Segments = lazy(() => insights().then((m) => ({ default: m.Segments })));
 const SegmentMembers = lazy(() => insights().then((m) => ({ default: m.SegmentMembers })));
+const PredictiveSegmentMembers = lazy(() => insights().then((m) => ({ default: m.PredictiveSegmentMembers })));
 const Checkouts = lazy(() => insights().then((m) => ({ default: m.Checkouts })));
 const Stores = lazy(() => import('./pages/Stores').then((m) => ({ default: m.Stores })));
 const Keys = lazy(() => import('./pages/Keys').then((m) => ({ default: m.Keys })));
@@ -109,6 +110,7 @@ export function App() {
           <Route path="/cohorts" element={<Cohorts />} />
           <Route path="/segments" element={<Segments />} />
           <Route path="/segments/:segment" element={<SegmentMembers />} />
+          <Route path="/segments/predicted/:segment" element={<PredictiveSegmentMembers />} />
           <Route path="/checkouts" element={<Checkouts />} />
           <Route path="/stores" element={<Stores />} />
           <Route path="/stores/:storeId" element={<Stores />} />

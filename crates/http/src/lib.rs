@@ -169,6 +169,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::predictions::get_prediction_summary))
         .routes(routes!(routes::predictions::refit_predictions))
         .routes(routes!(routes::predictions::get_predictive_segments))
+        .routes(routes!(
+            routes::predictions::list_predictive_segment_customers
+        ))
         .routes(routes!(routes::reconciliation::list_reconciliations))
         .routes(routes!(routes::reconciliation::start_reconciliation))
         .routes(routes!(routes::sync::get_sync_status))

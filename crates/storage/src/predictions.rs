@@ -69,6 +69,38 @@ pub struct PredictionRow {
     pub clv_365: Decimal,
 }
 
+/// Each store customer with a prediction, their spend and orders, and their spend's fifth.
+const RANKED: &str = "spend AS (
+        SELECT customer_id, sum(spent) AS spent, sum(orders) AS orders FROM buyer_spend
+        WHERE tenant_id = $1 AND store_id = $2 GROUP BY 1),
+     ranked AS (
+        SELECT p.*, s.orders, s.spent, ntile(5) OVER (ORDER BY s.spent DESC, p.customer_id) AS fifth
+        FROM customer_predictions p JOIN spend s USING (customer_id)
+        WHERE p.tenant_id = $1 AND p.store_id = $2)";
+
+/// The predictive segments, each a rule over `ranked`: likely to return (half an order or
+/// more expected in 90 days), high value at risk (the top fifth by spend, less than even odds
+/// of still being a customer), one and done (one order, under a quarter expected in a year).
+pub const SEGMENT_RULES: [(&str, &str); 3] = [
+    ("likely_to_return", "expected_orders_90 >= 0.5"),
+    ("high_value_at_risk", "fifth = 1 AND p_alive < 0.5"),
+    ("one_and_done", "orders = 1 AND expected_orders_365 < 0.25"),
+];
+
+/// A customer of a predictive segment.
+#[derive(Debug, sqlx::FromRow)]
+pub struct SegmentMember {
+    pub customer_id: i64,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub orders: i64,
+    pub spent: Decimal,
+    pub p_alive: f64,
+    pub expected_orders_365: f64,
+    pub clv_365: Decimal,
+}
+
 impl Db {
     pub async fn purchase_histories(
         &self,
@@ -227,32 +259,67 @@ impl Db {
         tenant: TenantId,
         store: StoreId,
     ) -> Result<Vec<PredictiveSegment>, StorageError> {
+        let placed = SEGMENT_RULES
+            .iter()
+            .map(|(name, rule)| {
+                format!("SELECT '{name}' AS segment, clv_365 FROM ranked WHERE {rule}")
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let names = SEGMENT_RULES
+            .iter()
+            .map(|(name, _)| format!("('{name}')"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut tx = self.read_tx(tenant).await?;
-        let rows = sqlx::query_as(
-            "WITH spend AS (
-                SELECT customer_id, sum(spent) AS spent, sum(orders) AS orders FROM buyer_spend
-                WHERE tenant_id = $1 AND store_id = $2 GROUP BY 1),
-             ranked AS (
-                SELECT p.*, s.orders, ntile(5) OVER (ORDER BY s.spent DESC, p.customer_id) AS fifth
-                FROM customer_predictions p JOIN spend s USING (customer_id)
-                WHERE p.tenant_id = $1 AND p.store_id = $2),
-             placed AS (
-                SELECT 'likely_to_return' AS segment, clv_365 FROM ranked WHERE expected_orders_90 >= 0.5
-                UNION ALL
-                SELECT 'high_value_at_risk', clv_365 FROM ranked WHERE fifth = 1 AND p_alive < 0.5
-                UNION ALL
-                SELECT 'one_and_done', clv_365 FROM ranked WHERE orders = 1 AND expected_orders_365 < 0.25)
+        let rows = sqlx::query_as(&format!(
+            "WITH {RANKED}, placed AS ({placed})
              SELECT names.segment, count(placed.segment) AS customers,
                     COALESCE(sum(placed.clv_365), 0) AS clv_365
-             FROM (VALUES ('likely_to_return'), ('high_value_at_risk'), ('one_and_done')) names (segment)
-             LEFT JOIN placed USING (segment) GROUP BY names.segment ORDER BY names.segment",
-        )
+             FROM (VALUES {names}) names (segment)
+             LEFT JOIN placed USING (segment) GROUP BY names.segment ORDER BY names.segment"
+        ))
         .bind(tenant.0)
         .bind(store.0)
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(rows)
+    }
+
+    /// A predictive segment's customers, the highest expected value first, `limit` after
+    /// `after` (the last row's value and id). `None` when there is no such segment.
+    pub async fn predictive_segment_members(
+        &self,
+        tenant: TenantId,
+        store: StoreId,
+        segment: &str,
+        after: Option<(Decimal, i64)>,
+        limit: i64,
+    ) -> Result<Option<Vec<SegmentMember>>, StorageError> {
+        let Some((_, rule)) = SEGMENT_RULES.iter().find(|(name, _)| *name == segment) else {
+            return Ok(None);
+        };
+        let (after_value, after_id) = after.map_or((None, None), |(v, id)| (Some(v), Some(id)));
+        let mut tx = self.read_tx(tenant).await?;
+        let rows = sqlx::query_as(&format!(
+            "WITH {RANKED}
+             SELECT r.customer_id, c.email, c.first_name, c.last_name, r.orders::bigint AS orders, r.spent,
+                    r.p_alive, r.expected_orders_365, r.clv_365
+             FROM ranked r JOIN customers c ON c.tenant_id = $1 AND c.store_id = $2
+                 AND c.customer_id = r.customer_id
+             WHERE ({rule}) AND ($3::numeric IS NULL OR (r.clv_365, r.customer_id) < ($3, $4))
+             ORDER BY r.clv_365 DESC, r.customer_id DESC LIMIT $5"
+        ))
+        .bind(tenant.0)
+        .bind(store.0)
+        .bind(after_value)
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(rows))
     }
 
     pub async fn customer_prediction(

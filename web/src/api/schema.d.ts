@@ -667,6 +667,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/predictions/segments/customers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A predictive segment's customers, the highest expected value first.
+         * @description Minimum role: `viewer`.
+         */
+        get: operations["list_predictive_segment_customers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/predictions/summary": {
         parameters: {
             query?: never;
@@ -1754,6 +1774,27 @@ export interface components {
             /** Format: int64 */
             orders: number;
             total_sales: string;
+        };
+        PredictiveMember: {
+            /** Format: double */
+            chance_alive: number;
+            customer_id: string;
+            email?: string | null;
+            /** Format: double */
+            expected_orders_365: number;
+            first_name?: string | null;
+            last_name?: string | null;
+            /** Format: int64 */
+            orders: number;
+            predicted_value_365: string;
+            spent: string;
+        };
+        PredictiveMembers: {
+            data: components["schemas"]["PredictiveMember"][];
+            next_cursor?: string | null;
+            segment: string;
+            /** Format: uuid */
+            store_id: string;
         };
         /** @description A predictive segment of a store's customers. */
         PredictiveSegmentOut: {
@@ -4220,6 +4261,69 @@ export interface operations {
                     "application/json": components["schemas"]["PredictiveSegments"];
                 };
             };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description over the tenant's request quota; see Retry-After and RateLimit-* */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too busy (`overloaded`) or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_predictive_segment_customers: {
+        parameters: {
+            query: {
+                store_id: string;
+                /** @description `likely_to_return`, `high_value_at_risk` or `one_and_done`. */
+                segment: string;
+                /** @description Rows per page, 1 to 250 (default 50). */
+                limit?: number;
+                /** @description `next_cursor` from the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PredictiveMembers"];
+                };
+            };
+            /** @description a bad cursor or limit */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such store or segment */
             404: {
                 headers: {
                     [name: string]: unknown;

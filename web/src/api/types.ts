@@ -43,3 +43,4 @@ export type Invitation = Schemas['InvitationOut'];
 export type CreatedInvitation = Schemas['CreatedInvitation'];
 export type AuditPage = Schemas['AuditPage'];
 export type SignIns = Schemas['SignIns'];
+export type PredictiveMembers = Schemas['PredictiveMembers'];

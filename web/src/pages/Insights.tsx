@@ -4,7 +4,7 @@ import { ApiProblem, getJson, query, request } from '../api/client';
 import { Empty, ErrorMessage, Pager, Pending, RangePicker, StoreFilter, ZoneNote, shortDate, useParam, useStores, useView } from '../components';
 import { askable } from '../lib/view';
 import { Link, useParams } from 'react-router-dom';
-import type { Cohorts, PredictiveSegments, SegmentCustomers } from '../api/types';
+import type { Cohorts, PredictiveMembers, PredictiveSegments, SegmentCustomers } from '../api/types';
 import { formatCount, formatMoney, formatRate } from '../lib/money';
 import { checkoutsQuery, cohortsQuery, segmentsQuery } from '../api/queries';
 
@@ -225,7 +225,9 @@ function PredictiveSegmentsTable({ storeId, currency }: { storeId: string; curre
           {segments.data.data.map((s) => (
             <tr key={s.segment} data-predictive={s.segment}>
               <td>
-                <strong>{PREDICTIVE[s.segment]?.[0] ?? s.segment}</strong>
+                <strong>
+                  <Link to={`/segments/predicted/${s.segment}?store=${storeId}`}>{PREDICTIVE[s.segment]?.[0] ?? s.segment}</Link>
+                </strong>
                 <br />
                 <small>{PREDICTIVE[s.segment]?.[1]}</small>
               </td>
@@ -374,6 +376,68 @@ export function SegmentMembers() {
                   <td className="num">
                     {c.recency} · {c.frequency} · {c.monetary}
                   </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <Pager cursors={cursors} next={page.data?.next_cursor} onChange={setCursors} />
+    </section>
+  );
+}
+
+/** A predictive segment's customers, the highest expected value first. */
+export function PredictiveSegmentMembers() {
+  const { segment = '' } = useParams();
+  const { view } = useView('30d');
+  const stores = useStores();
+  const store = stores.data?.data.find((s) => s.id === view.store) ?? (stores.data?.data.length === 1 ? stores.data.data[0] : undefined);
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors[cursors.length - 1];
+  const page = useQuery({
+    queryKey: ['predictive-members', segment, store?.id, cursor],
+    queryFn: () => getJson<PredictiveMembers>(`/api/predictions/segments/customers${query({ segment, store_id: store?.id, cursor, limit: 25 })}`),
+    enabled: Boolean(store),
+    placeholderData: keepPreviousData,
+  });
+  const currency = store?.currency ?? null;
+  return (
+    <section>
+      <p>
+        <Link to={`/segments${store ? `?store=${store.id}` : ''}`}>← Segments</Link>
+      </p>
+      <h1>{PREDICTIVE[segment]?.[0] ?? segment}</h1>
+      <p className="hint">{PREDICTIVE[segment]?.[1]}</p>
+      {!store && <Empty>Choose a store on the Segments page.</Empty>}
+      <Pending query={page} what="customers" />
+      {page.data && page.data.data.length === 0 && <Empty>No customer is in this segment.</Empty>}
+      {page.data && page.data.data.length > 0 && (
+        <div className="scroll">
+          <table>
+            <thead>
+              <tr>
+                <th>Customer</th>
+                <th className="num">Orders</th>
+                <th className="num">Spent</th>
+                <th className="num">Still a customer</th>
+                <th className="num">Orders expected (year)</th>
+                <th className="num">Expected value (year)</th>
+              </tr>
+            </thead>
+            <tbody>
+              {page.data.data.map((c) => (
+                <tr key={c.customer_id} data-predicted-member={c.customer_id}>
+                  <td>
+                    <Link to={`/customers/${page.data.store_id}/${c.customer_id}`}>
+                      {[c.first_name, c.last_name].filter(Boolean).join(' ') || c.email || `Customer ${c.customer_id}`}
+                    </Link>
+                  </td>
+                  <td className="num">{formatCount(c.orders)}</td>
+                  <td className="num">{currency ? formatMoney(c.spent, currency) : c.spent}</td>
+                  <td className="num">{formatRate(c.chance_alive)}</td>
+                  <td className="num">{c.expected_orders_365.toFixed(1)}</td>
+                  <td className="num">{currency ? formatMoney(c.predicted_value_365, currency) : c.predicted_value_365}</td>
                 </tr>
               ))}
             </tbody>

@@ -248,3 +248,106 @@ pub async fn get_predictive_segments(
             .collect(),
     }))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SegmentMembersQuery {
+    store_id: Uuid,
+    /// `likely_to_return`, `high_value_at_risk` or `one_and_done`.
+    segment: String,
+    /// Rows per page, 1 to 250 (default 50).
+    limit: Option<u32>,
+    /// `next_cursor` from the previous page.
+    cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PredictiveMember {
+    #[serde(serialize_with = "crate::shopify_id::string")]
+    #[schema(value_type = String)]
+    customer_id: i64,
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    orders: i64,
+    #[schema(value_type = String)]
+    spent: Decimal,
+    chance_alive: f64,
+    expected_orders_365: f64,
+    #[schema(value_type = String)]
+    predicted_value_365: Decimal,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PredictiveMembers {
+    store_id: Uuid,
+    segment: String,
+    data: Vec<PredictiveMember>,
+    next_cursor: Option<String>,
+}
+
+/// A predictive segment's customers, the highest expected value first.
+#[utoipa::path(get, path = "/api/predictions/segments/customers", tag = "insights",
+    params(SegmentMembersQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = PredictiveMembers),
+        (status = 400, description = "a bad cursor or limit", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such store or segment", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_predictive_segment_customers(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiQuery(query): ApiQuery<SegmentMembersQuery>,
+) -> Result<Json<PredictiveMembers>, ApiError> {
+    let store = StoreId(query.store_id);
+    state
+        .db
+        .get_store(caller.tenant_id, store)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such store".to_owned()))?;
+    let limit = i64::from(crate::paging::page_limit(query.limit)?);
+    let after = query
+        .cursor
+        .as_deref()
+        .map(crate::paging::decode_cursor::<(Decimal, i64)>)
+        .transpose()?;
+    let rows = state
+        .db
+        .predictive_segment_members(caller.tenant_id, store, &query.segment, after, limit + 1)
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound(
+                "no such segment: likely_to_return, high_value_at_risk or one_and_done".to_owned(),
+            )
+        })?;
+    let more = rows.len() as i64 > limit;
+    let data: Vec<PredictiveMember> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|m| PredictiveMember {
+            customer_id: m.customer_id,
+            email: m.email,
+            first_name: m.first_name,
+            last_name: m.last_name,
+            orders: m.orders,
+            spent: m.spent,
+            chance_alive: m.p_alive,
+            expected_orders_365: m.expected_orders_365,
+            predicted_value_365: m.clv_365,
+        })
+        .collect();
+    let next_cursor = match (more, data.last()) {
+        (true, Some(last)) => Some(crate::paging::encode_cursor(&(
+            last.predicted_value_365,
+            last.customer_id,
+        ))),
+        _ => None,
+    };
+    Ok(Json(PredictiveMembers {
+        store_id: query.store_id,
+        segment: query.segment,
+        data,
+        next_cursor,
+    }))
+}

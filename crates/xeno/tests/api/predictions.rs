@@ -274,6 +274,42 @@ async fn a_store_is_fitted_on_its_own_histories_and_each_customer_gets_predictio
     let want: BTreeMap<String, i64> = want.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     assert_eq!(got, want);
     assert!(want.values().any(|n| *n > 0), "{want:?}");
+
+    // A segment opens its customers: exactly those the test's fit places there, page by page,
+    // the highest expected value first.
+    let likely: std::collections::BTreeSet<String> = customers
+        .iter()
+        .zip(&histories)
+        .filter(|(_, h)| bgnbd.expected_purchases(90.0 / 7.0, h) >= 0.5)
+        .map(|(id, _)| id.to_string())
+        .collect();
+    let path = format!(
+        "/api/predictions/segments/customers?store_id={}&segment=likely_to_return&limit=7",
+        c.store_id
+    );
+    let members = crate::support::shop::all_pages(app, token, &path, async || {}).await;
+    let listed: std::collections::BTreeSet<String> = members
+        .iter()
+        .map(|m| m["customer_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(listed.len(), members.len(), "each customer once");
+    assert!(likely.len() > 7, "more than a page: {}", likely.len());
+    assert_eq!(listed, likely);
+    let values: Vec<Decimal> = members
+        .iter()
+        .map(|m| d(&m["predicted_value_365"]))
+        .collect();
+    assert!(values.windows(2).all(|w| w[0] >= w[1]));
+    let unknown = app
+        .get_authed(
+            &format!(
+                "/api/predictions/segments/customers?store_id={}&segment=champions",
+                c.store_id
+            ),
+            token,
+        )
+        .await;
+    crate::support::expect_problem(unknown, 404, "not_found").await;
 }
 
 /// Calibration and holdout, as the papers check the model: fit on a simulated shop's first

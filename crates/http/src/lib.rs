@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 mod headers;
 mod limits;
+pub mod mail;
 mod paging;
 mod privacy;
 pub mod redis_link;

@@ -50,6 +50,8 @@ pub struct AppState {
     pub live_keys: Arc<crate::api_keys::LiveKeys>,
     /// Sessions recently checked live.
     pub live_sessions: Arc<crate::auth::LiveSessions>,
+    /// Sends invitations by mail, when an SMTP server is configured.
+    pub mailer: Option<crate::mail::Mailer>,
 }
 
 impl AppState {

@@ -100,6 +100,12 @@ pub fn app_state(config: &Config, services: &Backfill) -> anyhow::Result<AppStat
         live_keys: Arc::default(),
         stopping: services.stopping.clone(),
         admission: Arc::new(xeno_http::admission::Admission::new(config.admission)),
+        mailer: config
+            .smtp_url
+            .as_deref()
+            .map(|url| xeno_http::mail::Mailer::new(url, &config.mail_from))
+            .transpose()
+            .map_err(anyhow::Error::msg)?,
     })
 }
 

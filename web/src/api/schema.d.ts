@@ -1257,6 +1257,8 @@ export interface components {
             invitation: components["schemas"]["InvitationOut"];
             /** @description The one-time link to hand to the person invited (shown once; only its hash is kept). */
             link: string;
+            /** @description Whether the link was also mailed to the person invited (`XENO_SMTP_URL`). */
+            mailed: boolean;
             /** @description The token in the link, for clients that accept through the API. */
             token: string;
         };

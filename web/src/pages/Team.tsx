@@ -139,7 +139,8 @@ export function Team() {
       {invite.error ? <ErrorMessage error={invite.error} /> : null}
       {created && (
         <p className="warning" role="status">
-          Send this link to {created.invitation.email}; it works once, until {dateTime(created.invitation.expires_at)}, and is not shown again:{' '}
+          {created.mailed ? `Mailed to ${created.invitation.email}; the link, should they need it again` : `Send this link to ${created.invitation.email}`}; it works once, until{' '}
+          {dateTime(created.invitation.expires_at)}, and is not shown again:{' '}
           <code data-invitation-link>{created.link}</code>
         </p>
       )}

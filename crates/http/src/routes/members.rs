@@ -250,6 +250,8 @@ pub struct CreatedInvitation {
     link: String,
     /// The token in the link, for clients that accept through the API.
     token: String,
+    /// Whether the link was also mailed to the person invited (`XENO_SMTP_URL`).
+    mailed: bool,
 }
 
 const INVITATION_PREFIX: &str = "xinv_";
@@ -307,6 +309,32 @@ pub async fn invite_member(
     )
     .await;
     let link = format!("{}/accept?token={token}", state.shopify.public_url);
+    let mailed = match &state.mailer {
+        None => false,
+        Some(mailer) => {
+            let tenant = state
+                .db
+                .get_user(caller.tenant_id, caller.user_id)
+                .await?
+                .map(|me| me.tenant_name)
+                .unwrap_or_default();
+            let body = format!(
+                "You are invited to join {tenant} on Xeno as {role}.\n\nOpen this link to choose a password: {link}\n\nIt works once, until {expires}.\n",
+                role = role.name(),
+                expires = expires_at.format("%Y-%m-%d %H:%M UTC"),
+            );
+            match mailer
+                .send(&email, &format!("Join {tenant} on Xeno"), body)
+                .await
+            {
+                Ok(()) => true,
+                Err(err) => {
+                    tracing::warn!(%err, "cannot mail an invitation; the link is answered");
+                    false
+                }
+            }
+        }
+    };
     Ok((
         StatusCode::CREATED,
         Json(CreatedInvitation {
@@ -320,6 +348,7 @@ pub async fn invite_member(
             },
             link,
             token,
+            mailed,
         }),
     ))
 }

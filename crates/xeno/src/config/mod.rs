@@ -97,6 +97,10 @@ pub struct Config {
     pub webhook_retention: Option<Duration>,
     /// How long audit entries are kept (`XENO_AUDIT_RETENTION_DAYS`, 365); `None`: forever.
     pub audit_retention: Option<Duration>,
+    /// Where invitations are mailed from (`XENO_SMTP_URL`); none: links are handed over.
+    pub smtp_url: Option<String>,
+    /// The sender of that mail (`XENO_MAIL_FROM`).
+    pub mail_from: String,
     /// PostgreSQL connections per process (the API, the acceptor and the worker share them).
     pub db_pool_size: u32,
     /// Rate limits per tenant, shop and address.
@@ -334,6 +338,12 @@ impl Config {
             0 => None,
             days => Some(Duration::from_secs(days.saturating_mul(86_400))),
         };
+        let mail_from = lookup("XENO_MAIL_FROM").unwrap_or_else(|| {
+            format!(
+                "Xeno <no-reply@{}>",
+                public_url.host_str().unwrap_or("localhost")
+            )
+        });
         let audit_retention = match whole_number(&lookup, "XENO_AUDIT_RETENTION_DAYS", 365)? {
             0 => None,
             days => Some(Duration::from_secs(days.saturating_mul(86_400))),
@@ -436,6 +446,8 @@ impl Config {
             reconcile_days,
             webhook_retention,
             audit_retention,
+            smtp_url: lookup("XENO_SMTP_URL"),
+            mail_from,
             metrics_token: lookup("XENO_METRICS_TOKEN").filter(|t| !t.is_empty()),
             cors_origins,
             metrics_bind: lookup("XENO_METRICS_BIND")

@@ -748,3 +748,95 @@ async fn a_run_of_failed_sign_ins_reaches_the_audit_log_once() {
     assert_eq!(failures[0]["detail"]["email"], "owner@acme.example");
     assert!(failures[0]["detail"]["failures"].as_u64().unwrap() >= 5);
 }
+
+/// A local SMTP server that keeps what it is sent.
+async fn smtp_sink() -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (sent, received) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let sent = sent.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 sink ready\r\n").await.unwrap();
+                let mut message = String::new();
+                let mut in_data = false;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if in_data {
+                        if line == "." {
+                            in_data = false;
+                            sent.send(std::mem::take(&mut message)).unwrap();
+                            write.write_all(b"250 queued\r\n").await.unwrap();
+                        } else {
+                            message.push_str(&line);
+                            message.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.split(' ').next().unwrap_or_default().to_uppercase();
+                    let answer: &[u8] = match verb.as_str() {
+                        "DATA" => {
+                            in_data = true;
+                            b"354 go on\r\n"
+                        }
+                        "QUIT" => b"221 bye\r\n",
+                        _ => b"250 ok\r\n",
+                    };
+                    write.write_all(answer).await.unwrap();
+                    if verb == "QUIT" {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    (port, received)
+}
+
+#[tokio::test]
+async fn with_an_smtp_server_the_invitation_is_mailed_too() {
+    let (port, mut received) = smtp_sink().await;
+    let url = format!("smtp://127.0.0.1:{port}");
+    let c = connect(
+        json!({ "orders": 2 }),
+        &[
+            ("XENO_SMTP_URL", url.as_str()),
+            ("XENO_MAIL_FROM", "Xeno <team@xeno.example>"),
+        ],
+        1.0,
+    )
+    .await;
+    let answer = call(
+        &c.app,
+        Method::POST,
+        "/api/members/invitations",
+        &c.token,
+        Some(json!({ "email": "mailed@acme.example", "role": "analyst" })),
+    )
+    .await;
+    assert_eq!(answer.status(), 201);
+    let created: Value = answer.json().await.unwrap();
+    assert_eq!(created["mailed"], true);
+    let mail = tokio::time::timeout(std::time::Duration::from_secs(10), received.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let unfolded = mail.replace("=\n", "");
+    assert!(mail.contains("To: mailed@acme.example"), "{mail}");
+    assert!(mail.contains("From: Xeno <team@xeno.example>"), "{mail}");
+    assert!(mail.contains("Subject: Join Acme on Xeno"), "{mail}");
+    assert!(
+        unfolded.contains(created["token"].as_str().unwrap()),
+        "{mail}"
+    );
+    // The mailed link works.
+    assert_eq!(
+        accept(&c.app, created["token"].as_str().unwrap())
+            .await
+            .status(),
+        201
+    );
+}

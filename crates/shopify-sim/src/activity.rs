@@ -6,7 +6,7 @@ use rand::Rng;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::model::Deletion;
+use crate::model::{Deletion, Order};
 use crate::shop::{later, Change, Shop};
 
 /// The shape a new order is given beyond what generation rolls.
@@ -170,87 +170,42 @@ impl Shop {
                 });
             }
         }
+        let has_items = |o: &Order| o.line_items.iter().any(|l| l.current_quantity > 0);
+        let shipping_unrefunded = |o: &Order| {
+            o.refunds.iter().all(|r| r.refund_shipping_lines.is_empty())
+                && o.shipping_lines
+                    .iter()
+                    .any(|l| !l.discounted_price.is_zero())
+        };
         for _ in 0..spec.refunds {
-            let eligible: Vec<i64> = self
-                .orders
-                .values()
-                .filter(|o| {
-                    o.cancelled_at.is_none() && o.line_items.iter().any(|l| l.current_quantity > 0)
-                })
-                .filter(|o| matches!(o.financial_status.as_str(), "paid" | "partially_refunded"))
-                .map(|o| o.id)
-                .collect();
-            let Some(&id) = eligible.choose(self.rng()) else {
+            let Some(id) = self.pick_paid_order(has_items) else {
                 break;
             };
             let full = self.rng_bool(0.3);
             if let Some(refund) = self.refund_order(id, now, full) {
-                changes.push(Change {
-                    topic: "refunds/create",
-                    payload: payload(&refund),
-                });
-                changes.push(Change {
-                    topic: "orders/updated",
-                    payload: payload(&self.orders[&id]),
-                });
+                changes.extend(self.refund_changes(&refund, id));
             }
         }
         for _ in 0..spec.shipping_refunds {
-            let eligible: Vec<i64> = self
-                .orders
-                .values()
-                .filter(|o| {
-                    o.cancelled_at.is_none() && o.shipping_lines.iter().any(|l| !l.price.is_zero())
-                })
-                .filter(|o| o.refunds.iter().all(|r| r.refund_shipping_lines.is_empty()))
-                .filter(|o| matches!(o.financial_status.as_str(), "paid" | "partially_refunded"))
-                .map(|o| o.id)
-                .collect();
-            let Some(&id) = eligible.choose(self.rng()) else {
+            let Some(id) = self.pick_paid_order(shipping_unrefunded) else {
                 break;
             };
             if let Some(refund) = self.refund_shipping(id, now) {
-                changes.push(Change {
-                    topic: "refunds/create",
-                    payload: payload(&refund),
-                });
-                changes.push(Change {
-                    topic: "orders/updated",
-                    payload: payload(&self.orders[&id]),
-                });
+                changes.extend(self.refund_changes(&refund, id));
             }
         }
         for _ in 0..spec.mixed_refunds {
-            let eligible: Vec<i64> = self
-                .orders
-                .values()
-                .filter(|o| o.cancelled_at.is_none())
-                .filter(|o| {
-                    o.line_items
+            let both = |o: &Order| {
+                shipping_unrefunded(o)
+                    && o.line_items
                         .iter()
                         .any(|l| l.current_quantity > 0 && !l.gift_card)
-                })
-                .filter(|o| {
-                    o.shipping_lines
-                        .iter()
-                        .any(|l| !l.discounted_price.is_zero())
-                })
-                .filter(|o| o.refunds.iter().all(|r| r.refund_shipping_lines.is_empty()))
-                .filter(|o| matches!(o.financial_status.as_str(), "paid" | "partially_refunded"))
-                .map(|o| o.id)
-                .collect();
-            let Some(&id) = eligible.choose(self.rng()) else {
+            };
+            let Some(id) = self.pick_paid_order(both) else {
                 break;
             };
             if let Some(refund) = self.refund_line_and_shipping(id, now) {
-                changes.push(Change {
-                    topic: "refunds/create",
-                    payload: payload(&refund),
-                });
-                changes.push(Change {
-                    topic: "orders/updated",
-                    payload: payload(&self.orders[&id]),
-                });
+                changes.extend(self.refund_changes(&refund, id));
             }
         }
         for _ in 0..spec.cancellations {
@@ -348,6 +303,33 @@ impl Shop {
             });
         }
         changes
+    }
+
+    /// A random order that is paid, not cancelled, and `eligible`.
+    fn pick_paid_order(&mut self, eligible: impl Fn(&Order) -> bool) -> Option<i64> {
+        let ids: Vec<i64> = self
+            .orders
+            .values()
+            .filter(|o| o.cancelled_at.is_none())
+            .filter(|o| matches!(o.financial_status.as_str(), "paid" | "partially_refunded"))
+            .filter(|o| eligible(o))
+            .map(|o| o.id)
+            .collect();
+        ids.choose(self.rng()).copied()
+    }
+
+    /// The webhooks a refund sends: the refund, and its order as it now is.
+    fn refund_changes(&self, refund: &crate::model::Refund, order_id: i64) -> [Change; 2] {
+        [
+            Change {
+                topic: "refunds/create",
+                payload: payload(refund),
+            },
+            Change {
+                topic: "orders/updated",
+                payload: payload(&self.orders[&order_id]),
+            },
+        ]
     }
 
     fn random_key(&mut self, keys: impl Fn(&Self) -> Vec<i64>) -> Option<i64> {

@@ -89,8 +89,12 @@ async fn day(app: &TestApp, token: &str, store: &str, day: &str) -> [Decimal; 8]
     ]
 }
 
-#[tokio::test]
-async fn figures_on_shopify_shaped_fixtures_equal_a_hand_computation() {
+/// An empty New York shop connected to a new tenant, for fixtures sent as webhooks: the
+/// simulator (kept alive), the service, the owner's token and the store's id.
+async fn fixture_store(
+    tenant: &str,
+    email: &str,
+) -> (shopify_sim::RunningSim, TestApp, String, String) {
     let sim = sim(1.0).await;
     create_shop(
         &sim,
@@ -99,13 +103,19 @@ async fn figures_on_shopify_shaped_fixtures_equal_a_hand_computation() {
     )
     .await;
     let app = app_for(&sim, &[]).await;
-    let token = app.register("Parity", "owner@parity.example").await["token"]
+    let token = app.register(tenant, email).await["token"]
         .as_str()
         .unwrap()
         .to_owned();
     connect_shop(&app, &token, SHOP).await;
     let store = store_id_of(&app, &token, SHOP).await;
     wait_for_sync(&app, &token, &store).await;
+    (sim, app, token, store)
+}
+
+#[tokio::test]
+async fn figures_on_shopify_shaped_fixtures_equal_a_hand_computation() {
+    let (_sim, app, token, store) = fixture_store("Parity", "owner@parity.example").await;
 
     // A: two mugs at 50.00 with code SAVE10 (10.00, carried only as an allocation) and a
     // 25.00 gift card; shipping 10.00, tax 7.20.
@@ -355,21 +365,7 @@ async fn figures_on_shopify_shaped_fixtures_equal_a_hand_computation() {
 /// full with its duty two days later (the fee stays charged).
 #[tokio::test]
 async fn duties_fees_and_tips_on_shopify_shaped_fixtures_equal_a_hand_computation() {
-    let sim = sim(1.0).await;
-    create_shop(
-        &sim,
-        SHOP,
-        json!({ "orders": 0, "customers": 0, "products": 1, "timezone": "America/New_York" }),
-    )
-    .await;
-    let app = app_for(&sim, &[]).await;
-    let token = app.register("Duties", "owner@duties.example").await["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    connect_shop(&app, &token, SHOP).await;
-    let store = store_id_of(&app, &token, SHOP).await;
-    wait_for_sync(&app, &token, &store).await;
+    let (_sim, app, token, store) = fixture_store("Duties", "owner@duties.example").await;
 
     let duty = |amount: &str| json!({ "shop_money": { "amount": amount, "currency_code": "USD" } });
     let line_id = 9_200_000_000_000_011_i64;

@@ -4,6 +4,7 @@
 // Test helpers may panic: a failed expectation is the test failing.
 #![allow(clippy::unwrap_used)]
 
+mod account_data;
 mod accounts;
 mod backfill;
 mod cohorts;

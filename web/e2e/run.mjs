@@ -374,6 +374,7 @@ try {
   await shot('segments');
   // Predictive segments beside RFM, as the API counts them, once the store is fitted.
   const predictive = (await api(`/api/predictions/segments?store_id=${listed.id}`)).data;
+  let predictedPage = null;
   if (predictive.some((s) => s.customers > 0)) {
     for (const s of predictive) {
       const shown = await page.locator(`[data-predictive=${s.segment}] [data-count]`).innerText();
@@ -385,6 +386,8 @@ try {
     const members = await api(`/api/predictions/segments/customers?store_id=${listed.id}&segment=${opened.segment}&limit=25`);
     await page.locator(`[data-predicted-member="${members.data[0].customer_id}"]`).waitFor();
     assert.equal(await page.locator('[data-predicted-member]').count(), members.data.length);
+    const predictedUrl = new URL(page.url());
+    predictedPage = [predictedUrl.pathname + predictedUrl.search, '[data-predicted-member]'];
     await page.goBack();
     await champions.waitFor();
   }
@@ -478,6 +481,7 @@ try {
     ['/account', '[data-sign-in]'],
     ['/definitions', 'h1'],
     [segmentMembers.pathname + segmentMembers.search, '[data-member]'],
+    ...(predictedPage ? [predictedPage] : []),
   ];
   const violations = [];
   for (const [to, ready] of pages) {

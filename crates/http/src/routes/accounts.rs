@@ -202,17 +202,19 @@ pub async fn log_in(
             account_of,
             count == crate::throttle::Throttle::FREE_FAILURES,
         ) {
-            let entry = xeno_storage::audit::AuditEntry {
-                actor_user: None,
-                actor_key: None,
-                action: "auth.failures",
-                subject: Some(user.to_string()),
-                detail: serde_json::json!({ "email": account, "failures": count }),
-                address: address.map(|ip| ip.to_string()),
+            let actor = crate::audit::Actor {
+                address,
+                ..Default::default()
             };
-            if let Err(err) = state.db.record_audit(TenantId(tenant), &entry).await {
-                tracing::error!(%err, "cannot record failed sign-ins");
-            }
+            crate::audit::record_for(
+                &state,
+                TenantId(tenant),
+                actor,
+                "auth.failures",
+                Some(user.to_string()),
+                serde_json::json!({ "email": account, "failures": count }),
+            )
+            .await;
         }
         return Err(REFUSED);
     };

@@ -471,17 +471,14 @@ pub async fn accept_invitation(
         }
         Acceptance::Revoked => return Err(ApiError::Gone("this invitation was revoked")),
     };
-    let joined = AuthUser {
-        tenant_id: tenant,
-        user_id,
-        session_id: Uuid::nil(),
-        key: false,
-        role: Role::parse(&role).unwrap_or(Role::Viewer),
-        address: None,
+    let joined = crate::audit::Actor {
+        user: Some(user_id.0),
+        ..Default::default()
     };
-    record(
+    crate::audit::record_for(
         &state,
-        &joined,
+        tenant,
+        joined,
         "member.join",
         Some(invitation.to_string()),
         json!({ "email": email, "role": role }),

@@ -317,17 +317,14 @@ pub async fn finish_install(
         .map_err(shopify_error)?;
     let store = save_store(&state, tenant, &shop, &grant, "oauth", None).await?;
     // The person who started the install connected it.
-    let installer = AuthUser {
-        tenant_id: tenant,
-        user_id: xeno_domain::ids::UserId(install.sub),
-        session_id: Uuid::nil(),
-        key: false,
-        role: xeno_domain::account::Role::Admin,
-        address: None,
+    let installer = crate::audit::Actor {
+        user: Some(install.sub),
+        ..Default::default()
     };
-    crate::audit::record(
+    crate::audit::record_for(
         &state,
-        &installer,
+        tenant,
+        installer,
         "store.connect",
         Some(store.0.to_string()),
         serde_json::json!({ "shop": shop, "kind": "oauth" }),
@@ -338,6 +335,40 @@ pub async fn finish_install(
         state.shopify.public_url, store.0
     );
     Ok(Redirect::to(&target).into_response())
+}
+
+/// Deletes a store's webhook subscriptions at Shopify. Best effort: a revoked token or an
+/// unreachable shop must not keep the store connected (or the account undeleted).
+pub(crate) async fn unsubscribe_at_shopify(
+    state: &AppState,
+    tenant: TenantId,
+    store: StoreId,
+    shop: &str,
+) {
+    match connect::access_token(
+        &state.db,
+        &state.cipher,
+        &state.shopify,
+        &state.http,
+        tenant,
+        store,
+        shop,
+    )
+    .await
+    {
+        Ok(token) => {
+            let admin = AdminClient::new(
+                state.http.clone(),
+                &state.shopify.base_url(shop),
+                &state.shopify.api_version,
+                &token,
+            );
+            if let Err(err) = connect::unsubscribe_all(&admin, &state.shopify).await {
+                tracing::warn!(%store, error = %err, "could not delete webhook subscriptions at Shopify");
+            }
+        }
+        Err(err) => tracing::warn!(%store, error = %err, "no usable token to unsubscribe"),
+    }
 }
 
 /// Reads the shop, saves the store with its sealed secrets, and subscribes its webhooks.
@@ -542,31 +573,7 @@ pub async fn delete_store(
         .get_store(caller.tenant_id, store)
         .await?
         .ok_or_else(|| ApiError::NotFound("no such store".to_owned()))?;
-    // Best effort: a revoked token or an unreachable shop must not keep the store connected.
-    match connect::access_token(
-        &state.db,
-        &state.cipher,
-        &state.shopify,
-        &state.http,
-        caller.tenant_id,
-        store,
-        &row.shop_domain,
-    )
-    .await
-    {
-        Ok(token) => {
-            let admin = AdminClient::new(
-                state.http.clone(),
-                &state.shopify.base_url(&row.shop_domain),
-                &state.shopify.api_version,
-                &token,
-            );
-            if let Err(err) = connect::unsubscribe_all(&admin, &state.shopify).await {
-                tracing::warn!(%store, error = %err, "could not delete webhook subscriptions at Shopify");
-            }
-        }
-        Err(err) => tracing::warn!(%store, error = %err, "no usable token to unsubscribe"),
-    }
+    unsubscribe_at_shopify(&state, caller.tenant_id, store, &row.shop_domain).await;
     state
         .db
         .disconnect_store(caller.tenant_id, store, query.purge)

@@ -4,8 +4,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::ToSchema;
-use xeno_ingest::connect;
-use xeno_shopify::admin::AdminClient;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Problem};
@@ -48,32 +46,13 @@ pub async fn delete_tenant(
         ));
     }
     for store in state.db.list_stores(caller.tenant_id).await? {
-        let token = connect::access_token(
-            &state.db,
-            &state.cipher,
-            &state.shopify,
-            &state.http,
+        crate::routes::stores::unsubscribe_at_shopify(
+            &state,
             caller.tenant_id,
             xeno_domain::ids::StoreId(store.store_id),
             &store.shop_domain,
         )
         .await;
-        match token {
-            Ok(token) => {
-                let admin = AdminClient::new(
-                    state.http.clone(),
-                    &state.shopify.base_url(&store.shop_domain),
-                    &state.shopify.api_version,
-                    &token,
-                );
-                if let Err(err) = connect::unsubscribe_all(&admin, &state.shopify).await {
-                    tracing::warn!(shop = %store.shop_domain, error = %err, "could not unsubscribe before deleting the account");
-                }
-            }
-            Err(err) => {
-                tracing::warn!(shop = %store.shop_domain, error = %err, "no usable token to unsubscribe")
-            }
-        }
     }
     let deleted = state.db.delete_tenant(caller.tenant_id).await?;
     state.live_sessions.forget_all();

@@ -21,6 +21,7 @@ mod parity;
 mod predictions;
 mod report_reads;
 mod security;
+mod sellers;
 mod service;
 mod sessions;
 mod support;

@@ -639,3 +639,41 @@ async fn with_an_smtp_server_the_invitation_is_mailed_too() {
         201
     );
 }
+
+/// Every new input refuses what it cannot take with a clear 4xx naming what is wrong.
+#[tokio::test]
+async fn bad_input_to_the_new_routes_is_a_clear_4xx() {
+    let (c, [owner, admin, _, _]) = team().await;
+    let app = &c.app;
+    let store = &c.store_id;
+    let cases: Vec<(Method, String, Option<Value>, u16, &str)> = vec![
+        (Method::POST, "/api/members/invitations".into(), Some(json!({ "email": "nope", "role": "viewer" })), 422, "invalid_fields"),
+        (Method::POST, "/api/members/invitations".into(), Some(json!({ "email": "a@b.example", "role": "viewer", "expires_in_days": 99 })), 422, "invalid_fields"),
+        (Method::PATCH, "/api/members/00000000-0000-0000-0000-000000000000".into(), Some(json!({ "role": "superuser" })), 422, "invalid_fields"),
+        (Method::PATCH, "/api/members/not-a-uuid".into(), Some(json!({ "role": "viewer" })), 400, "bad_request"),
+        (Method::POST, "/api/keys".into(), Some(json!({ "name": "k", "role": "owner" })), 422, "invalid_fields"),
+        (Method::GET, "/api/audit?cursor=forged".into(), None, 400, "bad_request"),
+        (Method::GET, "/api/audit?limit=0".into(), None, 400, "bad_request"),
+        (Method::GET, "/api/metrics/products?by=sideways".into(), None, 400, "bad_request"),
+        (Method::GET, "/api/metrics/dashboard?compare=decade".into(), None, 400, "bad_request"),
+        (Method::GET, format!("/api/customers?sort=luck&store_id={store}"), None, 400, "bad_request"),
+        (Method::GET, format!("/api/predictions/segments/customers?store_id={store}&segment=likely_to_return&cursor=forged"), None, 400, "bad_request"),
+        (Method::POST, "/api/tenant/deletion".into(), Some(json!({})), 422, "invalid_fields"),
+        (Method::POST, "/api/auth/email".into(), Some(json!({ "new_email": "x@y.example" })), 422, "invalid_fields"),
+        (Method::DELETE, "/api/auth/sessions/not-a-uuid".into(), None, 400, "bad_request"),
+    ];
+    for (method, path, body, status, code) in cases {
+        let token = if path.starts_with("/api/tenant") {
+            &owner
+        } else {
+            &admin
+        };
+        let answer = call(app, method.clone(), &path, token, body).await;
+        let problem = expect_problem(answer, status, code).await;
+        assert!(problem["detail"].is_string(), "{method} {path}: {problem}");
+    }
+    let accepted = app
+        .post_json("/api/auth/accept", &json!({ "password": PASSWORD }))
+        .await;
+    expect_problem(accepted, 422, "invalid_fields").await;
+}

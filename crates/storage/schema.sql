@@ -763,7 +763,8 @@ CREATE TABLE public.audit_events (
     action text NOT NULL,
     subject text,
     detail jsonb DEFAULT '{}'::jsonb NOT NULL,
-    address text
+    address text,
+    actor_email text
 );
 
 ALTER TABLE public.audit_events OWNER TO xeno_owner;
@@ -911,6 +912,14 @@ CREATE TABLE public.invitations (
 
 ALTER TABLE public.invitations OWNER TO xeno_owner;
 
+CREATE TABLE public.memberships (
+    user_id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    joined_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE public.memberships OWNER TO xeno_owner;
+
 CREATE TABLE public.oauth_nonces (
     tenant_id uuid NOT NULL,
     nonce text NOT NULL,
@@ -991,6 +1000,15 @@ CREATE TABLE public.orders (
 );
 
 ALTER TABLE public.orders OWNER TO xeno_owner;
+
+CREATE TABLE public.people (
+    user_id uuid NOT NULL,
+    email text NOT NULL,
+    password_hash text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE public.people OWNER TO xeno_owner;
 
 CREATE TABLE public.prediction_fits (
     tenant_id uuid NOT NULL,
@@ -1234,19 +1252,9 @@ CREATE TABLE public.tombstones (
 
 ALTER TABLE public.tombstones OWNER TO xeno_owner;
 
-CREATE TABLE public.user_emails (
-    email text NOT NULL,
-    tenant_id uuid NOT NULL,
-    user_id uuid NOT NULL
-);
-
-ALTER TABLE public.user_emails OWNER TO xeno_owner;
-
 CREATE TABLE public.users (
     tenant_id uuid NOT NULL,
     user_id uuid NOT NULL,
-    email text NOT NULL,
-    password_hash text NOT NULL,
     role text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT users_role_check CHECK ((role = ANY (ARRAY['owner'::text, 'admin'::text, 'analyst'::text, 'viewer'::text])))
@@ -1321,6 +1329,9 @@ ALTER TABLE ONLY public.data_versions
 ALTER TABLE ONLY public.invitations
     ADD CONSTRAINT invitations_pkey PRIMARY KEY (tenant_id, invitation_id);
 
+ALTER TABLE ONLY public.memberships
+    ADD CONSTRAINT memberships_pkey PRIMARY KEY (user_id, tenant_id);
+
 ALTER TABLE ONLY public.oauth_nonces
     ADD CONSTRAINT oauth_nonces_pkey PRIMARY KEY (tenant_id, nonce);
 
@@ -1329,6 +1340,12 @@ ALTER TABLE ONLY public.order_line_items
 
 ALTER TABLE ONLY public.orders
     ADD CONSTRAINT orders_pkey PRIMARY KEY (tenant_id, store_id, order_id);
+
+ALTER TABLE ONLY public.people
+    ADD CONSTRAINT people_email_key UNIQUE (email);
+
+ALTER TABLE ONLY public.people
+    ADD CONSTRAINT people_pkey PRIMARY KEY (user_id);
 
 ALTER TABLE ONLY public.prediction_fits
     ADD CONSTRAINT prediction_fits_pkey PRIMARY KEY (tenant_id, store_id);
@@ -1378,14 +1395,8 @@ ALTER TABLE ONLY public.tenants
 ALTER TABLE ONLY public.tombstones
     ADD CONSTRAINT tombstones_pkey PRIMARY KEY (tenant_id, store_id, resource, resource_id);
 
-ALTER TABLE ONLY public.user_emails
-    ADD CONSTRAINT user_emails_pkey PRIMARY KEY (email);
-
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_pkey PRIMARY KEY (tenant_id, user_id);
-
-ALTER TABLE ONLY public.users
-    ADD CONSTRAINT users_tenant_id_email_key UNIQUE (tenant_id, email);
 
 ALTER TABLE ONLY public.webhook_events
     ADD CONSTRAINT webhook_events_pkey PRIMARY KEY (tenant_id, event_id);
@@ -1448,8 +1459,6 @@ CREATE INDEX shop_domains_store ON public.shop_domains USING btree (tenant_id, s
 CREATE UNIQUE INDEX sync_runs_one_running ON public.sync_runs USING btree (tenant_id, store_id) WHERE (status = 'running'::text);
 
 CREATE INDEX sync_runs_store ON public.sync_runs USING btree (tenant_id, store_id, started_at);
-
-CREATE INDEX user_emails_user ON public.user_emails USING btree (tenant_id, user_id);
 
 CREATE UNIQUE INDEX webhook_events_action ON public.webhook_events USING btree (tenant_id, store_id, topic, shopify_event_id) WHERE ((shopify_event_id IS NOT NULL) AND (topic = ANY (ARRAY['app/uninstalled'::text, 'shop/redact'::text, 'customers/redact'::text, 'customers/data_request'::text])));
 
@@ -1544,6 +1553,9 @@ ALTER TABLE ONLY public.invitations
 ALTER TABLE ONLY public.invitations
     ADD CONSTRAINT invitations_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(tenant_id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY public.memberships
+    ADD CONSTRAINT memberships_tenant_id_user_id_fkey FOREIGN KEY (tenant_id, user_id) REFERENCES public.users(tenant_id, user_id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.oauth_nonces
     ADD CONSTRAINT oauth_nonces_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(tenant_id) ON DELETE CASCADE;
 
@@ -1589,11 +1601,11 @@ ALTER TABLE ONLY public.sync_state
 ALTER TABLE ONLY public.tombstones
     ADD CONSTRAINT tombstones_tenant_id_store_id_fkey FOREIGN KEY (tenant_id, store_id) REFERENCES public.stores(tenant_id, store_id) ON DELETE CASCADE;
 
-ALTER TABLE ONLY public.user_emails
-    ADD CONSTRAINT user_emails_tenant_id_user_id_fkey FOREIGN KEY (tenant_id, user_id) REFERENCES public.users(tenant_id, user_id) ON DELETE CASCADE;
-
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(tenant_id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.people(user_id);
 
 ALTER TABLE public.api_keys ENABLE ROW LEVEL SECURITY;
 
@@ -1741,11 +1753,15 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.data_versions TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.invitations TO xeno_app;
 
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.memberships TO xeno_app;
+
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.oauth_nonces TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.order_line_items TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.orders TO xeno_app;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.people TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.prediction_fits TO xeno_app;
 
@@ -1776,8 +1792,6 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.tenant_deletions TO xeno_app;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.tenants TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.tombstones TO xeno_app;
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.user_emails TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.users TO xeno_app;
 

@@ -442,6 +442,28 @@ try {
   await page.locator('[data-member-email="viewer@e2e.example"]').waitFor();
   await shot('team');
 
+  step('invited into a second account with the same email, the owner joins with their password and switches');
+  const second = await fetch(`${base}/api/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ tenant_name: 'Second Shop', email: 'second@e2e.example', password: 'another long password 5' }),
+  }).then((r) => r.json());
+  const invited = await fetch(`${base}/api/members/invitations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${second.token}` },
+    body: JSON.stringify({ email: 'owner@e2e.example', role: 'analyst' }),
+  }).then((r) => r.json());
+  await page.goto(invited.link);
+  await page.fill('input[name=password]', 'a long enough password');
+  await page.getByRole('button', { name: 'Join' }).click();
+  const switcher = page.getByRole('combobox', { name: 'Account' });
+  await switcher.waitFor();
+  assert.equal(await switcher.locator('option:checked').innerText(), 'Second Shop (analyst)');
+  assert.deepEqual(await switcher.locator('option').allInnerTexts(), ['E2E Goods (owner)', 'Second Shop (analyst)']);
+  await switcher.selectOption({ label: 'E2E Goods (owner)' });
+  await page.locator('[data-kpi=orders]').waitFor();
+  await page.waitForFunction(() => document.querySelector('select[aria-label=Account] option:checked')?.textContent === 'E2E Goods (owner)');
+
   step('the owner sees their sign-ins and takes all the data away');
   await page.getByRole('link', { name: 'Account' }).click();
   await page.locator('[data-sign-in=current]').waitFor();

@@ -1,7 +1,8 @@
 import { Suspense, lazy, useEffect, useState } from 'react';
 import { NavLink, Navigate, Route, Routes, useNavigate } from 'react-router-dom';
-import { useQueryClient } from '@tanstack/react-query';
-import { SIGNED_OUT, getToken, request, setSession as keepSession, type Tokens } from './api/client';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { SIGNED_OUT, getToken, postJson, request, setSession as keepSession, type Tokens } from './api/client';
+import { meQuery } from './api/queries';
 import { Accept, SignIn, SignUp } from './pages/Auth';
 import { Loading } from './components';
 
@@ -56,7 +57,10 @@ export function App() {
     return () => window.removeEventListener(SIGNED_OUT, ended);
   }, [queries]);
 
+  // A sign-in may open another account (an invitation, the switcher): nothing cached for
+  // the one before may be shown for it.
   const signedIn = (next: Tokens) => {
+    queries.clear();
     keepSession(next);
     setSession(next.token);
     navigate('/');
@@ -93,6 +97,7 @@ export function App() {
             </NavLink>
           ))}
         </nav>
+        <AccountSwitcher onSwitched={signedIn} />
         <button type="button" className="link" onClick={() => void signOut()}>
           Sign out
         </button>
@@ -125,5 +130,41 @@ export function App() {
         </Suspense>
       </main>
     </div>
+  );
+}
+
+/** For a person in several accounts: which one is open, and a way to open another. */
+function AccountSwitcher({ onSwitched }: { onSwitched: (next: Tokens) => void }) {
+  const me = useQuery(meQuery()).data;
+  const [failed, setFailed] = useState<string | null>(null);
+  if (!me || me.tenants.length < 2) return null;
+  const open = async (tenantId: string) => {
+    setFailed(null);
+    try {
+      onSwitched(await postJson<Tokens>('/api/auth/switch', { tenant_id: tenantId }));
+    } catch (error) {
+      setFailed(error instanceof Error ? error.message : 'The account could not be opened');
+    }
+  };
+  return (
+    <>
+      <select
+        className="switcher"
+        aria-label="Account"
+        value={me.tenant.id}
+        onChange={(event) => void open(event.target.value)}
+      >
+        {me.tenants.map((tenant) => (
+          <option key={tenant.id} value={tenant.id}>
+            {tenant.name} ({tenant.role})
+          </option>
+        ))}
+      </select>
+      {failed && (
+        <span className="error" role="alert">
+          {failed}
+        </span>
+      )}
+    </>
   );
 }

@@ -121,6 +121,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::accounts::log_out))
         .routes(routes!(routes::accounts::change_password))
         .routes(routes!(routes::accounts::change_email))
+        .routes(routes!(routes::accounts::switch_tenant))
         .routes(routes!(routes::sessions::list_sign_ins))
         .routes(routes!(routes::sessions::end_sign_in))
         .routes(routes!(routes::sessions::leave_tenant))

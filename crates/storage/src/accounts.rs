@@ -6,12 +6,21 @@ use xeno_domain::ids::{TenantId, UserId};
 use crate::error::is_unique_violation;
 use crate::{Db, StorageError};
 
-/// What sign-in needs to check a password.
-#[derive(Debug, sqlx::FromRow)]
+/// A person as sign-in finds them: their password hash and the tenants they belong to, the
+/// first joined first.
+#[derive(Debug)]
 pub struct Login {
-    pub tenant_id: uuid::Uuid,
     pub user_id: uuid::Uuid,
     pub password_hash: String,
+    pub tenants: Vec<uuid::Uuid>,
+}
+
+/// One tenant a person belongs to, with their role there.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Membership {
+    pub tenant_id: uuid::Uuid,
+    pub tenant_name: String,
+    pub role: String,
 }
 
 /// A user as the API shows them.
@@ -40,59 +49,71 @@ impl Db {
     /// A taken email is [`StorageError::Conflict`]`("email")`.
     pub async fn create_tenant(&self, new: &NewTenant<'_>) -> Result<(), StorageError> {
         let mut tx = self.tenant_tx(new.tenant_id).await?;
+        sqlx::query("INSERT INTO people (user_id, email, password_hash) VALUES ($1, $2, $3)")
+            .bind(new.user_id.0)
+            .bind(new.email)
+            .bind(new.password_hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(email_taken)?;
         sqlx::query("INSERT INTO tenants (tenant_id, name) VALUES ($1, $2)")
             .bind(new.tenant_id.0)
             .bind(new.tenant_name)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO users (tenant_id, user_id, email, password_hash, role) \
-             VALUES ($1, $2, $3, $4, 'owner')",
-        )
-        .bind(new.tenant_id.0)
-        .bind(new.user_id.0)
-        .bind(new.email)
-        .bind(new.password_hash)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("INSERT INTO user_emails (email, tenant_id, user_id) VALUES ($1, $2, $3)")
-            .bind(new.email)
-            .bind(new.tenant_id.0)
-            .bind(new.user_id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(|err| {
-                if is_unique_violation(&err, "user_emails_pkey") {
-                    StorageError::Conflict("email")
-                } else {
-                    err.into()
-                }
-            })?;
+        add_member(&mut tx, new.tenant_id, new.user_id, "owner").await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// The credentials behind a normalised email, if an account has it.
+    /// The person with a normalised email, if there is one.
     pub async fn find_login(&self, email: &str) -> Result<Option<Login>, StorageError> {
-        let directory: Option<(uuid::Uuid,)> =
-            sqlx::query_as("SELECT tenant_id FROM user_emails WHERE email = $1")
+        let person: Option<(uuid::Uuid, String)> =
+            sqlx::query_as("SELECT user_id, password_hash FROM people WHERE email = $1")
                 .bind(email)
                 .fetch_optional(self.pool())
                 .await?;
-        let Some((tenant_id,)) = directory else {
+        let Some((user_id, password_hash)) = person else {
             return Ok(None);
         };
-        let mut tx = self.tenant_tx(TenantId(tenant_id)).await?;
-        let login = sqlx::query_as(
-            "SELECT tenant_id, user_id, password_hash FROM users \
-             WHERE tenant_id = $1 AND email = $2",
+        let tenants = sqlx::query_scalar(
+            "SELECT tenant_id FROM memberships WHERE user_id = $1 ORDER BY joined_at, tenant_id",
         )
-        .bind(tenant_id)
-        .bind(email)
-        .fetch_optional(&mut *tx)
+        .bind(user_id)
+        .fetch_all(self.pool())
         .await?;
-        tx.commit().await?;
-        Ok(login)
+        Ok(Some(Login {
+            user_id,
+            password_hash,
+            tenants,
+        }))
+    }
+
+    /// Every tenant a person belongs to, the first joined first.
+    pub async fn memberships(&self, user: UserId) -> Result<Vec<Membership>, StorageError> {
+        let tenants: Vec<uuid::Uuid> = sqlx::query_scalar(
+            "SELECT tenant_id FROM memberships WHERE user_id = $1 ORDER BY joined_at, tenant_id",
+        )
+        .bind(user.0)
+        .fetch_all(self.pool())
+        .await?;
+        let mut found = Vec::with_capacity(tenants.len());
+        // Each tenant's rows are behind its own row-level security.
+        for tenant in tenants {
+            let mut tx = self.read_tx(TenantId(tenant)).await?;
+            let membership: Option<Membership> = sqlx::query_as(
+                "SELECT t.tenant_id, t.name AS tenant_name, u.role \
+                 FROM users u JOIN tenants t ON t.tenant_id = u.tenant_id \
+                 WHERE u.tenant_id = $1 AND u.user_id = $2",
+            )
+            .bind(tenant)
+            .bind(user.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            found.extend(membership);
+        }
+        Ok(found)
     }
 
     /// A user of `tenant`, with the tenant's name.
@@ -103,8 +124,9 @@ impl Db {
     ) -> Result<Option<User>, StorageError> {
         let mut tx = self.tenant_tx(tenant).await?;
         let found = sqlx::query_as(
-            "SELECT u.user_id, u.email, u.role, u.created_at, t.tenant_id, t.name AS tenant_name \
+            "SELECT u.user_id, p.email, u.role, u.created_at, t.tenant_id, t.name AS tenant_name \
              FROM users u JOIN tenants t ON t.tenant_id = u.tenant_id \
+             JOIN people p ON p.user_id = u.user_id \
              WHERE u.tenant_id = $1 AND u.user_id = $2",
         )
         .bind(tenant.0)
@@ -140,10 +162,16 @@ impl Db {
                 .bind(tenant.0)
                 .fetch_all(&mut *tx)
                 .await?;
+        let people: Vec<uuid::Uuid> =
+            sqlx::query_scalar("SELECT user_id FROM users WHERE tenant_id = $1")
+                .bind(tenant.0)
+                .fetch_all(&mut *tx)
+                .await?;
         sqlx::query("SELECT xeno_delete_tenant($1)")
             .bind(tenant.0)
             .execute(&mut *tx)
             .await?;
+        forget_people_without_tenants(&mut tx, &people).await?;
         sqlx::query(
             "INSERT INTO tenant_deletions (former_tenant_id, stores, members) VALUES ($1, $2, $3)",
         )
@@ -161,39 +189,84 @@ impl Db {
 }
 
 impl Db {
-    /// Moves a user to another (normalised) email, in the directory too. A taken email is
-    /// [`StorageError::Conflict`]`("email")`.
-    pub async fn change_email(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-        email: &str,
-    ) -> Result<(), StorageError> {
-        let taken = |err: sqlx::Error| {
-            if is_unique_violation(&err, "user_emails_pkey")
-                || is_unique_violation(&err, "users_tenant_id_email_key")
-            {
-                StorageError::Conflict("email")
-            } else {
-                err.into()
-            }
-        };
-        let mut tx = self.tenant_tx(tenant).await?;
-        sqlx::query("UPDATE users SET email = $3 WHERE tenant_id = $1 AND user_id = $2")
-            .bind(tenant.0)
+    /// Moves a person to another (normalised) email, the one they sign in with everywhere.
+    /// A taken email is [`StorageError::Conflict`]`("email")`.
+    pub async fn change_email(&self, user: UserId, email: &str) -> Result<(), StorageError> {
+        sqlx::query("UPDATE people SET email = $2 WHERE user_id = $1")
             .bind(user.0)
             .bind(email)
-            .execute(&mut *tx)
+            .execute(self.pool())
             .await
-            .map_err(taken)?;
-        sqlx::query("UPDATE user_emails SET email = $3 WHERE tenant_id = $1 AND user_id = $2")
-            .bind(tenant.0)
-            .bind(user.0)
-            .bind(email)
-            .execute(&mut *tx)
-            .await
-            .map_err(taken)?;
-        tx.commit().await?;
+            .map_err(email_taken)?;
         Ok(())
     }
+
+    /// Replaces a person's password hash.
+    pub async fn set_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+    ) -> Result<(), StorageError> {
+        sqlx::query("UPDATE people SET password_hash = $2 WHERE user_id = $1")
+            .bind(user.0)
+            .bind(password_hash)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// A person's password hash, for checking their current password.
+    pub async fn password_hash(&self, user: UserId) -> Result<Option<String>, StorageError> {
+        Ok(
+            sqlx::query_scalar("SELECT password_hash FROM people WHERE user_id = $1")
+                .bind(user.0)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+}
+
+fn email_taken(err: sqlx::Error) -> StorageError {
+    if is_unique_violation(&err, "people_email_key") {
+        StorageError::Conflict("email")
+    } else {
+        err.into()
+    }
+}
+
+/// Makes a person a member of the transaction's tenant, in the directory too.
+pub(crate) async fn add_member(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    tenant: TenantId,
+    user: UserId,
+    role: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO users (tenant_id, user_id, role) VALUES ($1, $2, $3)")
+        .bind(tenant.0)
+        .bind(user.0)
+        .bind(role)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("INSERT INTO memberships (user_id, tenant_id) VALUES ($1, $2)")
+        .bind(user.0)
+        .bind(tenant.0)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Of `people`, deletes those who belong to no tenant any more: nobody keeps an account
+/// with nothing in it.
+pub(crate) async fn forget_people_without_tenants(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    people: &[uuid::Uuid],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM people p WHERE p.user_id = ANY($1) \
+         AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = p.user_id)",
+    )
+    .bind(people)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

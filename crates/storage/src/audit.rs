@@ -43,8 +43,8 @@ impl Db {
     ) -> Result<(), StorageError> {
         let mut tx = self.tenant_tx(tenant).await?;
         sqlx::query(
-            "INSERT INTO audit_events (tenant_id, audit_id, actor_user, actor_key, action, subject, detail, address) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO audit_events (tenant_id, audit_id, actor_user, actor_key, action, subject, detail, address, actor_email) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT email FROM people WHERE user_id = $3))",
         )
         .bind(tenant.0)
         .bind(Uuid::now_v7())
@@ -70,10 +70,9 @@ impl Db {
         let (after_at, after_id) = after.map_or((None, None), |(at, id)| (Some(at), Some(id)));
         let mut tx = self.read_tx(tenant).await?;
         let rows = sqlx::query_as(
-            "SELECT a.audit_id, a.at, a.actor_user, u.email AS actor_email, a.actor_key, a.action, \
+            "SELECT a.audit_id, a.at, a.actor_user, a.actor_email, a.actor_key, a.action, \
                  a.subject, a.detail, a.address \
              FROM audit_events a \
-             LEFT JOIN users u ON u.tenant_id = a.tenant_id AND u.user_id = a.actor_user \
              WHERE a.tenant_id = $1 AND ($2::timestamptz IS NULL OR (a.at, a.audit_id) < ($2, $3)) \
              ORDER BY a.at DESC, a.audit_id DESC LIMIT $4",
         )

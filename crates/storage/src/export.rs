@@ -48,14 +48,20 @@ impl Db {
         }
         let mut files = Vec::with_capacity(tables.len());
         for (table, list) in tables {
-            let columns = list
+            let mut columns = list
                 .iter()
-                .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
+                .map(|c| format!("\"{table}\".\"{}\"", c.replace('"', "\"\"")))
                 .collect::<Vec<_>>()
                 .join(", ");
+            let mut from = format!("\"{table}\"");
+            // A member's email is the person's, kept outside the tenant.
+            if table == "users" {
+                columns.push_str(", people.email");
+                from.push_str(" JOIN people USING (user_id)");
+            }
             // The tenant id is a UUID the caller holds, and the names come from the catalog.
             let statement = format!(
-                "COPY (SELECT {columns} FROM \"{table}\" WHERE tenant_id = '{}') TO STDOUT WITH (FORMAT csv, HEADER)",
+                "COPY (SELECT {columns} FROM {from} WHERE \"{table}\".tenant_id = '{}') TO STDOUT WITH (FORMAT csv, HEADER)",
                 tenant.0
             );
             let mut csv = Vec::new();

@@ -51,15 +51,29 @@ pub enum Acceptance {
     Expired,
     AlreadyUsed,
     Revoked,
-    /// Someone has an account with the invited email already.
+    /// The invited email belongs to a person already: they accept as themselves.
     EmailTaken,
+    /// The person is a member of this tenant already.
+    AlreadyMember,
 }
 
-/// The person who accepts: their new id and hashed password.
+/// Who accepts: someone new (a new person with this id and hashed password), or the person
+/// who has the invited email already (who proved it with their password).
 #[derive(Debug)]
-pub struct Joiner<'a> {
-    pub user_id: UserId,
-    pub password_hash: &'a str,
+pub enum Joiner<'a> {
+    New {
+        user_id: UserId,
+        password_hash: &'a str,
+    },
+    Existing(UserId),
+}
+
+impl Joiner<'_> {
+    pub fn user_id(&self) -> UserId {
+        match self {
+            Joiner::New { user_id, .. } | Joiner::Existing(user_id) => *user_id,
+        }
+    }
 }
 
 impl Db {
@@ -67,8 +81,9 @@ impl Db {
     pub async fn list_members(&self, tenant: TenantId) -> Result<Vec<Member>, StorageError> {
         let mut tx = self.tenant_tx(tenant).await?;
         let members = sqlx::query_as(
-            "SELECT user_id, email, role, created_at FROM users WHERE tenant_id = $1 \
-             ORDER BY role = 'owner' DESC, created_at, user_id",
+            "SELECT u.user_id, p.email, u.role, u.created_at FROM users u \
+             JOIN people p ON p.user_id = u.user_id WHERE u.tenant_id = $1 \
+             ORDER BY u.role = 'owner' DESC, u.created_at, u.user_id",
         )
         .bind(tenant.0)
         .fetch_all(&mut *tx)
@@ -114,8 +129,8 @@ impl Db {
         Ok(changed == 1)
     }
 
-    /// Removes a member (their sessions and keys go with them). False when there is no such
-    /// member.
+    /// Removes a member (their sessions and keys go with them; the person too, if this was
+    /// their last tenant). False when there is no such member.
     pub async fn remove_member(
         &self,
         tenant: TenantId,
@@ -128,6 +143,7 @@ impl Db {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        crate::accounts::forget_people_without_tenants(&mut tx, &[user.0]).await?;
         tx.commit().await?;
         Ok(removed == 1)
     }
@@ -193,6 +209,28 @@ impl Db {
         Ok(revoked == 1)
     }
 
+    /// The email an invitation was sent to, if its token hashes to one `matches` accepts
+    /// (whatever became of the invitation since).
+    pub async fn invited_email(
+        &self,
+        tenant: TenantId,
+        invitation: Uuid,
+        matches: impl Fn(&[u8]) -> bool,
+    ) -> Result<Option<String>, StorageError> {
+        let mut tx = self.read_tx(tenant).await?;
+        let found: Option<(String, Vec<u8>)> = sqlx::query_as(
+            "SELECT email, token_hash FROM invitations WHERE tenant_id = $1 AND invitation_id = $2",
+        )
+        .bind(tenant.0)
+        .bind(invitation)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(found
+            .filter(|(_, hash)| matches(hash))
+            .map(|(email, _)| email))
+    }
+
     /// Accepts an invitation whose token hashes to one `matches` accepts, adding the member
     /// in the same transaction (so an invitation is used at most once, even by two at a time).
     pub async fn accept_invitation(
@@ -226,34 +264,32 @@ impl Db {
         let Acceptance::Joined { role, email } = outcome else {
             return Ok(outcome);
         };
-        // An email has one account (sign-in finds the tenant by it), here or elsewhere.
-        let taken = |err: &sqlx::Error| {
-            is_unique_violation(err, "user_emails_pkey")
-                || is_unique_violation(err, "users_tenant_id_email_key")
-        };
-        let member = sqlx::query(
-            "INSERT INTO users (tenant_id, user_id, email, password_hash, role) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(tenant.0)
-        .bind(joiner.user_id.0)
-        .bind(&email)
-        .bind(joiner.password_hash)
-        .bind(&role)
-        .execute(&mut *tx)
-        .await;
+        if let Joiner::New {
+            user_id,
+            password_hash,
+        } = joiner
+        {
+            let person = sqlx::query(
+                "INSERT INTO people (user_id, email, password_hash) VALUES ($1, $2, $3)",
+            )
+            .bind(user_id.0)
+            .bind(&email)
+            .bind(password_hash)
+            .execute(&mut *tx)
+            .await;
+            match person {
+                // Someone took the email between the check and now: they accept as themselves.
+                Err(err) if is_unique_violation(&err, "people_email_key") => {
+                    return Ok(Acceptance::EmailTaken)
+                }
+                other => other?,
+            };
+        }
+        let member = crate::accounts::add_member(&mut tx, tenant, joiner.user_id(), &role).await;
         match member {
-            Err(err) if taken(&err) => return Ok(Acceptance::EmailTaken),
-            other => other?,
-        };
-        let directory =
-            sqlx::query("INSERT INTO user_emails (email, tenant_id, user_id) VALUES ($1, $2, $3)")
-                .bind(&email)
-                .bind(tenant.0)
-                .bind(joiner.user_id.0)
-                .execute(&mut *tx)
-                .await;
-        match directory {
-            Err(err) if taken(&err) => return Ok(Acceptance::EmailTaken),
+            Err(err) if is_unique_violation(&err, "users_pkey") => {
+                return Ok(Acceptance::AlreadyMember)
+            }
             other => other?,
         };
         sqlx::query(

@@ -118,13 +118,22 @@ impl Db {
         self.revoke(tenant, "family_id = $2", family_id).await
     }
 
-    /// Revokes every session of a user (a password change); answers the ids.
-    pub async fn revoke_user_sessions(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-    ) -> Result<Vec<Uuid>, StorageError> {
-        self.revoke(tenant, "user_id = $2", user.0).await
+    /// Revokes every session of a person, in every tenant they belong to (a password or email
+    /// change); answers the ids.
+    pub async fn revoke_user_sessions(&self, user: UserId) -> Result<Vec<Uuid>, StorageError> {
+        let tenants: Vec<Uuid> =
+            sqlx::query_scalar("SELECT tenant_id FROM memberships WHERE user_id = $1")
+                .bind(user.0)
+                .fetch_all(self.pool())
+                .await?;
+        let mut ended = Vec::new();
+        for tenant in tenants {
+            ended.extend(
+                self.revoke(TenantId(tenant), "user_id = $2", user.0)
+                    .await?,
+            );
+        }
+        Ok(ended)
     }
 
     async fn revoke(
@@ -144,42 +153,6 @@ impl Db {
         .await?;
         tx.commit().await?;
         Ok(ids)
-    }
-
-    /// Replaces a user's password hash.
-    pub async fn set_password(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-        password_hash: &str,
-    ) -> Result<(), StorageError> {
-        let mut tx = self.tenant_tx(tenant).await?;
-        sqlx::query("UPDATE users SET password_hash = $3 WHERE tenant_id = $1 AND user_id = $2")
-            .bind(tenant.0)
-            .bind(user.0)
-            .bind(password_hash)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// A user's password hash, for checking the current password.
-    pub async fn password_hash(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-    ) -> Result<Option<String>, StorageError> {
-        let mut tx = self.tenant_tx(tenant).await?;
-        let hash = sqlx::query_scalar(
-            "SELECT password_hash FROM users WHERE tenant_id = $1 AND user_id = $2",
-        )
-        .bind(tenant.0)
-        .bind(user.0)
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(hash)
     }
 }
 

@@ -34,8 +34,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Accepts an invitation: creates the member with the invited email and role, and signs them
-         *     in. A link works once, until it expires or is revoked.
+         * Accepts an invitation: adds the invited email as a member with the invited role, and signs
+         *     them in there. Someone new chooses a password; someone who already uses Xeno with that
+         *     email (in another account) gives theirs, and switches between their accounts from then on.
+         *     A link works once, until it expires or is revoked.
          */
         post: operations["accept_invitation"];
         delete?: never;
@@ -54,8 +56,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Change the caller's email (they sign in with it from now on): every session of the user
-         *     ends, and the answer starts a new one.
+         * Change the caller's email (they sign in with it from now on, to every account they belong
+         *     to): every session of theirs ends, and the answer starts a new one.
          * @description Minimum role: `viewer`.
          */
         post: operations["change_email"];
@@ -131,7 +133,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The signed-in user and their tenant.
+         * The signed-in user, their tenant, and every account they belong to.
          * @description Minimum role: `viewer`.
          */
         get: operations["get_current_user"];
@@ -153,8 +155,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Change the caller's password: every session of the user ends (other browsers, stolen
-         *     tokens), and the answer starts a new one.
+         * Change the caller's password (in every account they belong to): every session of theirs
+         *     ends (other browsers, stolen tokens, other accounts), and the answer starts a new one.
          * @description Minimum role: `viewer`.
          */
         post: operations["change_password"];
@@ -233,6 +235,26 @@ export interface paths {
          * @description Minimum role: `viewer`.
          */
         delete: operations["end_sign_in"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/switch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open another of the caller's accounts: a new sign-in there (this one stays as it is).
+         * @description Minimum role: `viewer`.
+         */
+        post: operations["switch_tenant"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1131,7 +1153,10 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         AcceptIn: {
-            /** @description The new member's password. */
+            /**
+             * @description A new member's chosen password, or the password of the invited email's existing Xeno
+             *     account.
+             */
             password: string;
             /** @description The token of the invitation's link. */
             token: string;
@@ -1585,9 +1610,20 @@ export interface components {
         LoginIn: {
             email: string;
             password: string;
+            /**
+             * Format: uuid
+             * @description Which of the person's accounts to open (see `tenants` in `GET /api/auth/me`); the
+             *     first they joined when left out.
+             */
+            tenant_id?: string | null;
         };
         MeOut: {
             tenant: components["schemas"]["TenantOut"];
+            /**
+             * @description Every account the person belongs to (this one included), the first joined first:
+             *     `POST /api/auth/switch` opens another.
+             */
+            tenants: components["schemas"]["MembershipOut"][];
             user: components["schemas"]["UserOut"];
         };
         MemberOut: {
@@ -1601,6 +1637,13 @@ export interface components {
         };
         Members: {
             data: components["schemas"]["MemberOut"][];
+        };
+        MembershipOut: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @description The person's role in that account. */
+            role: string;
         };
         MismatchOut: {
             /** Format: date */
@@ -2105,6 +2148,13 @@ export interface components {
             /** @description The IANA zone its days are read in. */
             timezone: string;
         };
+        SwitchIn: {
+            /**
+             * Format: uuid
+             * @description One of the caller's accounts (`tenants` in `GET /api/auth/me`).
+             */
+            tenant_id: string;
+        };
         /**
          * @description Which sync to run now.
          * @enum {string}
@@ -2464,6 +2514,15 @@ export interface operations {
                     "application/json": components["schemas"]["TokenOut"];
                 };
             };
+            /** @description the invited email has a Xeno account and this is not its password */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description no such invitation (or a mistyped link) */
             404: {
                 headers: {
@@ -2473,7 +2532,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description already used, or the email has an account */
+            /** @description already used, or the person is a member already */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2993,6 +3052,64 @@ export interface operations {
                 content?: never;
             };
             /** @description no such live sign-in of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description over the tenant's request quota; see Retry-After and RateLimit-* */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too busy (`overloaded`) or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    switch_tenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SwitchIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenOut"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the caller does not belong to that account */
             404: {
                 headers: {
                     [name: string]: unknown;

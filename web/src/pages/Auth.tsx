@@ -90,7 +90,8 @@ export function SignUp({ onSignedIn }: Props) {
   );
 }
 
-/** Joining an account from an invitation's link: choose a password, and you are in. */
+/** Joining an account from an invitation's link: choose a password (or give yours, if the
+ * email already uses Xeno), and you are in. */
 export function Accept({ onSignedIn }: Props) {
   const token = new URLSearchParams(window.location.search).get('token') ?? '';
   const [problem, setProblem] = useState<ApiProblem | null>(null);
@@ -112,7 +113,8 @@ export function Accept({ onSignedIn }: Props) {
     <main className="auth">
       <h1>Join your team on Xeno</h1>
       <form onSubmit={submit} noValidate>
-        <Field name="password" label="Choose a password" type="password" autoComplete="new-password" error={problem?.field('password')} />
+        <p className="hint">New to Xeno? Choose a password. Already using Xeno with this email? Give your password: you will switch between your accounts from the header.</p>
+        <Field name="password" label="Password" type="password" autoComplete="current-password" error={problem?.field('password')} />
         {problem && problem.errors.length === 0 && (
           <p className="error" role="alert">
             {problem.message}

@@ -36,6 +36,15 @@ pub struct RegisterIn {
 pub struct LoginIn {
     email: String,
     password: String,
+    /// Which of the person's accounts to open (see `tenants` in `GET /api/auth/me`); the
+    /// first they joined when left out.
+    tenant_id: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SwitchIn {
+    /// One of the caller's accounts (`tenants` in `GET /api/auth/me`).
+    tenant_id: Uuid,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -70,6 +79,17 @@ pub struct PasswordIn {
 pub struct MeOut {
     user: UserOut,
     tenant: TenantOut,
+    /// Every account the person belongs to (this one included), the first joined first:
+    /// `POST /api/auth/switch` opens another.
+    tenants: Vec<MembershipOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembershipOut {
+    id: Uuid,
+    name: String,
+    /// The person's role in that account.
+    role: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -194,42 +214,44 @@ pub async fn log_in(
         None => None,
     };
     let stored_hash = found.as_ref().map(|login| login.password_hash.clone());
-    let account_of = found.as_ref().map(|login| (login.tenant_id, login.user_id));
-    let (true, Some(login)) = (verify_password(input.password, stored_hash).await?, found) else {
+    // A tenant the person does not belong to is refused like a wrong password.
+    let opened = found.as_ref().and_then(|login| match input.tenant_id {
+        Some(wanted) => login.tenants.iter().find(|t| **t == wanted).copied(),
+        None => login.tenants.first().copied(),
+    });
+    let verified = verify_password(input.password, stored_hash).await?;
+    let (true, Some(login), Some(tenant)) = (verified, found.as_ref(), opened) else {
         let count = state.throttle.failed(&keys).await;
-        // The account's owner (and admins) hear of a run of failures, once per run.
-        if let (Some((tenant, user)), true) = (
-            account_of,
-            count == crate::throttle::Throttle::FREE_FAILURES,
-        ) {
-            let actor = crate::audit::Actor {
-                address,
-                ..Default::default()
-            };
-            crate::audit::record_for(
-                &state,
-                TenantId(tenant),
-                actor,
-                "auth.failures",
-                Some(user.to_string()),
-                serde_json::json!({ "email": account, "failures": count }),
-            )
-            .await;
+        // Each account's owner (and admins) hear of a run of failures, once per run.
+        if count == crate::throttle::Throttle::FREE_FAILURES {
+            let targets: Vec<(Uuid, Uuid)> = found
+                .as_ref()
+                .map(|login| login.tenants.iter().map(|t| (*t, login.user_id)).collect())
+                .unwrap_or_default();
+            for (tenant, user) in targets {
+                let actor = crate::audit::Actor {
+                    address,
+                    ..Default::default()
+                };
+                crate::audit::record_for(
+                    &state,
+                    TenantId(tenant),
+                    actor,
+                    "auth.failures",
+                    Some(user.to_string()),
+                    serde_json::json!({ "email": account, "failures": count }),
+                )
+                .await;
+            }
         }
         return Err(REFUSED);
     };
     state.throttle.succeeded(&keys).await;
-    let tokens = start_session(
-        &state,
-        TenantId(login.tenant_id),
-        UserId(login.user_id),
-        None,
-    )
-    .await?;
+    let tokens = start_session(&state, TenantId(tenant), UserId(login.user_id), None).await?;
     Ok(Json(tokens))
 }
 
-/// The signed-in user and their tenant.
+/// The signed-in user, their tenant, and every account they belong to.
 #[utoipa::path(get, path = "/api/auth/me", tag = "auth",
     security(("bearer" = [])),
     responses(
@@ -246,7 +268,19 @@ pub async fn get_current_user(
         .await?
         // A valid token for a user that no longer exists: the session is over.
         .ok_or(ApiError::Unauthenticated("the account no longer exists"))?;
+    let tenants = state
+        .db
+        .memberships(caller.user_id)
+        .await?
+        .into_iter()
+        .map(|m| MembershipOut {
+            id: m.tenant_id,
+            name: m.tenant_name,
+            role: m.role,
+        })
+        .collect();
     Ok(Json(MeOut {
+        tenants,
         user: UserOut {
             id: user.user_id,
             email: user.email,
@@ -356,8 +390,8 @@ pub async fn log_out(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Change the caller's password: every session of the user ends (other browsers, stolen
-/// tokens), and the answer starts a new one.
+/// Change the caller's password (in every account they belong to): every session of theirs
+/// ends (other browsers, stolen tokens, other accounts), and the answer starts a new one.
 #[utoipa::path(post, path = "/api/auth/password", tag = "auth",
     security(("bearer" = [])),
     request_body = PasswordIn,
@@ -379,10 +413,7 @@ pub async fn change_password(
         .get_user(caller.tenant_id, caller.user_id)
         .await?
         .ok_or(ApiError::Unauthenticated("the account no longer exists"))?;
-    let stored = state
-        .db
-        .password_hash(caller.tenant_id, caller.user_id)
-        .await?;
+    let stored = state.db.password_hash(caller.user_id).await?;
     if !verify_password(input.current_password, stored).await? {
         state.throttle.failed(&keys).await;
         return Err(ApiError::Unauthenticated("the current password is wrong"));
@@ -399,16 +430,18 @@ pub async fn change_password(
         }])
     })?;
     let hash = hash_password(input.new_password).await?;
-    state
-        .db
-        .set_password(caller.tenant_id, caller.user_id, &hash)
-        .await?;
-    let ended = state
-        .db
-        .revoke_user_sessions(caller.tenant_id, caller.user_id)
-        .await?;
+    state.db.set_password(caller.user_id, &hash).await?;
+    let ended = state.db.revoke_user_sessions(caller.user_id).await?;
     state.live_sessions.forget(&ended);
     tracing::info!(user = %caller.user_id.0, sessions = ended.len(), "password changed; sessions ended");
+    crate::audit::record(
+        &state,
+        &caller,
+        "member.password",
+        Some(caller.user_id.0.to_string()),
+        serde_json::json!({ "sessions_ended": ended.len() }),
+    )
+    .await;
     Ok(Json(
         start_session(&state, caller.tenant_id, caller.user_id, None).await?,
     ))
@@ -420,8 +453,8 @@ pub struct EmailIn {
     current_password: String,
 }
 
-/// Change the caller's email (they sign in with it from now on): every session of the user
-/// ends, and the answer starts a new one.
+/// Change the caller's email (they sign in with it from now on, to every account they belong
+/// to): every session of theirs ends, and the answer starts a new one.
 #[utoipa::path(post, path = "/api/auth/email", tag = "auth",
     security(("bearer" = [])),
     request_body = EmailIn,
@@ -441,10 +474,7 @@ pub async fn change_email(
         normalize_email(&input.new_email).map_err(|why| ApiError::invalid("new_email", why))?;
     let keys = vec![format!("password:{}", caller.user_id.0)];
     state.throttle.check(&keys).await?;
-    let stored = state
-        .db
-        .password_hash(caller.tenant_id, caller.user_id)
-        .await?;
+    let stored = state.db.password_hash(caller.user_id).await?;
     if !verify_password(input.current_password, stored).await? {
         state.throttle.failed(&keys).await;
         return Err(ApiError::Unauthenticated("the current password is wrong"));
@@ -452,7 +482,7 @@ pub async fn change_email(
     state.throttle.succeeded(&keys).await;
     state
         .db
-        .change_email(caller.tenant_id, caller.user_id, &email)
+        .change_email(caller.user_id, &email)
         .await
         .map_err(|err| match err {
             xeno_storage::StorageError::Conflict(_) => {
@@ -460,10 +490,7 @@ pub async fn change_email(
             }
             other => other.into(),
         })?;
-    let ended = state
-        .db
-        .revoke_user_sessions(caller.tenant_id, caller.user_id)
-        .await?;
+    let ended = state.db.revoke_user_sessions(caller.user_id).await?;
     state.live_sessions.forget(&ended);
     crate::audit::record(
         &state,
@@ -475,5 +502,36 @@ pub async fn change_email(
     .await;
     Ok(Json(
         start_session(&state, caller.tenant_id, caller.user_id, None).await?,
+    ))
+}
+
+/// Open another of the caller's accounts: a new sign-in there (this one stays as it is).
+#[utoipa::path(post, path = "/api/auth/switch", tag = "auth",
+    security(("bearer" = [])),
+    request_body = SwitchIn,
+    responses(
+        (status = 200, body = TokenOut),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "the caller does not belong to that account", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn switch_tenant(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiJson(input): ApiJson<SwitchIn>,
+) -> Result<Json<TokenOut>, ApiError> {
+    caller.person()?;
+    let member = state
+        .db
+        .memberships(caller.user_id)
+        .await?
+        .iter()
+        .any(|m| m.tenant_id == input.tenant_id);
+    if !member {
+        return Err(ApiError::NotFound(
+            "you do not belong to that account".to_owned(),
+        ));
+    }
+    Ok(Json(
+        start_session(&state, TenantId(input.tenant_id), caller.user_id, None).await?,
     ))
 }

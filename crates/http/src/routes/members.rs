@@ -18,7 +18,7 @@ use xeno_domain::ids::{TenantId, UserId};
 use xeno_storage::members::{Acceptance, Invitation, Joiner, Member, NewInvitation};
 
 use crate::audit::record;
-use crate::auth::{hash_password, AuthUser};
+use crate::auth::{hash_password, verify_password, AuthUser};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::accounts::{start_session, TokenOut};
@@ -83,14 +83,14 @@ fn grantable(caller: &AuthUser, role: &str) -> Result<Role, ApiError> {
     Ok(role)
 }
 
-/// The member, unless it is the owner (whose role only handing over changes).
-async fn not_the_owner(state: &AppState, tenant: TenantId, user: Uuid) -> Result<(), ApiError> {
-    match state.db.member_role(tenant, UserId(user)).await?.as_deref() {
+/// The member's role, unless they are the owner (whose role only handing over changes).
+async fn not_the_owner(state: &AppState, tenant: TenantId, user: Uuid) -> Result<String, ApiError> {
+    match state.db.member_role(tenant, UserId(user)).await? {
         None => Err(ApiError::NotFound("no such member".to_owned())),
-        Some("owner") => Err(ApiError::Conflict(
+        Some(owner) if owner == "owner" => Err(ApiError::Conflict(
             "the owner stays the owner until they hand the tenant over".to_owned(),
         )),
-        Some(_) => Ok(()),
+        Some(role) => Ok(role),
     }
 }
 
@@ -113,7 +113,7 @@ pub async fn change_member_role(
     ApiJson(input): ApiJson<RoleIn>,
 ) -> Result<Json<MemberOut>, ApiError> {
     let role = grantable(&caller, &input.role)?;
-    not_the_owner(&state, caller.tenant_id, user_id).await?;
+    let before = not_the_owner(&state, caller.tenant_id, user_id).await?;
     state
         .db
         .set_member_role(caller.tenant_id, UserId(user_id), role.name())
@@ -125,7 +125,7 @@ pub async fn change_member_role(
         &caller,
         "member.role",
         Some(user_id.to_string()),
-        json!({ "role": role.name() }),
+        json!({ "from": before, "role": role.name() }),
     )
     .await;
     member(&state, caller.tenant_id, user_id).await.map(Json)
@@ -156,7 +156,7 @@ pub async fn remove_member(
     caller: AuthUser,
     ApiPath(user_id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    not_the_owner(&state, caller.tenant_id, user_id).await?;
+    let role = not_the_owner(&state, caller.tenant_id, user_id).await?;
     state
         .db
         .remove_member(caller.tenant_id, UserId(user_id))
@@ -168,7 +168,7 @@ pub async fn remove_member(
         &caller,
         "member.remove",
         Some(user_id.to_string()),
-        json!({}),
+        json!({ "role": role }),
     )
     .await;
     Ok(StatusCode::NO_CONTENT)
@@ -403,18 +403,22 @@ pub async fn revoke_invitation(
 pub struct AcceptIn {
     /// The token of the invitation's link.
     token: String,
-    /// The new member's password.
+    /// A new member's chosen password, or the password of the invited email's existing Xeno
+    /// account.
     password: String,
 }
 
-/// Accepts an invitation: creates the member with the invited email and role, and signs them
-/// in. A link works once, until it expires or is revoked.
+/// Accepts an invitation: adds the invited email as a member with the invited role, and signs
+/// them in there. Someone new chooses a password; someone who already uses Xeno with that
+/// email (in another account) gives theirs, and switches between their accounts from then on.
+/// A link works once, until it expires or is revoked.
 #[utoipa::path(post, path = "/api/auth/accept", tag = "auth",
     request_body = AcceptIn,
     responses(
         (status = 201, body = TokenOut),
         (status = 404, description = "no such invitation (or a mistyped link)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "already used, or the email has an account", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "the invited email has a Xeno account and this is not its password", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "already used, or the person is a member already", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "expired or revoked", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
@@ -433,44 +437,70 @@ pub async fn accept_invitation(
             Some((TenantId(tenant), invitation, parts.next()?.to_owned()))
         })
         .ok_or_else(|| ApiError::NotFound(UNKNOWN.to_owned()))?;
-    check_password(&input.password, &[]).map_err(|why| ApiError::invalid("password", why))?;
-    let password_hash = hash_password(input.password).await?;
-    let user_id = UserId::new();
     let hash = Sha256::digest(secret.as_bytes());
     let matches =
         |stored: &[u8]| bool::from(subtle::ConstantTimeEq::ct_eq(stored, hash.as_slice()));
+    let email = state
+        .db
+        .invited_email(tenant, invitation, matches)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(UNKNOWN.to_owned()))?;
+    // Someone who has the email already (a member of another account) proves it with their
+    // password; someone new chooses one.
+    let new_hash;
+    let joiner = match state.db.find_login(&email).await? {
+        Some(person) => {
+            let keys = vec![format!("account:{email}")];
+            state.throttle.check(&keys).await?;
+            if !verify_password(input.password, Some(person.password_hash)).await? {
+                state.throttle.failed(&keys).await;
+                return Err(ApiError::Unauthenticated(
+                    "this email has a Xeno account: give its password to join",
+                ));
+            }
+            state.throttle.succeeded(&keys).await;
+            Joiner::Existing(UserId(person.user_id))
+        }
+        None => {
+            check_password(&input.password, &[email.as_str()])
+                .map_err(|why| ApiError::invalid("password", why))?;
+            new_hash = hash_password(input.password).await?;
+            Joiner::New {
+                user_id: UserId::new(),
+                password_hash: &new_hash,
+            }
+        }
+    };
+    let user_id = joiner.user_id();
     let outcome = state
         .db
-        .accept_invitation(
-            tenant,
-            invitation,
-            matches,
-            &Joiner {
-                user_id,
-                password_hash: &password_hash,
-            },
-        )
+        .accept_invitation(tenant, invitation, matches, &joiner)
         .await?;
-    let (role, email) = match outcome {
-        Acceptance::Joined { role, email } => (role, email),
-        Acceptance::Unknown => return Err(ApiError::NotFound(UNKNOWN.to_owned())),
-        Acceptance::AlreadyUsed => {
-            return Err(ApiError::Conflict(
-                "this invitation has been used already".to_owned(),
-            ))
-        }
-        Acceptance::EmailTaken => {
-            return Err(ApiError::Conflict(
-                "an account with this email exists already: sign in instead".to_owned(),
-            ))
-        }
-        Acceptance::Expired => {
-            return Err(ApiError::Gone(
-                "this invitation has expired: ask for a new one",
-            ))
-        }
-        Acceptance::Revoked => return Err(ApiError::Gone("this invitation was revoked")),
-    };
+    let (role, email) =
+        match outcome {
+            Acceptance::Joined { role, email } => (role, email),
+            Acceptance::Unknown => return Err(ApiError::NotFound(UNKNOWN.to_owned())),
+            Acceptance::AlreadyUsed => {
+                return Err(ApiError::Conflict(
+                    "this invitation has been used already".to_owned(),
+                ))
+            }
+            Acceptance::EmailTaken => return Err(ApiError::Conflict(
+                "an account with this email was created just now: accept again with its password"
+                    .to_owned(),
+            )),
+            Acceptance::AlreadyMember => {
+                return Err(ApiError::Conflict(
+                    "you are a member of this account already: sign in".to_owned(),
+                ))
+            }
+            Acceptance::Expired => {
+                return Err(ApiError::Gone(
+                    "this invitation has expired: ask for a new one",
+                ))
+            }
+            Acceptance::Revoked => return Err(ApiError::Gone("this invitation was revoked")),
+        };
     let joined = crate::audit::Actor {
         user: Some(user_id.0),
         ..Default::default()
@@ -508,9 +538,11 @@ pub struct AuditOut {
     actor_email: Option<String>,
     /// The API key that acted, if one did.
     actor_key: Option<Uuid>,
-    /// `resource.verb`: `store.connect`, `store.disconnect`, `sync.start`, `event.replay`,
-    /// `segment.export`, `member.invite`, `member.join`, `member.role`, `member.remove`,
-    /// `member.invitation_revoke`, `tenant.transfer`, `key.create`, `key.revoke`.
+    /// `resource.verb`: `store.connect`, `store.disconnect`, `store.delete`, `sync.start`,
+    /// `event.replay`, `segment.export`, `member.invite`, `member.join`, `member.role`,
+    /// `member.remove`, `member.leave`, `member.email`, `member.password`,
+    /// `member.invitation_revoke`, `tenant.transfer`, `tenant.export`, `key.create`,
+    /// `key.revoke`, `auth.failures`.
     action: String,
     subject: Option<String>,
     #[schema(value_type = Object)]

@@ -6,6 +6,7 @@
 
 mod account_data;
 mod accounts;
+mod audit_trail;
 mod backfill;
 mod cohorts;
 mod crash;
@@ -18,6 +19,7 @@ mod lists;
 mod oauth;
 mod operations;
 mod parity;
+mod people;
 mod predictions;
 mod report_reads;
 mod security;

@@ -17,13 +17,22 @@ const SECRET_COLUMNS: &[&str] = &[
     "webhook_secret",
 ];
 
+/// A piece of an export, in order: a table begins, then its CSV in chunks.
+#[derive(Debug)]
+pub enum ExportPart {
+    Table(String),
+    Chunk(bytes::Bytes),
+}
+
 impl Db {
     /// Each table that has a `tenant_id` (read from the catalog, so new tables are covered)
-    /// with the tenant's rows as CSV with a header.
+    /// with the tenant's rows as CSV with a header, sent as they are read: the export is never
+    /// whole in memory. Stops early (without error) when the receiver is gone.
     pub async fn export_tenant(
         &self,
         tenant: TenantId,
-    ) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
+        parts: tokio::sync::mpsc::Sender<ExportPart>,
+    ) -> Result<(), StorageError> {
         let mut tx = self.tenant_tx(tenant).await?;
         let columns: Vec<(String, String)> = sqlx::query_as(
             "SELECT c.table_name::text, c.column_name::text FROM information_schema.columns c \
@@ -46,7 +55,6 @@ impl Db {
                 _ => tables.push((table, vec![column])),
             }
         }
-        let mut files = Vec::with_capacity(tables.len());
         for (table, list) in tables {
             let mut columns = list
                 .iter()
@@ -64,15 +72,17 @@ impl Db {
                 "COPY (SELECT {columns} FROM {from} WHERE \"{table}\".tenant_id = '{}') TO STDOUT WITH (FORMAT csv, HEADER)",
                 tenant.0
             );
-            let mut csv = Vec::new();
+            if parts.send(ExportPart::Table(table)).await.is_err() {
+                return Ok(());
+            }
             let mut stream = tx.copy_out_raw(&statement).await?;
             while let Some(chunk) = stream.next().await {
-                csv.extend_from_slice(&chunk?);
+                if parts.send(ExportPart::Chunk(chunk?)).await.is_err() {
+                    return Ok(());
+                }
             }
-            drop(stream);
-            files.push((table, csv));
         }
         tx.commit().await?;
-        Ok(files)
+        Ok(())
     }
 }

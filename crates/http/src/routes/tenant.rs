@@ -74,26 +74,40 @@ pub async fn export_tenant(
     use axum::response::IntoResponse;
     use std::io::Write;
     caller.person()?;
-    let files = state.db.export_tenant(caller.tenant_id).await?;
-    let zipped = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, zip::result::ZipError> {
-        let mut archive = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated);
-        for (table, csv) in files {
-            archive.start_file(format!("{table}.csv"), options)?;
-            archive.write_all(&csv)?;
-        }
-        Ok(archive.finish()?.into_inner())
-    })
-    .await
-    .map_err(|err| ApiError::Internal(err.into()))?
-    .map_err(|err| ApiError::Internal(err.into()))?;
+    use xeno_storage::export::ExportPart;
+    // The archive is written to an anonymous temporary file as the tables are read, then
+    // streamed: neither the CSV nor the ZIP is ever whole in memory.
+    let (parts, mut received) = tokio::sync::mpsc::channel::<ExportPart>(16);
+    let writer = tokio::task::spawn_blocking(
+        move || -> Result<(std::fs::File, u64), zip::result::ZipError> {
+            use std::io::Seek;
+            let mut archive = zip::ZipWriter::new(tempfile::tempfile()?);
+            let options = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated);
+            while let Some(part) = received.blocking_recv() {
+                match part {
+                    ExportPart::Table(table) => {
+                        archive.start_file(format!("{table}.csv"), options)?
+                    }
+                    ExportPart::Chunk(csv) => archive.write_all(&csv)?,
+                }
+            }
+            let mut file = archive.finish()?;
+            let size = file.stream_position()?;
+            file.rewind()?;
+            Ok((file, size))
+        },
+    );
+    let read = state.db.export_tenant(caller.tenant_id, parts).await;
+    let written = writer.await.map_err(|err| ApiError::Internal(err.into()))?;
+    read?;
+    let (file, size) = written.map_err(|err| ApiError::Internal(err.into()))?;
     crate::audit::record(
         &state,
         &caller,
         "tenant.export",
         None,
-        serde_json::json!({ "bytes": zipped.len() }),
+        serde_json::json!({ "bytes": size }),
     )
     .await;
     let name = format!("xeno-export-{}.zip", chrono::Utc::now().format("%Y-%m-%d"));
@@ -107,8 +121,11 @@ pub async fn export_tenant(
                 axum::http::header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{name}\""),
             ),
+            (axum::http::header::CONTENT_LENGTH, size.to_string()),
         ],
-        zipped,
+        axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(
+            tokio::fs::File::from_std(file),
+        )),
     )
         .into_response())
 }

@@ -1028,6 +1028,7 @@ CREATE TABLE public.prediction_fits (
     q double precision,
     gamma double precision,
     gamma_gamma_log_likelihood double precision,
+    monthly_discount double precision DEFAULT 0.01 NOT NULL,
     CONSTRAINT prediction_fits_status_check CHECK ((status = ANY (ARRAY['fitted'::text, 'insufficient'::text])))
 );
 
@@ -1133,6 +1134,33 @@ CREATE TABLE public.refunds (
 );
 
 ALTER TABLE public.refunds OWNER TO xeno_owner;
+
+CREATE TABLE public.segment_tag_syncs (
+    tenant_id uuid NOT NULL,
+    store_id uuid NOT NULL,
+    segment text NOT NULL,
+    tag text NOT NULL,
+    created_by uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    removing boolean DEFAULT false NOT NULL,
+    last_run_at timestamp with time zone,
+    added integer DEFAULT 0 NOT NULL,
+    removed integer DEFAULT 0 NOT NULL,
+    last_error text,
+    CONSTRAINT segment_tag_syncs_tag_check CHECK (((length(tag) >= 1) AND (length(tag) <= 40)))
+);
+
+ALTER TABLE public.segment_tag_syncs OWNER TO xeno_owner;
+
+CREATE TABLE public.segment_tagged (
+    tenant_id uuid NOT NULL,
+    store_id uuid NOT NULL,
+    segment text NOT NULL,
+    customer_id bigint NOT NULL,
+    tagged_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE public.segment_tagged OWNER TO xeno_owner;
 
 CREATE TABLE public.sessions (
     tenant_id uuid NOT NULL,
@@ -1368,6 +1396,15 @@ ALTER TABLE ONLY public.refund_line_items
 ALTER TABLE ONLY public.refunds
     ADD CONSTRAINT refunds_pkey PRIMARY KEY (tenant_id, store_id, refund_id);
 
+ALTER TABLE ONLY public.segment_tag_syncs
+    ADD CONSTRAINT segment_tag_syncs_pkey PRIMARY KEY (tenant_id, store_id, segment);
+
+ALTER TABLE ONLY public.segment_tag_syncs
+    ADD CONSTRAINT segment_tag_syncs_tenant_id_store_id_tag_key UNIQUE (tenant_id, store_id, tag);
+
+ALTER TABLE ONLY public.segment_tagged
+    ADD CONSTRAINT segment_tagged_pkey PRIMARY KEY (tenant_id, store_id, segment, customer_id);
+
 ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_pkey PRIMARY KEY (tenant_id, session_id);
 
@@ -1583,6 +1620,12 @@ ALTER TABLE ONLY public.refund_line_items
 ALTER TABLE ONLY public.refunds
     ADD CONSTRAINT refunds_tenant_id_store_id_order_id_fkey FOREIGN KEY (tenant_id, store_id, order_id) REFERENCES public.orders(tenant_id, store_id, order_id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY public.segment_tag_syncs
+    ADD CONSTRAINT segment_tag_syncs_tenant_id_store_id_fkey FOREIGN KEY (tenant_id, store_id) REFERENCES public.stores(tenant_id, store_id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.segment_tagged
+    ADD CONSTRAINT segment_tagged_tenant_id_store_id_segment_fkey FOREIGN KEY (tenant_id, store_id, segment) REFERENCES public.segment_tag_syncs(tenant_id, store_id, segment) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_tenant_id_user_id_fkey FOREIGN KEY (tenant_id, user_id) REFERENCES public.users(tenant_id, user_id) ON DELETE CASCADE;
 
@@ -1651,6 +1694,10 @@ ALTER TABLE public.refund_line_items ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.refunds ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.segment_tag_syncs ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.segment_tagged ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.sessions ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.stores ENABLE ROW LEVEL SECURITY;
@@ -1702,6 +1749,10 @@ CREATE POLICY tenant_isolation ON public.reconciliations USING ((tenant_id = pub
 CREATE POLICY tenant_isolation ON public.refund_line_items USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
 
 CREATE POLICY tenant_isolation ON public.refunds USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
+
+CREATE POLICY tenant_isolation ON public.segment_tag_syncs USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
+
+CREATE POLICY tenant_isolation ON public.segment_tagged USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
 
 CREATE POLICY tenant_isolation ON public.sessions USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
 
@@ -1776,6 +1827,10 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.reconciliations TO xeno_app;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.refund_line_items TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.refunds TO xeno_app;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.segment_tag_syncs TO xeno_app;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.segment_tagged TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.sessions TO xeno_app;
 

@@ -390,6 +390,16 @@ try {
     predictedPage = [predictedUrl.pathname + predictedUrl.search, '[data-predicted-member]'];
     await page.goBack();
     await champions.waitFor();
+    // Switched on for a Shopify tag, the segment says what the next sync will change; switched
+    // off, that the tag comes off.
+    const tagged = page.locator(`[data-segment-tag=${opened.segment}]`);
+    await tagged.getByRole('button', { name: 'Tag in Shopify' }).click();
+    const status = tagged.locator('[data-tag-status]');
+    await status.waitFor();
+    assert.ok((await status.innerText()).startsWith(`0 tagged · ${new Intl.NumberFormat('en-US').format(opened.customers)} to add`), await status.innerText());
+    await shot('segment-tag');
+    await tagged.getByRole('button', { name: 'Switch off' }).click();
+    await tagged.getByText('coming off at the next sync').waitFor();
   }
   const count = Number(digits(await champions.locator('[data-count]').innerText()));
   assert.ok(count > 0, 'some champions');

@@ -20,6 +20,12 @@ const EXCEPTIONS: &[(&str, &str, Role)] = &[
     ("POST", "/api/auth/leave", Role::Viewer),
     // Exports carry personal data: analysts and up.
     ("GET", "/api/metrics/segments/export", Role::Analyst),
+    // A dry run lists which customers a tag would reach: analysts and up.
+    (
+        "GET",
+        "/api/stores/{store_id}/segment-tags/{segment}/plan",
+        Role::Analyst,
+    ),
     // Connecting a store starts from a redirect.
     ("GET", "/api/shopify/install", Role::Admin),
     // Keys, invitations and the audit log are an admin's.

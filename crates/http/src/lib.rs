@@ -171,6 +171,12 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::predictions::get_prediction_summary))
         .routes(routes!(routes::predictions::refit_predictions))
         .routes(routes!(routes::predictions::get_predictive_segments))
+        .routes(routes!(routes::segment_tags::list_segment_tags))
+        .routes(routes!(
+            routes::segment_tags::switch_segment_tag_on,
+            routes::segment_tags::switch_segment_tag_off
+        ))
+        .routes(routes!(routes::segment_tags::segment_tag_plan))
         .routes(routes!(
             routes::predictions::list_predictive_segment_customers
         ))

@@ -66,6 +66,8 @@ pub struct ShopifySettings {
     pub webhook_max_age: std::time::Duration,
     /// Days a routine check against Shopify Analytics covers, ending yesterday.
     pub reconcile_days: i64,
+    /// The monthly rate a refit's lifetime values discount future spend at.
+    pub clv_monthly_discount: f64,
 }
 
 impl ShopifySettings {

@@ -10,4 +10,5 @@ pub mod reconcile;
 pub mod retention;
 pub mod scheduler;
 pub mod secrets;
+pub mod segment_tags;
 pub mod worker;

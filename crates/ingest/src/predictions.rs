@@ -9,7 +9,8 @@ use xeno_domain::ids::{StoreId, TenantId};
 use xeno_storage::predictions::{FitRow, PredictionRow, PurchaseHistory};
 use xeno_storage::{Db, StorageError};
 
-/// The monthly rate future spend is discounted at in the lifetime value.
+/// The monthly rate future spend is discounted at in the lifetime value, unless configured
+/// (`XENO_CLV_MONTHLY_DISCOUNT_PERCENT`).
 pub const MONTHLY_DISCOUNT: f64 = 0.01;
 /// Days in a month, for the lifetime value's monthly steps.
 const MONTH_DAYS: f64 = 365.25 / 12.0;
@@ -39,6 +40,7 @@ pub fn compute(
     store: StoreId,
     histories: &[PurchaseHistory],
     today: NaiveDate,
+    monthly_discount: f64,
 ) -> (FitRow, Vec<PredictionRow>) {
     let models: Vec<History> = histories.iter().map(|h| history(h, today)).collect();
     let spends: Vec<(f64, f64)> = histories
@@ -69,6 +71,7 @@ pub fn compute(
         q: None,
         gamma: None,
         gamma_gamma_log_likelihood: None,
+        monthly_discount,
     };
     let (bgnbd, gamma_gamma) = match (BgNbd::fit(&models), GammaGamma::fit(&spends)) {
         (Ok(b), Ok(g)) => (b, g),
@@ -103,7 +106,7 @@ pub fn compute(
                 .map(|k| {
                     let k = f64::from(k);
                     let orders = within(k * MONTH_DAYS) - within((k - 1.0) * MONTH_DAYS);
-                    orders * spend / (1.0 + MONTHLY_DISCOUNT).powf(k)
+                    orders * spend / (1.0 + monthly_discount).powf(k)
                 })
                 .sum();
             PredictionRow {
@@ -121,13 +124,19 @@ pub fn compute(
 }
 
 /// Refits a store now, stores the fit and predictions, and answers the fit.
-pub async fn refit(db: &Db, tenant: TenantId, store: StoreId) -> Result<FitRow, StorageError> {
+pub async fn refit(
+    db: &Db,
+    tenant: TenantId,
+    store: StoreId,
+    monthly_discount: f64,
+) -> Result<FitRow, StorageError> {
     let loaded = db.purchase_histories(tenant, store).await?;
     // Fitting is CPU work: off the async runtime.
-    let (fit, predictions) =
-        tokio::task::spawn_blocking(move || compute(store, &loaded.histories, loaded.today))
-            .await
-            .map_err(|err| StorageError::Interrupted(format!("fitting stopped: {err}")))?;
+    let (fit, predictions) = tokio::task::spawn_blocking(move || {
+        compute(store, &loaded.histories, loaded.today, monthly_discount)
+    })
+    .await
+    .map_err(|err| StorageError::Interrupted(format!("fitting stopped: {err}")))?;
     db.save_predictions(tenant, store, &fit, &predictions)
         .await?;
     tracing::info!(%tenant, %store, status = fit.status, customers = fit.customers, repeaters = fit.repeaters, "customer-lifetime models refitted");
@@ -140,6 +149,7 @@ pub async fn refit_if_due(
     tenant: TenantId,
     store: StoreId,
     full: bool,
+    monthly_discount: f64,
 ) -> Result<(), StorageError> {
     if !full {
         let fits = db.prediction_fits(tenant, Some(store)).await?;
@@ -147,5 +157,5 @@ pub async fn refit_if_due(
             return Ok(());
         }
     }
-    refit(db, tenant, store).await.map(|_| ())
+    refit(db, tenant, store, monthly_discount).await.map(|_| ())
 }

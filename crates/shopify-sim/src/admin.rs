@@ -132,6 +132,7 @@ pub async fn graphql(
         .into_response();
     }
 
+    let tag_changes = Arc::new(crate::graphql::TagChanges::default());
     let data = RequestData {
         shop: Arc::new(Arc::clone(&entry.data).read_owned().await),
         sim: Arc::clone(&sim),
@@ -140,6 +141,7 @@ pub async fn graphql(
         partition: None,
         version,
         scopes,
+        tag_changes: Arc::clone(&tag_changes),
     };
     let mut gql = async_graphql::Request::new(request.query)
         .variables(variables)
@@ -148,6 +150,18 @@ pub async fn graphql(
         gql = gql.operation_name(name);
     }
     let response = schema_once().execute(gql).await;
+    // The request's read of the shop has ended: apply what it asked to change.
+    let changes = tag_changes.take();
+    if !changes.is_empty() {
+        let now = chrono::Utc::now();
+        let caused: Vec<_> = {
+            let mut shop = entry.data.write().await;
+            changes.iter().filter_map(|c| shop.retag(c, now)).collect()
+        };
+        let deliveries = crate::webhooks::plan(&sim, &shop, &caused);
+        let sim = Arc::clone(&sim);
+        tokio::spawn(async move { crate::webhooks::deliver_all(&sim, deliveries).await });
+    }
     let mut body = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
     // The root `data` object is not a field; a mutation's flat cost is always spent.
     let touched = body

@@ -26,6 +26,8 @@ const SUBSCRIPTION_DELETE: &str = include_str!("../queries/webhook_subscription_
 const SUBSCRIPTIONS: &str = include_str!("../queries/webhook_subscriptions.graphql");
 const SYNC_COUNTS: &str = include_str!("../queries/sync_counts.graphql");
 const SALES_REPORT: &str = include_str!("../queries/sales_report.graphql");
+const TAGS_ADD: &str = include_str!("../queries/tags_add.graphql");
+const TAGS_REMOVE: &str = include_str!("../queries/tags_remove.graphql");
 
 /// How often a throttled call is retried before giving up.
 const THROTTLE_RETRIES: u32 = 5;
@@ -452,6 +454,37 @@ impl AdminClient {
                 }
                 _ => return Ok(all),
             }
+        }
+    }
+
+    /// Adds `tag` to a customer (or removes it). Needs `write_customers`. False when Shopify
+    /// has no such customer (deleted since), which leaves nothing to tag.
+    pub async fn tag_customer(
+        &self,
+        customer_id: i64,
+        tag: &str,
+        add: bool,
+    ) -> Result<bool, ShopifyError> {
+        let (document, field) = if add {
+            (TAGS_ADD, "tagsAdd")
+        } else {
+            (TAGS_REMOVE, "tagsRemove")
+        };
+        let id = format!("gid://shopify/Customer/{customer_id}");
+        let data: Value = self
+            .query(document, json!({ "id": id, "tags": [tag] }))
+            .await?;
+        let errors = &data[field]["userErrors"];
+        match errors.as_array() {
+            Some(list) if !list.is_empty() => {
+                let message = error_messages(errors);
+                if data[field]["node"].is_null() && message.contains("Not Found") {
+                    Ok(false)
+                } else {
+                    Err(ShopifyError::Refused(format!("{field} {id}: {message}")))
+                }
+            }
+            _ => Ok(true),
         }
     }
 

@@ -21,6 +21,7 @@ pub mod members;
 pub mod predictions;
 pub mod reconciliation;
 pub mod records;
+pub mod segment_tags;
 pub mod sessions;
 pub mod setup;
 pub mod stores;

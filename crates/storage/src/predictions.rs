@@ -47,6 +47,8 @@ pub struct FitRow {
     pub q: Option<f64>,
     pub gamma: Option<f64>,
     pub gamma_gamma_log_likelihood: Option<f64>,
+    /// The monthly rate the lifetime values discount future spend at.
+    pub monthly_discount: f64,
 }
 
 /// A predictive segment's size and expected value.
@@ -70,7 +72,7 @@ pub struct PredictionRow {
 }
 
 /// Each store customer with a prediction, their spend and orders, and their spend's fifth.
-const RANKED: &str = "spend AS (
+pub(crate) const RANKED: &str = "spend AS (
         SELECT customer_id, sum(spent) AS spent, sum(orders) AS orders FROM buyer_spend
         WHERE tenant_id = $1 AND store_id = $2 GROUP BY 1),
      ranked AS (
@@ -152,8 +154,8 @@ impl Db {
         sqlx::query(
             "INSERT INTO prediction_fits (tenant_id, store_id, fitted_at, observed_until, status, reason,
                  customers, repeaters, r, alpha, a, b, bgnbd_log_likelihood, p, q, gamma,
-                 gamma_gamma_log_likelihood)
-             VALUES ($1, $2, now(), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                 gamma_gamma_log_likelihood, monthly_discount)
+             VALUES ($1, $2, now(), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
              ON CONFLICT (tenant_id, store_id) DO UPDATE SET fitted_at = now(),
                  observed_until = EXCLUDED.observed_until, status = EXCLUDED.status,
                  reason = EXCLUDED.reason, customers = EXCLUDED.customers,
@@ -161,7 +163,8 @@ impl Db {
                  a = EXCLUDED.a, b = EXCLUDED.b,
                  bgnbd_log_likelihood = EXCLUDED.bgnbd_log_likelihood, p = EXCLUDED.p,
                  q = EXCLUDED.q, gamma = EXCLUDED.gamma,
-                 gamma_gamma_log_likelihood = EXCLUDED.gamma_gamma_log_likelihood",
+                 gamma_gamma_log_likelihood = EXCLUDED.gamma_gamma_log_likelihood,
+                 monthly_discount = EXCLUDED.monthly_discount",
         )
         .bind(tenant.0)
         .bind(store.0)
@@ -179,6 +182,7 @@ impl Db {
         .bind(fit.q)
         .bind(fit.gamma)
         .bind(fit.gamma_gamma_log_likelihood)
+        .bind(fit.monthly_discount)
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM customer_predictions WHERE tenant_id = $1 AND store_id = $2")
@@ -218,7 +222,8 @@ impl Db {
         let mut tx = self.read_tx(tenant).await?;
         let rows = sqlx::query_as(
             "SELECT store_id, fitted_at, observed_until, status, reason, customers, repeaters, r, alpha,
-                    a, b, bgnbd_log_likelihood, p, q, gamma, gamma_gamma_log_likelihood
+                    a, b, bgnbd_log_likelihood, p, q, gamma, gamma_gamma_log_likelihood,
+                    monthly_discount
              FROM prediction_fits WHERE tenant_id = $1 AND ($2::uuid IS NULL OR store_id = $2)
              ORDER BY store_id",
         )

@@ -131,6 +131,7 @@ pub fn shopify_settings(config: &Config) -> ShopifySettings {
         max_delete_percent: config.sync_max_delete_percent,
         webhook_max_age: std::time::Duration::from_secs(config.webhook_max_age_hours * 3600),
         reconcile_days: config.reconcile_days,
+        clv_monthly_discount: config.clv_monthly_discount,
         public_url: config.public_url.as_str().trim_end_matches('/').to_owned(),
         expiring_tokens: config.shopify_expiring_tokens,
     }

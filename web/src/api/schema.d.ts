@@ -924,6 +924,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/stores/{store_id}/segment-tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A store's segments kept in step with Shopify customer tags.
+         * @description Minimum role: `viewer`.
+         */
+        get: operations["list_segment_tags"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/stores/{store_id}/segment-tags/{segment}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Switch a predictive segment on for a Shopify customer tag: from the store's next sync on
+         *     (`POST /api/sync/{store_id}` to run one now), its customers carry the tag and those who
+         *     leave it lose it. Tagging needs `write_customers`; until Shopify grants it, the answer's
+         *     `authorize_url` is the shop's page that does (Xeno asks for it only for this).
+         * @description Minimum role: `admin`.
+         */
+        put: operations["switch_segment_tag_on"];
+        post?: never;
+        /**
+         * Switch a segment's tag off: the store's next sync takes the tag off every customer Xeno
+         *     tagged, then forgets the segment's sync.
+         * @description Minimum role: `admin`.
+         */
+        delete: operations["switch_segment_tag_off"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/stores/{store_id}/segment-tags/{segment}/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The dry run: which customers the next sync would tag and untag for a segment, changing
+         *     nothing.
+         * @description Minimum role: `analyst`.
+         */
+        get: operations["segment_tag_plan"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sync/runs": {
         parameters: {
             query?: never;
@@ -1190,9 +1259,11 @@ export interface components {
         };
         AuditOut: {
             /**
-             * @description `resource.verb`: `store.connect`, `store.disconnect`, `sync.start`, `event.replay`,
-             *     `segment.export`, `member.invite`, `member.join`, `member.role`, `member.remove`,
-             *     `member.invitation_revoke`, `tenant.transfer`, `key.create`, `key.revoke`.
+             * @description `resource.verb`: `store.connect`, `store.disconnect`, `store.delete`, `sync.start`,
+             *     `event.replay`, `segment.export`, `member.invite`, `member.join`, `member.role`,
+             *     `member.remove`, `member.leave`, `member.email`, `member.password`,
+             *     `member.invitation_revoke`, `segment.tag_on`, `segment.tag_off`, `tenant.transfer`,
+             *     `tenant.export`, `key.create`, `key.revoke`, `auth.failures`.
              */
             action: string;
             actor_email?: string | null;
@@ -2236,6 +2307,60 @@ export interface components {
             throttled: number;
             /** Format: date-time */
             updated_at: string;
+        };
+        TagPlanOut: {
+            /**
+             * @description Customers (Shopify ids) the next run tags, and those it untags: at most 500 of each
+             *     listed; the counts are whole.
+             */
+            add: number[];
+            add_count: number;
+            remove: number[];
+            remove_count: number;
+            segment: string;
+            tag: string;
+        };
+        TagSyncIn: {
+            /** @description 1–40 characters, no commas (Shopify splits tags on them), e.g. `xeno-likely-to-return`. */
+            tag: string;
+        };
+        TagSyncOut: {
+            /** Format: int32 */
+            last_added: number;
+            last_error?: string | null;
+            /** Format: int32 */
+            last_removed: number;
+            /**
+             * Format: date-time
+             * @description The last run: when it ended, what it changed, and why it stopped short if it did
+             *     (the next sync resumes).
+             */
+            last_run_at?: string | null;
+            /** @description What the next run would change now. */
+            pending_add: number;
+            pending_remove: number;
+            /** @description `likely_to_return`, `high_value_at_risk` or `one_and_done`. */
+            segment: string;
+            /** @description `on`, or `switching_off` (the next sync takes the tag off everyone Xeno tagged). */
+            status: string;
+            /** Format: date-time */
+            switched_on_at: string;
+            /** @description The Shopify customer tag that follows the segment. */
+            tag: string;
+            /**
+             * Format: int64
+             * @description Customers carrying the tag because Xeno put it there.
+             */
+            tagged: number;
+        };
+        TagSyncs: {
+            /** @description When it has not and a segment is switched on: the shop's page that grants it. */
+            authorize_url?: string | null;
+            data: components["schemas"]["TagSyncOut"][];
+            /** Format: uuid */
+            store_id: string;
+            /** @description Whether Shopify has granted `write_customers`, which tagging needs. */
+            write_customers: boolean;
         };
         TenantOut: {
             /** Format: uuid */
@@ -5052,6 +5177,228 @@ export interface operations {
                 };
                 content?: never;
             };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description over the tenant's request quota; see Retry-After and RateLimit-* */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too busy (`overloaded`) or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_segment_tags: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description store id */
+                store_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagSyncs"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description over the tenant's request quota; see Retry-After and RateLimit-* */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too busy (`overloaded`) or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    switch_segment_tag_on: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description store id */
+                store_id: string;
+                /** @description `likely_to_return`, `high_value_at_risk` or `one_and_done` */
+                segment: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TagSyncIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagSyncs"];
+                };
+            };
+            /** @description no such store or segment */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the segment has another tag, or another segment this one */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description over the tenant's request quota; see Retry-After and RateLimit-* */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too busy (`overloaded`) or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    switch_segment_tag_off: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description store id */
+                store_id: string;
+                /** @description the segment */
+                segment: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the next sync removes the tag */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagSyncs"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description over the tenant's request quota; see Retry-After and RateLimit-* */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too busy (`overloaded`) or a dependency is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    segment_tag_plan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description store id */
+                store_id: string;
+                /** @description the segment */
+                segment: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagPlanOut"];
+                };
+            };
+            /** @description no such store, or the segment is not switched on */
             404: {
                 headers: {
                     [name: string]: unknown;

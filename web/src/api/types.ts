@@ -44,3 +44,4 @@ export type CreatedInvitation = Schemas['CreatedInvitation'];
 export type AuditPage = Schemas['AuditPage'];
 export type SignIns = Schemas['SignIns'];
 export type PredictiveMembers = Schemas['PredictiveMembers'];
+export type TagSyncs = Schemas['TagSyncs'];

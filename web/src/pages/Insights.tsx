@@ -1,12 +1,13 @@
 import { useState } from 'react';
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { ApiProblem, getJson, query, request } from '../api/client';
 import { Empty, ErrorMessage, Pager, Pending, RangePicker, StoreFilter, ZoneNote, shortDate, useParam, useStores, useView } from '../components';
 import { askable } from '../lib/view';
 import { Link, useParams } from 'react-router-dom';
-import type { Cohorts, PredictiveMembers, PredictiveSegments, SegmentCustomers } from '../api/types';
+import type { Cohorts, PredictiveMembers, PredictiveSegments, SegmentCustomers, TagSyncs } from '../api/types';
 import { formatCount, formatMoney, formatRate } from '../lib/money';
-import { checkoutsQuery, cohortsQuery, segmentsQuery } from '../api/queries';
+import { checkoutsQuery, cohortsQuery, meQuery, segmentsQuery } from '../api/queries';
+import { can } from '../lib/roles';
 
 /** The strongest shade of a retention cell: dark text stays readable on it (4.5:1). */
 const HEAT_MAX = 0.75;
@@ -209,16 +210,26 @@ function PredictiveSegmentsTable({ storeId, currency }: { storeId: string; curre
     queryKey: ['predictive-segments', storeId],
     queryFn: () => getJson<PredictiveSegments>(`/api/predictions/segments${query({ store_id: storeId })}`),
   });
+  const tags = useQuery({
+    queryKey: ['segment-tags', storeId],
+    queryFn: () => getJson<TagSyncs>(`/api/stores/${storeId}/segment-tags`),
+  });
   if (!segments.data || segments.data.data.every((s) => s.customers === 0)) return null;
   return (
     <>
       <h2>Predicted</h2>
+      {tags.data?.authorize_url && (
+        <p className="notice" role="status" data-needs-scope>
+          Shopify has not yet allowed Xeno to tag customers. <a href={tags.data.authorize_url}>Allow tagging in Shopify</a>, then the next sync applies the tags.
+        </p>
+      )}
       <table>
         <thead>
           <tr>
             <th>Segment</th>
             <th className="num">Customers</th>
             <th className="num">Expected value, next year</th>
+            <th>Shopify tag</th>
           </tr>
         </thead>
         <tbody>
@@ -235,11 +246,72 @@ function PredictiveSegmentsTable({ storeId, currency }: { storeId: string; curre
                 {formatCount(s.customers)}
               </td>
               <td className="num">{currency ? formatMoney(s.clv_365, currency) : s.clv_365}</td>
+              <td>
+                <SegmentTag storeId={storeId} segment={s.segment} tags={tags.data} />
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
     </>
+  );
+}
+
+/** A predictive segment's Shopify tag: switched on or off by an admin, with what the next
+ * sync will change. */
+function SegmentTag({ storeId, segment, tags }: { storeId: string; segment: string; tags: TagSyncs | undefined }) {
+  const queries = useQueryClient();
+  const admin = can(useQuery(meQuery()).data?.user.role, 'admin');
+  const sync = tags?.data.find((t) => t.segment === segment);
+  const [tag, setTag] = useState(`xeno-${segment.replace(/_/g, '-')}`);
+  const path = `/api/stores/${storeId}/segment-tags/${segment}`;
+  const change = useMutation({
+    mutationFn: (on: boolean) =>
+      request(path, on ? { method: 'PUT', body: JSON.stringify({ tag }) } : { method: 'DELETE' }),
+    onSuccess: () => void queries.invalidateQueries({ queryKey: ['segment-tags', storeId] }),
+  });
+  const why = admin ? undefined : 'Only admins and the owner change what Xeno writes to Shopify';
+  if (!tags) return null;
+  if (sync) {
+    return (
+      <div data-segment-tag={segment}>
+        <code>{sync.tag}</code>{' '}
+        {sync.status === 'switching_off' ? (
+          <small>coming off at the next sync</small>
+        ) : (
+          <small data-tag-status>
+            {formatCount(sync.tagged)} tagged · {formatCount(sync.pending_add)} to add · {formatCount(sync.pending_remove)} to remove at the next sync
+          </small>
+        )}
+        {sync.last_error && (
+          <small className="error" role="status">
+            <br />
+            {sync.last_error}
+          </small>
+        )}{' '}
+        {sync.status === 'on' && (
+          <button type="button" className="link" disabled={!admin || change.isPending} title={why} onClick={() => change.mutate(false)}>
+            Switch off
+          </button>
+        )}
+      </div>
+    );
+  }
+  return (
+    <form
+      className="inline"
+      data-segment-tag={segment}
+      onSubmit={(event) => {
+        event.preventDefault();
+        change.mutate(true);
+      }}
+    >
+      <input aria-label={`Shopify tag for ${PREDICTIVE[segment]?.[0] ?? segment}`} name={`tag-${segment}`} value={tag} maxLength={40} onChange={(e) => setTag(e.target.value)} disabled={!admin} />
+      <button type="submit" disabled={!admin || change.isPending} title={why}>
+        Tag in Shopify
+      </button>
+      {change.error && <ErrorMessage error={change.error} />}
+    </form>
   );
 }
 

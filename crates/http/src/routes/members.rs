@@ -541,8 +541,8 @@ pub struct AuditOut {
     /// `resource.verb`: `store.connect`, `store.disconnect`, `store.delete`, `sync.start`,
     /// `event.replay`, `segment.export`, `member.invite`, `member.join`, `member.role`,
     /// `member.remove`, `member.leave`, `member.email`, `member.password`,
-    /// `member.invitation_revoke`, `tenant.transfer`, `tenant.export`, `key.create`,
-    /// `key.revoke`, `auth.failures`.
+    /// `member.invitation_revoke`, `segment.tag_on`, `segment.tag_off`, `tenant.transfer`,
+    /// `tenant.export`, `key.create`, `key.revoke`, `auth.failures`.
     action: String,
     subject: Option<String>,
     #[schema(value_type = Object)]

@@ -9,6 +9,7 @@ pub mod lists;
 pub mod members;
 pub mod predictions;
 pub mod reconciliation;
+pub mod segment_tags;
 pub mod sessions;
 pub mod stores;
 pub mod sync;

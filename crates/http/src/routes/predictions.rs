@@ -85,7 +85,7 @@ impl From<FitRow> for FitOut {
             repeaters: f.repeaters,
             bgnbd,
             gamma_gamma,
-            monthly_discount: xeno_ingest::predictions::MONTHLY_DISCOUNT,
+            monthly_discount: f.monthly_discount,
             expected_revenue_90: None,
         }
     }
@@ -184,7 +184,13 @@ pub async fn refit_predictions(
         .get_store(caller.tenant_id, store)
         .await?
         .ok_or_else(|| ApiError::NotFound("no such store".to_owned()))?;
-    let fit = xeno_ingest::predictions::refit(&state.db, caller.tenant_id, store).await?;
+    let fit = xeno_ingest::predictions::refit(
+        &state.db,
+        caller.tenant_id,
+        store,
+        state.shopify.clv_monthly_discount,
+    )
+    .await?;
     Ok(Json(fit.into()))
 }
 

@@ -195,32 +195,7 @@ pub async fn start_install(
             "must be the shop's name.myshopify.com domain",
         ));
     }
-    let nonce = hex_nonce();
-    let expires_at = Utc::now() + chrono::Duration::seconds(INSTALL_WINDOW_SECS);
-    state
-        .db
-        .save_oauth_nonce(
-            caller.tenant_id,
-            caller.user_id.0,
-            &nonce,
-            &shop,
-            expires_at,
-        )
-        .await?;
-    let signed = state.install_states.issue(&InstallState {
-        tid: caller.tenant_id.0,
-        sub: caller.user_id.0,
-        shop: shop.clone(),
-        nonce,
-        exp: expires_at.timestamp(),
-    })?;
-    let url = oauth::authorize_url(
-        &state.shopify.base_url(&shop),
-        &app.api_key,
-        &state.shopify.scopes,
-        &state.shopify.callback_url(),
-        &signed,
-    );
+    let url = authorize_url(&state, &caller, app, &shop).await?;
     let wants_json = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -230,6 +205,46 @@ pub async fn start_install(
     } else {
         Redirect::to(&url).into_response()
     })
+}
+
+/// The shop's authorize page for this caller: a nonce saved, the state signed, and the scopes
+/// Xeno reads, with `write_customers` when a segment of the shop's store is switched on for
+/// Shopify tags (asked for only then).
+pub(crate) async fn authorize_url(
+    state: &AppState,
+    caller: &AuthUser,
+    app: &xeno_shopify::oauth::AppCredentials,
+    shop: &str,
+) -> Result<String, ApiError> {
+    let mut scopes = state.shopify.scopes.clone();
+    if state
+        .db
+        .wants_customer_writes(caller.tenant_id, shop)
+        .await?
+    {
+        scopes.push(xeno_ingest::segment_tags::WRITE_CUSTOMERS.to_owned());
+    }
+    let nonce = hex_nonce();
+    let expires_at = Utc::now() + chrono::Duration::seconds(INSTALL_WINDOW_SECS);
+    state
+        .db
+        .save_oauth_nonce(caller.tenant_id, caller.user_id.0, &nonce, shop, expires_at)
+        .await?;
+    let signed = state.install_states.issue(&InstallState {
+        tid: caller.tenant_id.0,
+        sub: caller.user_id.0,
+        shop: shop.to_owned(),
+        nonce,
+        exp: expires_at.timestamp(),
+    })?;
+    let url = oauth::authorize_url(
+        &state.shopify.base_url(shop),
+        &app.api_key,
+        &scopes,
+        &state.shopify.callback_url(),
+        &signed,
+    );
+    Ok(url)
 }
 
 fn hex_nonce() -> String {

@@ -260,9 +260,20 @@ impl Backfill {
             }
             // The customer-lifetime models: refitted after a backfill, else daily.
             let full = kind == SyncKind::Full;
-            if let Err(err) = crate::predictions::refit_if_due(&self.db, tenant, store, full).await
+            if let Err(err) = crate::predictions::refit_if_due(
+                &self.db,
+                tenant,
+                store,
+                full,
+                self.settings.clv_monthly_discount,
+            )
+            .await
             {
                 tracing::warn!(%tenant, %store, error = %err, "cannot refit the customer-lifetime models");
+            }
+            // Segments switched on for Shopify tags follow the refit.
+            if let Err(err) = self.sync_segment_tags(tenant, store, shop, &ledger).await {
+                tracing::warn!(%tenant, %store, error = %err, "cannot keep segment tags in step");
             }
         }
         self.db

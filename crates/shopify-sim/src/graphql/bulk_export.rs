@@ -74,6 +74,7 @@ pub async fn validate(request: &RequestData, query: &str) -> Result<(), String> 
         partition: Some((0, usize::MAX)),
         version: request.version.clone(),
         scopes: String::new(),
+        tag_changes: Default::default(),
     };
     let response = super::schema_once()
         .execute(async_graphql::Request::new(query.to_owned()).data(data))
@@ -212,6 +213,7 @@ async fn run(
             version: version.clone(),
             // Exports read records only; no report runs inside one.
             scopes: String::new(),
+            tag_changes: Default::default(),
         };
         let request = async_graphql::Request::new(query.clone()).data(data);
         // Exporting is long and CPU-bound, with few points to yield at: it runs on a thread

@@ -16,6 +16,7 @@ mod refund;
 mod reports;
 mod scalars;
 mod shop;
+mod tags;
 mod webhooks;
 
 use std::collections::BTreeMap;
@@ -51,6 +52,7 @@ pub use self::refund::*;
 pub use self::reports::*;
 pub use self::scalars::*;
 pub use self::shop::*;
+pub use self::tags::*;
 pub use self::webhooks::*;
 
 pub type AdminSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
@@ -77,6 +79,8 @@ pub struct RequestData {
     pub version: String,
     /// The access token's scopes, comma-separated.
     pub scopes: String,
+    /// Writes the request asked for, applied after it ran (see `tags`).
+    pub tag_changes: Arc<TagChanges>,
 }
 
 fn data<'a>(ctx: &Context<'a>) -> Result<&'a RequestData> {
@@ -108,7 +112,7 @@ pub struct QueryRoot(
 // Every mutation, gathered the same way. Shopify's mutation payloads are nullable.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(WebhookMutation, BulkOperationMutation);
+pub struct MutationRoot(WebhookMutation, BulkOperationMutation, TagsMutation);
 
 /// The schema, built once per process.
 pub(crate) fn schema_once() -> &'static AdminSchema {

@@ -77,6 +77,8 @@ pub struct Config {
     pub sync_max_delete_percent: u64,
     /// Days a routine check against Shopify Analytics covers.
     pub reconcile_days: i64,
+    /// The monthly rate predicted lifetime value discounts future spend at (0.01 is 1 %).
+    pub clv_monthly_discount: f64,
     /// Webhook deliveries made longer ago than this are refused as replays.
     pub webhook_max_age_hours: u64,
     /// When a shop's Admin API calls pause after failing, and for how long.
@@ -298,6 +300,21 @@ impl Config {
             .ok()
             .filter(|days| (1..=366).contains(days))
             .ok_or_else(|| invalid("XENO_RECONCILE_DAYS", "must be from 1 to 366 days"))?;
+        let clv_monthly_discount = match lookup("XENO_CLV_MONTHLY_DISCOUNT_PERCENT") {
+            None => xeno_ingest::predictions::MONTHLY_DISCOUNT,
+            Some(text) => text
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|percent| (0.0..=10.0).contains(percent))
+                .map(|percent| percent / 100.0)
+                .ok_or_else(|| {
+                    invalid(
+                        "XENO_CLV_MONTHLY_DISCOUNT_PERCENT",
+                        format!("{text:?} is not a percentage from 0 to 10"),
+                    )
+                })?,
+        };
         if !(5..=24 * 365).contains(&webhook_max_age_hours) {
             return Err(invalid(
                 "XENO_WEBHOOK_MAX_AGE_HOURS",
@@ -444,6 +461,7 @@ impl Config {
             quotas,
             admission,
             reconcile_days,
+            clv_monthly_discount,
             webhook_retention,
             audit_retention,
             smtp_url: lookup("XENO_SMTP_URL"),
@@ -546,6 +564,8 @@ mod tests {
             ("XENO_WEBHOOK_RETENTION_DAYS", "a month"),
             ("XENO_DB_POOL_SIZE", "2"),
             ("XENO_RECONCILE_DAYS", "0"),
+            ("XENO_CLV_MONTHLY_DISCOUNT_PERCENT", "12"),
+            ("XENO_CLV_MONTHLY_DISCOUNT_PERCENT", "one"),
             ("XENO_CORS_ORIGINS", "bi.example.com"),
             ("XENO_CORS_ORIGINS", "https://bi.example.com/reports"),
         ] {

@@ -23,6 +23,7 @@ mod people;
 mod predictions;
 mod report_reads;
 mod security;
+mod segment_tags;
 mod sellers;
 mod service;
 mod sessions;

@@ -16,7 +16,8 @@ async fn a_store_is_fitted_on_its_own_histories_and_each_customer_gets_predictio
     let zone = "America/New_York";
     let c = connect(
         json!({ "customers": 90, "orders": 1200, "timezone": zone, "days": 365 }),
-        &[],
+        // Lifetime values discounted 2 % a month instead of the default 1 %.
+        &[("XENO_CLV_MONTHLY_DISCOUNT_PERCENT", "2")],
         1.0,
     )
     .await;
@@ -109,8 +110,12 @@ async fn a_store_is_fitted_on_its_own_histories_and_each_customer_gets_predictio
         );
     }
 
-    // Each customer's page carries their predictions.
-    for ((customer, _), history) in days.iter().zip(&histories).take(15) {
+    assert_eq!(fit["monthly_discount"], 0.02, "{fit}");
+
+    // Each customer's page carries their predictions; a year's value is each month's
+    // expected orders times the expected order value, discounted 2 % a month.
+    let month = 365.25 / 12.0;
+    for (((customer, _), history), (x, mean)) in days.iter().zip(&histories).zip(&spends).take(15) {
         let detail = get(
             app,
             token,
@@ -131,6 +136,19 @@ async fn a_store_is_fitted_on_its_own_histories_and_each_customer_gets_predictio
         );
         let alive = p["p_alive"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&alive));
+        let spend = gamma_gamma.expected_spend(*x, *mean);
+        let within = |days: f64| bgnbd.expected_purchases(days / 7.0, history);
+        let clv: f64 = (1..=12)
+            .map(|k| {
+                let k = f64::from(k);
+                (within(k * month) - within((k - 1.0) * month)) * spend / 1.02_f64.powf(k)
+            })
+            .sum();
+        let got: f64 = d(&p["clv_365"]).try_into().unwrap();
+        assert!(
+            (got - clv).abs() <= 0.005 + 1e-9,
+            "{customer}: {got} vs {clv}"
+        );
     }
     let summary = get(
         app,

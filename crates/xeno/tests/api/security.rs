@@ -671,6 +671,7 @@ async fn every_protected_route_refuses_no_token_an_ended_session_and_another_ten
                 .replace("{customer_id}", &customer)
                 .replace("{order_id}", &order)
                 .replace("{product_id}", &product)
+                .replace("{segment}", "likely_to_return")
                 .replace("{id}", &c.store_id);
             // Every query-scoped route is aimed at this tenant's store too.
             let url = app.url(&format!(
@@ -684,8 +685,9 @@ async fn every_protected_route_refuses_no_token_an_ended_session_and_another_ten
                     request = request.bearer_auth(token);
                 }
                 if method != reqwest::Method::GET && method != reqwest::Method::DELETE {
-                    // A valid role, so a member route reaches its lookup (and its 404).
-                    request = request.json(&json!({ "role": "viewer" }));
+                    // A valid role and tag, so a member or tag route reaches its lookup (and
+                    // its 404).
+                    request = request.json(&json!({ "role": "viewer", "tag": "walk" }));
                 }
                 async move { request.send().await.unwrap() }
             };

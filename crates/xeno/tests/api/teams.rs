@@ -91,6 +91,7 @@ async fn every_route_refuses_the_roles_below_its_minimum_and_lets_the_others_rea
             let concrete = path
                 .replace("{store_id}", &c.store_id)
                 .replace("{id}", &c.store_id)
+                .replace("{segment}", "likely_to_return")
                 .replace("{user_id}", "00000000-0000-0000-0000-000000000000")
                 .replace("{customer_id}", "1")
                 .replace("{order_id}", "1")

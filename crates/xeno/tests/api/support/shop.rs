@@ -139,8 +139,13 @@ pub async fn wait_for_sync(app: &TestApp, token: &str, store_id: &str) -> Value 
 
 /// An Admin API token for `shop` from the simulator's own OAuth (as a custom app has one).
 pub async fn sim_token(sim: &RunningSim, shop: &str) -> String {
+    sim_token_with(sim, shop, "read_orders").await
+}
+
+/// An access token of the simulator's own, granted `scope`.
+pub async fn sim_token_with(sim: &RunningSim, shop: &str, scope: &str) -> String {
     let callback = {
-        let url = format!("{}/{shop}/admin/oauth/authorize?client_id={KEY}&scope=read_orders&redirect_uri=http://127.0.0.1:1/cb&state=s", sim.base_url());
+        let url = format!("{}/{shop}/admin/oauth/authorize?client_id={KEY}&scope={scope}&redirect_uri=http://127.0.0.1:1/cb&state=s", sim.base_url());
         no_redirects().get(url).send().await.unwrap().headers()["location"]
             .to_str()
             .unwrap()

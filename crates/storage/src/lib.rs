@@ -45,11 +45,35 @@ pub type TenantTx = Transaction<'static, Postgres>;
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: PgPool,
+    /// A streaming replica for report and list reads (`DATABASE_READ_URL`), used for a
+    /// tenant only while it has caught up with that tenant's latest write.
+    replica: Option<PgPool>,
     /// Shop domain → store, briefly cached: webhook intake looks it up on every delivery.
     routes: Arc<Mutex<HashMap<String, (Instant, stores::StoreRoute)>>>,
     report_limits: insights::ReportLimits,
-    /// When set, report reads join this exported snapshot (see [`Db::snapshot`]).
-    snapshot: Option<Arc<str>>,
+    /// When set, report reads join this exported snapshot (see [`Db::snapshot`]), on the
+    /// pool that exported it.
+    snapshot: Option<(Arc<str>, PgPool)>,
+}
+
+/// Report and list reads meant for the replica, by where they went: `replica`, or the
+/// primary because the replica had not caught up with the tenant (`lagging`) or did not
+/// answer (`unavailable`).
+static REPLICA_READS: std::sync::LazyLock<Option<prometheus::IntCounterVec>> =
+    std::sync::LazyLock::new(|| {
+        prometheus::register_int_counter_vec!(
+            "xeno_replica_reads_total",
+            "Report and list reads meant for the read replica, by where they went",
+            &["outcome"]
+        )
+        .ok()
+    });
+
+/// Counts a read meant for the replica: `replica`, `lagging` or `unavailable`.
+pub fn count_replica_read(outcome: &'static str) {
+    if let Some(reads) = REPLICA_READS.as_ref() {
+        reads.with_label_values(&[outcome]).inc();
+    }
 }
 
 /// How long a cached shop route is trusted.
@@ -65,10 +89,23 @@ impl Db {
             .connect_lazy_with(options);
         Self {
             pool,
+            replica: None,
             routes: Arc::default(),
             report_limits: insights::ReportLimits::default(),
             snapshot: None,
         }
+    }
+
+    /// Sends report and list reads to a streaming replica (connected lazily, like the
+    /// primary) while it has caught up with the tenant they read.
+    pub fn with_replica(mut self, options: PgConnectOptions, max_connections: u32) -> Self {
+        self.replica = Some(
+            PgPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(3))
+                .connect_lazy_with(options),
+        );
+        self
     }
 
     /// The same pool with other limits on how reports pick their method (both methods give
@@ -99,6 +136,44 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         Ok(tx)
+    }
+
+    /// A read transaction for a list: on the replica when it has caught up with the tenant's
+    /// latest write (its data version is the primary's), else on the primary, so a list is
+    /// never older than what the tenant last wrote.
+    pub(crate) async fn list_tx(&self, tenant: TenantId) -> Result<TenantTx, StorageError> {
+        let Some(replica) = &self.replica else {
+            return self.read_tx(tenant).await;
+        };
+        let wanted = self.data_version(tenant).await?;
+        let attempt = async {
+            let mut tx = replica.begin().await?;
+            sqlx::query(
+                "SELECT set_config('app.tenant_id', $1, true), \
+                        set_config('plan_cache_mode', 'force_custom_plan', true)",
+            )
+            .bind(tenant.0.to_string())
+            .execute(&mut *tx)
+            .await?;
+            let version: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM data_versions WHERE tenant_id = $1")
+                    .bind(tenant.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            Ok::<_, sqlx::Error>((tx, version.unwrap_or(0)))
+        };
+        match attempt.await {
+            Ok((tx, version)) if version >= wanted => {
+                count_replica_read("replica");
+                return Ok(tx);
+            }
+            Ok(_) => count_replica_read("lagging"),
+            Err(err) => {
+                tracing::warn!(error = %err, "the read replica did not answer; reading the primary");
+                count_replica_read("unavailable");
+            }
+        }
+        self.read_tx(tenant).await
     }
 
     /// Checks that PostgreSQL answers.

@@ -380,7 +380,7 @@ impl Db {
     where
         T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
     {
-        let mut tx = self.read_tx(tenant).await?;
+        let mut tx = self.list_tx(tenant).await?;
         // A page is a short query: compiling it (JIT) cost more than running it (90 ms of a
         // 160 ms customers page at 100,000 customers).
         sqlx::query("SET LOCAL jit = off").execute(&mut *tx).await?;
@@ -406,7 +406,7 @@ impl Db {
         customer_id: i64,
         orders: i64,
     ) -> Result<Option<(CustomerItem, Vec<OrderItem>)>, StorageError> {
-        let mut tx = self.read_tx(tenant).await?;
+        let mut tx = self.list_tx(tenant).await?;
         let customer: Option<CustomerItem> = sqlx::query_as(
             "SELECT c.store_id, c.customer_id, c.email, c.first_name, c.last_name, c.state, c.tags,
                     c.created_at, c.updated_at, c.redacted_at IS NOT NULL AS redacted,
@@ -500,7 +500,7 @@ impl Db {
         store: StoreId,
         order_id: i64,
     ) -> Result<Option<OrderDetail>, StorageError> {
-        let mut tx = self.read_tx(tenant).await?;
+        let mut tx = self.list_tx(tenant).await?;
         let detail: Option<OrderDetail> = sqlx::query_as(
             "SELECT store_id, order_id, name, email, customer_id, processed_at, cancelled_at,
                     currency::text AS currency, total_price, current_total_price, financial_status,
@@ -546,7 +546,7 @@ impl Db {
         store: StoreId,
         product_id: i64,
     ) -> Result<Option<(ProductItem, Vec<Variant>)>, StorageError> {
-        let mut tx = self.read_tx(tenant).await?;
+        let mut tx = self.list_tx(tenant).await?;
         let product: Option<ProductItem> = sqlx::query_as(
             "SELECT p.store_id, p.product_id, p.title, p.handle, p.vendor, p.product_type, p.status, p.tags,
                     p.created_at, p.updated_at, v.variants, v.min_price, v.max_price, NULL::text AS sort_key

@@ -111,7 +111,11 @@ pub fn app_state(config: &Config, services: &Backfill) -> anyhow::Result<AppStat
 
 /// A connection pool of the configured size (one per process: see [`services`]).
 pub fn db(config: &Config) -> Db {
-    Db::connect_lazy(config.database.runtime.clone(), config.db_pool_size)
+    let db = Db::connect_lazy(config.database.runtime.clone(), config.db_pool_size);
+    match &config.database_read {
+        Some(replica) => db.with_replica(replica.clone(), config.db_pool_size),
+        None => db,
+    }
 }
 
 pub fn shopify_settings(config: &Config) -> ShopifySettings {

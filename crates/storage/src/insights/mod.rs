@@ -143,12 +143,26 @@ pub(crate) fn push_zones_cte(query: &mut QueryBuilder<'_, Postgres>, bounds: &[B
 pub struct Snapshot {
     _exporter: sqlx::Transaction<'static, Postgres>,
     id: Arc<str>,
+    pool: sqlx::PgPool,
 }
 
 impl Db {
-    /// Exports the database's current snapshot for reads to share.
+    /// Exports the primary's current snapshot for reads to share.
     pub async fn snapshot(&self) -> Result<Snapshot, StorageError> {
-        let mut tx = self.pool().begin().await?;
+        Self::export_snapshot(self.pool()).await
+    }
+
+    /// Exports the replica's current snapshot, when there is a replica. Whether it has
+    /// caught up with a tenant is for the caller to check (its data version).
+    pub async fn replica_snapshot(&self) -> Result<Option<Snapshot>, StorageError> {
+        match &self.replica {
+            Some(replica) => Self::export_snapshot(replica).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn export_snapshot(pool: &sqlx::PgPool) -> Result<Snapshot, StorageError> {
+        let mut tx = pool.begin().await?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;
@@ -164,13 +178,15 @@ impl Db {
         Ok(Snapshot {
             _exporter: tx,
             id: id.into(),
+            pool: pool.clone(),
         })
     }
 
-    /// This pool, with its report reads joined to `snapshot`.
+    /// This database, with its report reads joined to `snapshot` (on the server that
+    /// exported it).
     pub fn at(&self, snapshot: &Snapshot) -> Db {
         let mut db = self.clone();
-        db.snapshot = Some(Arc::clone(&snapshot.id));
+        db.snapshot = Some((Arc::clone(&snapshot.id), snapshot.pool.clone()));
         db
     }
 
@@ -180,8 +196,8 @@ impl Db {
     pub(crate) async fn report_tx(&self, tenant: TenantId) -> Result<TenantTx, StorageError> {
         let mut tx = match &self.snapshot {
             None => self.read_tx(tenant).await?,
-            Some(id) => {
-                let mut tx = self.pool().begin().await?;
+            Some((id, pool)) => {
+                let mut tx = pool.begin().await?;
                 // Both must come before the transaction's first query.
                 sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                     .execute(&mut *tx)

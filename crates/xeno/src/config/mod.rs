@@ -46,6 +46,9 @@ pub struct Config {
     pub environment: Environment,
     pub database: DbRoles,
     pub database_url: String,
+    /// A streaming replica of the same database for report and list reads
+    /// (`DATABASE_READ_URL`, connected as the runtime role).
+    pub database_read: Option<sqlx::postgres::PgConnectOptions>,
     pub redis_url: Option<String>,
     pub bind: SocketAddr,
     pub public_url: Url,
@@ -159,6 +162,9 @@ impl Config {
         if runtime.get_database().is_none() {
             return Err(invalid("DATABASE_URL", "must name a database, e.g. …/xeno"));
         }
+        let database_read = lookup("DATABASE_READ_URL")
+            .map(|url| parse_pg("DATABASE_READ_URL", &url))
+            .transpose()?;
         let owner = match lookup("DATABASE_OWNER_URL") {
             Some(url) => parse_pg("DATABASE_OWNER_URL", &url)?,
             None => runtime.clone().username(DEFAULT_OWNER_ROLE),
@@ -431,6 +437,7 @@ impl Config {
                 admin,
             },
             database_url,
+            database_read,
             redis_url: lookup("REDIS_URL"),
             bind,
             public_url,

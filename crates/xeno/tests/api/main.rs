@@ -21,6 +21,7 @@ mod operations;
 mod parity;
 mod people;
 mod predictions;
+mod replica;
 mod report_reads;
 mod security;
 mod segment_tags;

@@ -176,13 +176,14 @@ impl TestApp {
         response.json().await.expect("json")
     }
 
-    /// A direct connection to this test's database as `user`.
+    /// A direct connection to this test's database (on the server it runs on) as `user`.
     pub async fn connect_as(&self, user: &str) -> PgConnection {
+        let runtime = &self.config.database.runtime;
         let options = PgConnectOptions::new()
-            .host("127.0.0.1")
-            .port(5432)
+            .host(runtime.get_host())
+            .port(runtime.get_port())
             .username(user)
-            .database(&self.database);
+            .database(runtime.get_database().unwrap_or(&self.database));
         PgConnection::connect_with(&options).await.expect("connect")
     }
 }

@@ -105,8 +105,10 @@ pub(crate) const RANGE_ERRORS: &str =
     "a malformed or inverted range, or one longer than three years";
 
 /// Answers from the cache when the tenant's data has not changed since; computes and
-/// stores otherwise. The version is read before the figures, so what is stored under a
-/// version is never older than that version.
+/// stores otherwise. The version is read (on the primary) before the figures, so what is
+/// stored under a version is never older than that version. With a read replica, the figures
+/// are read there when its snapshot has reached that version, else on the primary: a
+/// replica that lags never serves stale figures as fresh.
 pub(crate) async fn cached<T, F, Fut>(
     state: &AppState,
     scope: &Scope,
@@ -125,9 +127,8 @@ where
         None => {
             // Every read of the answer shares one snapshot, and the answer is cached under
             // that snapshot's version: figures agree, and a key never holds another's data.
-            let snapshot = state.db.snapshot().await?;
+            let (snapshot, version) = report_snapshot(&state.db, scope.tenant, version).await?;
             let db = state.db.at(&snapshot);
-            let version = db.data_version(scope.tenant).await?;
             let value = compute(db).await?;
             drop(snapshot);
             let body: Arc<[u8]> = serde_json::to_vec(&value)
@@ -138,6 +139,36 @@ where
         }
     };
     Ok(([(header::CONTENT_TYPE, "application/json")], body.to_vec()).into_response())
+}
+
+/// A snapshot for a report at `wanted` or later, and its version: the replica's when it has
+/// one that has caught up, the primary's otherwise.
+async fn report_snapshot(
+    db: &Db,
+    tenant: xeno_domain::ids::TenantId,
+    wanted: i64,
+) -> Result<(xeno_storage::insights::Snapshot, i64), ApiError> {
+    match db.replica_snapshot().await {
+        Ok(Some(snapshot)) => match db.at(&snapshot).data_version(tenant).await {
+            Ok(version) if version >= wanted => {
+                xeno_storage::count_replica_read("replica");
+                return Ok((snapshot, version));
+            }
+            Ok(_) => xeno_storage::count_replica_read("lagging"),
+            Err(err) => {
+                tracing::warn!(error = %err, "the read replica did not answer; reading the primary");
+                xeno_storage::count_replica_read("unavailable");
+            }
+        },
+        Ok(None) => {}
+        Err(err) => {
+            tracing::warn!(error = %err, "the read replica did not answer; reading the primary");
+            xeno_storage::count_replica_read("unavailable");
+        }
+    }
+    let snapshot = db.snapshot().await?;
+    let version = db.at(&snapshot).data_version(tenant).await?;
+    Ok((snapshot, version))
 }
 
 pub(crate) fn scope(

@@ -37,15 +37,16 @@ ensure_chromium() {
   fi
 }
 
-# A command from a Debian package, installed when missing: `ensure_tool promtool prometheus`
+# A command from Debian packages, installed when missing: `ensure_tool promtool prometheus`
 # (to check the alert rules), `ensure_tool haproxy haproxy` (the scale-out test's balancer).
 ensure_tool() {
-  local command="$1" package="$2"
+  local command="$1"
+  shift
   if command -v "$command" >/dev/null || [[ -x "/usr/sbin/$command" ]]; then return; fi
-  echo "installing $package…"
+  echo "installing $*…"
   local sudo=""
   [[ $(id -u) -eq 0 ]] || sudo="sudo"
-  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null
+  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
 # The dashboard's packages and its static build.

@@ -23,8 +23,11 @@ if [[ ! -f target/clv/cdnow.csv || tools/clv-reference/reference.py -nt target/c
   target/clv-venv/bin/pip install --quiet --disable-pip-version-check -r tools/clv-reference/requirements.txt
   target/clv-venv/bin/python tools/clv-reference/reference.py target/clv
 fi
-# The scale-out test puts HAProxy in front of two servers.
+# The scale-out test puts HAProxy in front of two servers; the failover test runs a
+# pg_auto_failover formation (its monitor needs the extension for the installed PostgreSQL).
 ensure_tool haproxy haproxy
+pg_major=$(ls /usr/lib/postgresql | sort -n | tail -1)
+ensure_tool pg_autoctl pg-auto-failover-cli "postgresql-$pg_major-auto-failover"
 export PATH="$PATH:/usr/sbin"
 cargo nextest run --workspace --no-fail-fast "$@"
 

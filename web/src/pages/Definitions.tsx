@@ -17,7 +17,7 @@ const DEFINITIONS: [string, string][] = [
   ['Days', "Every figure is bucketed by the day in the store's own time zone, whatever yours is; each event (sale, refund, cancellation) counts on its own day."],
   ['Currencies', 'Stores in different currencies are shown side by side, never added together.'],
   ['Chance still a customer', "From the BG/NBD model (Fader, Hardie and Lee), fitted on the store's own purchase histories: each purchase day after the first, the time between them and since. It assumes a customer buys at a steady personal rate until they quietly stop for good, with some chance after each purchase; it does not know about seasons, campaigns or subscriptions, so read it as a ranking, not a promise."],
-  ['Expected orders and value', "Orders the model expects in the next 30, 90 or 365 days, times what the Gamma-Gamma model expects each to be worth (a customer's own average, pulled towards the store's); a year's value is discounted 1 % a month. Refitted after every backfill and daily; stores with fewer than 20 repeat customers get no predictions."],
+  ['Expected orders and value', "Orders the model expects in the next 30, 90 or 365 days, times what the Gamma-Gamma model expects each to be worth (a customer's own average, pulled towards the store's); a year's value is discounted month by month (1 % a month unless the service is configured otherwise; the fit says which rate it used). Refitted after every backfill and daily; stores with fewer than 20 repeat customers get no predictions."],
   ['Checked against Shopify', "After every sync, Xeno reads Shopify Analytics' own daily figures for the store and compares them day by day (Stores page); a difference is shown with both values."],
 ];
 

@@ -11,6 +11,7 @@ mod backfill;
 mod cohorts;
 mod crash;
 mod demo;
+mod failover;
 mod insights;
 mod intake;
 mod keys;

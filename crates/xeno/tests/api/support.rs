@@ -1,6 +1,7 @@
 //! A real service per test: its own PostgreSQL database, the real router on a random port.
 
 pub mod oracle;
+pub mod postgres;
 pub mod shop;
 pub mod truth;
 pub mod webhooks;

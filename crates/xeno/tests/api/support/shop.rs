@@ -354,6 +354,28 @@ pub async fn send_order(
     id: i64,
     processed_at: &str,
 ) {
+    let order = order_from(template, id, processed_at);
+    let body = serde_json::to_vec(&order).unwrap();
+    let sig = signature(&body, SECRET);
+    let webhook_id = format!("midnight-{id}");
+    let response = post_webhook(
+        app,
+        &[
+            ("content-type", "application/json"),
+            ("x-shopify-topic", "orders/create"),
+            ("x-shopify-hmac-sha256", &sig),
+            ("x-shopify-shop-domain", domain),
+            ("x-shopify-webhook-id", &webhook_id),
+        ],
+        body,
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+}
+
+/// A new paid order `id` like `template` (its lines with ids of their own), placed at
+/// `processed_at`.
+pub fn order_from(template: &Value, id: i64, processed_at: &str) -> Value {
     let mut order = template.clone();
     order["id"] = json!(id);
     order["admin_graphql_api_id"] = json!(format!("gid://shopify/Order/{id}"));
@@ -373,22 +395,7 @@ pub async fn send_order(
         line["id"] = json!(id * 10 + i as i64);
         line["current_quantity"] = line["quantity"].clone();
     }
-    let body = serde_json::to_vec(&order).unwrap();
-    let sig = signature(&body, SECRET);
-    let webhook_id = format!("midnight-{id}");
-    let response = post_webhook(
-        app,
-        &[
-            ("content-type", "application/json"),
-            ("x-shopify-topic", "orders/create"),
-            ("x-shopify-hmac-sha256", &sig),
-            ("x-shopify-shop-domain", domain),
-            ("x-shopify-webhook-id", &webhook_id),
-        ],
-        body,
-    )
-    .await;
-    assert_eq!(response.status(), 200);
+    order
 }
 
 /// The query parameters of a URL.

@@ -3,6 +3,7 @@
 pub mod config;
 pub mod demo;
 pub mod server;
+pub mod telemetry;
 
 use std::future::Future;
 

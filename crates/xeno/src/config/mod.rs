@@ -66,6 +66,8 @@ pub struct Config {
     pub shopify_expiring_tokens: bool,
     pub shop_url_template: String,
     pub log_format: LogFormat,
+    /// Where errors are reported (`SENTRY_DSN`), when set.
+    pub sentry_dsn: Option<sentry::types::Dsn>,
     pub shutdown_timeout: Duration,
     /// The most time a client has to send a request's head.
     pub header_timeout: Duration,
@@ -162,6 +164,14 @@ impl Config {
         if runtime.get_database().is_none() {
             return Err(invalid("DATABASE_URL", "must name a database, e.g. …/xeno"));
         }
+        let sentry_dsn = lookup("SENTRY_DSN")
+            .filter(|dsn| !dsn.trim().is_empty())
+            .map(|dsn| {
+                dsn.trim()
+                    .parse::<sentry::types::Dsn>()
+                    .map_err(|err| invalid("SENTRY_DSN", format!("not a Sentry DSN ({err})")))
+            })
+            .transpose()?;
         let database_read = lookup("DATABASE_READ_URL")
             .map(|url| parse_pg("DATABASE_READ_URL", &url))
             .transpose()?;
@@ -456,6 +466,7 @@ impl Config {
             shopify_expiring_tokens,
             shop_url_template,
             log_format,
+            sentry_dsn,
             shutdown_timeout,
             worker_backoff,
             worker_max_attempts,
@@ -572,6 +583,7 @@ mod tests {
             ("XENO_DB_POOL_SIZE", "2"),
             ("XENO_RECONCILE_DAYS", "0"),
             ("XENO_CLV_MONTHLY_DISCOUNT_PERCENT", "12"),
+            ("SENTRY_DSN", "not a dsn"),
             ("XENO_CLV_MONTHLY_DISCOUNT_PERCENT", "one"),
             ("XENO_CORS_ORIGINS", "bi.example.com"),
             ("XENO_CORS_ORIGINS", "https://bi.example.com/reports"),

@@ -32,4 +32,5 @@ mod sessions;
 mod support;
 mod sync;
 mod teams;
+mod telemetry;
 mod worker;

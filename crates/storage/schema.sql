@@ -1,17 +1,17 @@
-CREATE FUNCTION public.xeno_accept_webhooks(tenant uuid, store_ids uuid[], event_ids uuid[], webhook_ids text[], shopify_event_ids text[], topics text[], api_versions text[], triggered_ats timestamp with time zone[], bodies bytea[], payloads text[]) RETURNS TABLE(store_id uuid, webhook_id text)
+CREATE FUNCTION public.xeno_accept_webhooks(tenant uuid, store_ids uuid[], event_ids uuid[], webhook_ids text[], shopify_event_ids text[], topics text[], api_versions text[], triggered_ats timestamp with time zone[], bodies bytea[], payloads text[], trace_parents text[]) RETURNS TABLE(store_id uuid, webhook_id text)
     LANGUAGE plpgsql
     AS $$
 BEGIN
     PERFORM set_config('app.tenant_id', tenant::text, true);
     RETURN QUERY
     INSERT INTO webhook_events AS e (tenant_id, store_id, event_id, webhook_id, shopify_event_id,
-                                     topic, api_version, triggered_at, body, payload)
+                                     topic, api_version, triggered_at, body, payload, trace_parent)
     SELECT tenant, v.store_id, v.event_id, v.webhook_id, v.shopify_event_id, v.topic,
-           v.api_version, v.triggered_at, v.body, v.payload::json
+           v.api_version, v.triggered_at, v.body, v.payload::json, v.trace_parent
     FROM unnest(store_ids, event_ids, webhook_ids, shopify_event_ids, topics, api_versions,
-                triggered_ats, bodies, payloads)
+                triggered_ats, bodies, payloads, trace_parents)
         AS v (store_id, event_id, webhook_id, shopify_event_id, topic, api_version,
-              triggered_at, body, payload)
+              triggered_at, body, payload, trace_parent)
     ON CONFLICT DO NOTHING
     RETURNING e.store_id, e.webhook_id;
     IF FOUND THEN
@@ -19,7 +19,7 @@ BEGIN
     END IF;
 END $$;
 
-ALTER FUNCTION public.xeno_accept_webhooks(tenant uuid, store_ids uuid[], event_ids uuid[], webhook_ids text[], shopify_event_ids text[], topics text[], api_versions text[], triggered_ats timestamp with time zone[], bodies bytea[], payloads text[]) OWNER TO xeno_owner;
+ALTER FUNCTION public.xeno_accept_webhooks(tenant uuid, store_ids uuid[], event_ids uuid[], webhook_ids text[], shopify_event_ids text[], topics text[], api_versions text[], triggered_ats timestamp with time zone[], bodies bytea[], payloads text[], trace_parents text[]) OWNER TO xeno_owner;
 
 CREATE FUNCTION public.xeno_bump_current() RETURNS trigger
     LANGUAGE plpgsql
@@ -1309,6 +1309,7 @@ CREATE TABLE public.webhook_events (
     processed_at timestamp with time zone,
     outcome text,
     dated_on_receipt boolean DEFAULT false NOT NULL,
+    trace_parent text,
     CONSTRAINT webhook_events_body_or_payload CHECK (((body IS NOT NULL) OR (payload IS NOT NULL))),
     CONSTRAINT webhook_events_outcome_check CHECK ((outcome = ANY (ARRAY['duplicate'::text, 'stale'::text, 'deleted'::text, 'redacted'::text, 'ignored'::text, 'store_inactive'::text]))),
     CONSTRAINT webhook_events_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'done'::text, 'failed'::text, 'dead'::text, 'rejected'::text])))

@@ -338,11 +338,28 @@ pub async fn apply(
             }
         }
         // Deletes first or last does not matter: a tombstone outranks every version.
-        records::upsert_customers(conn, tenant, store, &batch.customers).await?;
-        records::upsert_products(conn, tenant, store, &batch.currency, &batch.products).await?;
-        records::upsert_orders(conn, tenant, store, &batch.orders).await?;
-        records::upsert_checkouts(conn, tenant, store, &batch.checkouts).await?;
-        records::upsert_carts(conn, tenant, store, &batch.carts).await?;
+        let upsert = tracing::info_span!(
+            "upsert",
+            tenant = %tenant,
+            store = %store,
+            customers = batch.customers.len(),
+            products = batch.products.len(),
+            orders = batch.orders.len(),
+            checkouts = batch.checkouts.len(),
+            carts = batch.carts.len()
+        );
+        tracing::Instrument::instrument(
+            async {
+                records::upsert_customers(conn, tenant, store, &batch.customers).await?;
+                records::upsert_products(conn, tenant, store, &batch.currency, &batch.products)
+                    .await?;
+                records::upsert_orders(conn, tenant, store, &batch.orders).await?;
+                records::upsert_checkouts(conn, tenant, store, &batch.checkouts).await?;
+                records::upsert_carts(conn, tenant, store, &batch.carts).await
+            },
+            upsert,
+        )
+        .await?;
         for resource in [
             Resource::Customer,
             Resource::Product,

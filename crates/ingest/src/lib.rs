@@ -11,4 +11,5 @@ pub mod retention;
 pub mod scheduler;
 pub mod secrets;
 pub mod segment_tags;
+pub mod tracing_links;
 pub mod worker;

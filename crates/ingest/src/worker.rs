@@ -109,9 +109,16 @@ pub async fn write(
     let ClaimedBatch { mut tx, tenants } = batch;
     let mut outcome = BatchOutcome::default();
     for (tenant, events, prepared) in tenants {
+        // One span per tenant's share, linked to the request that accepted each event.
+        let span = tracing::info_span!("webhook.apply", tenant = %tenant, events = events.len());
+        for trace_parent in events.iter().filter_map(|e| e.trace_parent.as_deref()) {
+            crate::tracing_links::link_to(&span, trace_parent);
+        }
         set_tenant(&mut tx, tenant).await?;
         let mut savepoint = tx.begin().await?;
-        match apply(&mut savepoint, tenant, prepared).await {
+        let applied =
+            tracing::Instrument::instrument(apply(&mut savepoint, tenant, prepared), span).await;
+        match applied {
             Ok(applied) => {
                 savepoint.commit().await?;
                 settle(&mut tx, tenant, &events, applied, config, &mut outcome).await?;

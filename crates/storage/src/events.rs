@@ -27,6 +27,8 @@ pub struct NewEvent {
     pub payload: Option<String>,
     /// The raw bytes, kept only when they did not parse (the worker then fails the event).
     pub body: Option<Vec<u8>>,
+    /// The accepting request's W3C `traceparent`, when tracing is on.
+    pub trace_parent: Option<String>,
 }
 
 /// An event claimed for applying, with what applying needs from its store.
@@ -48,6 +50,8 @@ pub struct ClaimedEvent {
     pub store_domain: String,
     pub store_shop_id: Option<i64>,
     pub store_installed_at: Option<DateTime<Utc>>,
+    /// The accepting request's W3C `traceparent`, when it was traced.
+    pub trace_parent: Option<String>,
 }
 
 /// One line of the event log.
@@ -219,7 +223,7 @@ pub async fn load_events(
         "SELECT e.event_id, e.store_id, e.topic, e.payload::text AS payload, e.attempts, e.received_at, \
              e.triggered_at, s.currency::text AS store_currency, s.status AS store_status, \
              s.shop_domain AS store_domain, s.shopify_shop_id AS store_shop_id, \
-             s.installed_at AS store_installed_at \
+             s.installed_at AS store_installed_at, e.trace_parent \
          FROM webhook_events e JOIN stores s ON s.tenant_id = e.tenant_id AND s.store_id = e.store_id \
          WHERE e.tenant_id = $1 AND e.event_id = ANY($2) ORDER BY e.received_at, e.event_id",
     )
@@ -383,7 +387,7 @@ pub async fn accept_webhooks(
     events: &[(StoreId, &NewEvent)],
 ) -> Result<HashSet<(Uuid, String)>, StorageError> {
     let rows: Vec<(Uuid, String)> = sqlx::query_as(
-        "SELECT store_id, webhook_id FROM xeno_accept_webhooks($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "SELECT store_id, webhook_id FROM xeno_accept_webhooks($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(tenant.0)
     .bind(events.iter().map(|(store, _)| store.0).collect::<Vec<_>>())
@@ -395,6 +399,7 @@ pub async fn accept_webhooks(
     .bind(events.iter().map(|(_, e)| e.triggered_at).collect::<Vec<_>>())
     .bind(events.iter().map(|(_, e)| e.body.as_deref()).collect::<Vec<_>>())
     .bind(events.iter().map(|(_, e)| e.payload.as_deref()).collect::<Vec<_>>())
+    .bind(events.iter().map(|(_, e)| e.trace_parent.as_deref()).collect::<Vec<_>>())
     .fetch_all(db.pool())
     .await?;
     Ok(rows.into_iter().collect())

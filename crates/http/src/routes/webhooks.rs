@@ -152,7 +152,17 @@ pub async fn receive_webhook(
     // A body that is not JSON keeps its raw bytes (the worker then fails it, visibly):
     // nothing accepted is dropped, and nothing is stored twice.
     let payload = json_text(&body);
+    // Accepting is a span of its own (under the request's), with the tenant and store; the
+    // worker's span that applies the delivery links back to it.
+    let span = tracing::info_span!(
+        "webhook.accept",
+        tenant = %route.tenant_id,
+        store = %route.store_id,
+        shop = %shop,
+        topic = %topic
+    );
     let event = NewEvent {
+        trace_parent: xeno_ingest::tracing_links::trace_parent(&span),
         body: payload.is_none().then(|| body.to_vec()),
         payload,
         webhook_id: webhook_id.to_owned(),
@@ -161,7 +171,7 @@ pub async fn receive_webhook(
         api_version: header(&headers, "api-version").map(str::to_owned),
         triggered_at,
     };
-    let stored = state.acceptor.accept(route, event).await?;
+    let stored = tracing::Instrument::instrument(state.acceptor.accept(route, event), span).await?;
     let outcome = if stored { "stored" } else { "duplicate" };
     WEBHOOKS_RECEIVED.with_label_values(&[outcome]).inc();
     Ok(Json(Accepted { stored }))

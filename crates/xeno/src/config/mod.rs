@@ -68,6 +68,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Where errors are reported (`SENTRY_DSN`), when set.
     pub sentry_dsn: Option<sentry::types::Dsn>,
+    /// Where traces go over OTLP/HTTP (`OTEL_EXPORTER_OTLP_ENDPOINT`), when set.
+    pub otlp_endpoint: Option<Url>,
     pub shutdown_timeout: Duration,
     /// The most time a client has to send a request's head.
     pub header_timeout: Duration,
@@ -170,6 +172,20 @@ impl Config {
                 dsn.trim()
                     .parse::<sentry::types::Dsn>()
                     .map_err(|err| invalid("SENTRY_DSN", format!("not a Sentry DSN ({err})")))
+            })
+            .transpose()?;
+        let otlp_endpoint = lookup("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .filter(|url| !url.trim().is_empty())
+            .map(|url| {
+                Url::parse(url.trim())
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .ok_or_else(|| {
+                        invalid(
+                            "OTEL_EXPORTER_OTLP_ENDPOINT",
+                            format!("{url:?} is not an http(s) URL"),
+                        )
+                    })
             })
             .transpose()?;
         let database_read = lookup("DATABASE_READ_URL")
@@ -467,6 +483,7 @@ impl Config {
             shop_url_template,
             log_format,
             sentry_dsn,
+            otlp_endpoint,
             shutdown_timeout,
             worker_backoff,
             worker_max_attempts,
@@ -584,6 +601,7 @@ mod tests {
             ("XENO_RECONCILE_DAYS", "0"),
             ("XENO_CLV_MONTHLY_DISCOUNT_PERCENT", "12"),
             ("SENTRY_DSN", "not a dsn"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
             ("XENO_CLV_MONTHLY_DISCOUNT_PERCENT", "one"),
             ("XENO_CORS_ORIGINS", "bi.example.com"),
             ("XENO_CORS_ORIGINS", "https://bi.example.com/reports"),

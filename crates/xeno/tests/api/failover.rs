@@ -24,22 +24,26 @@ impl Router {
         let dir = std::env::temp_dir().join(fresh_database_name());
         std::fs::create_dir_all(&dir).unwrap();
         let check = dir.join("writable.sh");
+        let psql = crate::support::postgres::pg_bin().join("psql");
         std::fs::write(
             &check,
-            "#!/bin/sh\n# HAProxy passes: proxy address, proxy port, server address, server port.\n\
-             [ \"$(psql -h \"$3\" -p \"$4\" -U postgres -d postgres -tAc 'SHOW transaction_read_only' 2>/dev/null)\" = off ]\n",
+            format!(
+                "#!/bin/sh\n# HAProxy passes: proxy address, proxy port, server address, server port.\n\
+                 [ \"$({} -h \"$3\" -p \"$4\" -U postgres -d postgres -tAc 'SHOW transaction_read_only' 2>/dev/null)\" = off ]\n",
+                psql.display()
+            ),
         )
         .unwrap();
         let _ = Command::new("chmod").arg("+x").arg(&check).status();
         let servers: String = nodes
             .iter()
             .map(|(name, node)| {
-                format!("  server {name} 127.0.0.1:{node} check inter 200ms fall 1 rise 1 on-marked-down shutdown-sessions\n")
+                format!("  server {name} 127.0.0.1:{node} check inter 300ms fall 2 rise 1 on-marked-down shutdown-sessions\n")
             })
             .collect();
         let config = format!(
             "global\n  external-check\n  insecure-fork-wanted\ndefaults\n  mode tcp\n  timeout connect 1s\n  \
-             timeout client 60s\n  timeout server 60s\nfrontend postgres\n  bind 127.0.0.1:{port}\n  \
+             timeout client 60s\n  timeout server 60s\n  timeout check 3s\nfrontend postgres\n  bind 127.0.0.1:{port}\n  \
              default_backend writable\nbackend writable\n  option external-check\n  \
              external-check path \"/usr/bin:/bin\"\n  external-check command {}\n{servers}",
             check.display()

@@ -332,11 +332,24 @@ impl Formation {
 
 impl Drop for Formation {
     fn drop(&mut self) {
-        for keeper in &mut self.keepers {
-            let group = keeper.id().to_string();
+        // Keepers asked to stop stop their PostgreSQL cleanly (its workers with it); one
+        // that has not within five seconds is killed.
+        let signal = |keeper: &std::process::Child, signal: &str| {
             let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{group}")])
+                .args([signal, "--", &format!("-{}", keeper.id())])
                 .status();
+        };
+        for keeper in &self.keepers {
+            signal(keeper, "-TERM");
+        }
+        for keeper in &mut self.keepers {
+            for _ in 0..50 {
+                if keeper.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            signal(keeper, "-KILL");
             let _ = keeper.wait();
         }
         for name in ["monitor", "a", "b"] {

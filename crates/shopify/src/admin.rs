@@ -265,6 +265,27 @@ impl AdminClient {
         document: &'static str,
         variables: Value,
     ) -> Result<(T, Option<DateTime<Utc>>), ShopifyError> {
+        // A span per call, named by its operation (`query Shop`, `mutation TagsAdd`…).
+        let operation = document
+            .lines()
+            .map(str::trim)
+            .find(|line| !line.is_empty() && !line.starts_with('#'))
+            .map_or("", |line| {
+                line.split(['(', '{']).next().unwrap_or("").trim()
+            });
+        let span = tracing::info_span!(
+            "shopify.admin",
+            operation,
+            endpoint = %self.endpoint
+        );
+        tracing::Instrument::instrument(self.call(document, variables), span).await
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        document: &'static str,
+        variables: Value,
+    ) -> Result<(T, Option<DateTime<Utc>>), ShopifyError> {
         let body = json!({ "query": document, "variables": variables });
         for _ in 0..=THROTTLE_RETRIES {
             if let Some(wait) = self.ledger.wait_before_call(document) {

@@ -226,6 +226,32 @@ impl Backfill {
         kind: SyncKind,
         lease: SyncLease,
     ) -> Result<(), ConnectError> {
+        let span = tracing::info_span!(
+            "sync.run",
+            tenant = %tenant,
+            store = %store,
+            shop,
+            kind = kind.as_str(),
+            run = %run
+        );
+        tracing::Instrument::instrument(
+            self.run_traced(tenant, store, shop, currency, run, kind, lease),
+            span,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run_traced(
+        &self,
+        tenant: TenantId,
+        store: StoreId,
+        shop: &str,
+        currency: &str,
+        run: uuid::Uuid,
+        kind: SyncKind,
+        lease: SyncLease,
+    ) -> Result<(), ConnectError> {
         // Every Admin API client of the run paces against one view of the shop's cost bucket
         // and adds to one account of what the calls cost.
         let ledger = Arc::new(CallLedger::default());

@@ -102,8 +102,8 @@ fn attribute(span: &serde_json::Value, key: &str) -> Option<String> {
 
 // Several threads: the exporter flushes, blocking, when telemetry is dropped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_webhook_is_traced_from_its_request_to_its_upsert() {
-    use crate::support::shop::{connect, send_order, truth};
+async fn a_webhook_and_a_sync_are_traced_end_to_end() {
+    use crate::support::shop::{connect, send_order, start_sync, truth, wait_for_sync};
     // The OTLP collector stand-in: each JSON body posted to /v1/traces, recorded.
     let (sent, mut received) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -145,6 +145,8 @@ async fn a_webhook_is_traced_from_its_request_to_its_upsert() {
     )
     .await;
     crate::support::webhooks::drain(&c.app).await;
+    start_sync(&c.app, &c.token, &c.store_id).await;
+    wait_for_sync(&c.app, &c.token, &c.store_id).await;
     tokio::task::spawn_blocking(move || drop(telemetry))
         .await
         .unwrap();
@@ -205,5 +207,41 @@ async fn a_webhook_is_traced_from_its_request_to_its_upsert() {
     assert_eq!(
         attribute(upsert, "store").as_deref(),
         Some(c.store_id.as_str())
+    );
+
+    // A sync run, with its tenant and store, and the Admin API calls it made beneath it.
+    let run = named("sync.run")
+        .into_iter()
+        .find(|s| attribute(s, "store").as_deref() == Some(c.store_id.as_str()))
+        .unwrap_or_else(|| panic!("a sync span: {:?}", named("sync.run")));
+    assert_eq!(attribute(run, "tenant"), attribute(apply, "tenant"));
+    let descends_from_run = |span: &serde_json::Value| {
+        let mut parent = span["parentSpanId"].clone();
+        for _ in 0..20 {
+            if parent == run["spanId"] {
+                return true;
+            }
+            match spans.iter().find(|s| s["spanId"] == parent) {
+                Some(next) => parent = next["parentSpanId"].clone(),
+                None => return false,
+            }
+        }
+        false
+    };
+    let calls: Vec<String> = named("shopify.admin")
+        .into_iter()
+        .filter(|s| descends_from_run(s))
+        .filter_map(|s| attribute(s, "operation"))
+        .collect();
+    assert!(
+        !calls.is_empty(),
+        "Admin calls under the sync: {:?}",
+        named("shopify.admin")
+    );
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.starts_with("query") || c.starts_with("mutation")),
+        "{calls:?}"
     );
 }

@@ -10,19 +10,20 @@ use std::time::{Duration, Instant};
 use crate::support::postgres::Formation;
 use crate::support::shop::{connect, order_from, truth, SECRET};
 use crate::support::webhooks::{drain, post_webhook, signature};
-use crate::support::{free_port, fresh_database_name};
+use crate::support::{free_port, Haproxy};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
 /// HAProxy on `port`, sending PostgreSQL connections to the node that accepts writes (its
 /// check asks each node `SHOW transaction_read_only`), closing a node's sessions when it
 /// stops passing. Stopped on drop.
-struct Router(std::process::Child, std::path::PathBuf);
+struct Router {
+    _proxy: Haproxy,
+}
 
 impl Router {
     async fn start(port: u16, nodes: &[(String, u16)]) -> Self {
-        let dir = std::env::temp_dir().join(fresh_database_name());
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = Haproxy::directory();
         let check = dir.join("writable.sh");
         let psql = crate::support::postgres::pg_bin().join("psql");
         std::fs::write(
@@ -48,17 +49,7 @@ impl Router {
              external-check path \"/usr/bin:/bin\"\n  external-check command {}\n{servers}",
             check.display()
         );
-        let file = dir.join("haproxy.cfg");
-        std::fs::write(&file, config).unwrap();
-        // Stopped (killed and waited for) on drop.
-        #[allow(clippy::zombie_processes)]
-        let child = Command::new("haproxy")
-            .args(["-db", "-f"])
-            .arg(&file)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("haproxy runs (Debian's haproxy package)");
+        let proxy = Haproxy::start(dir, &config);
         // Servers start as up: ready once ten connections in a row reach a writable node.
         let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
         let mut in_a_row = 0;
@@ -72,19 +63,11 @@ impl Router {
             };
             in_a_row = if writable { in_a_row + 1 } else { 0 };
             if in_a_row == 10 {
-                return Self(child, dir);
+                return Self { _proxy: proxy };
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("haproxy never settled on the writable node");
-    }
-}
-
-impl Drop for Router {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-        let _ = std::fs::remove_dir_all(&self.1);
     }
 }
 

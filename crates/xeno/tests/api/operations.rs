@@ -8,7 +8,7 @@ use crate::support::shop::{
 };
 use crate::support::webhooks::{drain, post_webhook, signature};
 use crate::support::{
-    free_port, fresh_database_name, test_config, TestApp, XenoProcess, ADMIN_URL,
+    free_port, fresh_database_name, test_config, Haproxy, TestApp, XenoProcess, ADMIN_URL,
 };
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
@@ -238,12 +238,12 @@ async fn the_schema_keeps_to_the_citus_plan() {
 }
 
 /// HAProxy in front of `servers`, on `port`, checking each one's readiness; stopped on drop.
-struct Balancer(std::process::Child, std::path::PathBuf);
+struct Balancer {
+    _proxy: Haproxy,
+}
 
 impl Balancer {
     async fn start(port: u16, servers: &[&str]) -> Self {
-        let dir = std::env::temp_dir().join(fresh_database_name());
-        std::fs::create_dir_all(&dir).unwrap();
         let backends: String = servers
             .iter()
             .enumerate()
@@ -257,33 +257,15 @@ impl Balancer {
              timeout server 30s\nfrontend xeno\n  bind 127.0.0.1:{port}\n  default_backend serve\n\
              backend serve\n  balance roundrobin\n  option httpchk GET /readyz\n{backends}"
         );
-        let file = dir.join("haproxy.cfg");
-        std::fs::write(&file, config).unwrap();
-        // Stopped (killed and waited for) on drop.
-        #[allow(clippy::zombie_processes)]
-        let child = Command::new("haproxy")
-            .args(["-db", "-f"])
-            .arg(&file)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("haproxy runs (Debian's haproxy package)");
+        let proxy = Haproxy::start(Haproxy::directory(), &config);
         let ready = format!("http://127.0.0.1:{port}/readyz");
         for _ in 0..200 {
             if reqwest::get(&ready).await.is_ok_and(|r| r.status() == 200) {
-                return Self(child, dir);
+                return Self { _proxy: proxy };
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         panic!("haproxy did not start");
-    }
-}
-
-impl Drop for Balancer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-        let _ = std::fs::remove_dir_all(&self.1);
     }
 }
 

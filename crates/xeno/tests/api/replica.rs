@@ -112,13 +112,7 @@ async fn reports_and_lists_read_the_replica_only_while_it_has_caught_up() {
         .execute(&mut s)
         .await
         .unwrap();
-    let template = shop["orders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| crate::support::oracle::counted(o) && o["cancelled_at"].is_null())
-        .unwrap()
-        .clone();
+    let template = crate::support::shop::order_template(&shop);
     send_order(
         &c.app,
         &c.shop,

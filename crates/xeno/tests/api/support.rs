@@ -283,3 +283,42 @@ pub fn free_port() -> u16 {
         .expect("addr")
         .port()
 }
+
+/// HAProxy running `config` (its directory holds the file and anything the config names);
+/// killed and its directory removed on drop.
+pub struct Haproxy {
+    child: std::process::Child,
+    pub dir: std::path::PathBuf,
+}
+
+impl Haproxy {
+    /// A directory for the configuration (and files it refers to), before starting.
+    pub fn directory() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(fresh_database_name());
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    pub fn start(dir: std::path::PathBuf, config: &str) -> Self {
+        let file = dir.join("haproxy.cfg");
+        std::fs::write(&file, config).unwrap();
+        // Stopped (killed and waited for) on drop.
+        #[allow(clippy::zombie_processes)]
+        let child = std::process::Command::new("haproxy")
+            .args(["-db", "-f"])
+            .arg(&file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("haproxy runs (Debian's haproxy package)");
+        Self { child, dir }
+    }
+}
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

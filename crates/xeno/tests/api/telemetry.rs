@@ -129,13 +129,7 @@ async fn a_webhook_and_a_sync_are_traced_end_to_end() {
     .await;
     let telemetry = xeno::telemetry::init(&c.app.config);
     let shop = truth(&c.sim, &c.shop).await;
-    let template = shop["orders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| crate::support::oracle::counted(o) && o["cancelled_at"].is_null())
-        .unwrap()
-        .clone();
+    let template = crate::support::shop::order_template(&shop);
     send_order(
         &c.app,
         &c.shop,

@@ -373,6 +373,17 @@ pub async fn send_order(
     assert_eq!(response.status(), 200);
 }
 
+/// A counted, uncancelled order of the shop's truth, to copy new orders from.
+pub fn order_template(truth: &Value) -> Value {
+    truth["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| crate::support::oracle::counted(o) && o["cancelled_at"].is_null())
+        .expect("the shop has a counted, uncancelled order")
+        .clone()
+}
+
 /// A new paid order `id` like `template` (its lines with ids of their own), placed at
 /// `processed_at`.
 pub fn order_from(template: &Value, id: i64, processed_at: &str) -> Value {

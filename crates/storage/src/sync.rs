@@ -51,6 +51,19 @@ pub struct SyncLease {
     _conn: sqlx::PgConnection,
 }
 
+impl SyncLease {
+    /// Gives the store back at once: a caller who reads the run as finished can start the
+    /// next one straight away (dropping the lease frees it only when PostgreSQL notices the
+    /// closed connection). Best effort: a lease whose connection failed is free already.
+    pub async fn release(self) {
+        let mut conn = self._conn;
+        let _ = sqlx::query("SELECT pg_advisory_unlock_all()")
+            .execute(&mut conn)
+            .await;
+        let _ = sqlx::Connection::close(conn).await;
+    }
+}
+
 impl std::fmt::Debug for SyncLease {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SyncLease")

@@ -305,7 +305,7 @@ impl Backfill {
         self.db
             .finish_sync_run(tenant, run, error.as_deref())
             .await?;
-        drop(lease);
+        lease.release().await;
         result
     }
 

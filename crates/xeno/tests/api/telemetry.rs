@@ -62,12 +62,12 @@ async fn an_unexpected_failure_reaches_sentry() {
         .iter()
         .find(|e| e.contains("internal error"))
         .unwrap_or_else(|| panic!("no error event reached Sentry: {envelopes:?}"));
-    // An error event (Sentry's default level, so not spelled out), with its cause, where
-    // it was logged, and what led to it.
+    // An error event (Sentry's default level, so not spelled out), with its cause and where
+    // it was logged. (Breadcrumbs are kept per thread's hub: which ones ride along depends
+    // on where the runtime ran the request, so they are not checked.)
     assert!(event.contains("\"type\":\"event\""), "{event}");
     assert!(!event.contains("\"level\":"), "{event}");
     assert!(event.contains("crates/http/src/error.rs"), "{event}");
-    assert!(event.contains("breadcrumbs"), "{event}");
     assert!(
         event.contains("audit_events"),
         "the cause is reported: {event}"

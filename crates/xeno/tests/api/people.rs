@@ -148,6 +148,15 @@ async fn one_person_belongs_to_two_accounts_and_switches_between_them() {
     )
     .await;
     expect_problem(not_hers, 404, "not_found").await;
+    let malformed = call(
+        &app,
+        Method::POST,
+        "/api/auth/switch",
+        acme_token,
+        Some(json!({ "tenant_id": "not an id" })),
+    )
+    .await;
+    expect_problem(malformed, 422, "invalid_fields").await;
 
     // One password change, made in Acme, ends her sessions in Beta too; the new password
     // opens both.

@@ -119,12 +119,17 @@ async fn a_segment_reaches_shopify_as_a_tag_and_follows_its_members() {
     )
     .await;
     expect_problem(unknown, 404, "not_found").await;
-    expect_problem(
-        call(app, Method::GET, &format!("{on}/plan"), token, None).await,
-        404,
-        "not_found",
-    )
-    .await;
+    for (method, path) in [
+        (Method::GET, format!("{on}/plan")),
+        (Method::DELETE, on.clone()),
+    ] {
+        expect_problem(
+            call(app, method, &path, token, None).await,
+            404,
+            "not_found",
+        )
+        .await;
+    }
 
     // Switched on: Shopify has not granted write_customers, so the answer links to the page
     // that asks for it (and only now is it asked for).

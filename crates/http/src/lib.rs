@@ -134,19 +134,19 @@ fn api_routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(routes::members::transfer_ownership))
         .routes(routes!(
-            routes::members::invite_member,
-            routes::members::list_invitations
+            routes::invitations::invite_member,
+            routes::invitations::list_invitations
         ))
-        .routes(routes!(routes::members::revoke_invitation))
-        .routes(routes!(routes::members::accept_invitation))
-        .routes(routes!(routes::members::list_audit))
+        .routes(routes!(routes::invitations::revoke_invitation))
+        .routes(routes!(routes::invitations::accept_invitation))
+        .routes(routes!(routes::audit::list_audit))
         .routes(routes!(routes::tenant::delete_tenant))
         .routes(routes!(routes::tenant::export_tenant))
         .routes(routes!(routes::health::get_health))
         .routes(routes!(routes::health::get_readiness))
         .routes(routes!(routes::health::get_prometheus_metrics))
-        .routes(routes!(routes::stores::start_install))
-        .routes(routes!(routes::stores::finish_install))
+        .routes(routes!(routes::install::start_install))
+        .routes(routes!(routes::install::finish_install))
         .routes(routes!(
             routes::stores::create_store,
             routes::stores::list_stores

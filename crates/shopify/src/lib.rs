@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod breaker;
 pub mod bulk;
+mod ledger;
 pub mod oauth;
 pub mod paged;
 pub mod payload;

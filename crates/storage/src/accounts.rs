@@ -76,12 +76,7 @@ impl Db {
         let Some((user_id, password_hash)) = person else {
             return Ok(None);
         };
-        let tenants = sqlx::query_scalar(
-            "SELECT tenant_id FROM memberships WHERE user_id = $1 ORDER BY joined_at, tenant_id",
-        )
-        .bind(user_id)
-        .fetch_all(self.pool())
-        .await?;
+        let tenants = self.tenants_of(UserId(user_id)).await?;
         Ok(Some(Login {
             user_id,
             password_hash,
@@ -89,14 +84,19 @@ impl Db {
         }))
     }
 
-    /// Every tenant a person belongs to, the first joined first.
-    pub async fn memberships(&self, user: UserId) -> Result<Vec<Membership>, StorageError> {
-        let tenants: Vec<uuid::Uuid> = sqlx::query_scalar(
+    /// The ids of the tenants a person belongs to, the first joined first.
+    pub(crate) async fn tenants_of(&self, user: UserId) -> Result<Vec<uuid::Uuid>, StorageError> {
+        Ok(sqlx::query_scalar(
             "SELECT tenant_id FROM memberships WHERE user_id = $1 ORDER BY joined_at, tenant_id",
         )
         .bind(user.0)
         .fetch_all(self.pool())
-        .await?;
+        .await?)
+    }
+
+    /// Every tenant a person belongs to, the first joined first.
+    pub async fn memberships(&self, user: UserId) -> Result<Vec<Membership>, StorageError> {
+        let tenants = self.tenants_of(user).await?;
         let mut found = Vec::with_capacity(tenants.len());
         // Each tenant's rows are behind its own row-level security.
         for tenant in tenants {

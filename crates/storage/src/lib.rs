@@ -76,6 +76,12 @@ pub fn count_replica_read(outcome: &'static str) {
     }
 }
 
+/// Logs and counts a replica that did not answer (the read goes to the primary).
+pub fn replica_unavailable(err: &dyn std::fmt::Display) {
+    tracing::warn!(error = %err, "the read replica did not answer; reading the primary");
+    count_replica_read("unavailable");
+}
+
 /// How long a cached shop route is trusted.
 const ROUTE_TTL: Duration = Duration::from_secs(5);
 
@@ -168,10 +174,7 @@ impl Db {
                 return Ok(tx);
             }
             Ok(_) => count_replica_read("lagging"),
-            Err(err) => {
-                tracing::warn!(error = %err, "the read replica did not answer; reading the primary");
-                count_replica_read("unavailable");
-            }
+            Err(err) => replica_unavailable(&err),
         }
         self.read_tx(tenant).await
     }

@@ -89,6 +89,14 @@ pub const SEGMENT_RULES: [(&str, &str); 3] = [
     ("one_and_done", "orders = 1 AND expected_orders_365 < 0.25"),
 ];
 
+/// The rule (over `ranked`) of the predictive segment `name`, if there is one.
+pub(crate) fn segment_rule(name: &str) -> Option<&'static str> {
+    SEGMENT_RULES
+        .iter()
+        .find(|(segment, _)| *segment == name)
+        .map(|(_, rule)| *rule)
+}
+
 /// A customer of a predictive segment.
 #[derive(Debug, sqlx::FromRow)]
 pub struct SegmentMember {
@@ -302,7 +310,7 @@ impl Db {
         after: Option<(Decimal, i64)>,
         limit: i64,
     ) -> Result<Option<Vec<SegmentMember>>, StorageError> {
-        let Some((_, rule)) = SEGMENT_RULES.iter().find(|(name, _)| *name == segment) else {
+        let Some(rule) = segment_rule(segment) else {
             return Ok(None);
         };
         let (after_value, after_id) = after.map_or((None, None), |(v, id)| (Some(v), Some(id)));

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use xeno_domain::ids::{StoreId, TenantId, UserId};
 
 use crate::error::is_unique_violation;
-use crate::predictions::{RANKED, SEGMENT_RULES};
+use crate::predictions::{segment_rule, RANKED};
 use crate::{Db, StorageError};
 
 /// A segment's tag sync as the API shows it.
@@ -77,7 +77,7 @@ impl Db {
         tag: &str,
         by: Option<UserId>,
     ) -> Result<SwitchOn, StorageError> {
-        if !SEGMENT_RULES.iter().any(|(name, _)| *name == segment) {
+        if segment_rule(segment).is_none() {
             return Ok(SwitchOn::UnknownSegment);
         }
         let mut tx = self.tenant_tx(tenant).await?;
@@ -185,7 +185,7 @@ impl Db {
         store: StoreId,
         segment: &str,
     ) -> Result<Option<TagPlan>, StorageError> {
-        let Some((_, rule)) = SEGMENT_RULES.iter().find(|(name, _)| *name == segment) else {
+        let Some(rule) = segment_rule(segment) else {
             return Ok(None);
         };
         let mut tx = self.read_tx(tenant).await?;

@@ -121,11 +121,7 @@ impl Db {
     /// Revokes every session of a person, in every tenant they belong to (a password or email
     /// change); answers the ids.
     pub async fn revoke_user_sessions(&self, user: UserId) -> Result<Vec<Uuid>, StorageError> {
-        let tenants: Vec<Uuid> =
-            sqlx::query_scalar("SELECT tenant_id FROM memberships WHERE user_id = $1")
-                .bind(user.0)
-                .fetch_all(self.pool())
-                .await?;
+        let tenants = self.tenants_of(user).await?;
         let mut ended = Vec::new();
         for tenant in tenants {
             ended.extend(

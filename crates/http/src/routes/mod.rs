@@ -1,9 +1,12 @@
 //! The API's routes, one module per resource.
 
 pub mod accounts;
+pub mod audit;
 pub mod docs;
 pub mod health;
 pub mod insights;
+pub mod install;
+pub mod invitations;
 pub mod keys;
 pub mod lists;
 pub mod members;

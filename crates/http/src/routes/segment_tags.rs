@@ -134,7 +134,7 @@ async fn listing(state: &AppState, caller: &AuthUser, id: Uuid) -> Result<TagSyn
     let write_customers = granted(&row);
     let authorize_url = match (&state.shopify.app, wanted && !write_customers) {
         (Some(app), true) if row.connection_kind == "oauth" => {
-            Some(crate::routes::stores::authorize_url(state, caller, app, &row.shop_domain).await?)
+            Some(crate::routes::install::authorize_url(state, caller, app, &row.shop_domain).await?)
         }
         _ => None,
     };

@@ -9,6 +9,7 @@
 //! here too, tombstones and all. A watermark only advances once its export is committed, so a
 //! sync cut short resumes from the last one that finished.
 
+mod deletions;
 mod writer;
 
 use std::collections::HashSet;
@@ -234,79 +235,65 @@ impl Backfill {
             kind = kind.as_str(),
             run = %run
         );
-        tracing::Instrument::instrument(
-            self.run_traced(tenant, store, shop, currency, run, kind, lease),
-            span,
-        )
-        .await
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn run_traced(
-        &self,
-        tenant: TenantId,
-        store: StoreId,
-        shop: &str,
-        currency: &str,
-        run: uuid::Uuid,
-        kind: SyncKind,
-        lease: SyncLease,
-    ) -> Result<(), ConnectError> {
-        // Every Admin API client of the run paces against one view of the shop's cost bucket
-        // and adds to one account of what the calls cost.
-        let ledger = Arc::new(CallLedger::default());
-        let result = self
-            .export_all(tenant, store, shop, currency, run, kind, &ledger)
-            .await;
-        self.db
-            .record_api_usage(tenant, run, &usage(ledger.counts()))
-            .await?;
-        let error = result.as_ref().err().map(ToString::to_string);
-        if let Some(error) = &error {
-            tracing::warn!(%tenant, %store, error, "backfill failed");
-        }
-        // A refused token will not work on the next attempt either: the merchant must
-        // authorise Xeno again, and the store says so.
-        if let Err(ConnectError::Shopify(ShopifyError::Unauthorized { status, .. })) = &result {
-            let why = format!("Shopify refused the access token ({status}); reconnect the store");
+        let traced = async move {
+            // Every Admin API client of the run paces against one view of the shop's cost bucket
+            // and adds to one account of what the calls cost.
+            let ledger = Arc::new(CallLedger::default());
+            let result = self
+                .export_all(tenant, store, shop, currency, run, kind, &ledger)
+                .await;
             self.db
-                .set_store_status(tenant, store, "needs_reauth", Some(&why))
+                .record_api_usage(tenant, run, &usage(ledger.counts()))
                 .await?;
-        }
-        if result.is_ok() {
-            // Shopify's figures beside ours, before the run reports itself done (so its
-            // check is there when it does): the whole history after a full export, the
-            // trailing window after an incremental one. A failed check never fails the sync.
-            let window = match kind {
-                SyncKind::Full => Window::History,
-                SyncKind::Incremental => Window::Trailing(self.settings.reconcile_days),
-            };
-            if let Err(err) = self.reconcile(tenant, store, window).await {
-                tracing::warn!(%tenant, %store, error = %err, "cannot reconcile with Shopify Analytics");
+            let error = result.as_ref().err().map(ToString::to_string);
+            if let Some(error) = &error {
+                tracing::warn!(%tenant, %store, error, "backfill failed");
             }
-            // The customer-lifetime models: refitted after a backfill, else daily.
-            let full = kind == SyncKind::Full;
-            if let Err(err) = crate::predictions::refit_if_due(
-                &self.db,
-                tenant,
-                store,
-                full,
-                self.settings.clv_monthly_discount,
-            )
-            .await
-            {
-                tracing::warn!(%tenant, %store, error = %err, "cannot refit the customer-lifetime models");
+            // A refused token will not work on the next attempt either: the merchant must
+            // authorise Xeno again, and the store says so.
+            if let Err(ConnectError::Shopify(ShopifyError::Unauthorized { status, .. })) = &result {
+                let why =
+                    format!("Shopify refused the access token ({status}); reconnect the store");
+                self.db
+                    .set_store_status(tenant, store, "needs_reauth", Some(&why))
+                    .await?;
             }
-            // Segments switched on for Shopify tags follow the refit.
-            if let Err(err) = self.sync_segment_tags(tenant, store, shop, &ledger).await {
-                tracing::warn!(%tenant, %store, error = %err, "cannot keep segment tags in step");
+            if result.is_ok() {
+                // Shopify's figures beside ours, before the run reports itself done (so its
+                // check is there when it does): the whole history after a full export, the
+                // trailing window after an incremental one. A failed check never fails the sync.
+                let window = match kind {
+                    SyncKind::Full => Window::History,
+                    SyncKind::Incremental => Window::Trailing(self.settings.reconcile_days),
+                };
+                if let Err(err) = self.reconcile(tenant, store, window).await {
+                    tracing::warn!(%tenant, %store, error = %err, "cannot reconcile with Shopify Analytics");
+                }
+                // The customer-lifetime models: refitted after a backfill, else daily.
+                let full = kind == SyncKind::Full;
+                if let Err(err) = crate::predictions::refit_if_due(
+                    &self.db,
+                    tenant,
+                    store,
+                    full,
+                    self.settings.clv_monthly_discount,
+                )
+                .await
+                {
+                    tracing::warn!(%tenant, %store, error = %err, "cannot refit the customer-lifetime models");
+                }
+                // Segments switched on for Shopify tags follow the refit.
+                if let Err(err) = self.sync_segment_tags(tenant, store, shop, &ledger).await {
+                    tracing::warn!(%tenant, %store, error = %err, "cannot keep segment tags in step");
+                }
             }
-        }
-        self.db
-            .finish_sync_run(tenant, run, error.as_deref())
-            .await?;
-        lease.release().await;
-        result
+            self.db
+                .finish_sync_run(tenant, run, error.as_deref())
+                .await?;
+            lease.release().await;
+            result
+        };
+        tracing::Instrument::instrument(traced, span).await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -517,71 +504,7 @@ impl Backfill {
         }
         Ok(())
     }
-
-    /// Deletes stored records of `kind` that a complete export did not hold. Only records
-    /// within its cutoff qualify, and orders only within the span the export covered
-    /// (without `read_all_orders` Shopify shows 60 days).
-    pub(crate) async fn delete_missing(
-        &self,
-        tenant: TenantId,
-        store: StoreId,
-        kind: records::Resource,
-        present: &Presence,
-        cutoff: Cutoff,
-    ) -> Result<(), ConnectError> {
-        let created_since = match kind {
-            // An empty orders export proves nothing about older orders.
-            records::Resource::Order => match present.oldest {
-                Some(oldest) => Some(oldest),
-                None => return Ok(()),
-            },
-            _ => None,
-        };
-        let mut tx = self.db.tenant_tx(tenant).await?;
-        let stored = records::ids_unchanged_since(
-            &mut tx,
-            tenant,
-            store,
-            kind,
-            cutoff.changed_before,
-            cutoff.ingested_before,
-            created_since,
-        )
-        .await?;
-        let gone: Vec<i64> = stored
-            .into_iter()
-            .filter(|id| !present.ids.contains(id))
-            .collect();
-        if !self.deletions_confirmed && gone.len() > UNGUARDED_DELETIONS {
-            let stored = records::count(&mut tx, tenant, store, kind).await?;
-            let stored = u64::try_from(stored).unwrap_or(0).max(1);
-            let limit = self.settings.max_delete_percent;
-            let percent = (gone.len() as u64 * 100).div_ceil(stored);
-            if percent > limit {
-                return Err(ConnectError::TooManyDeletions {
-                    resource: kind.name(),
-                    gone: gone.len(),
-                    stored,
-                    percent,
-                    limit,
-                });
-            }
-        }
-        if !gone.is_empty() {
-            records::delete(&mut tx, tenant, store, kind, &gone).await?;
-            tracing::info!(%tenant, %store, resource = ?kind, deleted = gone.len(),
-                "deleted records Shopify no longer has");
-        }
-        tx.commit()
-            .await
-            .map_err(xeno_storage::StorageError::from)?;
-        Ok(())
-    }
 }
-
-/// So few deletions need no confirmation whatever the share (a small catalogue loses a
-/// product or two).
-pub(crate) const UNGUARDED_DELETIONS: usize = 10;
 
 /// A bulk export document, limited to what changed since `since` when given.
 pub(crate) fn bulk_document(document: &str, since: Option<DateTime<Utc>>) -> String {

@@ -148,22 +148,18 @@ async fn report_snapshot(
     tenant: xeno_domain::ids::TenantId,
     wanted: i64,
 ) -> Result<(xeno_storage::insights::Snapshot, i64), ApiError> {
-    match db.replica_snapshot().await {
-        Ok(Some(snapshot)) => match db.at(&snapshot).data_version(tenant).await {
+    let replica = db.replica_snapshot().await.unwrap_or_else(|err| {
+        xeno_storage::replica_unavailable(&err);
+        None
+    });
+    if let Some(snapshot) = replica {
+        match db.at(&snapshot).data_version(tenant).await {
             Ok(version) if version >= wanted => {
                 xeno_storage::count_replica_read("replica");
                 return Ok((snapshot, version));
             }
             Ok(_) => xeno_storage::count_replica_read("lagging"),
-            Err(err) => {
-                tracing::warn!(error = %err, "the read replica did not answer; reading the primary");
-                xeno_storage::count_replica_read("unavailable");
-            }
-        },
-        Ok(None) => {}
-        Err(err) => {
-            tracing::warn!(error = %err, "the read replica did not answer; reading the primary");
-            xeno_storage::count_replica_read("unavailable");
+            Err(err) => xeno_storage::replica_unavailable(&err),
         }
     }
     let snapshot = db.snapshot().await?;

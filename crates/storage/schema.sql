@@ -194,6 +194,117 @@ CREATE FUNCTION public.xeno_buyer_spend_rollup() RETURNS trigger
 
 ALTER FUNCTION public.xeno_buyer_spend_rollup() OWNER TO xeno_owner;
 
+CREATE FUNCTION public.xeno_checkout_rollup() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+        DECLARE touched uuid[];
+        BEGIN
+            IF TG_OP = 'INSERT' THEN
+                IF NOT EXISTS (SELECT FROM new_rows) THEN RETURN NULL; END IF;
+            ELSIF NOT EXISTS (SELECT FROM old_rows) THEN
+                RETURN NULL;
+            END IF;
+            IF xeno_current_tenant() IS NULL THEN
+                EXECUTE format('SELECT array_agg(DISTINCT tenant_id) FROM (%s) c', xeno_signed(TG_OP))
+                    INTO touched;
+                PERFORM xeno_bump_versions(COALESCE(touched, '{}'));
+            END IF;
+            IF TG_OP = 'INSERT' THEN
+                
+    INSERT INTO checkout_days AS d (tenant_id, store_id, day, currency, started, completed,
+        completed_value, completed_known, open, open_value, open_known, recovered,
+        recovered_value)
+    SELECT c.tenant_id, c.store_id,
+           (c.created_at AT TIME ZONE COALESCE(s.iana_timezone, 'UTC'))::date, c.currency,
+           sum(c.sign),
+           sum(c.sign * (c.completed_at IS NOT NULL)::int),
+           sum(c.sign * c.total_price * (c.completed_at IS NOT NULL)::int),
+           sum(c.sign * (c.completed_at IS NOT NULL AND c.created_at >= s.created_at)::int),
+           sum(c.sign * (c.completed_at IS NULL)::int),
+           sum(c.sign * c.total_price * (c.completed_at IS NULL)::int),
+           sum(c.sign * (c.completed_at IS NULL AND c.created_at >= s.created_at)::int),
+           sum(c.sign * COALESCE(c.completed_at >= c.created_at + interval '10 hours', false)::int),
+           sum(c.sign * c.total_price
+               * COALESCE(c.completed_at >= c.created_at + interval '10 hours', false)::int)
+    FROM (SELECT n.*, 1 AS sign FROM new_rows n) c
+    JOIN stores s ON s.tenant_id = c.tenant_id AND s.store_id = c.store_id
+    GROUP BY 1, 2, 3, 4
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (tenant_id, store_id, day, currency) DO UPDATE SET
+        started = d.started + EXCLUDED.started, completed = d.completed + EXCLUDED.completed,
+        completed_value = d.completed_value + EXCLUDED.completed_value,
+        completed_known = d.completed_known + EXCLUDED.completed_known,
+        open = d.open + EXCLUDED.open, open_value = d.open_value + EXCLUDED.open_value,
+        open_known = d.open_known + EXCLUDED.open_known,
+        recovered = d.recovered + EXCLUDED.recovered,
+        recovered_value = d.recovered_value + EXCLUDED.recovered_value
+;
+            ELSIF TG_OP = 'DELETE' THEN
+                
+    INSERT INTO checkout_days AS d (tenant_id, store_id, day, currency, started, completed,
+        completed_value, completed_known, open, open_value, open_known, recovered,
+        recovered_value)
+    SELECT c.tenant_id, c.store_id,
+           (c.created_at AT TIME ZONE COALESCE(s.iana_timezone, 'UTC'))::date, c.currency,
+           sum(c.sign),
+           sum(c.sign * (c.completed_at IS NOT NULL)::int),
+           sum(c.sign * c.total_price * (c.completed_at IS NOT NULL)::int),
+           sum(c.sign * (c.completed_at IS NOT NULL AND c.created_at >= s.created_at)::int),
+           sum(c.sign * (c.completed_at IS NULL)::int),
+           sum(c.sign * c.total_price * (c.completed_at IS NULL)::int),
+           sum(c.sign * (c.completed_at IS NULL AND c.created_at >= s.created_at)::int),
+           sum(c.sign * COALESCE(c.completed_at >= c.created_at + interval '10 hours', false)::int),
+           sum(c.sign * c.total_price
+               * COALESCE(c.completed_at >= c.created_at + interval '10 hours', false)::int)
+    FROM (SELECT o.*, -1 AS sign FROM old_rows o) c
+    JOIN stores s ON s.tenant_id = c.tenant_id AND s.store_id = c.store_id
+    GROUP BY 1, 2, 3, 4
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (tenant_id, store_id, day, currency) DO UPDATE SET
+        started = d.started + EXCLUDED.started, completed = d.completed + EXCLUDED.completed,
+        completed_value = d.completed_value + EXCLUDED.completed_value,
+        completed_known = d.completed_known + EXCLUDED.completed_known,
+        open = d.open + EXCLUDED.open, open_value = d.open_value + EXCLUDED.open_value,
+        open_known = d.open_known + EXCLUDED.open_known,
+        recovered = d.recovered + EXCLUDED.recovered,
+        recovered_value = d.recovered_value + EXCLUDED.recovered_value
+;
+            ELSE
+                
+    INSERT INTO checkout_days AS d (tenant_id, store_id, day, currency, started, completed,
+        completed_value, completed_known, open, open_value, open_known, recovered,
+        recovered_value)
+    SELECT c.tenant_id, c.store_id,
+           (c.created_at AT TIME ZONE COALESCE(s.iana_timezone, 'UTC'))::date, c.currency,
+           sum(c.sign),
+           sum(c.sign * (c.completed_at IS NOT NULL)::int),
+           sum(c.sign * c.total_price * (c.completed_at IS NOT NULL)::int),
+           sum(c.sign * (c.completed_at IS NOT NULL AND c.created_at >= s.created_at)::int),
+           sum(c.sign * (c.completed_at IS NULL)::int),
+           sum(c.sign * c.total_price * (c.completed_at IS NULL)::int),
+           sum(c.sign * (c.completed_at IS NULL AND c.created_at >= s.created_at)::int),
+           sum(c.sign * COALESCE(c.completed_at >= c.created_at + interval '10 hours', false)::int),
+           sum(c.sign * c.total_price
+               * COALESCE(c.completed_at >= c.created_at + interval '10 hours', false)::int)
+    FROM (SELECT n.*, 1 AS sign FROM new_rows n UNION ALL SELECT o.*, -1 AS sign FROM old_rows o) c
+    JOIN stores s ON s.tenant_id = c.tenant_id AND s.store_id = c.store_id
+    GROUP BY 1, 2, 3, 4
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (tenant_id, store_id, day, currency) DO UPDATE SET
+        started = d.started + EXCLUDED.started, completed = d.completed + EXCLUDED.completed,
+        completed_value = d.completed_value + EXCLUDED.completed_value,
+        completed_known = d.completed_known + EXCLUDED.completed_known,
+        open = d.open + EXCLUDED.open, open_value = d.open_value + EXCLUDED.open_value,
+        open_known = d.open_known + EXCLUDED.open_known,
+        recovered = d.recovered + EXCLUDED.recovered,
+        recovered_value = d.recovered_value + EXCLUDED.recovered_value
+;
+            END IF;
+            RETURN NULL;
+        END $$;
+
+ALTER FUNCTION public.xeno_checkout_rollup() OWNER TO xeno_owner;
+
 CREATE FUNCTION public.xeno_claim_webhook_events(batch integer) RETURNS TABLE(tenant_id uuid, event_id uuid)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public'
@@ -345,6 +456,8 @@ BEGIN
     DELETE FROM daily_customers WHERE tenant_id = OLD.tenant_id AND store_id = OLD.store_id;
     DELETE FROM buyer_history WHERE tenant_id = OLD.tenant_id AND store_id = OLD.store_id;
     DELETE FROM buyer_spend WHERE tenant_id = OLD.tenant_id AND store_id = OLD.store_id;
+    DELETE FROM product_sales WHERE tenant_id = OLD.tenant_id AND store_id = OLD.store_id;
+    DELETE FROM checkout_days WHERE tenant_id = OLD.tenant_id AND store_id = OLD.store_id;
     RETURN NULL;
 END $$;
 
@@ -519,6 +632,236 @@ CREATE FUNCTION public.xeno_order_rollup() RETURNS trigger
         END $$;
 
 ALTER FUNCTION public.xeno_order_rollup() OWNER TO xeno_owner;
+
+CREATE FUNCTION public.xeno_product_sales(tenant uuid, store uuid, ids bigint[], sign integer) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+        BEGIN
+            
+    WITH o AS (
+        SELECT o.tenant_id, o.store_id, o.order_id, o.processed_at, o.cancelled_at, o.test,
+               COALESCE(s.iana_timezone, 'UTC') AS tz
+        FROM (SELECT * FROM orders WHERE tenant_id = tenant AND store_id = store AND order_id = ANY(ids)) o JOIN stores s ON s.tenant_id = o.tenant_id AND s.store_id = o.store_id
+    ),
+    l AS (
+        SELECT o.*, l.line_item_id, l.product_id, l.variant_id, l.currency, l.title,
+               l.variant_title, l.quantity, l.price * l.quantity - l.discount AS net
+        FROM o JOIN order_line_items l ON l.tenant_id = o.tenant_id AND l.store_id = o.store_id
+            AND l.order_id = o.order_id
+        WHERE NOT l.gift_card
+    ),
+    refunded AS (
+        SELECT rl.tenant_id, rl.store_id, rl.line_item_id, r.created_at, r.test_order, rl.subtotal
+        FROM o JOIN refunds r ON r.tenant_id = o.tenant_id AND r.store_id = o.store_id
+            AND r.order_id = o.order_id
+        JOIN refund_line_items rl ON rl.tenant_id = r.tenant_id AND rl.store_id = r.store_id
+            AND rl.refund_id = r.refund_id
+    ),
+    e AS (
+        -- Sales: one row per order and variant; the product's order is counted on its
+        -- first variant.
+        SELECT tenant_id, store_id, (processed_at AT TIME ZONE tz)::date AS day, product_id,
+               variant_id, currency, min(title) AS title, min(variant_title) AS variant_title,
+               count(*) AS lines, 1 AS orders,
+               (row_number() OVER (PARTITION BY tenant_id, store_id, order_id, product_id
+                                   ORDER BY variant_id NULLS FIRST) = 1)::int AS product_orders,
+               sum(quantity) AS units, sum(net) AS revenue, 0 AS returns
+        FROM l WHERE NOT test
+        GROUP BY tenant_id, store_id, order_id, processed_at, tz, product_id, variant_id, currency
+        UNION ALL
+        SELECT l.tenant_id, l.store_id, (f.created_at AT TIME ZONE l.tz)::date, l.product_id,
+               l.variant_id, l.currency, l.title, l.variant_title, 1, 0, 0, 0, 0, f.subtotal
+        FROM refunded f JOIN l ON l.tenant_id = f.tenant_id AND l.store_id = f.store_id
+            AND l.line_item_id = f.line_item_id
+        WHERE NOT f.test_order
+        UNION ALL
+        SELECT l.tenant_id, l.store_id, (l.cancelled_at AT TIME ZONE l.tz)::date, l.product_id,
+               l.variant_id, l.currency, l.title, l.variant_title, 1, 0, 0, 0, 0,
+               GREATEST(l.net - COALESCE((SELECT sum(f.subtotal) FROM refunded f
+                   WHERE f.tenant_id = l.tenant_id AND f.store_id = l.store_id
+                       AND f.line_item_id = l.line_item_id), 0), 0)
+        FROM l WHERE l.cancelled_at IS NOT NULL AND NOT l.test
+    ),
+    spans AS (
+        SELECT 'day' AS period, day AS starts, * FROM e
+        UNION ALL
+        SELECT 'month', date_trunc('month', day)::date, * FROM e
+    )
+    INSERT INTO product_sales AS p (tenant_id, period, starts, store_id, currency, product_id,
+        variant_id, line_title, line_variant_title, lines, orders, product_orders, units,
+        revenue, returns)
+    SELECT tenant_id, period, starts, store_id, currency, product_id, variant_id, min(title),
+           min(variant_title), sign * sum(lines), sign * sum(orders),
+           sign * sum(product_orders), sign * sum(units), sign * sum(revenue),
+           sign * sum(returns)
+    FROM spans
+    GROUP BY tenant_id, period, starts, store_id, currency, product_id, variant_id
+    ORDER BY tenant_id, period, starts, store_id, currency, product_id, variant_id
+    ON CONFLICT (tenant_id, period, starts, store_id, currency, product_id, variant_id) DO UPDATE SET
+        line_title = LEAST(p.line_title, EXCLUDED.line_title),
+        line_variant_title = LEAST(p.line_variant_title, EXCLUDED.line_variant_title),
+        lines = p.lines + EXCLUDED.lines, orders = p.orders + EXCLUDED.orders,
+        product_orders = p.product_orders + EXCLUDED.product_orders,
+        units = p.units + EXCLUDED.units, revenue = p.revenue + EXCLUDED.revenue,
+        returns = p.returns + EXCLUDED.returns
+;
+            DELETE FROM product_sales WHERE tenant_id = tenant AND lines = 0;
+        END $$;
+
+ALTER FUNCTION public.xeno_product_sales(tenant uuid, store uuid, ids bigint[], sign integer) OWNER TO xeno_owner;
+
+CREATE FUNCTION public.xeno_product_sales_retract() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+        BEGIN
+            IF NOT EXISTS (SELECT FROM old_rows) THEN RETURN NULL; END IF;
+            
+    WITH o AS (
+        SELECT o.tenant_id, o.store_id, o.order_id, o.processed_at, o.cancelled_at, o.test,
+               COALESCE(s.iana_timezone, 'UTC') AS tz
+        FROM old_rows o JOIN stores s ON s.tenant_id = o.tenant_id AND s.store_id = o.store_id
+    ),
+    l AS (
+        SELECT o.*, l.line_item_id, l.product_id, l.variant_id, l.currency, l.title,
+               l.variant_title, l.quantity, l.price * l.quantity - l.discount AS net
+        FROM o JOIN order_line_items l ON l.tenant_id = o.tenant_id AND l.store_id = o.store_id
+            AND l.order_id = o.order_id
+        WHERE NOT l.gift_card
+    ),
+    refunded AS (
+        SELECT rl.tenant_id, rl.store_id, rl.line_item_id, r.created_at, r.test_order, rl.subtotal
+        FROM o JOIN refunds r ON r.tenant_id = o.tenant_id AND r.store_id = o.store_id
+            AND r.order_id = o.order_id
+        JOIN refund_line_items rl ON rl.tenant_id = r.tenant_id AND rl.store_id = r.store_id
+            AND rl.refund_id = r.refund_id
+    ),
+    e AS (
+        -- Sales: one row per order and variant; the product's order is counted on its
+        -- first variant.
+        SELECT tenant_id, store_id, (processed_at AT TIME ZONE tz)::date AS day, product_id,
+               variant_id, currency, min(title) AS title, min(variant_title) AS variant_title,
+               count(*) AS lines, 1 AS orders,
+               (row_number() OVER (PARTITION BY tenant_id, store_id, order_id, product_id
+                                   ORDER BY variant_id NULLS FIRST) = 1)::int AS product_orders,
+               sum(quantity) AS units, sum(net) AS revenue, 0 AS returns
+        FROM l WHERE NOT test
+        GROUP BY tenant_id, store_id, order_id, processed_at, tz, product_id, variant_id, currency
+        UNION ALL
+        SELECT l.tenant_id, l.store_id, (f.created_at AT TIME ZONE l.tz)::date, l.product_id,
+               l.variant_id, l.currency, l.title, l.variant_title, 1, 0, 0, 0, 0, f.subtotal
+        FROM refunded f JOIN l ON l.tenant_id = f.tenant_id AND l.store_id = f.store_id
+            AND l.line_item_id = f.line_item_id
+        WHERE NOT f.test_order
+        UNION ALL
+        SELECT l.tenant_id, l.store_id, (l.cancelled_at AT TIME ZONE l.tz)::date, l.product_id,
+               l.variant_id, l.currency, l.title, l.variant_title, 1, 0, 0, 0, 0,
+               GREATEST(l.net - COALESCE((SELECT sum(f.subtotal) FROM refunded f
+                   WHERE f.tenant_id = l.tenant_id AND f.store_id = l.store_id
+                       AND f.line_item_id = l.line_item_id), 0), 0)
+        FROM l WHERE l.cancelled_at IS NOT NULL AND NOT l.test
+    ),
+    spans AS (
+        SELECT 'day' AS period, day AS starts, * FROM e
+        UNION ALL
+        SELECT 'month', date_trunc('month', day)::date, * FROM e
+    )
+    INSERT INTO product_sales AS p (tenant_id, period, starts, store_id, currency, product_id,
+        variant_id, line_title, line_variant_title, lines, orders, product_orders, units,
+        revenue, returns)
+    SELECT tenant_id, period, starts, store_id, currency, product_id, variant_id, min(title),
+           min(variant_title), -1 * sum(lines), -1 * sum(orders),
+           -1 * sum(product_orders), -1 * sum(units), -1 * sum(revenue),
+           -1 * sum(returns)
+    FROM spans
+    GROUP BY tenant_id, period, starts, store_id, currency, product_id, variant_id
+    ORDER BY tenant_id, period, starts, store_id, currency, product_id, variant_id
+    ON CONFLICT (tenant_id, period, starts, store_id, currency, product_id, variant_id) DO UPDATE SET
+        line_title = LEAST(p.line_title, EXCLUDED.line_title),
+        line_variant_title = LEAST(p.line_variant_title, EXCLUDED.line_variant_title),
+        lines = p.lines + EXCLUDED.lines, orders = p.orders + EXCLUDED.orders,
+        product_orders = p.product_orders + EXCLUDED.product_orders,
+        units = p.units + EXCLUDED.units, revenue = p.revenue + EXCLUDED.revenue,
+        returns = p.returns + EXCLUDED.returns
+;
+            RETURN NULL;
+        END $$;
+
+ALTER FUNCTION public.xeno_product_sales_retract() OWNER TO xeno_owner;
+
+CREATE FUNCTION public.xeno_product_sales_statement(orders text, sign text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $_$
+SELECT replace(replace($q$
+    WITH o AS (
+        SELECT o.tenant_id, o.store_id, o.order_id, o.processed_at, o.cancelled_at, o.test,
+               COALESCE(s.iana_timezone, 'UTC') AS tz
+        FROM {orders} o JOIN stores s ON s.tenant_id = o.tenant_id AND s.store_id = o.store_id
+    ),
+    l AS (
+        SELECT o.*, l.line_item_id, l.product_id, l.variant_id, l.currency, l.title,
+               l.variant_title, l.quantity, l.price * l.quantity - l.discount AS net
+        FROM o JOIN order_line_items l ON l.tenant_id = o.tenant_id AND l.store_id = o.store_id
+            AND l.order_id = o.order_id
+        WHERE NOT l.gift_card
+    ),
+    refunded AS (
+        SELECT rl.tenant_id, rl.store_id, rl.line_item_id, r.created_at, r.test_order, rl.subtotal
+        FROM o JOIN refunds r ON r.tenant_id = o.tenant_id AND r.store_id = o.store_id
+            AND r.order_id = o.order_id
+        JOIN refund_line_items rl ON rl.tenant_id = r.tenant_id AND rl.store_id = r.store_id
+            AND rl.refund_id = r.refund_id
+    ),
+    e AS (
+        -- Sales: one row per order and variant; the product's order is counted on its
+        -- first variant.
+        SELECT tenant_id, store_id, (processed_at AT TIME ZONE tz)::date AS day, product_id,
+               variant_id, currency, min(title) AS title, min(variant_title) AS variant_title,
+               count(*) AS lines, 1 AS orders,
+               (row_number() OVER (PARTITION BY tenant_id, store_id, order_id, product_id
+                                   ORDER BY variant_id NULLS FIRST) = 1)::int AS product_orders,
+               sum(quantity) AS units, sum(net) AS revenue, 0 AS returns
+        FROM l WHERE NOT test
+        GROUP BY tenant_id, store_id, order_id, processed_at, tz, product_id, variant_id, currency
+        UNION ALL
+        SELECT l.tenant_id, l.store_id, (f.created_at AT TIME ZONE l.tz)::date, l.product_id,
+               l.variant_id, l.currency, l.title, l.variant_title, 1, 0, 0, 0, 0, f.subtotal
+        FROM refunded f JOIN l ON l.tenant_id = f.tenant_id AND l.store_id = f.store_id
+            AND l.line_item_id = f.line_item_id
+        WHERE NOT f.test_order
+        UNION ALL
+        SELECT l.tenant_id, l.store_id, (l.cancelled_at AT TIME ZONE l.tz)::date, l.product_id,
+               l.variant_id, l.currency, l.title, l.variant_title, 1, 0, 0, 0, 0,
+               GREATEST(l.net - COALESCE((SELECT sum(f.subtotal) FROM refunded f
+                   WHERE f.tenant_id = l.tenant_id AND f.store_id = l.store_id
+                       AND f.line_item_id = l.line_item_id), 0), 0)
+        FROM l WHERE l.cancelled_at IS NOT NULL AND NOT l.test
+    ),
+    spans AS (
+        SELECT 'day' AS period, day AS starts, * FROM e
+        UNION ALL
+        SELECT 'month', date_trunc('month', day)::date, * FROM e
+    )
+    INSERT INTO product_sales AS p (tenant_id, period, starts, store_id, currency, product_id,
+        variant_id, line_title, line_variant_title, lines, orders, product_orders, units,
+        revenue, returns)
+    SELECT tenant_id, period, starts, store_id, currency, product_id, variant_id, min(title),
+           min(variant_title), {sign} * sum(lines), {sign} * sum(orders),
+           {sign} * sum(product_orders), {sign} * sum(units), {sign} * sum(revenue),
+           {sign} * sum(returns)
+    FROM spans
+    GROUP BY tenant_id, period, starts, store_id, currency, product_id, variant_id
+    ORDER BY tenant_id, period, starts, store_id, currency, product_id, variant_id
+    ON CONFLICT (tenant_id, period, starts, store_id, currency, product_id, variant_id) DO UPDATE SET
+        line_title = LEAST(p.line_title, EXCLUDED.line_title),
+        line_variant_title = LEAST(p.line_variant_title, EXCLUDED.line_variant_title),
+        lines = p.lines + EXCLUDED.lines, orders = p.orders + EXCLUDED.orders,
+        product_orders = p.product_orders + EXCLUDED.product_orders,
+        units = p.units + EXCLUDED.units, revenue = p.revenue + EXCLUDED.revenue,
+        returns = p.returns + EXCLUDED.returns
+$q$, '{orders}', orders), '{sign}', sign)
+$_$;
+
+ALTER FUNCTION public.xeno_product_sales_statement(orders text, sign text) OWNER TO xeno_owner;
 
 CREATE FUNCTION public.xeno_prune_audit(cutoff timestamp with time zone) RETURNS bigint
     LANGUAGE sql SECURITY DEFINER
@@ -803,6 +1146,24 @@ CREATE TABLE public.carts (
 
 ALTER TABLE public.carts OWNER TO xeno_owner;
 
+CREATE TABLE public.checkout_days (
+    tenant_id uuid NOT NULL,
+    store_id uuid NOT NULL,
+    day date NOT NULL,
+    currency character(3) NOT NULL,
+    started bigint DEFAULT 0 NOT NULL,
+    completed bigint DEFAULT 0 NOT NULL,
+    completed_value numeric DEFAULT 0 NOT NULL,
+    completed_known bigint DEFAULT 0 NOT NULL,
+    open bigint DEFAULT 0 NOT NULL,
+    open_value numeric DEFAULT 0 NOT NULL,
+    open_known bigint DEFAULT 0 NOT NULL,
+    recovered bigint DEFAULT 0 NOT NULL,
+    recovered_value numeric DEFAULT 0 NOT NULL
+);
+
+ALTER TABLE public.checkout_days OWNER TO xeno_owner;
+
 CREATE TABLE public.checkouts (
     tenant_id uuid NOT NULL,
     store_id uuid NOT NULL,
@@ -1048,6 +1409,27 @@ CREATE TABLE public.privacy_requests (
 );
 
 ALTER TABLE public.privacy_requests OWNER TO xeno_owner;
+
+CREATE TABLE public.product_sales (
+    tenant_id uuid NOT NULL,
+    period text NOT NULL,
+    starts date NOT NULL,
+    store_id uuid NOT NULL,
+    currency character(3) NOT NULL,
+    product_id bigint,
+    variant_id bigint,
+    line_title text,
+    line_variant_title text,
+    lines bigint NOT NULL,
+    orders bigint NOT NULL,
+    product_orders bigint NOT NULL,
+    units bigint NOT NULL,
+    revenue numeric NOT NULL,
+    returns numeric NOT NULL,
+    CONSTRAINT product_sales_period_check CHECK ((period = ANY (ARRAY['day'::text, 'month'::text])))
+);
+
+ALTER TABLE public.product_sales OWNER TO xeno_owner;
 
 CREATE TABLE public.product_variants (
     tenant_id uuid NOT NULL,
@@ -1337,6 +1719,9 @@ ALTER TABLE ONLY public.buyer_spend
 ALTER TABLE ONLY public.carts
     ADD CONSTRAINT carts_pkey PRIMARY KEY (tenant_id, store_id, cart_token);
 
+ALTER TABLE ONLY public.checkout_days
+    ADD CONSTRAINT checkout_days_pkey PRIMARY KEY (tenant_id, store_id, day, currency);
+
 ALTER TABLE ONLY public.checkouts
     ADD CONSTRAINT checkouts_pkey PRIMARY KEY (tenant_id, store_id, checkout_id);
 
@@ -1480,6 +1865,10 @@ CREATE INDEX orders_range ON public.orders USING btree (tenant_id, store_id, pro
 
 CREATE INDEX orders_updated ON public.orders USING btree (tenant_id, store_id, updated_at);
 
+CREATE INDEX product_sales_empty ON public.product_sales USING btree (tenant_id) WHERE (lines = 0);
+
+CREATE UNIQUE INDEX product_sales_key ON public.product_sales USING btree (tenant_id, period, starts, store_id, currency, product_id, variant_id) NULLS NOT DISTINCT;
+
 CREATE INDEX product_variants_product ON public.product_variants USING btree (tenant_id, store_id, product_id);
 
 CREATE INDEX products_updated ON public.products USING btree (tenant_id, store_id, updated_at);
@@ -1508,6 +1897,12 @@ CREATE INDEX webhook_events_log ON public.webhook_events USING btree (tenant_id,
 
 CREATE INDEX webhook_events_unchanged ON public.webhook_events USING btree (tenant_id, store_id, outcome) WHERE (outcome IS NOT NULL);
 
+CREATE TRIGGER checkouts_insights_delete AFTER DELETE ON public.checkouts REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.xeno_checkout_rollup();
+
+CREATE TRIGGER checkouts_insights_insert AFTER INSERT ON public.checkouts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.xeno_checkout_rollup();
+
+CREATE TRIGGER checkouts_insights_update AFTER UPDATE ON public.checkouts REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.xeno_checkout_rollup();
+
 CREATE TRIGGER checkouts_version BEFORE INSERT OR DELETE OR UPDATE ON public.checkouts FOR EACH STATEMENT EXECUTE FUNCTION public.xeno_bump_current();
 
 CREATE TRIGGER customers_insights_delete AFTER DELETE ON public.customers REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.xeno_customer_rollup();
@@ -1535,6 +1930,8 @@ CREATE TRIGGER orders_insights_delete AFTER DELETE ON public.orders REFERENCING 
 CREATE TRIGGER orders_insights_insert AFTER INSERT ON public.orders REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.xeno_order_rollup();
 
 CREATE TRIGGER orders_insights_update AFTER UPDATE ON public.orders REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.xeno_order_rollup();
+
+CREATE TRIGGER orders_product_sales_retract AFTER UPDATE ON public.orders REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.xeno_product_sales_retract();
 
 CREATE TRIGGER orders_version BEFORE INSERT OR DELETE OR UPDATE ON public.orders FOR EACH STATEMENT EXECUTE FUNCTION public.xeno_bump_current();
 
@@ -1566,6 +1963,9 @@ ALTER TABLE ONLY public.buyer_spend
 
 ALTER TABLE ONLY public.carts
     ADD CONSTRAINT carts_tenant_id_store_id_fkey FOREIGN KEY (tenant_id, store_id) REFERENCES public.stores(tenant_id, store_id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.checkout_days
+    ADD CONSTRAINT checkout_days_tenant_id_store_id_fkey FOREIGN KEY (tenant_id, store_id) REFERENCES public.stores(tenant_id, store_id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED;
 
 ALTER TABLE ONLY public.checkouts
     ADD CONSTRAINT checkouts_tenant_id_store_id_fkey FOREIGN KEY (tenant_id, store_id) REFERENCES public.stores(tenant_id, store_id) ON DELETE CASCADE;
@@ -1605,6 +2005,9 @@ ALTER TABLE ONLY public.prediction_fits
 
 ALTER TABLE ONLY public.privacy_requests
     ADD CONSTRAINT privacy_requests_tenant_id_store_id_fkey FOREIGN KEY (tenant_id, store_id) REFERENCES public.stores(tenant_id, store_id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.product_sales
+    ADD CONSTRAINT product_sales_tenant_id_store_id_fkey FOREIGN KEY (tenant_id, store_id) REFERENCES public.stores(tenant_id, store_id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED;
 
 ALTER TABLE ONLY public.product_variants
     ADD CONSTRAINT product_variants_tenant_id_store_id_product_id_fkey FOREIGN KEY (tenant_id, store_id, product_id) REFERENCES public.products(tenant_id, store_id, product_id) ON DELETE CASCADE;
@@ -1661,6 +2064,8 @@ ALTER TABLE public.buyer_spend ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.carts ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.checkout_days ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.checkouts ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.customer_predictions ENABLE ROW LEVEL SECURITY;
@@ -1684,6 +2089,8 @@ ALTER TABLE public.orders ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.prediction_fits ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.privacy_requests ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE public.product_sales ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.product_variants ENABLE ROW LEVEL SECURITY;
 
@@ -1717,6 +2124,8 @@ CREATE POLICY tenant_isolation ON public.buyer_spend USING ((tenant_id = public.
 
 CREATE POLICY tenant_isolation ON public.carts USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
 
+CREATE POLICY tenant_isolation ON public.checkout_days USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
+
 CREATE POLICY tenant_isolation ON public.checkouts USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
 
 CREATE POLICY tenant_isolation ON public.customer_predictions USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
@@ -1740,6 +2149,8 @@ CREATE POLICY tenant_isolation ON public.orders USING ((tenant_id = public.xeno_
 CREATE POLICY tenant_isolation ON public.prediction_fits USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
 
 CREATE POLICY tenant_isolation ON public.privacy_requests USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
+
+CREATE POLICY tenant_isolation ON public.product_sales USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
 
 CREATE POLICY tenant_isolation ON public.product_variants USING ((tenant_id = public.xeno_current_tenant())) WITH CHECK ((tenant_id = public.xeno_current_tenant()));
 
@@ -1791,6 +2202,8 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.buyer_spend TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.carts TO xeno_app;
 
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.checkout_days TO xeno_app;
+
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.checkouts TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.customer_predictions TO xeno_app;
@@ -1818,6 +2231,8 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.people TO xeno_app;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.prediction_fits TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.privacy_requests TO xeno_app;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.product_sales TO xeno_app;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.product_variants TO xeno_app;
 

@@ -39,6 +39,8 @@ pub struct InstallOut {
     authorize_url: String,
 }
 
+/// Start connecting a store through OAuth: answers with (or redirects to) Shopify's
+/// authorize page. The `state` is single-use, bound to the caller's tenant, and expires.
 #[utoipa::path(get, path = "/api/shopify/install", tag = "stores",
     params(InstallQuery),
     security(("bearer" = [])),

@@ -26,7 +26,9 @@ pub struct CheckoutFigures {
 pub const ABANDONED_AFTER_HOURS: i32 = 10;
 
 impl Db {
-    /// Checkouts started in the range, by currency: completed, abandoned, still open.
+    /// Checkouts started in the range, by currency: completed, abandoned, still open. Read
+    /// from the daily checkout rollup; only checkouts updated in the last hours (not yet
+    /// abandoned) are looked at one by one.
     pub async fn checkout_figures(
         &self,
         scope: &Scope,
@@ -37,32 +39,59 @@ impl Db {
             return Ok(Vec::new());
         }
         let mut query = QueryBuilder::new(
-            "WITH started AS (
-                SELECT c.currency::text AS currency, c.total_price, c.completed_at IS NOT NULL AS completed,
-                       c.completed_at IS NULL AND c.updated_at < now() - make_interval(hours => ",
+            "WITH days AS (
+                SELECT store_id, currency::text AS currency, sum(started) AS started,
+                       sum(completed) AS completed, sum(completed_value) AS completed_value,
+                       sum(completed_known) AS completed_known, sum(open) AS open,
+                       sum(open_value) AS open_value, sum(open_known) AS open_known,
+                       sum(recovered) AS recovered, sum(recovered_value) AS recovered_value
+                FROM checkout_days WHERE tenant_id = ",
         );
-        query.push_bind(ABANDONED_AFTER_HOURS);
-        query.push(") AS abandoned, c.completed_at >= c.created_at + make_interval(hours => ");
-        query.push_bind(ABANDONED_AFTER_HOURS);
-        query.push(") AS recovered, c.created_at >= c.connected_at AS known, c.connected_at FROM ");
+        query.push_bind(scope.tenant.0);
+        if let Some(store) = scope.store {
+            query.push(" AND store_id = ").push_bind(store.0);
+        }
+        query.push(" AND day >= ").push_bind(scope.from);
+        query.push(" AND day <= ").push_bind(scope.to);
+        // Not completed and updated within the wait: still open, not abandoned.
+        query.push(
+            " GROUP BY 1, 2),
+             waiting AS (
+                SELECT c.store_id, c.currency::text AS currency, count(*) AS n,
+                       sum(c.total_price) AS value, count(*) FILTER (WHERE c.known) AS known
+                FROM ",
+        );
         push_zones(&mut query, &bounds);
         query.push(
-            " CROSS JOIN LATERAL (SELECT c.*, s.created_at AS connected_at FROM checkouts c \
+            " CROSS JOIN LATERAL (SELECT c.*, c.created_at >= s.created_at AS known FROM checkouts c \
              JOIN stores s ON s.tenant_id = c.tenant_id AND s.store_id = c.store_id WHERE c.tenant_id = ",
         );
         query.push_bind(scope.tenant.0);
         query.push(
-            " AND c.store_id = z.store_id AND c.created_at >= z.lo AND c.created_at < z.hi) c)
-             SELECT currency, count(*) AS started, count(*) FILTER (WHERE completed) AS completed,
-                    count(*) FILTER (WHERE completed AND known) AS completed_known,
-                    count(*) FILTER (WHERE abandoned AND known) AS abandoned_known,
-                    max(connected_at) AS known_since,
-                    count(*) FILTER (WHERE abandoned) AS abandoned,
-                    COALESCE(sum(total_price) FILTER (WHERE abandoned), 0) AS abandoned_value,
-                    COALESCE(sum(total_price) FILTER (WHERE completed), 0) AS completed_value,
-                    count(*) FILTER (WHERE recovered) AS recovered,
-                    COALESCE(sum(total_price) FILTER (WHERE recovered), 0) AS recovered_value
-             FROM started GROUP BY currency ORDER BY currency",
+            " AND c.store_id = z.store_id AND c.updated_at >= now() - make_interval(hours => ",
+        );
+        query.push_bind(ABANDONED_AFTER_HOURS);
+        query.push(
+            ") AND c.completed_at IS NULL AND c.created_at >= z.lo AND c.created_at < z.hi) c
+                GROUP BY 1, 2)
+             SELECT d.currency, sum(d.started)::bigint AS started,
+                    sum(d.completed)::bigint AS completed,
+                    sum(d.completed_known)::bigint AS completed_known,
+                    sum(d.open_known - COALESCE(w.known, 0))::bigint AS abandoned_known,
+                    max(s.created_at) FILTER (WHERE d.started > 0) AS known_since,
+                    sum(d.open - COALESCE(w.n, 0))::bigint AS abandoned,
+                    sum(d.open_value - COALESCE(w.value, 0)) AS abandoned_value,
+                    sum(d.completed_value) AS completed_value,
+                    sum(d.recovered)::bigint AS recovered,
+                    sum(d.recovered_value) AS recovered_value
+             FROM days d
+             JOIN stores s ON s.tenant_id = ",
+        );
+        query.push_bind(scope.tenant.0);
+        query.push(
+            " AND s.store_id = d.store_id
+             LEFT JOIN waiting w ON w.store_id = d.store_id AND w.currency = d.currency
+             GROUP BY d.currency HAVING sum(d.started) > 0 ORDER BY d.currency",
         );
         let rows = query.build_query_as().fetch_all(&mut *tx).await?;
         tx.commit().await?;

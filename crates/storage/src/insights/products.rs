@@ -1,5 +1,7 @@
 //! Best-selling products per currency, net of allocated discounts and returns.
 
+use chrono::Datelike;
+
 use super::*;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -34,7 +36,8 @@ pub enum ProductRank {
 
 impl Db {
     /// The best-selling products (or variants) in the range, `limit` per currency; with
-    /// `only`, just those products (store, product id), each one that sold.
+    /// `only`, just those products (store, product id), each one that sold. Read from the
+    /// product rollup: whole months from its month rows, the edge days from its day rows.
     pub async fn top_products(
         &self,
         scope: &Scope,
@@ -42,89 +45,53 @@ impl Db {
         limit: i64,
         only: Option<&[(Uuid, i64)]>,
     ) -> Result<Vec<TopProduct>, StorageError> {
-        // Per variant, lines are told apart by their variant too; per product, not at all.
-        let (variant, variant_title) = match grouping {
-            ProductGrouping::Product => ("NULL::bigint", "NULL::text"),
-            ProductGrouping::Variant => ("l.variant_id", "min(l.variant_title)"),
+        // Per variant, rows are told apart by their variant too; per product, not at all,
+        // and an order with several of its variants counts once.
+        let (variant, variant_title, orders) = match grouping {
+            ProductGrouping::Product => ("NULL::bigint", "NULL::text", "product_orders"),
+            ProductGrouping::Variant => ("variant_id", "min(line_variant_title)", "orders"),
         };
         let order = match rank {
             ProductRank::Revenue => "revenue DESC, units DESC",
             ProductRank::Units => "units DESC, revenue DESC",
         };
-        let mut tx = self.report_tx(scope.tenant).await?;
-        let bounds = bounds(&mut tx, scope).await?;
-        if bounds.is_empty() {
-            return Ok(Vec::new());
-        }
+        let months = WholeMonths::of(scope.from, scope.to);
         let mut query = QueryBuilder::new(format!(
-            "WITH sold AS (
-                SELECT l.store_id, l.product_id, {variant} AS variant_id, l.currency::text AS currency,
-                       min(l.title) AS line_title, {variant_title} AS line_variant_title,
-                       count(DISTINCT l.order_id) AS orders, sum(l.quantity)::bigint AS units,
-                       sum(l.price * l.quantity - l.discount) AS revenue
-                FROM "
-        ));
-        push_range_orders(&mut query, scope.tenant, &bounds);
-        query.push(
-            " JOIN order_line_items l ON l.tenant_id = o.tenant_id AND l.store_id = o.store_id
-                AND l.order_id = o.order_id WHERE NOT l.gift_card GROUP BY 1, 2, 3, 4),
-             z AS (SELECT * FROM ",
-        );
-        push_zones(&mut query, &bounds);
-        // Returns, on their own day: refunded lines, and what a cancellation takes back of
-        // each line beyond its refunds (Shopify's sales definitions; see xeno_domain::sales).
-        query.push(format!(
-            "),
-             back AS (
-                SELECT l.store_id, l.product_id, {variant} AS variant_id, l.currency::text AS currency,
-                       min(l.title) AS line_title, {variant_title} AS line_variant_title,
-                       sum(b.amount) AS returns
-                FROM (
-                    SELECT rl.line_item_id, rl.store_id, rl.subtotal AS amount
-                    FROM z CROSS JOIN LATERAL (SELECT r.* FROM refunds r WHERE r.tenant_id = "
+            "WITH net AS (
+                SELECT store_id, product_id, {variant} AS variant_id, currency::text AS currency,
+                       min(line_title) AS line_title, {variant_title} AS line_variant_title,
+                       sum({orders})::bigint AS orders, sum(units)::bigint AS units,
+                       sum(revenue) - sum(returns) AS revenue
+                FROM product_sales WHERE tenant_id = "
         ));
         query.push_bind(scope.tenant.0);
-        query.push(
-            " AND r.store_id = z.store_id AND r.created_at >= z.lo AND r.created_at < z.hi
-                        AND NOT r.test_order) r
-                    JOIN refund_line_items rl ON rl.tenant_id = r.tenant_id
-                        AND rl.store_id = r.store_id AND rl.refund_id = r.refund_id
-                    UNION ALL
-                    SELECT l.line_item_id, l.store_id,
-                           GREATEST(l.price * l.quantity - l.discount - COALESCE(f.refunded, 0), 0)
-                    FROM z CROSS JOIN LATERAL (SELECT o.* FROM orders o WHERE o.tenant_id = ",
-        );
-        query.push_bind(scope.tenant.0);
-        query.push(
-            " AND o.store_id = z.store_id AND o.cancelled_at >= z.lo AND o.cancelled_at < z.hi
-                        AND NOT o.test) o
-                    JOIN order_line_items l ON l.tenant_id = o.tenant_id AND l.store_id = o.store_id
-                        AND l.order_id = o.order_id
-                    LEFT JOIN LATERAL (
-                        SELECT sum(rl.subtotal) AS refunded FROM refunds r
-                        JOIN refund_line_items rl ON rl.tenant_id = r.tenant_id
-                            AND rl.store_id = r.store_id AND rl.refund_id = r.refund_id
-                        WHERE r.tenant_id = o.tenant_id AND r.store_id = o.store_id
-                            AND r.order_id = o.order_id AND rl.line_item_id = l.line_item_id) f ON true
-                ) b
-                JOIN order_line_items l ON l.tenant_id = ",
-        );
-        query.push_bind(scope.tenant.0);
+        if let Some(store) = scope.store {
+            query.push(" AND store_id = ").push_bind(store.0);
+        }
+        query.push(" AND ((period = 'month' AND starts >= ");
+        query
+            .push_bind(months.first)
+            .push(" AND starts < ")
+            .push_bind(months.end);
+        query
+            .push(") OR (period = 'day' AND ((starts >= ")
+            .push_bind(scope.from);
+        query.push(" AND starts < ").push_bind(months.first);
+        query.push(") OR (starts >= ").push_bind(months.end);
+        query
+            .push(" AND starts <= ")
+            .push_bind(scope.to)
+            .push(")))) ");
+        if let Some(only) = only {
+            let (stores, ids): (Vec<Uuid>, Vec<i64>) = only.iter().copied().unzip();
+            query.push(" AND (store_id, product_id) IN (SELECT * FROM unnest(");
+            query.push_bind(stores);
+            query.push("::uuid[], ");
+            query.push_bind(ids);
+            query.push("::bigint[]))");
+        }
         query.push(format!(
-            " AND l.store_id = b.store_id AND l.line_item_id = b.line_item_id
-                WHERE NOT l.gift_card GROUP BY 1, 2, 3, 4),
-             net AS (
-                SELECT store_id, product_id, variant_id, currency, min(line_title) AS line_title,
-                       min(line_variant_title) AS line_variant_title,
-                       sum(orders)::bigint AS orders, sum(units)::bigint AS units,
-                       sum(revenue) AS revenue
-                FROM (SELECT store_id, product_id, variant_id, currency, line_title,
-                             line_variant_title, orders, units, revenue
-                      FROM sold
-                      UNION ALL
-                      SELECT store_id, product_id, variant_id, currency, line_title,
-                             line_variant_title, 0, 0, -returns FROM back) u
-                GROUP BY 1, 2, 3, 4),
+            " GROUP BY 1, 2, 3, 4 HAVING sum(lines) > 0),
              ranked AS (
                 SELECT s.*, row_number() OVER (PARTITION BY currency
                     ORDER BY {order}, store_id, product_id NULLS LAST, variant_id NULLS LAST) AS rank
@@ -140,17 +107,83 @@ impl Db {
         query.push_bind(scope.tenant.0);
         query.push(" AND v.store_id = r.store_id AND v.variant_id = r.variant_id WHERE r.rank <= ");
         query.push_bind(limit);
-        if let Some(only) = only {
-            let (stores, ids): (Vec<Uuid>, Vec<i64>) = only.iter().copied().unzip();
-            query.push(" AND (r.store_id, r.product_id) IN (SELECT * FROM unnest(");
-            query.push_bind(stores);
-            query.push("::uuid[], ");
-            query.push_bind(ids);
-            query.push("::bigint[]))");
-        }
         query.push(" ORDER BY r.currency, r.rank");
+        let mut tx = self.report_tx(scope.tenant).await?;
         let rows = query.build_query_as().fetch_all(&mut *tx).await?;
         tx.commit().await?;
         Ok(rows)
+    }
+}
+
+/// The calendar months wholly inside a range of days, `[first, end)` as the first days of
+/// months; the range's other days are its edges. With none, both are the day after the
+/// range, so every day of it is an edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct WholeMonths {
+    first: NaiveDate,
+    end: NaiveDate,
+}
+
+impl WholeMonths {
+    fn of(from: NaiveDate, to: NaiveDate) -> Self {
+        let month_start = |d: NaiveDate| d.with_day(1).unwrap_or(d);
+        let next_month = |d: NaiveDate| month_start(d) + chrono::Months::new(1);
+        let first = if from.day() == 1 {
+            from
+        } else {
+            next_month(from)
+        };
+        let after = to.succ_opt().unwrap_or(to);
+        let end = month_start(after);
+        if first < end {
+            Self { first, end }
+        } else {
+            Self {
+                first: after,
+                end: after,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_range_splits_into_whole_months_and_edge_days() {
+        let months = |from, to| {
+            let m = WholeMonths::of(d(from), d(to));
+            (m.first.to_string(), m.end.to_string())
+        };
+        // Whole months only.
+        assert_eq!(
+            months("2026-08-01", "2026-11-30"),
+            ("2026-08-01".into(), "2026-12-01".into())
+        );
+        // Edges on both sides of October.
+        assert_eq!(
+            months("2026-09-12", "2026-11-03"),
+            ("2026-10-01".into(), "2026-11-01".into())
+        );
+        // Inside one month: all edge days.
+        assert_eq!(
+            months("2026-10-05", "2026-10-20"),
+            ("2026-10-21".into(), "2026-10-21".into())
+        );
+        // A leap February to the end of a year.
+        assert_eq!(
+            months("2028-02-01", "2028-12-31"),
+            ("2028-02-01".into(), "2029-01-01".into())
+        );
+        // One day short of a whole month.
+        assert_eq!(
+            months("2026-10-01", "2026-10-30"),
+            ("2026-10-31".into(), "2026-10-31".into())
+        );
     }
 }

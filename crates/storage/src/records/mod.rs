@@ -188,7 +188,10 @@ pub async fn delete(
     }
     let (table, key) = resource.table_and_key();
     if resource == Resource::Order {
-        // Line items have no foreign key to cascade through (see the migrations).
+        // Their figures leave the product rollup while their lines and refunds are there to
+        // say what they were; line items have no foreign key to cascade through.
+        lock_orders(conn, tenant, store, ids).await?;
+        product_sales(conn, tenant, store, ids, -1).await?;
         delete_line_items(conn, tenant, store, ids).await?;
     }
     sqlx::query(&format!(

@@ -145,8 +145,51 @@ pub async fn upsert_orders(
                 o.refunds.iter().map(move |r| (facts.clone(), r.clone()))
             })
             .collect();
-        insert_refunds(conn, tenant, store, &refunds).await?;
+        write_refunds(conn, tenant, store, &refunds).await?;
+        // The orders' old figures left the product rollup when they were updated (a trigger
+        // on `orders`, while their old lines were still there); their new ones go in now.
+        product_sales(conn, tenant, store, &written, 1).await?;
     }
+    Ok(())
+}
+
+/// Adds (1) or takes away (-1) what these orders, with their current lines and refunds,
+/// count in the product sales rollup.
+pub(crate) async fn product_sales(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    store: StoreId,
+    order_ids: &[i64],
+    sign: i32,
+) -> Result<(), StorageError> {
+    sqlx::query("SELECT xeno_product_sales($1, $2, $3, $4)")
+        .bind(tenant.0)
+        .bind(store.0)
+        .bind(order_ids)
+        .bind(sign)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Locks these orders until the transaction ends, in one order so writers never deadlock:
+/// their figures are taken out of the product rollup and put back around a change, and no
+/// other writer may change them in between.
+pub(crate) async fn lock_orders(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    store: StoreId,
+    order_ids: &[i64],
+) -> Result<(), StorageError> {
+    sqlx::query(
+        "SELECT 1 FROM orders WHERE tenant_id = $1 AND store_id = $2 AND order_id = ANY($3) \
+         ORDER BY order_id FOR NO KEY UPDATE",
+    )
+    .bind(tenant.0)
+    .bind(store.0)
+    .bind(order_ids)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -218,10 +261,29 @@ pub(crate) async fn insert_line_items(
     Ok(())
 }
 
-/// Adds refunds and their lines. Refunds never change, so known ones are left alone, except
-/// for duties given back, which refunds stored before Xeno read them lack. Their orders must
-/// exist.
+/// Adds refunds and their lines, and what they return to the product rollup. Refunds never
+/// change, so known ones are left alone, except for duties given back, which refunds stored
+/// before Xeno read them lack. Their orders must exist.
 pub async fn insert_refunds(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    store: StoreId,
+    refunds: &[(OrderFacts, RefundRecord)],
+) -> Result<(), StorageError> {
+    if refunds.is_empty() {
+        return Ok(());
+    }
+    let mut orders: Vec<i64> = refunds.iter().map(|(_, r)| r.order_id).collect();
+    orders.sort_unstable();
+    orders.dedup();
+    lock_orders(conn, tenant, store, &orders).await?;
+    product_sales(conn, tenant, store, &orders, -1).await?;
+    write_refunds(conn, tenant, store, refunds).await?;
+    product_sales(conn, tenant, store, &orders, 1).await
+}
+
+/// Writes refunds and their lines, leaving the product rollup to the caller.
+async fn write_refunds(
     conn: &mut PgConnection,
     tenant: TenantId,
     store: StoreId,

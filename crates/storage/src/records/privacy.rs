@@ -22,18 +22,20 @@ pub async fn redact_customer(
     .bind(customer_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    let redacted: Vec<i64> = sqlx::query_scalar(
         "UPDATE orders SET email = NULL \
          WHERE tenant_id = $1 AND store_id = $2 AND (customer_id = $3 OR order_id = ANY($4) \
-             OR ($5::text IS NOT NULL AND lower(email) = lower($5)))",
+             OR ($5::text IS NOT NULL AND lower(email) = lower($5))) RETURNING order_id",
     )
     .bind(tenant.0)
     .bind(store.0)
     .bind(customer_id)
     .bind(order_ids)
     .bind(email)
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
+    // An update of orders takes their product figures away; nothing they count changed.
+    product_sales(conn, tenant, store, &redacted, 1).await?;
     sqlx::query(
         "UPDATE checkouts SET email = NULL, abandoned_checkout_url = NULL \
          WHERE tenant_id = $1 AND store_id = $2 AND (customer_id = $3 \
@@ -59,6 +61,7 @@ pub async fn redact_shop(
         "refunds",
         "order_line_items",
         "orders",
+        "product_sales",
         "product_variants",
         "products",
         "customers",

@@ -518,31 +518,40 @@ async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_record
         check_dashboard_limit(&body, shop, 100);
     }
 
-    // Top products, by revenue and by units, within each currency.
-    for sort in ["revenue", "units"] {
-        let body = get(
-            &app,
-            &token,
-            &format!("/api/metrics/products?from={from}&to={to}&sort={sort}&limit=7"),
-        )
-        .await;
-        let expected = expected_products(&tenant_shops, from, to, sort, 7);
-        let got: Vec<ProductFigures> = body["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| {
-                (
-                    p["currency"].as_str().unwrap().to_owned(),
-                    p["product_id"].as_str().map(|id| id.parse().unwrap()),
-                    p["orders"].as_i64().unwrap(),
-                    p["units"].as_i64().unwrap(),
-                    d(&p["revenue"]),
-                )
-            })
-            .collect();
-        assert_eq!(got, expected, "top products by {sort}");
-        crate::sellers::check_top_variants(&app, &token, &tenant_shops, (from, to), sort).await;
+    // Top products, by revenue and by units, within each currency: over whole months, over
+    // edge days either side of a whole month, and over days inside one month (today's
+    // refunds, cancellations and updates among them).
+    let ranges = [
+        (from, to),
+        (date("2026-09-12"), date("2026-11-03")),
+        (date("2026-11-02"), to),
+    ];
+    for (from, to) in ranges {
+        for sort in ["revenue", "units"] {
+            let body = get(
+                &app,
+                &token,
+                &format!("/api/metrics/products?from={from}&to={to}&sort={sort}&limit=7"),
+            )
+            .await;
+            let expected = expected_products(&tenant_shops, from, to, sort, 7);
+            let got: Vec<ProductFigures> = body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (
+                        p["currency"].as_str().unwrap().to_owned(),
+                        p["product_id"].as_str().map(|id| id.parse().unwrap()),
+                        p["orders"].as_i64().unwrap(),
+                        p["units"].as_i64().unwrap(),
+                        d(&p["revenue"]),
+                    )
+                })
+                .collect();
+            assert_eq!(got, expected, "top products by {sort} from {from} to {to}");
+            crate::sellers::check_top_variants(&app, &token, &tenant_shops, (from, to), sort).await;
+        }
     }
     // The products list shows each product's units and net sales in a range, the same way.
     // (currency, product) → each store's (units, net sales).

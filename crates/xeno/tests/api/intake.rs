@@ -309,6 +309,12 @@ async fn privacy_webhooks_erase_what_they_must_and_uninstall_stops_ingestion() {
         .fetch_one(&mut conn)
         .await
         .unwrap();
+    let every_day = "/api/metrics/products?from=2024-12-01&to=2027-11-30&limit=100";
+    let products_before = get(&c.app, &c.token, every_day).await;
+    assert!(
+        !products_before["data"].as_array().unwrap().is_empty(),
+        "{products_before}"
+    );
 
     let callback = c.app.url("/api/webhooks/shopify");
     for topic in ["customers/data_request", "customers/redact"] {
@@ -347,6 +353,11 @@ async fn privacy_webhooks_erase_what_they_must_and_uninstall_stops_ingestion() {
         .await
         .unwrap();
     assert_eq!(totals_before, totals_after, "anonymous order totals stay");
+    assert_eq!(
+        get(&c.app, &c.token, every_day).await,
+        products_before,
+        "a redaction changes no product's figures"
+    );
     let requests: Vec<String> =
         sqlx::query_scalar("SELECT topic FROM privacy_requests ORDER BY topic")
             .fetch_all(&mut conn)

@@ -650,12 +650,18 @@ CREATE FUNCTION public.xeno_product_sales(tenant uuid, store uuid, ids bigint[],
             AND l.order_id = o.order_id
         WHERE NOT l.gift_card
     ),
+    -- Refunded lines, each with its line's product (looked up by key: a join with `l` is
+    -- planned blind, as PostgreSQL cannot estimate a CTE's size).
     refunded AS (
-        SELECT rl.tenant_id, rl.store_id, rl.line_item_id, r.created_at, r.test_order, rl.subtotal
+        SELECT l.tenant_id, l.store_id, l.product_id, l.variant_id, l.currency, l.title,
+               l.variant_title, o.tz, r.created_at, rl.subtotal
         FROM o JOIN refunds r ON r.tenant_id = o.tenant_id AND r.store_id = o.store_id
             AND r.order_id = o.order_id
         JOIN refund_line_items rl ON rl.tenant_id = r.tenant_id AND rl.store_id = r.store_id
             AND rl.refund_id = r.refund_id
+        JOIN order_line_items l ON l.tenant_id = rl.tenant_id AND l.store_id = rl.store_id
+            AND l.line_item_id = rl.line_item_id
+        WHERE NOT r.test_order AND NOT l.gift_card
     ),
     e AS (
         -- Sales: one row per order and variant; the product's order is counted on its
@@ -669,17 +675,17 @@ CREATE FUNCTION public.xeno_product_sales(tenant uuid, store uuid, ids bigint[],
         FROM l WHERE NOT test
         GROUP BY tenant_id, store_id, order_id, processed_at, tz, product_id, variant_id, currency
         UNION ALL
-        SELECT l.tenant_id, l.store_id, (f.created_at AT TIME ZONE l.tz)::date, l.product_id,
-               l.variant_id, l.currency, l.title, l.variant_title, 1, 0, 0, 0, 0, f.subtotal
-        FROM refunded f JOIN l ON l.tenant_id = f.tenant_id AND l.store_id = f.store_id
-            AND l.line_item_id = f.line_item_id
-        WHERE NOT f.test_order
+        SELECT tenant_id, store_id, (created_at AT TIME ZONE tz)::date, product_id, variant_id,
+               currency, title, variant_title, 1, 0, 0, 0, 0, subtotal
+        FROM refunded
         UNION ALL
         SELECT l.tenant_id, l.store_id, (l.cancelled_at AT TIME ZONE l.tz)::date, l.product_id,
                l.variant_id, l.currency, l.title, l.variant_title, 1, 0, 0, 0, 0,
-               GREATEST(l.net - COALESCE((SELECT sum(f.subtotal) FROM refunded f
-                   WHERE f.tenant_id = l.tenant_id AND f.store_id = l.store_id
-                       AND f.line_item_id = l.line_item_id), 0), 0)
+               GREATEST(l.net - COALESCE((SELECT sum(rl.subtotal) FROM refunds r
+                   JOIN refund_line_items rl ON rl.tenant_id = r.tenant_id
+                       AND rl.store_id = r.store_id AND rl.refund_id = r.refund_id
+                   WHERE r.tenant_id = l.tenant_id AND r.store_id = l.store_id
+                       AND r.order_id = l.order_id AND rl.line_item_id = l.line_item_id), 0), 0)
         FROM l WHERE l.cancelled_at IS NOT NULL AND NOT l.test
     ),
     spans AS (
@@ -728,12 +734,18 @@ CREATE FUNCTION public.xeno_product_sales_retract() RETURNS trigger
             AND l.order_id = o.order_id
         WHERE NOT l.gift_card
     ),
+    -- Refunded lines, each with its line's product (looked up by key: a join with `l` is
+    -- planned blind, as PostgreSQL cannot estimate a CTE's size).
     refunded AS (
-        SELECT rl.tenant_id, rl.store_id, rl.line_item_id, r.created_at, r.test_order, rl.subtotal
+        SELECT l.tenant_id, l.store_id, l.product_id, l.variant_id, l.currency, l.title,
+               l.variant_title, o.tz, r.created_at, rl.subtotal
         FROM o JOIN refunds r ON r.tenant_id = o.tenant_id AND r.store_id = o.store_id
             AND r.order_id = o.order_id
         JOIN refund_line_items rl ON rl.tenant_id = r.tenant_id AND rl.store_id = r.store_id
             AND rl.refund_id = r.refund_id
+        JOIN order_line_items l ON l.tenant_id = rl.tenant_id AND l.store_id = rl.store_id
+            AND l.line_item_id = rl.line_item_id
+        WHERE NOT r.test_order AND NOT l.gift_card
     ),
     e AS (
         -- Sales: one row per order and variant; the product's order is counted on its
@@ -747,17 +759,17 @@ CREATE FUNCTION public.xeno_product_sales_retract() RETURNS trigger
         FROM l WHERE NOT test
         GROUP BY tenant_id, store_id, order_id, processed_at, tz, product_id, variant_id, currency
         UNION ALL
-        SELECT l.tenant_id, l.store_id, (f.created_at AT TIME ZONE l.tz)::date, l.product_id,
-               l.variant_id, l.currency, l.title, l.variant_title, 1, 0, 0, 0, 0, f.subtotal
-        FROM refunded f JOIN l ON l.tenant_id = f.tenant_id AND l.store_id = f.store_id
-            AND l.line_item_id = f.line_item_id
-        WHERE NOT f.test_order
+        SELECT tenant_id, store_id, (created_at AT TIME ZONE tz)::date, product_id, variant_id,
+               currency, title, variant_title, 1, 0, 0, 0, 0, subtotal
+        FROM refunded
         UNION ALL
         SELECT l.tenant_id, l.store_id, (l.cancelled_at AT TIME ZONE l.tz)::date, l.product_id,
                l.variant_id, l.currency, l.title, l.variant_title, 1, 0, 0, 0, 0,
-               GREATEST(l.net - COALESCE((SELECT sum(f.subtotal) FROM refunded f
-                   WHERE f.tenant_id = l.tenant_id AND f.store_id = l.store_id
-                       AND f.line_item_id = l.line_item_id), 0), 0)
+               GREATEST(l.net - COALESCE((SELECT sum(rl.subtotal) FROM refunds r
+                   JOIN refund_line_items rl ON rl.tenant_id = r.tenant_id
+                       AND rl.store_id = r.store_id AND rl.refund_id = r.refund_id
+                   WHERE r.tenant_id = l.tenant_id AND r.store_id = l.store_id
+                       AND r.order_id = l.order_id AND rl.line_item_id = l.line_item_id), 0), 0)
         FROM l WHERE l.cancelled_at IS NOT NULL AND NOT l.test
     ),
     spans AS (
@@ -804,12 +816,18 @@ SELECT replace(replace($q$
             AND l.order_id = o.order_id
         WHERE NOT l.gift_card
     ),
+    -- Refunded lines, each with its line's product (looked up by key: a join with `l` is
+    -- planned blind, as PostgreSQL cannot estimate a CTE's size).
     refunded AS (
-        SELECT rl.tenant_id, rl.store_id, rl.line_item_id, r.created_at, r.test_order, rl.subtotal
+        SELECT l.tenant_id, l.store_id, l.product_id, l.variant_id, l.currency, l.title,
+               l.variant_title, o.tz, r.created_at, rl.subtotal
         FROM o JOIN refunds r ON r.tenant_id = o.tenant_id AND r.store_id = o.store_id
             AND r.order_id = o.order_id
         JOIN refund_line_items rl ON rl.tenant_id = r.tenant_id AND rl.store_id = r.store_id
             AND rl.refund_id = r.refund_id
+        JOIN order_line_items l ON l.tenant_id = rl.tenant_id AND l.store_id = rl.store_id
+            AND l.line_item_id = rl.line_item_id
+        WHERE NOT r.test_order AND NOT l.gift_card
     ),
     e AS (
         -- Sales: one row per order and variant; the product's order is counted on its
@@ -823,17 +841,17 @@ SELECT replace(replace($q$
         FROM l WHERE NOT test
         GROUP BY tenant_id, store_id, order_id, processed_at, tz, product_id, variant_id, currency
         UNION ALL
-        SELECT l.tenant_id, l.store_id, (f.created_at AT TIME ZONE l.tz)::date, l.product_id,
-               l.variant_id, l.currency, l.title, l.variant_title, 1, 0, 0, 0, 0, f.subtotal
-        FROM refunded f JOIN l ON l.tenant_id = f.tenant_id AND l.store_id = f.store_id
-            AND l.line_item_id = f.line_item_id
-        WHERE NOT f.test_order
+        SELECT tenant_id, store_id, (created_at AT TIME ZONE tz)::date, product_id, variant_id,
+               currency, title, variant_title, 1, 0, 0, 0, 0, subtotal
+        FROM refunded
         UNION ALL
         SELECT l.tenant_id, l.store_id, (l.cancelled_at AT TIME ZONE l.tz)::date, l.product_id,
                l.variant_id, l.currency, l.title, l.variant_title, 1, 0, 0, 0, 0,
-               GREATEST(l.net - COALESCE((SELECT sum(f.subtotal) FROM refunded f
-                   WHERE f.tenant_id = l.tenant_id AND f.store_id = l.store_id
-                       AND f.line_item_id = l.line_item_id), 0), 0)
+               GREATEST(l.net - COALESCE((SELECT sum(rl.subtotal) FROM refunds r
+                   JOIN refund_line_items rl ON rl.tenant_id = r.tenant_id
+                       AND rl.store_id = r.store_id AND rl.refund_id = r.refund_id
+                   WHERE r.tenant_id = l.tenant_id AND r.store_id = l.store_id
+                       AND r.order_id = l.order_id AND rl.line_item_id = l.line_item_id), 0), 0)
         FROM l WHERE l.cancelled_at IS NOT NULL AND NOT l.test
     ),
     spans AS (
@@ -1843,9 +1861,13 @@ CREATE INDEX checkouts_created ON public.checkouts USING btree (tenant_id, store
 
 CREATE INDEX checkouts_updated ON public.checkouts USING btree (tenant_id, store_id, updated_at);
 
-CREATE INDEX customers_created ON public.customers USING btree (tenant_id, store_id, created_at);
+CREATE INDEX customers_by_created ON public.customers USING btree (tenant_id, created_at, store_id, customer_id);
 
-CREATE INDEX customers_email ON public.customers USING btree (tenant_id, lower(email));
+CREATE INDEX customers_by_email ON public.customers USING btree (tenant_id, lower(email), store_id, customer_id);
+
+CREATE INDEX customers_by_updated ON public.customers USING btree (tenant_id, updated_at, store_id, customer_id);
+
+CREATE INDEX customers_created ON public.customers USING btree (tenant_id, store_id, created_at);
 
 CREATE INDEX customers_updated ON public.customers USING btree (tenant_id, store_id, updated_at);
 
@@ -1857,9 +1879,11 @@ CREATE INDEX order_line_items_product ON public.order_line_items USING btree (te
 
 CREATE INDEX orders_buyer_history ON public.orders USING btree (tenant_id, store_id, customer_id, processed_at) WHERE ((NOT test) AND (customer_id IS NOT NULL));
 
-CREATE INDEX orders_customer ON public.orders USING btree (tenant_id, store_id, customer_id);
+CREATE INDEX orders_by_processed ON public.orders USING btree (tenant_id, processed_at, store_id, order_id);
 
-CREATE INDEX orders_processed ON public.orders USING btree (tenant_id, store_id, processed_at);
+CREATE INDEX orders_by_total ON public.orders USING btree (tenant_id, total_price, store_id, order_id);
+
+CREATE INDEX orders_customer ON public.orders USING btree (tenant_id, store_id, customer_id);
 
 CREATE INDEX orders_range ON public.orders USING btree (tenant_id, store_id, processed_at) INCLUDE (customer_id, currency, current_total_price) WHERE (NOT test);
 
@@ -1870,6 +1894,12 @@ CREATE INDEX product_sales_empty ON public.product_sales USING btree (tenant_id)
 CREATE UNIQUE INDEX product_sales_key ON public.product_sales USING btree (tenant_id, period, starts, store_id, currency, product_id, variant_id) NULLS NOT DISTINCT;
 
 CREATE INDEX product_variants_product ON public.product_variants USING btree (tenant_id, store_id, product_id);
+
+CREATE INDEX products_by_created ON public.products USING btree (tenant_id, created_at, store_id, product_id);
+
+CREATE INDEX products_by_title ON public.products USING btree (tenant_id, lower(title), store_id, product_id);
+
+CREATE INDEX products_by_updated ON public.products USING btree (tenant_id, updated_at, store_id, product_id);
 
 CREATE INDEX products_updated ON public.products USING btree (tenant_id, store_id, updated_at);
 

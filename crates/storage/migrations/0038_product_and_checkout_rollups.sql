@@ -55,12 +55,18 @@ SELECT replace(replace($q$
             AND l.order_id = o.order_id
         WHERE NOT l.gift_card
     ),
+    -- Refunded lines, each with its line's product (looked up by key: a join with `l` is
+    -- planned blind, as PostgreSQL cannot estimate a CTE's size).
     refunded AS (
-        SELECT rl.tenant_id, rl.store_id, rl.line_item_id, r.created_at, r.test_order, rl.subtotal
+        SELECT l.tenant_id, l.store_id, l.product_id, l.variant_id, l.currency, l.title,
+               l.variant_title, o.tz, r.created_at, rl.subtotal
         FROM o JOIN refunds r ON r.tenant_id = o.tenant_id AND r.store_id = o.store_id
             AND r.order_id = o.order_id
         JOIN refund_line_items rl ON rl.tenant_id = r.tenant_id AND rl.store_id = r.store_id
             AND rl.refund_id = r.refund_id
+        JOIN order_line_items l ON l.tenant_id = rl.tenant_id AND l.store_id = rl.store_id
+            AND l.line_item_id = rl.line_item_id
+        WHERE NOT r.test_order AND NOT l.gift_card
     ),
     e AS (
         -- Sales: one row per order and variant; the product's order is counted on its
@@ -74,17 +80,17 @@ SELECT replace(replace($q$
         FROM l WHERE NOT test
         GROUP BY tenant_id, store_id, order_id, processed_at, tz, product_id, variant_id, currency
         UNION ALL
-        SELECT l.tenant_id, l.store_id, (f.created_at AT TIME ZONE l.tz)::date, l.product_id,
-               l.variant_id, l.currency, l.title, l.variant_title, 1, 0, 0, 0, 0, f.subtotal
-        FROM refunded f JOIN l ON l.tenant_id = f.tenant_id AND l.store_id = f.store_id
-            AND l.line_item_id = f.line_item_id
-        WHERE NOT f.test_order
+        SELECT tenant_id, store_id, (created_at AT TIME ZONE tz)::date, product_id, variant_id,
+               currency, title, variant_title, 1, 0, 0, 0, 0, subtotal
+        FROM refunded
         UNION ALL
         SELECT l.tenant_id, l.store_id, (l.cancelled_at AT TIME ZONE l.tz)::date, l.product_id,
                l.variant_id, l.currency, l.title, l.variant_title, 1, 0, 0, 0, 0,
-               GREATEST(l.net - COALESCE((SELECT sum(f.subtotal) FROM refunded f
-                   WHERE f.tenant_id = l.tenant_id AND f.store_id = l.store_id
-                       AND f.line_item_id = l.line_item_id), 0), 0)
+               GREATEST(l.net - COALESCE((SELECT sum(rl.subtotal) FROM refunds r
+                   JOIN refund_line_items rl ON rl.tenant_id = r.tenant_id
+                       AND rl.store_id = r.store_id AND rl.refund_id = r.refund_id
+                   WHERE r.tenant_id = l.tenant_id AND r.store_id = l.store_id
+                       AND r.order_id = l.order_id AND rl.line_item_id = l.line_item_id), 0), 0)
         FROM l WHERE l.cancelled_at IS NOT NULL AND NOT l.test
     ),
     spans AS (

@@ -15,14 +15,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde_json::json;
 use shopify_sim::shop::{Shop, ShopSpec};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 mod common;
@@ -82,7 +81,7 @@ async fn main() -> anyhow::Result<()> {
 
     // Requests are rendered to bytes before timing starts, so the generator's own cost is
     // writing them and reading the answers (as wrk does), not building HTTP requests.
-    let address = listener_address(&base)?;
+    let address = common::listener_address(&base)?;
     let requests: Arc<Vec<Vec<u8>>> = Arc::new(
         bodies
             .iter()
@@ -239,30 +238,9 @@ async fn register_and_connect(http: &reqwest::Client, base: &str) -> anyhow::Res
     xeno::demo::connect_shop(http, base, &common::token(&registered)?, SHOP).await
 }
 
-/// The `host:port` of a base URL such as `http://127.0.0.1:8080`.
-fn listener_address(base: &str) -> anyhow::Result<String> {
-    Ok(base
-        .strip_prefix("http://")
-        .context("the bench serves plain HTTP")?
-        .to_owned())
-}
-
 /// The `i`th `orders/create` delivery as HTTP/1.1 bytes, with the headers Shopify sends.
 fn render(host: &str, body: &(Vec<u8>, String), i: usize) -> Vec<u8> {
-    let (payload, signature) = body;
-    let triggered_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
-    let mut request = format!(
-        "POST /api/webhooks/shopify HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\n\
-         x-shopify-topic: orders/create\r\nx-shopify-hmac-sha256: {signature}\r\n\
-         x-shopify-shop-domain: {SHOP}\r\nx-shopify-webhook-id: bench-{i}\r\n\
-         x-shopify-event-id: {}\r\nx-shopify-triggered-at: {triggered_at}\r\n\
-         x-shopify-api-version: 2026-10\r\ncontent-length: {}\r\n\r\n",
-        uuid::Uuid::now_v7(),
-        payload.len()
-    )
-    .into_bytes();
-    request.extend_from_slice(payload);
-    request
+    common::delivery(host, SHOP, body, &format!("bench-{i}"))
 }
 
 /// Sends each request of `range` once over `connections` keep-alive connections, the `i`th
@@ -302,7 +280,7 @@ async fn send(
                     None => Instant::now(),
                 };
                 writer.write_all(request).await?;
-                read_response(&mut reader).await?;
+                common::read_response(&mut reader).await?;
                 latencies.push(sent.elapsed());
             }
         });
@@ -312,35 +290,6 @@ async fn send(
         latencies.extend(result??);
     }
     Ok((started.elapsed(), latencies))
-}
-
-/// Reads one response and fails unless it is a success.
-async fn read_response(reader: &mut BufReader<OwnedReadHalf>) -> anyhow::Result<()> {
-    let mut line = String::new();
-    reader.read_line(&mut line).await?;
-    let status = line.split(' ').nth(1).unwrap_or_default().to_owned();
-    let mut length = 0;
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).await? == 0 {
-            bail!("the connection closed mid-response");
-        }
-        let header = line.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse()?;
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).await?;
-    if status != "200" {
-        bail!("status {status}: {}", String::from_utf8_lossy(&body));
-    }
-    Ok(())
 }
 
 fn report(name: &str, count: usize, elapsed: Duration, mut latencies: Vec<Duration>) {

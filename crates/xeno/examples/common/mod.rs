@@ -11,6 +11,8 @@ use anyhow::Context;
 use serde_json::{json, Value};
 use shopify_sim::{RunningSim, SimOptions};
 use sqlx::Connection;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpListener;
 use xeno::config::Config;
 use xeno_ingest::backfill::Backfill;
@@ -146,4 +148,60 @@ pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
 /// Milliseconds with two decimals.
 pub fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// The `host:port` of a base URL such as `http://127.0.0.1:8080`.
+pub fn listener_address(base: &str) -> anyhow::Result<String> {
+    Ok(base
+        .strip_prefix("http://")
+        .context("the bench serves plain HTTP")?
+        .to_owned())
+}
+
+/// An `orders/create` delivery from `shop` as HTTP/1.1 bytes, with the headers Shopify
+/// sends: `body` is the payload and its signature.
+pub fn delivery(host: &str, shop: &str, body: &(Vec<u8>, String), webhook_id: &str) -> Vec<u8> {
+    let (payload, signature) = body;
+    let triggered_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let mut request = format!(
+        "POST /api/webhooks/shopify HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\n\
+         x-shopify-topic: orders/create\r\nx-shopify-hmac-sha256: {signature}\r\n\
+         x-shopify-shop-domain: {shop}\r\nx-shopify-webhook-id: {webhook_id}\r\n\
+         x-shopify-event-id: {}\r\nx-shopify-triggered-at: {triggered_at}\r\n\
+         x-shopify-api-version: 2026-10\r\ncontent-length: {}\r\n\r\n",
+        uuid::Uuid::now_v7(),
+        payload.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(payload);
+    request
+}
+
+/// Reads one response and fails unless it is a success.
+pub async fn read_response(reader: &mut BufReader<OwnedReadHalf>) -> anyhow::Result<()> {
+    let mut line = String::new();
+    reader.read_line(&mut line).await?;
+    let status = line.split(' ').nth(1).unwrap_or_default().to_owned();
+    let mut length = 0;
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).await? == 0 {
+            anyhow::bail!("the connection closed mid-response");
+        }
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse()?;
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).await?;
+    if status != "200" {
+        anyhow::bail!("status {status}: {}", String::from_utf8_lossy(&body));
+    }
+    Ok(())
 }

@@ -54,5 +54,8 @@ pub async fn check_top_variants(
             named += 1;
         }
     }
-    assert!(named > 0, "variants are named by their own titles");
+    assert!(
+        named > 0,
+        "variants are named by their own titles ({from} to {to}): {body}"
+    );
 }

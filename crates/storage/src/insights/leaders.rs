@@ -187,10 +187,10 @@ impl Db {
             return Ok(Vec::new());
         }
         let stores: Vec<Uuid> = bounds.iter().map(|b| b.store_id).collect();
-        // The range's currencies, from its few rollup rows rather than from its orders.
-        let currencies: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT currency::text FROM daily_sales WHERE tenant_id = $1 \
-             AND store_id = ANY($2) AND day BETWEEN $3 AND $4 ORDER BY 1",
+        // The range's currencies and orders, from its few rollup rows.
+        let currencies: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT currency::text, sum(orders)::bigint FROM daily_sales WHERE tenant_id = $1 \
+             AND store_id = ANY($2) AND day BETWEEN $3 AND $4 GROUP BY 1 ORDER BY 1",
         )
         .bind(scope.tenant.0)
         .bind(&stores)
@@ -199,17 +199,21 @@ impl Db {
         .fetch_all(&mut *tx)
         .await?;
         let mut leaders = Vec::new();
-        for currency in currencies {
-            let found = match leaders_by_lifetime(
-                &mut tx,
-                scope.tenant,
-                &bounds,
-                &currency,
-                limit,
-                self.report_limits,
-            )
-            .await?
-            {
+        for (currency, orders) in currencies {
+            let walked = if orders <= self.report_limits.aggregate_below {
+                None
+            } else {
+                leaders_by_lifetime(
+                    &mut tx,
+                    scope.tenant,
+                    &bounds,
+                    &currency,
+                    limit,
+                    self.report_limits,
+                )
+                .await?
+            };
+            let found = match walked {
                 Some(found) => found,
                 None => {
                     leaders_by_aggregate(&mut tx, scope.tenant, &bounds, &currency, limit).await?

@@ -117,6 +117,10 @@ pub struct ReportLimits {
     pub first_candidates: i64,
     /// Beyond this many candidates the walk gives way to aggregating the range's orders.
     pub max_candidates: i64,
+    /// A range with at most this many orders (in a currency) is aggregated at once: for a
+    /// small shop that is cheaper than walking the summaries (15 ms against 150 ms for a
+    /// year of 11,000 orders).
+    pub aggregate_below: i64,
 }
 
 impl Default for ReportLimits {
@@ -125,6 +129,7 @@ impl Default for ReportLimits {
             buyer_probes: 10_000,
             first_candidates: 128,
             max_candidates: 32_768,
+            aggregate_below: 20_000,
         }
     }
 }

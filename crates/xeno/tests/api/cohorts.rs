@@ -1,6 +1,8 @@
 //! Cohorts and RFM segments against oracles computed from the simulator's records.
 
-use crate::support::oracle::{counted, d, date, expected_segments, local_day, rate, Shop};
+use crate::support::oracle::{
+    counted, d, date, expected_segments, local_day, rate, through_today, Shop,
+};
 use crate::support::shop::get;
 use crate::support::{expect_problem, TestApp};
 use chrono::{Datelike, NaiveDate};
@@ -8,7 +10,7 @@ use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub async fn check_cohorts_and_segments(app: &TestApp, token: &str, shops: &[&Shop]) {
-    let (from, to) = (date("2026-09-01"), date("2026-11-30"));
+    let (from, to) = (date("2026-09-01"), through_today("2026-11-30"));
     // Cohorts: each buyer's months with orders, in their store's zone.
     let month = |day: NaiveDate| day.with_day(1).unwrap();
     let mut expected: BTreeMap<NaiveDate, BTreeMap<i32, i64>> = BTreeMap::new();

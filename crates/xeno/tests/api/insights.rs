@@ -8,7 +8,7 @@ use crate::support::expect_problem;
 use crate::support::oracle::{
     api_id, average, counted, d, date, expected_days, expected_people, expected_products,
     first_order_of_a_returning_buyer, in_range, instant, local_day, only_order_of_a_buyer, rate,
-    totals_of, Funnel, ProductFigures, Shop, Sums,
+    through_today, totals_of, Funnel, ProductFigures, Shop, Sums,
 };
 use crate::support::shop::{
     activity, app_for, connect_shop, create_shop, get, send_order, send_webhook, sim, store_id_of,
@@ -397,7 +397,7 @@ async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_record
     }
 
     // The whole history and today's live changes, both stores, each granularity.
-    let (from, to) = (date("2026-08-01"), date("2026-11-30"));
+    let (from, to) = (date("2026-08-01"), through_today("2026-11-30"));
     for granularity in ["day", "week", "month"] {
         let body = get(
             &app,

@@ -81,12 +81,14 @@ pub async fn check_report_methods_agree(app: &TestApp, token: &str, ids: &[Strin
             buyer_probes: 0,
             first_candidates: 1,
             max_candidates: 1,
+            aggregate_below: 0,
         },
         // The walk in many small rounds.
         ReportLimits {
             buyer_probes: 1_000_000,
             first_candidates: 1,
             max_candidates: 1_000_000,
+            aggregate_below: 0,
         },
     ];
     let scopes = [

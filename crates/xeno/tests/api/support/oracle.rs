@@ -43,6 +43,12 @@ pub fn date(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
+/// The later of `last` and tomorrow (UTC): a range ending there holds today's live changes
+/// in every store's zone (up to UTC+14), whatever the day the tests run.
+pub fn through_today(last: &str) -> NaiveDate {
+    date(last).max((chrono::Utc::now() + chrono::Duration::days(1)).date_naive())
+}
+
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Sums {
     pub orders: i64,

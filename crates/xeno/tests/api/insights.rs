@@ -7,8 +7,8 @@ use crate::cohorts::check_cohorts_and_segments;
 use crate::support::expect_problem;
 use crate::support::oracle::{
     api_id, average, counted, d, date, expected_days, expected_people, expected_products,
-    first_order_of_a_returning_buyer, in_range, instant, local_day, only_order_of_a_buyer, rate,
-    through_today, totals_of, Funnel, ProductFigures, Shop, Sums,
+    first_order_of_a_returning_buyer, in_range, instant, only_order_of_a_buyer, rate,
+    through_today, totals_of, Shop, Sums,
 };
 use crate::support::shop::{
     activity, app_for, connect_shop, create_shop, get, send_order, send_webhook, sim, store_id_of,
@@ -527,30 +527,7 @@ async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_record
     ];
     for (from, to) in ranges {
         for sort in ["revenue", "units"] {
-            let body = get(
-                &app,
-                &token,
-                &format!("/api/metrics/products?from={from}&to={to}&sort={sort}&limit=7"),
-            )
-            .await;
-            let expected = expected_products(&tenant_shops, from, to, sort, 7);
-            assert!(!expected.is_empty(), "products sold from {from} to {to}");
-            let got: Vec<ProductFigures> = body["data"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| {
-                    (
-                        p["currency"].as_str().unwrap().to_owned(),
-                        p["product_id"].as_str().map(|id| id.parse().unwrap()),
-                        p["orders"].as_i64().unwrap(),
-                        p["units"].as_i64().unwrap(),
-                        d(&p["revenue"]),
-                    )
-                })
-                .collect();
-            assert_eq!(got, expected, "top products by {sort} from {from} to {to}");
-            crate::sellers::check_top_variants(&app, &token, &tenant_shops, (from, to), sort).await;
+            crate::sellers::check_top_sellers(&app, &token, &tenant_shops, (from, to), sort).await;
         }
     }
     // The products list shows each product's units and net sales in a range, the same way.
@@ -601,110 +578,10 @@ async fn dashboard_products_and_checkouts_equal_figures_computed_from_the_record
         "every product that sold, once per currency"
     );
 
-    // Checkouts: what Shopify lets an app know (abandoned ones, and every checkout since
-    // connecting, through webhooks).
-    let body = get(
-        &app,
-        &token,
-        &format!("/api/metrics/checkouts?from={from}&to={to}"),
-    )
-    .await;
-    let connected_at = DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc);
-    let mut expected: BTreeMap<String, Funnel> = BTreeMap::new();
-    for shop in &tenant_shops {
-        for checkout in shop.truth["checkouts"].as_array().unwrap() {
-            let completed = !checkout["completed_at"].is_null();
-            if completed && instant(&checkout["created_at"]) < connected_at {
-                continue;
-            }
-            if !in_range(local_day(&checkout["created_at"], shop.tz), from, to) {
-                continue;
-            }
-            let abandoned =
-                !completed && instant(&checkout["updated_at"]) < Utc::now() - Duration::hours(10);
-            let recovered = completed
-                && instant(&checkout["completed_at"])
-                    >= instant(&checkout["created_at"]) + Duration::hours(10);
-            let e = expected.entry(shop.currency.clone()).or_default();
-            let price = d(&checkout["total_price"]);
-            e.started += 1;
-            e.completed += i64::from(completed);
-            e.abandoned += i64::from(abandoned);
-            e.recovered += i64::from(recovered);
-            if abandoned {
-                e.abandoned_value += price;
-            }
-            if completed {
-                e.completed_value += price;
-            }
-            if recovered {
-                e.recovered_value += price;
-            }
-        }
-    }
-    let got: BTreeMap<String, Funnel> = body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["currency"].as_str().unwrap().to_owned(),
-                Funnel {
-                    started: c["started"].as_i64().unwrap(),
-                    completed: c["completed"].as_i64().unwrap(),
-                    abandoned: c["abandoned"].as_i64().unwrap(),
-                    recovered: c["recovered"].as_i64().unwrap(),
-                    abandoned_value: d(&c["abandoned_value"]),
-                    completed_value: d(&c["completed_value"]),
-                    recovered_value: d(&c["recovered_value"]),
-                },
-            )
-        })
-        .collect();
-    assert_eq!(got, expected, "checkouts");
-    for row in body["data"].as_array().unwrap() {
-        let n = |field: &str| row[field].as_i64().unwrap();
-        // Every checkout is in exactly one state, and the rate says since when it can know.
-        assert_eq!(
-            n("open"),
-            n("started") - n("completed") - n("abandoned"),
-            "{row}"
-        );
-        let since = DateTime::parse_from_rfc3339(row["completions_known_since"].as_str().unwrap())
-            .unwrap()
-            .with_timezone(&Utc);
-        assert!(since > connected_at, "{row}");
-    }
-    // A range wholly before the stores were connected cannot know completions: no rate
-    // (it used to read 100 % abandoned).
-    let before = get(
-        &app,
-        &token,
-        "/api/metrics/checkouts?from=2026-09-01&to=2026-09-30",
-    )
-    .await;
-    assert!(!before["data"].as_array().unwrap().is_empty(), "{before}");
-    assert!(
-        before["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|row| row["abandonment_rate"].is_null() && row["abandoned"].as_i64().unwrap() > 0),
-        "{before}"
-    );
-    assert!(
-        got.values().any(|c| c.completed > 0),
-        "live checkouts completed"
-    );
-    assert!(
-        got.values().any(|c| c.abandoned > 0),
-        "some checkouts abandoned"
-    );
+    crate::checkouts::check_checkouts(&app, &token, &tenant_shops, (from, to)).await;
 
     check_cohorts_and_segments(&app, &token, &tenant_shops).await;
-    check_rollups_equal_a_recount(&app).await;
+    crate::rollups::check_rollups_equal_a_recount(&app).await;
 
     // The other tenant sees its own store only, and not the first tenant's.
     let theirs = get(
@@ -766,75 +643,4 @@ fn check_dashboard_limit(body: &Value, shop: &Shop, limit: usize) {
     assert_eq!(spent, expected, "{}: all spend listed", shop.domain);
     let totals = totals_of(&expected_days(&[shop]), from, to);
     check_sales(&body["totals"]["sales"], &totals, &shop.domain);
-}
-
-/// After every kind of change (updates, refunds, cancellations, a deletion, an order made a
-/// test), the product and checkout rollups kept change by change equal the same figures
-/// counted afresh from the records in one pass.
-async fn check_rollups_equal_a_recount(app: &crate::support::TestApp) {
-    let mut owner = app.connect_as("postgres").await;
-    let columns = "tenant_id, period, starts, store_id, currency, product_id, variant_id, \
-                   lines, orders, product_orders, units, revenue, returns";
-    let differences = |a: &str, b: &str| {
-        format!(
-            "SELECT count(*) FROM ((SELECT * FROM {a} EXCEPT SELECT * FROM {b}) \
-             UNION ALL (SELECT * FROM {b} EXCEPT SELECT * FROM {a})) d"
-        )
-    };
-    sqlx::query(&format!(
-        "CREATE TEMP TABLE kept AS SELECT {columns} FROM product_sales WHERE lines <> 0"
-    ))
-    .execute(&mut owner)
-    .await
-    .unwrap();
-    // The recount writes into the rollup inside a transaction that is rolled back.
-    let mut tx = sqlx::Connection::begin(&mut owner).await.unwrap();
-    for statement in [
-        "DELETE FROM product_sales".to_owned(),
-        "DO $$ BEGIN EXECUTE xeno_product_sales_statement('orders', '1'); END $$".to_owned(),
-        format!("CREATE TEMP TABLE recount AS SELECT {columns} FROM product_sales"),
-    ] {
-        sqlx::query(&statement).execute(&mut *tx).await.unwrap();
-    }
-    let (rows, differing): (i64, i64) = sqlx::query_as(&format!(
-        "SELECT (SELECT count(*) FROM kept), ({})",
-        differences("kept", "recount")
-    ))
-    .fetch_one(&mut *tx)
-    .await
-    .unwrap();
-    tx.rollback().await.unwrap();
-    assert!(rows > 0);
-    assert_eq!(differing, 0, "product sales kept change by change");
-
-    // Checkouts per day, counted straight from the checkouts.
-    sqlx::query(
-        "CREATE TEMP TABLE counted AS \
-         SELECT c.tenant_id, c.store_id, \
-                (c.created_at AT TIME ZONE COALESCE(s.iana_timezone, 'UTC'))::date AS day, \
-                c.currency, count(*) AS started, \
-                count(*) FILTER (WHERE c.completed_at IS NOT NULL) AS completed, \
-                COALESCE(sum(c.total_price) FILTER (WHERE c.completed_at IS NULL), 0) AS open_value \
-         FROM checkouts c JOIN stores s ON s.tenant_id = c.tenant_id AND s.store_id = c.store_id \
-         GROUP BY 1, 2, 3, 4",
-    )
-    .execute(&mut owner)
-    .await
-    .unwrap();
-    sqlx::query(
-        "CREATE TEMP TABLE kept_days AS SELECT tenant_id, store_id, day, currency, started, \
-         completed, open_value FROM checkout_days WHERE started <> 0",
-    )
-    .execute(&mut owner)
-    .await
-    .unwrap();
-    let (rows, differing): (i64, i64) = sqlx::query_as(&format!(
-        "SELECT (SELECT count(*) FROM kept_days), ({})",
-        differences("kept_days", "counted")
-    ))
-    .fetch_one(&mut owner)
-    .await
-    .unwrap();
-    assert!(rows > 0);
-    assert_eq!(differing, 0, "checkouts per day kept change by change");
 }
